@@ -1,0 +1,56 @@
+// The Approach contract (DESIGN section 3): an approach declares its row of Table 2 and supplies
+// only what is specific to it; the harness owns timing, the run folder and resume.
+import type { TrainEvent } from './types.js';
+import type { ResolvedWorkload } from './workload.js';
+import type { Topology } from '../db/topology.js';
+import type { Unit } from '../sched/types.js';
+
+export interface Layers {
+  scheduling: string;
+  execution: string;
+  dataAccess: string;
+  modelsLive: string;
+}
+
+/** Something missing on this machine, said plainly, with the command that fixes it. */
+export interface Problem {
+  message: string;
+  fix?: string;
+}
+
+export interface RunContext {
+  runId: string;
+  runDir: string;
+  /** Scratch space for this run: exported files, the model store. Removed by cleanup. */
+  workDir: string;
+  workload: ResolvedWorkload;
+  topology: Topology;
+  /** Free-form approach options from the CLI (`--option key=value`, `--models-in db`). */
+  options: Record<string, string>;
+  /** Engine threads per worker. */
+  threads: number;
+  signal: AbortSignal;
+  emit(event: TrainEvent): void;
+  log(message: string): void;
+  /** Units finished by an earlier attempt of this run (`--resume`); the scheduler skips them. */
+  completedUnits: readonly Unit[];
+}
+
+export interface Prepared {
+  /** Bytes of the packed training data as the database stores it. */
+  sourceBytes: number;
+  /** Bytes of copies this approach made outside the database (exports, replicas). */
+  extraBytes: number;
+}
+
+export interface Approach<P extends Prepared = Prepared> {
+  id: string;
+  title: string;
+  layers: Layers;
+  check(topology: Topology): Promise<Problem[]>;
+  /** The ETL; the harness times it as ETL. */
+  prepare(ctx: RunContext): Promise<P>;
+  /** All epochs. Emits spans, epoch metrics, counters and finished units through ctx.emit. */
+  train(ctx: RunContext, prepared: P): Promise<void>;
+  cleanup(ctx: RunContext, prepared: P | undefined): Promise<void>;
+}
