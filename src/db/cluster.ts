@@ -1,0 +1,289 @@
+// The embedded cluster of DESIGN section 5: a coordinator and N segment PostgreSQL 15 instances,
+// each its own data directory and loopback port under .bench/pg, wired with postgres_fdw so that
+// one statement runs on all segments concurrently (Async Foreign Scans) and a `WHERE seg = i`
+// statement is pruned to one segment.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { withClient, ident, literal } from './connect.js';
+import type { Instance, Topology } from './topology.js';
+import { repoRoot, benchHome } from '../core/paths.js';
+
+const run = promisify(execFile);
+
+export const PG_BIN = process.env.BENCH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+export const DATABASE = 'bench';
+const SUPERUSER = 'postgres';
+export const DEFAULT_SEGMENTS = 4;
+const EXTENSION_VERSION = '0.1.0';
+
+/** Settings every instance runs with; recorded in each run's environment fingerprint. */
+export const INSTANCE_SETTINGS: Record<string, string> = {
+  listen_addresses: "'127.0.0.1'",
+  jit: 'off',
+  synchronous_commit: 'off',
+  max_connections: '64',
+  shared_buffers: "'128MB'",
+  // One backend per segment does the work; parallel workers would re-import the engine per query.
+  max_parallel_workers_per_gather: '0',
+  enable_partitionwise_join: 'on',
+  enable_partitionwise_aggregate: 'on',
+  logging_collector: 'off',
+  log_min_messages: 'warning',
+};
+
+interface StoredTopology {
+  segments: number;
+  ports: number[]; // coordinator first
+}
+
+function clusterDir(): string {
+  return join(benchHome(), 'pg');
+}
+
+function instanceNames(segments: number): string[] {
+  return ['coordinator', ...Array.from({ length: segments }, (_, i) => `seg${i}`)];
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/** Run a PostgreSQL binary as the postgres OS user when we are root (initdb refuses root). */
+async function pgBinary(binary: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const path = join(PG_BIN, binary);
+  if (!existsSync(path)) {
+    throw new Error(`${path} not found: PostgreSQL 15 is not installed. Run \`bash infra/setup.sh\` (as root) to install it.`);
+  }
+  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const [command, commandArgs] = isRoot()
+    ? ['runuser', ['-u', SUPERUSER, '--', 'env', ...envArgs, path, ...args]]
+    : ['env', [...envArgs, path, ...args]];
+  try {
+    const { stdout } = await run(command, commandArgs, { maxBuffer: 16 << 20 });
+    return stdout;
+  } catch (error) {
+    const e = error as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${binary} ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function readStored(): Promise<StoredTopology | undefined> {
+  const file = join(clusterDir(), 'topology.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await readFile(file, 'utf8')) as StoredTopology;
+}
+
+function toTopology(stored: StoredTopology): Topology {
+  const instances: Instance[] = instanceNames(stored.segments).map((name, i) => ({
+    name,
+    host: '127.0.0.1',
+    port: stored.ports[i],
+    user: SUPERUSER,
+    database: DATABASE,
+    dataDir: join(clusterDir(), name),
+  }));
+  return { coordinator: instances[0], segments: instances.slice(1), embedded: true };
+}
+
+async function isRunning(instance: Instance): Promise<boolean> {
+  if (!instance.dataDir || !existsSync(join(instance.dataDir, 'PG_VERSION'))) return false;
+  try {
+    await pgBinary('pg_ctl', ['-D', instance.dataDir, 'status']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function initInstance(instance: Instance): Promise<void> {
+  const dataDir = instance.dataDir as string;
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  await mkdir(dataDir, { recursive: true, mode: 0o750 });
+  if (isRoot()) await chownToPostgres(dataDir);
+  // Group access: the direct reader runs as a member of the postgres group, never as root.
+  await pgBinary('initdb', ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--allow-group-access']);
+  const settings = { ...INSTANCE_SETTINGS, port: String(instance.port), unix_socket_directories: `'${join(clusterDir(), 'run')}'` };
+  const conf = Object.entries(settings)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join('\n');
+  await writeFile(join(dataDir, 'postgresql.auto.conf'), `# written by bench\n${conf}\n`);
+  if (isRoot()) await chownToPostgres(join(dataDir, 'postgresql.auto.conf'));
+}
+
+let postgresIds: { uid: number; gid: number } | undefined;
+async function chownToPostgres(path: string): Promise<void> {
+  if (!postgresIds) {
+    const { stdout: uid } = await run('id', ['-u', SUPERUSER]);
+    const { stdout: gid } = await run('id', ['-g', SUPERUSER]);
+    postgresIds = { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  }
+  await chown(path, postgresIds.uid, postgresIds.gid);
+}
+
+async function startInstance(instance: Instance): Promise<void> {
+  if (await isRunning(instance)) return;
+  const dataDir = instance.dataDir as string;
+  // The servers import the engine package through PL/Python.
+  await pgBinary('pg_ctl', ['-D', dataDir, '-l', join(clusterDir(), `${instance.name}.log`), '-w', '-t', '60', 'start'], {
+    PYTHONPATH: join(repoRoot(), 'infra', 'engine'),
+    OMP_NUM_THREADS: '1',
+  });
+}
+
+/** The `bench` extension: every infra/sql/*.sql file, concatenated in name order. */
+async function extensionScript(): Promise<string> {
+  const dir = join(repoRoot(), 'infra', 'sql');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const parts = await Promise.all(files.map(async (f) => `-- ${f}\n${await readFile(join(dir, f), 'utf8')}`));
+  return `-- generated by bench from infra/sql; do not edit\n\\echo Use "CREATE EXTENSION bench" to load this file. \\quit\n${parts.join('\n')}`;
+}
+
+async function installExtensionFiles(script: string): Promise<void> {
+  const shareDir = (await run(join(PG_BIN, 'pg_config'), ['--sharedir'])).stdout.trim();
+  const extDir = join(shareDir, 'extension');
+  const control = [
+    "comment = 'bench: deep learning training inside PostgreSQL (engine UDAFs, packing)'",
+    `default_version = '${EXTENSION_VERSION}'`,
+    "requires = 'plpython3u'",
+    'relocatable = false',
+    'superuser = true',
+    '',
+  ].join('\n');
+  try {
+    await writeFile(join(extDir, 'bench.control'), control);
+    await writeFile(join(extDir, `bench--${EXTENSION_VERSION}.sql`), script);
+  } catch (error) {
+    throw new Error(
+      `cannot install the bench extension into ${extDir} (${(error as Error).message}). Run \`bash infra/setup.sh\` as root, or run bench as root once.`,
+    );
+  }
+}
+
+/** Create the database, extensions and (on the coordinator) the foreign servers. Idempotent. */
+async function configureInstance(instance: Instance, topology: Topology, scriptHash: string, coordinator: boolean): Promise<void> {
+  const maintenance: Instance = { ...instance, database: 'postgres' };
+  await withClient(maintenance, async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${ident(DATABASE)}`);
+  });
+  await withClient(instance, async (client) => {
+    await client.query('CREATE EXTENSION IF NOT EXISTS plpython3u');
+    const { rows } = await client.query<{ comment: string | null }>(
+      "SELECT obj_description(e.oid, 'pg_extension') AS comment FROM pg_extension e WHERE extname = 'bench'",
+    );
+    const installedHash = rows[0]?.comment?.match(/sha:(\w+)/)?.[1];
+    if (installedHash !== scriptHash) {
+      await client.query('DROP EXTENSION IF EXISTS bench CASCADE');
+      await client.query('CREATE EXTENSION bench');
+      await client.query(`COMMENT ON EXTENSION bench IS ${literal(`bench engine and packing functions sha:${scriptHash}`)}`);
+    }
+    if (!coordinator) return;
+    await client.query('CREATE EXTENSION IF NOT EXISTS postgres_fdw');
+    for (const [i, segment] of topology.segments.entries()) {
+      const server = `seg${i}`;
+      const options = {
+        host: segment.host,
+        port: String(segment.port),
+        dbname: segment.database,
+        async_capable: 'true',
+        extensions: 'bench',
+        // High enough that the planner ships the aggregate instead of fetching rows.
+        fdw_tuple_cost: '100',
+        fdw_startup_cost: '100',
+        fetch_size: '1000',
+      };
+      const { rowCount } = await client.query('SELECT 1 FROM pg_foreign_server WHERE srvname = $1', [server]);
+      const list = Object.entries(options).map(([k, v]) => `${k} ${literal(v)}`);
+      if (!rowCount) {
+        await client.query(`CREATE SERVER ${ident(server)} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (${list.join(', ')})`);
+        await client.query(`CREATE USER MAPPING FOR ${ident(SUPERUSER)} SERVER ${ident(server)} OPTIONS (user ${literal(SUPERUSER)})`);
+      } else {
+        await client.query(`ALTER SERVER ${ident(server)} OPTIONS (${Object.entries(options).map(([k, v]) => `SET ${k} ${literal(v)}`).join(', ')})`);
+      }
+    }
+  });
+}
+
+export async function ensureExtensionCurrent(topology: Topology): Promise<void> {
+  const script = await extensionScript();
+  const hash = createHash('sha256').update(script).digest('hex').slice(0, 16);
+  await installExtensionFiles(script);
+  await Promise.all([
+    configureInstance(topology.coordinator, topology, hash, true),
+    ...topology.segments.map((s) => configureInstance(s, topology, hash, false)),
+  ]);
+}
+
+/**
+ * Start (creating on first use) the embedded cluster; reuse it when it is there. With a different
+ * segment count than the existing cluster, the cluster is rebuilt.
+ */
+export async function ensureCluster(options: { segments?: number } = {}): Promise<Topology> {
+  const wanted = options.segments ?? (await readStored())?.segments ?? DEFAULT_SEGMENTS;
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) throw new Error(`--segments must be an integer from 1 to 64, got ${wanted}`);
+  let stored = await readStored();
+  if (stored && stored.segments !== wanted) {
+    await stopCluster();
+    await rm(clusterDir(), { recursive: true, force: true });
+    stored = undefined;
+  }
+  await mkdir(join(clusterDir(), 'run'), { recursive: true });
+  if (isRoot()) {
+    await chownToPostgres(clusterDir());
+    await chownToPostgres(join(clusterDir(), 'run'));
+  }
+  if (!stored) {
+    const ports: number[] = [];
+    for (let i = 0; i <= wanted; i++) {
+      let port = await freePort();
+      while (ports.includes(port)) port = await freePort();
+      ports.push(port);
+    }
+    stored = { segments: wanted, ports };
+    await writeFile(join(clusterDir(), 'topology.json'), JSON.stringify(stored, null, 2));
+  }
+  const topology = toTopology(stored);
+  const all = [topology.coordinator, ...topology.segments];
+  for (const instance of all) await initInstance(instance);
+  await Promise.all(all.map((instance) => startInstance(instance)));
+  await ensureExtensionCurrent(topology);
+  return topology;
+}
+
+export async function stopCluster(): Promise<void> {
+  const stored = await readStored();
+  if (!stored) return;
+  const topology = toTopology(stored);
+  await Promise.all(
+    [topology.coordinator, ...topology.segments].map(async (instance) => {
+      if (await isRunning(instance)) await pgBinary('pg_ctl', ['-D', instance.dataDir as string, '-m', 'fast', '-w', 'stop']);
+    }),
+  );
+}
+
+export interface InstanceStatus {
+  instance: Instance;
+  running: boolean;
+}
+
+/** The embedded cluster's topology and whether each instance runs; undefined when none was created. */
+export async function clusterStatus(): Promise<InstanceStatus[] | undefined> {
+  const stored = await readStored();
+  if (!stored) return undefined;
+  const topology = toTopology(stored);
+  return Promise.all([topology.coordinator, ...topology.segments].map(async (instance) => ({ instance, running: await isRunning(instance) })));
+}
