@@ -34,6 +34,8 @@ export interface RunContext {
   log(message: string): void;
   /** Units finished by an earlier attempt of this run (`--resume`); the scheduler skips them. */
   completedUnits: readonly Unit[];
+  /** Register a process this run started (engine workers) so the sampler counts its resources. */
+  trackPid(pid: number): void;
 }
 
 export interface Prepared {
@@ -52,5 +54,14 @@ export interface Approach<P extends Prepared = Prepared> {
   prepare(ctx: RunContext): Promise<P>;
   /** All epochs. Emits spans, epoch metrics, counters and finished units through ctx.emit. */
   train(ctx: RunContext, prepared: P): Promise<void>;
-  cleanup(ctx: RunContext, prepared: P | undefined): Promise<void>;
+  /** Always called; `outcome` says whether the run finished (an incomplete run keeps what resume needs). */
+  cleanup(ctx: RunContext, prepared: P | undefined, outcome: 'complete' | 'incomplete'): Promise<void>;
+}
+
+/**
+ * Erase an approach's Prepared type for the registry. Sound because the harness hands the value
+ * prepare() returned back to the same approach's train() and cleanup().
+ */
+export function defineApproach<P extends Prepared>(approach: Approach<P>): Approach {
+  return approach as unknown as Approach;
 }

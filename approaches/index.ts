@@ -1,0 +1,19 @@
+// The registry of approaches: one module each, registered here (DESIGN section 3).
+import type { Approach } from '../src/core/approach.js';
+import { udaf } from './udaf.js';
+import { exportApproach } from './export.js';
+
+export const APPROACHES: Record<string, Approach> = {
+  udaf,
+  export: exportApproach,
+};
+
+export function approachIds(): string[] {
+  return Object.keys(APPROACHES);
+}
+
+export function getApproach(id: string): Approach {
+  const approach = APPROACHES[id];
+  if (!approach) throw new Error(`unknown approach "${id}"; valid approaches: ${approachIds().join(', ')}`);
+  return approach;
+}

@@ -1,0 +1,24 @@
+// MOP over a worker fleet with Cerebro's async random scheduler (export, da; ctq uses the same
+// scheduler through SQL). Validation of every config closes each epoch.
+import type { RunContext } from '../../src/core/approach.js';
+import { createAsyncRandomScheduler } from '../../src/sched/async-random.js';
+import { runSchedule } from '../../src/sched/driver.js';
+import type { WorkerFleet } from '../../src/engine/fleet.js';
+
+export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void> {
+  const { workload } = ctx;
+  const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments: fleet.size, epochs: workload.epochs, seed: workload.seed });
+  scheduler.restore?.(ctx.completedUnits);
+  await runSchedule({
+    scheduler,
+    segments: fleet.size,
+    signal: ctx.signal,
+    runUnit: async (unit) => {
+      await fleet.trainUnit(unit);
+      ctx.emit({ type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, at: Date.now() });
+    },
+    onUnitFailed: (unit, error, attempt) =>
+      ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`, at: Date.now() }),
+    onEpochComplete: (epoch) => fleet.validateAll(epoch),
+  });
+}

@@ -1,0 +1,150 @@
+// UDAF (paper 3.1): fully in-DBMS. Data and models live in distributed tables; each sub-epoch batch
+// of the synchronous round-robin scheduler is ONE statement on the coordinator that joins the packed
+// data with the models table and aggregates per segment with the `bench_train` PL/Python aggregate,
+// pushed down to every segment and run there concurrently (the statement's end is the barrier).
+// A hop is an UPDATE of a model row's distribution key `seg` (a cross-partition row move).
+import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
+import { withClient } from '../src/db/connect.js';
+import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
+import type { Unit } from '../src/sched/types.js';
+import {
+  EpochAccumulator,
+  configList,
+  createModelsTable,
+  dropModelsTable,
+  emitEngineSpans,
+  engineMeta,
+  modelTableBytes,
+  type TrainResult,
+  type ValidResult,
+} from '../src/engine/indb.js';
+import { packDataset } from '../workloads/data/pack.js';
+import { checkInDbms } from './shared/checks.js';
+import type pg from 'pg';
+
+interface UdafPrepared extends Prepared {
+  trainTable: string;
+  validTable: string;
+}
+
+/** The statement that trains one batch: every segment trains the one model placed on it. */
+export function batchStatement(trainTable: string, modelsTable: string, configs: number[], meta: string): string {
+  return (
+    `SELECT d.seg, bench_train('${modelsTable}', m.config, m.spec, '${meta}', d.x, d.y, d.n) AS result ` +
+    `FROM ${trainTable} d JOIN ${modelsTable} m ON d.seg = m.seg ` +
+    `WHERE m.config = ANY (${configList(configs)}) GROUP BY d.seg, m.config`
+  );
+}
+
+/** The statement that validates every model where it sits, on the segment's replica of the validation set. */
+export function validationStatement(validTable: string, modelsTable: string, meta: string): string {
+  return (
+    `SELECT v.seg, bench_validate('${modelsTable}', m.config, m.spec, '${meta}', v.x, v.y, v.n) AS result ` +
+    `FROM ${validTable} v JOIN ${modelsTable} m ON v.seg = m.seg GROUP BY v.seg, m.config`
+  );
+}
+
+async function hop(ctx: RunContext, client: pg.Client, modelsTable: string, moves: Map<number, number>, epoch: number): Promise<void> {
+  if (moves.size === 0) return;
+  const cases = [...moves].map(([config, seg]) => `WHEN ${config} THEN ${seg}`).join(' ');
+  const start = Date.now();
+  const { rows } = await client.query<{ bytes: string }>(
+    `WITH moved AS (UPDATE ${modelsTable} SET seg = CASE config ${cases} END WHERE config = ANY (${configList([...moves.keys()])}) RETURNING octet_length(state) AS bytes) ` +
+      'SELECT coalesce(sum(bytes), 0) AS bytes FROM moved',
+  );
+  const bytes = Number(rows[0].bytes);
+  ctx.emit({ type: 'span', kind: 'model-hop', start, end: Date.now(), epoch, bytes });
+  ctx.emit({ type: 'counter', transport: 'model-table', bytes, at: Date.now() });
+}
+
+export const udaf = defineApproach<UdafPrepared>({
+  id: 'udaf',
+  title: 'UDAF: fully in-DBMS, synchronous round-robin, one aggregate statement per sub-epoch batch',
+  layers: {
+    scheduling: 'sync round-robin; one SQL statement per sub-epoch batch (barrier)',
+    execution: 'in-DBMS PL/Python aggregate on every segment, pushed down by postgres_fdw',
+    dataAccess: 'DBMS scan of packed buffers',
+    modelsLive: 'distributed DB table; hop = update of the distribution key',
+  },
+  check: checkInDbms,
+
+  async prepare(ctx) {
+    const packed = await packDataset(ctx.topology, ctx.workload);
+    return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
+  },
+
+  async train(ctx, prepared) {
+    const { workload, topology } = ctx;
+    const segments = topology.segments.length;
+    const scheduler = createRoundRobinScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
+    scheduler.restore?.(ctx.completedUnits);
+    const meta = engineMeta(workload, ctx.threads);
+    // Every model starts on the segment of its first unit; unscheduled ones wait on segment 0.
+    const modelsTable = await createModelsTable(ctx, (config) => config % segments);
+    const placement = new Map<number, number>();
+    await withClient(topology.coordinator, async (client) => {
+      const { rows } = await client.query<{ config: number; seg: number }>(`SELECT config, seg FROM ${modelsTable}`);
+      for (const row of rows) placement.set(row.config, row.seg);
+    });
+    const accumulator = new EpochAccumulator();
+
+    await withClient(topology.coordinator, async (client) => {
+      let epoch: number | undefined;
+      for (;;) {
+        ctx.signal.throwIfAborted();
+        const batch: Unit[] = [];
+        let finished = false;
+        for (let s = 0; s < segments; s++) {
+          const decision = scheduler.next(s);
+          if (decision === 'done') finished = true;
+          else if (decision !== 'wait') batch.push(decision);
+        }
+        if (finished && batch.length === 0) break;
+        if (batch.length === 0) throw new Error('round-robin scheduler handed out an empty batch');
+        const batchEpoch = batch[0].epoch;
+        if (epoch !== undefined && batchEpoch !== epoch) await validate(ctx, client, prepared, modelsTable, meta, epoch, accumulator);
+        epoch = batchEpoch;
+        const moves = new Map(batch.filter((u) => placement.get(u.config) !== u.segment).map((u) => [u.config, u.segment]));
+        await hop(ctx, client, modelsTable, moves, epoch);
+        for (const [config, seg] of moves) placement.set(config, seg);
+
+        const { rows } = await client.query<{ seg: number; result: string }>(
+          batchStatement(prepared.trainTable, modelsTable, batch.map((u) => u.config), meta),
+        );
+        for (const row of rows) {
+          const result = JSON.parse(row.result) as TrainResult;
+          emitEngineSpans(ctx, result.spans, { segment: row.seg, config: result.config, epoch });
+          ctx.emit({ type: 'counter', transport: 'model-table', bytes: modelTableBytes(result.spans), at: Date.now(), segment: row.seg });
+          accumulator.addTrain(result.config, result.lossSum, result.examples);
+        }
+        for (const unit of batch) {
+          if (!rows.some((r) => r.seg === unit.segment)) throw new Error(`segment ${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`);
+          scheduler.completed(unit);
+          ctx.emit({ type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, at: Date.now() });
+        }
+      }
+      if (epoch !== undefined) await validate(ctx, client, prepared, modelsTable, meta, epoch, accumulator);
+    });
+  },
+
+  async cleanup(ctx, _prepared, outcome) {
+    if (outcome === 'complete') await dropModelsTable(ctx);
+  },
+});
+
+async function validate(
+  ctx: RunContext,
+  client: pg.Client,
+  prepared: UdafPrepared,
+  modelsTable: string,
+  meta: string,
+  epoch: number,
+  accumulator: EpochAccumulator,
+): Promise<void> {
+  const { rows } = await client.query<{ seg: number; result: string }>(validationStatement(prepared.validTable, modelsTable, meta));
+  for (const row of rows) {
+    const result = JSON.parse(row.result) as ValidResult;
+    emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment: row.seg, config: result.config, epoch });
+    accumulator.finish(ctx, epoch, result);
+  }
+}

@@ -1,0 +1,181 @@
+// The harness: runs one approach on one workload, times ETL and execution separately, writes the
+// run folder as things happen, samples resources, and marks a run that did not finish incomplete.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { getApproach } from '../../approaches/index.js';
+import { resolveWorkload } from '../../workloads/index.js';
+import { ensureRawData } from '../../workloads/data/load.js';
+import { resolveTopology } from '../db/resolve.js';
+import type { Topology } from '../db/topology.js';
+import { startSampler } from '../metrics/sampler.js';
+import { summarize } from '../metrics/summarize.js';
+import { captureEnvironment } from '../store/environment.js';
+import { FORMAT_VERSION, type Summary } from '../store/schema.js';
+import { RunFolder, newRunId } from '../store/run-folder.js';
+import type { Unit } from '../sched/types.js';
+import type { Prepared, RunContext } from './approach.js';
+import { repoRoot } from './paths.js';
+import type { RunEvent, TrainEvent } from './types.js';
+import type { ScaleName } from './workload.js';
+import { postmasterPids } from '../db/processes.js';
+
+export interface RunRequest {
+  approach: string;
+  workload: string;
+  scale: ScaleName;
+  segments?: number;
+  db?: string;
+  seed?: number;
+  options?: Record<string, string>;
+  /** Engine threads per worker; default: cores / segments, at least 1. */
+  threads?: number;
+  runsDir?: string;
+  /** Resume this interrupted run folder instead of starting a new one. */
+  resume?: string;
+  /** Sampling interval in ms; 0 turns the sampler off. */
+  sampleIntervalMs?: number;
+  /** Progress listener (the CLI prints from it). */
+  onEvent?: (event: RunEvent) => void;
+  signal?: AbortSignal;
+  topology?: Topology;
+}
+
+export interface RunResult {
+  runDir: string;
+  summary: Summary;
+}
+
+export function defaultRunsDir(): string {
+  return process.env.BENCH_RUNS ? resolve(process.env.BENCH_RUNS) : join(repoRoot(), 'runs');
+}
+
+function defaultThreads(segments: number): number {
+  const cores = Number(process.env.BENCH_CORES ?? 0) || (globalThis.navigator?.hardwareConcurrency ?? 2);
+  return Math.max(1, Math.floor(cores / segments));
+}
+
+export async function runApproach(request: RunRequest): Promise<RunResult> {
+  const approach = getApproach(request.approach);
+  const topology = request.topology ?? (await resolveTopology({ db: request.db, segments: request.segments }));
+  const problems = await approach.check(topology);
+  if (problems.length > 0) {
+    throw new Error(`${approach.id} cannot run here:\n${problems.map((p) => `  - ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`).join('\n')}`);
+  }
+  const segments = topology.segments.length;
+  const seed = request.seed ?? 1;
+  const workload = resolveWorkload(request.workload, request.scale, seed);
+  const options = request.options ?? {};
+
+  let folder: RunFolder;
+  let completedUnits: Unit[] = [];
+  if (request.resume) {
+    folder = RunFolder.open(request.resume);
+    const info = folder.info;
+    if (info.approach !== approach.id || info.workload !== workload.id || info.scale !== workload.scale || info.segments !== segments) {
+      throw new Error(`cannot resume ${info.runId} as ${approach.id}/${workload.id}/${workload.scale} on ${segments} segments: it was ${info.approach}/${info.workload}/${info.scale} on ${info.segments}`);
+    }
+    completedUnits = folder.readEvents().flatMap((e) => (e.type === 'unit' ? [{ config: e.config, segment: e.segment, epoch: e.epoch }] : []));
+  } else {
+    const runId = newRunId(approach.id, workload.id, workload.scale);
+    folder = RunFolder.create(request.runsDir ?? defaultRunsDir(), {
+      formatVersion: FORMAT_VERSION,
+      runId,
+      approach: approach.id,
+      workload: workload.id,
+      scale: workload.scale,
+      segments,
+      seed,
+      epochs: workload.epochs,
+      options,
+      configs: workload.configs,
+      dataset: { name: workload.datasetName, ...workload.dataset },
+      startedAt: new Date().toISOString(),
+      environment: await captureEnvironment(topology),
+    });
+  }
+
+  const emitted: RunEvent[] = folder.readEvents();
+  const record = (event: RunEvent): void => {
+    emitted.push(event);
+    folder.append(event);
+    request.onEvent?.(event);
+  };
+  const log = (message: string): void => record({ type: 'log', level: 'info', message, at: Date.now() });
+
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(new Error('interrupted'));
+  request.signal?.addEventListener('abort', abort, { once: true });
+  const onSignal = (): void => abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const workDir = join(folder.dir, 'work');
+  mkdirSync(workDir, { recursive: true });
+  const extraPids = new Set<number>();
+  const ctx: RunContext = {
+    runId: folder.info.runId,
+    runDir: folder.dir,
+    workDir,
+    workload,
+    topology,
+    options,
+    threads: request.threads ?? defaultThreads(segments),
+    signal: controller.signal,
+    emit: (event: TrainEvent) => record(event),
+    log,
+    completedUnits,
+    trackPid: (pid: number) => extraPids.add(pid),
+  };
+
+  const postmasters = topology.embedded ? await postmasterPids(topology) : [];
+  const sampler =
+    request.sampleIntervalMs === 0
+      ? undefined
+      : startSampler({ out: folder.samplesPath, intervalMs: request.sampleIntervalMs ?? 1000, rootPids: () => [process.pid, ...postmasters, ...extraPids] });
+
+  let prepared: Prepared | undefined;
+  let status: 'complete' | 'incomplete' = 'incomplete';
+  let failure: unknown;
+  try {
+    const raw = await ensureRawData(topology, workload);
+    log(`raw data ${workload.datasetName}: ${raw.trainRows} train rows, ${raw.validRows} validation rows (${raw.reused ? 'reused' : 'loaded'})`);
+    record({ type: 'phase', phase: 'etl', edge: 'start', at: Date.now() });
+    prepared = await approach.prepare(ctx);
+    record({ type: 'phase', phase: 'etl', edge: 'end', at: Date.now() });
+    controller.signal.throwIfAborted();
+    record({ type: 'phase', phase: 'execution', edge: 'start', at: Date.now() });
+    await approach.train(ctx, prepared);
+    record({ type: 'phase', phase: 'execution', edge: 'end', at: Date.now() });
+    status = 'complete';
+  } catch (error) {
+    failure = error;
+    record({ type: 'log', level: 'error', message: error instanceof Error ? error.message : String(error), at: Date.now() });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    request.signal?.removeEventListener('abort', abort);
+  }
+  const samples = sampler ? await sampler.stop() : [];
+  try {
+    await approach.cleanup(ctx, prepared, status);
+    if (status === 'complete') rmSync(workDir, { recursive: true, force: true });
+  } catch (error) {
+    record({ type: 'log', level: 'warn', message: `cleanup failed: ${(error as Error).message}`, at: Date.now() });
+  }
+  const summary = summarize({
+    info: folder.info,
+    events: emitted,
+    samples,
+    status,
+    storage: { sourceBytes: prepared?.sourceBytes ?? 0, extraBytes: prepared?.extraBytes ?? 0 },
+    finishedAt: status === 'complete' ? new Date().toISOString() : null,
+  });
+  folder.writeSummary(summary);
+  if (failure) {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    const error = new Error(`${message}\nThe run is marked incomplete in ${folder.dir}; continue it with --resume ${folder.dir}`);
+    error.cause = failure;
+    throw error;
+  }
+  return { runDir: folder.dir, summary };
+}

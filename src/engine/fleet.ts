@@ -1,0 +1,150 @@
+// The out-of-DBMS execution layer shared by `export`, `da` and `task-parallel`: one long-lived
+// engine worker per segment that caches its shard in memory, MOP units run through the shared
+// model store, validation spread over the workers, and a crashed worker replaced and reloaded.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunContext } from '../core/approach.js';
+import { classCount, featureShape } from '../core/workload.js';
+import type { PackedBuffer } from '../access/copy-export.js';
+import type { Unit } from '../sched/types.js';
+import { EpochAccumulator, emitEngineSpans, type EngineSpan } from './indb.js';
+import { EngineWorker } from './worker.js';
+import { ModelStore } from './model-store.js';
+
+/** Where a segment's worker gets its data from; called again when a crashed worker is replaced. */
+export interface ShardSource {
+  train(): Promise<PackedBuffer[]>;
+  valid(): Promise<PackedBuffer[]>;
+}
+
+interface TrainReply {
+  ok: true;
+  lossSum: number;
+  examples: number;
+  modelBytesIn: number;
+  modelBytesOut: number;
+  spans: EngineSpan[];
+}
+
+interface ValidReply {
+  ok: true;
+  lossSum: number;
+  correct: number;
+  examples: number;
+  spans: EngineSpan[];
+}
+
+interface LoadReply {
+  ok: true;
+  examples: number;
+  spans: EngineSpan[];
+}
+
+function loadPayload(buffers: PackedBuffer[]): { meta: { n: number; xBytes: number; yBytes: number }[]; payload: Uint8Array[] } {
+  const meta = buffers.map((b) => ({ n: b.n, xBytes: b.x.byteLength, yBytes: b.y.byteLength }));
+  const payload = buffers.flatMap((b) => [b.x, b.y]);
+  return { meta, payload };
+}
+
+export class WorkerFleet {
+  readonly store: ModelStore;
+  readonly accumulator = new EpochAccumulator();
+  private constructor(
+    private readonly ctx: RunContext,
+    private readonly sources: ShardSource[],
+    private readonly workers: EngineWorker[],
+  ) {
+    const dir = join(ctx.workDir, 'models');
+    mkdirSync(dir, { recursive: true });
+    this.store = new ModelStore(dir);
+  }
+
+  /** Spawn one worker per source and load its shard (part of ETL: the data is cached in the workers). */
+  static async start(ctx: RunContext, sources: ShardSource[]): Promise<WorkerFleet> {
+    const workers = await Promise.all(sources.map((source, segment) => WorkerFleet.spawnLoaded(ctx, source, segment)));
+    return new WorkerFleet(ctx, sources, workers);
+  }
+
+  private static async spawnLoaded(ctx: RunContext, source: ShardSource, segment: number): Promise<EngineWorker> {
+    const start = Date.now();
+    const worker = await EngineWorker.spawn({ threads: ctx.threads, label: `seg${segment}` });
+    ctx.trackPid(worker.pid);
+    ctx.emit({ type: 'span', kind: 'engine-init', start, end: Date.now(), segment });
+    const inputShape = featureShape(ctx.workload.dataset);
+    const classes = classCount(ctx.workload.dataset);
+    for (const dataset of ['train', 'valid'] as const) {
+      const buffers = dataset === 'train' ? await source.train() : await source.valid();
+      const { meta, payload } = loadPayload(buffers);
+      const bytes = payload.reduce((sum, p) => sum + p.byteLength, 0);
+      const dataStart = Date.now();
+      await worker.request<LoadReply>({ op: 'load', dataset, inputShape, classes, buffers: meta }, payload.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+      ctx.emit({ type: 'span', kind: 'data', start: dataStart, end: Date.now(), segment, bytes });
+      ctx.emit({ type: 'counter', transport: 'pipe', bytes, at: Date.now(), segment });
+    }
+    return worker;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  pids(): number[] {
+    return this.workers.map((w) => w.pid);
+  }
+
+  /** Replace a dead worker with a fresh one holding the same shard. */
+  private async replace(segment: number): Promise<void> {
+    await this.workers[segment].close().catch(() => undefined);
+    this.workers[segment] = await WorkerFleet.spawnLoaded(this.ctx, this.sources[segment], segment);
+  }
+
+  private async call<T>(segment: number, header: Record<string, unknown>): Promise<T> {
+    const worker = this.workers[segment];
+    try {
+      const reply = await worker.request<T & { ok: boolean; error?: string }>(header);
+      if (!reply.header.ok) throw new Error(`engine worker seg${segment} failed on ${String(header.op)}: ${reply.header.error ?? 'unknown error'}`);
+      return reply.header;
+    } catch (error) {
+      if (!worker.alive) {
+        this.ctx.log(`engine worker seg${segment} (pid ${worker.pid}) died; starting a new one and reloading its shard`);
+        await this.replace(segment);
+      }
+      throw error;
+    }
+  }
+
+  /** One sub-epoch: the unit's config trains over the segment's cached shard, through the model store. */
+  async trainUnit(unit: Unit): Promise<void> {
+    const config = this.ctx.workload.configs[unit.config];
+    const modelPath = this.store.pathFor(unit.config);
+    const reply = await this.call<TrainReply>(unit.segment, {
+      op: 'train',
+      config,
+      seed: this.ctx.workload.seed * 1000 + unit.config,
+      modelIn: this.store.exists(unit.config) ? modelPath : null,
+      modelOut: modelPath,
+      epoch: unit.epoch,
+    });
+    emitEngineSpans(this.ctx, reply.spans, { segment: unit.segment, config: unit.config, epoch: unit.epoch });
+    this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: reply.modelBytesIn + reply.modelBytesOut, at: Date.now(), segment: unit.segment });
+    this.accumulator.addTrain(unit.config, reply.lossSum, reply.examples);
+  }
+
+  /** Validate every config once, spread over the workers (each holds the validation set). */
+  async validateAll(epoch: number): Promise<void> {
+    const queue = this.ctx.workload.configs.map((c) => c.id);
+    await Promise.all(
+      this.workers.map(async (_, segment) => {
+        for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
+          const reply = await this.call<ValidReply>(segment, { op: 'validate', config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config) });
+          emitEngineSpans(this.ctx, reply.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config, epoch });
+          this.accumulator.finish(this.ctx, epoch, { config, ...reply });
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,128 @@
+// The TS side of the in-DBMS engine (infra/sql/20-train.sql, bench_engine.indb): the models table,
+// the meta argument, and turning an aggregate's JSON result into spans. Shared by udaf, ctq and ma.
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { RunContext } from '../core/approach.js';
+import type { SpanKind, TrainEvent } from '../core/types.js';
+import { classCount, featureShape, type ModelConfig, type ResolvedWorkload } from '../core/workload.js';
+import { createDistributedTable, dropDistributedTable, tableExists } from '../db/distributed.js';
+import { literal, withClient } from '../db/connect.js';
+
+export interface EngineSpan {
+  kind: SpanKind;
+  start: number;
+  end: number;
+  bytes?: number;
+}
+
+export interface TrainResult {
+  config: number;
+  lossSum: number;
+  examples: number;
+  modelBytes: number;
+  spans: EngineSpan[];
+}
+
+export interface ValidResult {
+  config: number;
+  lossSum: number;
+  correct: number;
+  examples: number;
+  spans: EngineSpan[];
+}
+
+/** The JSON the aggregates take as their `meta` argument. */
+export function engineMeta(workload: ResolvedWorkload, threads: number): string {
+  return JSON.stringify({ inputShape: featureShape(workload.dataset), classes: classCount(workload.dataset), threads });
+}
+
+export function configSpec(config: ModelConfig): string {
+  return JSON.stringify(config);
+}
+
+/** A models table name unique to the run, stable across resume. */
+export function modelsTableName(ctx: RunContext): string {
+  return `bench_models_${createHash('sha1').update(ctx.runId).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * Create the run's distributed models table `(seg, config, spec, state)` with every config's freshly
+ * initialised model on the segment `placement` gives it. On resume, an existing table is kept.
+ */
+export async function createModelsTable(ctx: RunContext, placement: (config: number) => number): Promise<string> {
+  const table = modelsTableName(ctx);
+  if (ctx.completedUnits.length > 0 && (await tableExists(ctx.topology, table))) return table;
+  await createDistributedTable(ctx.topology, table, 'config int NOT NULL, spec text NOT NULL, state bytea');
+  const meta = engineMeta(ctx.workload, ctx.threads);
+  await withClient(ctx.topology.coordinator, async (client) => {
+    for (const config of ctx.workload.configs) {
+      await client.query(`INSERT INTO ${table} (seg, config, spec, state) VALUES ($1, $2, $3, bench_init_model($3, $4, $5))`, [
+        placement(config.id),
+        config.id,
+        configSpec(config),
+        meta,
+        ctx.workload.seed * 1000 + config.id,
+      ]);
+    }
+  });
+  return table;
+}
+
+export async function dropModelsTable(ctx: RunContext): Promise<void> {
+  await dropDistributedTable(ctx.topology, modelsTableName(ctx));
+}
+
+/** Emit an engine result's spans for one segment, config and epoch. */
+export function emitEngineSpans(ctx: RunContext, spans: EngineSpan[], where: { segment: number; config: number; epoch: number }): void {
+  for (const span of spans) {
+    const event: TrainEvent = { type: 'span', kind: span.kind, start: span.start, end: span.end, ...where };
+    if (span.bytes !== undefined) event.bytes = span.bytes;
+    ctx.emit(event);
+  }
+}
+
+/** Model bytes read and written inside the database by one aggregate call. */
+export function modelTableBytes(spans: EngineSpan[]): number {
+  return spans.filter((s) => s.kind === 'model-hop').reduce((sum, s) => sum + (s.bytes ?? 0), 0);
+}
+
+/** Per config, the running sums an epoch's metrics are computed from. */
+export class EpochAccumulator {
+  private train = new Map<number, { lossSum: number; examples: number }>();
+
+  addTrain(config: number, lossSum: number, examples: number): void {
+    const entry = this.train.get(config) ?? { lossSum: 0, examples: 0 };
+    entry.lossSum += lossSum;
+    entry.examples += examples;
+    this.train.set(config, entry);
+  }
+
+  /** Emit the epoch's metrics for one config and forget its sums. */
+  finish(ctx: RunContext, epoch: number, valid: { config: number; lossSum: number; correct: number; examples: number }): void {
+    const train = this.train.get(valid.config);
+    if (!train || train.examples === 0) throw new Error(`config ${valid.config} trained on no examples in epoch ${epoch}`);
+    this.train.delete(valid.config);
+    ctx.emit({
+      type: 'epoch',
+      config: valid.config,
+      epoch,
+      trainLoss: train.lossSum / train.examples,
+      validLoss: valid.lossSum / valid.examples,
+      validAccuracy: valid.correct / valid.examples,
+      trainExamples: train.examples,
+      at: Date.now(),
+    });
+  }
+}
+
+/** The SQL text of a literal list of config ids, for a pushed-down filter (constants ship to the segments). */
+export function configList(ids: number[]): string {
+  return `ARRAY[${ids.map((id) => String(Math.trunc(id))).join(',')}]::int[]`;
+}
+
+export async function explain(client: pg.Client, sql: string): Promise<string> {
+  const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN VERBOSE ${sql}`);
+  return rows.map((r) => r['QUERY PLAN']).join('\n');
+}
+
+export { literal };
