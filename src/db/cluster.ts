@@ -2,12 +2,12 @@
 // each its own data directory and loopback port under .bench/pg, wired with postgres_fdw so that
 // one statement runs on all segments concurrently (Async Foreign Scans) and a `WHERE seg = i`
 // statement is pruned to one segment.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { withClient, ident, literal } from './connect.js';
 import type { Instance, Topology } from './topology.js';
@@ -41,8 +41,41 @@ interface StoredTopology {
   ports: number[]; // coordinator first
 }
 
+let resolvedClusterDir: string | undefined;
+
+/**
+ * .bench/pg in the repository, unless the postgres OS user cannot reach it (a checkout under a
+ * private home directory): then a directory under /var/lib/bench keyed by the checkout's path.
+ */
 function clusterDir(): string {
-  return join(benchHome(), 'pg');
+  if (resolvedClusterDir) return resolvedClusterDir;
+  const preferred = join(benchHome(), 'pg');
+  resolvedClusterDir = preferred;
+  if (isRoot() && !postgresCanReach(benchHome())) {
+    const key = createHash('sha1').update(repoRoot()).digest('hex').slice(0, 12);
+    resolvedClusterDir = join('/var/lib/bench', key, 'pg');
+  }
+  return resolvedClusterDir;
+}
+
+/** Whether every directory above `dir` lets the postgres user through. */
+function postgresCanReach(dir: string): boolean {
+  const result = spawnSync('runuser', ['-u', SUPERUSER, '--', 'test', '-x', dirname(dir)]);
+  return result.status === 0;
+}
+
+/**
+ * The engine package as the servers import it: copied next to the cluster so the postgres user can
+ * read it wherever the checkout lives.
+ */
+async function installEnginePackage(): Promise<string> {
+  const target = join(clusterDir(), 'engine');
+  // Overwrite in place (no removal): backends of a running server import from here at any time.
+  await cp(join(repoRoot(), 'infra', 'engine', 'bench_engine'), join(target, 'bench_engine'), {
+    recursive: true,
+    filter: (source) => !source.includes('__pycache__'),
+  });
+  return target;
 }
 
 function instanceNames(segments: number): string[] {
@@ -139,7 +172,7 @@ async function startInstance(instance: Instance): Promise<void> {
   const dataDir = instance.dataDir as string;
   // The servers import the engine package through PL/Python.
   await pgBinary('pg_ctl', ['-D', dataDir, '-l', join(clusterDir(), `${instance.name}.log`), '-w', '-t', '60', 'start'], {
-    PYTHONPATH: join(repoRoot(), 'infra', 'engine'),
+    PYTHONPATH: join(clusterDir(), 'engine'),
     OMP_NUM_THREADS: '1',
   });
 }
@@ -258,6 +291,8 @@ export async function ensureCluster(options: { segments?: number } = {}): Promis
   }
   const topology = toTopology(stored);
   const all = [topology.coordinator, ...topology.segments];
+  // New backends import the current engine; backends that already run keep the one they imported.
+  await installEnginePackage();
   for (const instance of all) await initInstance(instance);
   await Promise.all(all.map((instance) => startInstance(instance)));
   await ensureExtensionCurrent(topology);

@@ -1,0 +1,102 @@
+// `bench run`: one approach on one workload, stored as a run folder.
+import type { Argv, CommandModule } from 'yargs';
+import { approachIds, getApproach } from '../../../approaches/index.js';
+import { runApproach, type RunResult } from '../../core/harness.js';
+import { SCALES, type ScaleName } from '../../core/workload.js';
+import { resolveWorkload, WORKLOADS } from '../../../workloads/index.js';
+import { resolveTopology } from '../../db/resolve.js';
+import { bytes, formatTable, seconds } from '../format.js';
+import { progressPrinter } from '../progress.js';
+
+export interface RunArgs {
+  approach: string;
+  workload: string;
+  scale: string;
+  segments?: number;
+  db?: string;
+  seed: number;
+  option: string[];
+  'models-in'?: string;
+  resume?: string;
+  'runs-dir'?: string;
+  threads?: number;
+  'sample-ms': number;
+}
+
+export function parseOptions(pairs: string[]): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--option expects key=value, got "${pair}"`);
+    options[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return options;
+}
+
+export function checkScale(scale: string): ScaleName {
+  if (!(SCALES as readonly string[]).includes(scale)) throw new Error(`unknown scale "${scale}"; valid scales: ${SCALES.join(', ')}`);
+  return scale as ScaleName;
+}
+
+export function printRunSummary(result: RunResult): void {
+  const s = result.summary;
+  const last = new Map<number, { validLoss: number; validAccuracy: number; epoch: number }>();
+  for (const m of s.metrics) if ((last.get(m.config)?.epoch ?? -1) < m.epoch) last.set(m.config, m);
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const breakdown = s.breakdown.length
+    ? (['trainValid', 'dataTransmission', 'modelTransmission', 'approachSpecific'] as const).map((k) => `${k} ${mean(s.breakdown.map((b) => b[k])).toFixed(2)} s`).join(', ')
+    : 'none';
+  console.log(
+    [
+      `run folder: ${result.runDir}`,
+      `status: ${s.status}; ETL ${seconds(s.etlSeconds)}; execution ${seconds(s.executionSeconds)}; mean epoch ${seconds(mean(s.epochSeconds))}`,
+      `per-epoch breakdown (machine time per segment): ${breakdown}`,
+      `storage: source ${bytes(s.storage.sourceBytes)}, extra copies ${bytes(s.storage.extraBytes)}, blowup ${s.storage.blowup.toFixed(2)}x`,
+      `final validation loss, mean over ${last.size} configs: ${mean([...last.values()].map((m) => m.validLoss)).toFixed(4)}; best accuracy ${(Math.max(...[...last.values()].map((m) => m.validAccuracy)) * 100).toFixed(1)}%`,
+    ].join('\n'),
+  );
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run',
+  describe: 'run one approach on one workload and store the run folder',
+  builder: (yargs: Argv<object>) =>
+    yargs
+      .option('approach', { alias: 'a', type: 'string', demandOption: true, describe: `one of: ${approachIds().join(', ')}` })
+      .option('workload', { alias: 'w', type: 'string', demandOption: true, describe: `one of: ${Object.keys(WORKLOADS).join(', ')}` })
+      .option('scale', { alias: 's', type: 'string', default: 'tiny', describe: `one of: ${SCALES.join(', ')}` })
+      .option('segments', { type: 'number', describe: 'segments of the embedded cluster (default 4, or what exists)' })
+      .option('db', { type: 'string', describe: 'postgresql:// URL of an existing coordinator (else PG* variables, else the embedded cluster)' })
+      .option('seed', { type: 'number', default: 1 })
+      .option('option', { alias: 'o', type: 'string', array: true, default: [], describe: 'approach option key=value' })
+      .option('models-in', { type: 'string', choices: ['files', 'db'], describe: 'ctq: keep checkpoints in files (default) or a DB table' })
+      .option('resume', { type: 'string', describe: 'continue an interrupted run folder' })
+      .option('runs-dir', { type: 'string', describe: 'where run folders go (default ./runs, or BENCH_RUNS)' })
+      .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
+      .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' }) as unknown as Argv<RunArgs>,
+  handler: async (args) => {
+    const approach = getApproach(args.approach);
+    const scale = checkScale(args.scale);
+    const workload = resolveWorkload(args.workload, scale, args.seed);
+    const options = parseOptions(args.option);
+    if (args['models-in']) options.modelsIn = args['models-in'];
+    const topology = await resolveTopology({ db: args.db, segments: args.segments });
+    const label = `${approach.id} ${workload.id}/${scale}`;
+    const result = await runApproach({
+      approach: approach.id,
+      workload: workload.id,
+      scale,
+      seed: args.seed,
+      options,
+      topology,
+      resume: args.resume,
+      runsDir: args['runs-dir'],
+      threads: args.threads,
+      sampleIntervalMs: args['sample-ms'],
+      onEvent: progressPrinter({ label, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
+    });
+    printRunSummary(result);
+  },
+};
+
+export { formatTable };
