@@ -1,0 +1,67 @@
+// The embedded cluster's shape: without pushdown and async execution the in-DBMS approaches would
+// silently run serially on the coordinator, so the plans are asserted here.
+import { describe, expect, it } from 'vitest';
+import { withClient } from '../../src/db/connect.js';
+import { analyzeDistributed, createDistributedTable, distributedTableBytes, dropDistributedTable } from '../../src/db/distributed.js';
+import { resolveTopology } from '../../src/db/resolve.js';
+import { instanceUrl } from '../../src/db/topology.js';
+import { explain } from '../../src/engine/indb.js';
+import { batchStatement, validationStatement } from '../../approaches/udaf.js';
+import { testTopology, TEST_SEGMENTS } from '../helpers/cluster.js';
+
+describe('embedded cluster', () => {
+  it('runs a coordinator and the segment instances, each with the bench extension', async () => {
+    const topology = await testTopology();
+    expect(topology.segments).toHaveLength(TEST_SEGMENTS);
+    for (const instance of [topology.coordinator, ...topology.segments]) {
+      const installed = await withClient(instance, async (c) => (await c.query("SELECT extname FROM pg_extension WHERE extname IN ('bench', 'plpython3u') ORDER BY 1")).rows.map((r) => r.extname));
+      expect(installed).toEqual(['bench', 'plpython3u']);
+    }
+  });
+
+  it('pushes the training join and aggregate down to every segment as Async Foreign Scans', async () => {
+    const topology = await testTopology();
+    await createDistributedTable(topology, 'plan_data', 'buffer_id int, n int, x bytea, y bytea');
+    await createDistributedTable(topology, 'plan_models', 'config int NOT NULL, spec text NOT NULL, state bytea');
+    await withClient(topology.coordinator, async (c) => {
+      await c.query("INSERT INTO plan_data SELECT g % 2, g, 1, '\\x00', '\\x00' FROM generate_series(1, 200) g");
+      await c.query("INSERT INTO plan_models VALUES (0, 0, '{}', '\\x00'), (1, 1, '{}', '\\x00')");
+    });
+    await analyzeDistributed(topology, 'plan_data');
+    await analyzeDistributed(topology, 'plan_models');
+    const plans = await withClient(topology.coordinator, async (c) => ({
+      train: await explain(c, batchStatement('plan_data', 'plan_models', [0, 1], '{}')),
+      valid: await explain(c, validationStatement('plan_data', 'plan_models', '{}')),
+      targeted: await explain(c, "SELECT seg, count(*) FROM plan_data WHERE seg = 1 GROUP BY seg"),
+    }));
+    for (const plan of [plans.train, plans.valid]) {
+      expect(plan.match(/Async Foreign Scan/g)).toHaveLength(TEST_SEGMENTS);
+      expect(plan.match(/Relations: Aggregate on \(\(public\.plan_data_s\d+ \w+\) INNER JOIN \(public\.plan_models_s\d+ \w+\)\)/g)).toHaveLength(TEST_SEGMENTS);
+      expect(plan).toContain('bench_');
+    }
+    // A targeted query touches only its segment's partition.
+    expect(plans.targeted).toContain('plan_data_s1');
+    expect(plans.targeted).not.toContain('plan_data_s0');
+    expect(await distributedTableBytes(topology, 'plan_data')).toBeGreaterThan(0);
+    await dropDistributedTable(topology, 'plan_data');
+    await dropDistributedTable(topology, 'plan_models');
+  });
+
+  it('moves a model row between segments with an update of seg (the UDAF hop)', async () => {
+    const topology = await testTopology();
+    await createDistributedTable(topology, 'hop_models', 'config int NOT NULL, state bytea');
+    await withClient(topology.coordinator, (c) => c.query("INSERT INTO hop_models VALUES (0, 7, '\\x0102')"));
+    await withClient(topology.coordinator, (c) => c.query('UPDATE hop_models SET seg = 1 WHERE config = 7'));
+    const onSegment = await Promise.all(topology.segments.map((s) => withClient(s, async (c) => (await c.query('SELECT count(*)::int AS n FROM hop_models')).rows[0].n as number)));
+    expect(onSegment).toEqual([0, 1]);
+    await dropDistributedTable(topology, 'hop_models');
+  });
+
+  it('uses an existing coordinator given by URL, discovering its segments, and says where it looked when unreachable', async () => {
+    const topology = await testTopology();
+    const external = await resolveTopology({ db: instanceUrl(topology.coordinator) });
+    expect(external.embedded).toBe(false);
+    expect(external.segments.map((s) => s.port)).toEqual(topology.segments.map((s) => s.port));
+    await expect(resolveTopology({ db: 'postgresql://postgres@127.0.0.1:1/bench' })).rejects.toThrow(/127\.0\.0\.1:1.*bench db up/s);
+  });
+});
