@@ -1,0 +1,187 @@
+// The wall-clock driver loop of real runs: one async loop per segment asks the scheduler for work,
+// runs it, and reports back. The scheduler stays pure; everything about time, failure and
+// cancellation lives here.
+import type { Scheduler, Unit } from './types.js';
+import { formatUnit } from './validate.js';
+
+export interface RunScheduleOptions {
+  scheduler: Scheduler;
+  segments: number;
+  runUnit: (unit: Unit) => Promise<void>;
+  /**
+   * Awaited when the last unit of an epoch completed, before any unit of the next epoch runs
+   * (validation happens here), and after the last epoch before runSchedule resolves. Called for
+   * every epoch in which this call ran a unit; epochs that restored units finished entirely are not
+   * reported again.
+   */
+  onEpochComplete?: (epoch: number) => Promise<void>;
+  /** Told about every failed attempt (attempt counts from 1), the last one included. */
+  onUnitFailed?: (unit: Unit, error: unknown, attempt: number) => void;
+  /** Attempts per unit before the whole run fails (default 3). */
+  maxAttempts?: number;
+  signal?: AbortSignal;
+}
+
+export interface RunScheduleResult {
+  /** Units completed by this call. */
+  completed: number;
+  /** Failed attempts that were put back to the scheduler and retried. */
+  retried: number;
+}
+
+/** The run was cancelled through its AbortSignal. */
+export class AbortError extends Error {
+  override name = 'AbortError';
+}
+
+/** A unit failed maxAttempts times; `cause` is the last error. */
+export class UnitFailedError extends Error {
+  override name = 'UnitFailedError';
+  constructor(
+    readonly unit: Unit,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`unit ${formatUnit(unit)} failed ${attempts} time(s); last error: ${describe(cause)}`, { cause });
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function abortErrorOf(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  return new AbortError(reason === undefined ? 'the run was aborted' : `the run was aborted: ${describe(reason)}`, {
+    cause: reason,
+  });
+}
+
+export async function runSchedule(options: RunScheduleOptions): Promise<RunScheduleResult> {
+  const { scheduler, segments, runUnit, onEpochComplete, onUnitFailed, signal } = options;
+  const maxAttempts = options.maxAttempts ?? 3;
+  if (!Number.isInteger(segments) || segments < 1) {
+    throw new RangeError(`runSchedule: segments must be an integer >= 1, got ${segments}`);
+  }
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new RangeError(`runSchedule: maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+  }
+  if (signal?.aborted) throw abortErrorOf(signal);
+
+  // Stopping: the first fatal error (or the abort) wins; every loop returns at its next step and
+  // the run rejects at once, without waiting for units still running (their results are ignored).
+  let stopped: { error: unknown } | undefined;
+  let rejectStop!: (error: unknown) => void;
+  const stopPromise = new Promise<never>((_, reject) => {
+    rejectStop = reject;
+  });
+  stopPromise.catch(() => undefined);
+  const stop = (error: unknown): void => {
+    if (stopped !== undefined) return;
+    stopped = { error };
+    rejectStop(error);
+  };
+  const onAbort = (): void => stop(abortErrorOf(signal!));
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  // Waking: segments told to 'wait' sleep until any unit settles.
+  let wakeUp!: () => void;
+  let wakePromise = new Promise<void>((resolve) => {
+    wakeUp = resolve;
+  });
+  let sleeping = 0;
+  let finished = 0;
+  const wake = (): void => {
+    const resolve = wakeUp;
+    wakePromise = new Promise<void>((r) => {
+      wakeUp = r;
+    });
+    sleeping = 0;
+    resolve();
+  };
+
+  // Epoch hooks: the first unit of epoch e + 1 that the scheduler hands out (it does so only after
+  // every unit of epoch e completed) opens a gate that runs onEpochComplete(e); every unit of
+  // epoch e + 1 waits for the gate before it runs.
+  let lastEpoch: number | undefined;
+  let gate: Promise<void> = Promise.resolve();
+  const enterEpoch = (epoch: number): Promise<void> => {
+    if (lastEpoch === undefined) {
+      lastEpoch = epoch;
+    } else if (epoch > lastEpoch) {
+      const closed = lastEpoch;
+      lastEpoch = epoch;
+      gate = gate.then(() => onEpochComplete?.(closed));
+    } else if (epoch < lastEpoch) {
+      throw new Error(`runSchedule: the scheduler handed out a unit of epoch ${epoch} after one of epoch ${lastEpoch}`);
+    }
+    return gate;
+  };
+
+  const attempts = new Map<string, number>();
+  let completed = 0;
+  let retried = 0;
+
+  const loop = async (segment: number): Promise<void> => {
+    for (;;) {
+      if (stopped !== undefined) return;
+      const decision = scheduler.next(segment);
+      if (decision === 'done') {
+        finished++;
+        return;
+      }
+      if (decision === 'wait') {
+        if (sleeping + finished === segments - 1) {
+          throw new Error(
+            `runSchedule: the scheduler told segment ${segment} to wait while no unit runs and every other segment waits or is done`,
+          );
+        }
+        sleeping++;
+        await Promise.race([wakePromise, stopPromise]);
+        continue;
+      }
+      const unit = decision;
+      if (unit.segment !== segment) {
+        throw new Error(`runSchedule: segment ${segment} was handed unit ${formatUnit(unit)} of another segment`);
+      }
+      await Promise.race([enterEpoch(unit.epoch), stopPromise]);
+      if (stopped !== undefined) return;
+      const key = `${unit.epoch}:${unit.config}:${unit.segment}`;
+      try {
+        await Promise.race([(async () => runUnit(unit))(), stopPromise]);
+      } catch (error) {
+        if (stopped !== undefined) return;
+        const attempt = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, attempt);
+        onUnitFailed?.(unit, error, attempt);
+        if (attempt >= maxAttempts) throw new UnitFailedError(unit, attempt, error);
+        scheduler.failed(unit);
+        retried++;
+        wake();
+        continue;
+      }
+      if (stopped !== undefined) return;
+      scheduler.completed(unit);
+      completed++;
+      wake();
+    }
+  };
+
+  try {
+    const loops: Promise<void>[] = [];
+    for (let s = 0; s < segments; s++) loops.push(loop(s).catch(stop));
+    await Promise.race([Promise.all(loops), stopPromise]);
+    if (stopped !== undefined) throw stopped.error;
+    await Promise.race([gate, stopPromise]);
+    if (lastEpoch !== undefined && onEpochComplete !== undefined) {
+      await Promise.race([onEpochComplete(lastEpoch), stopPromise]);
+    }
+    return { completed, retried };
+  } catch (error) {
+    stop(error);
+    throw stopped!.error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
