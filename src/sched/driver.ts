@@ -159,6 +159,9 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
         scheduler.failed(unit);
         retried++;
         wake();
+        // Let the segments just woken ask first, so the config can go on elsewhere instead of
+        // straight back to the worker that failed it.
+        await Promise.race([new Promise<void>((resolve) => setImmediate(resolve)), stopPromise]);
         continue;
       }
       if (stopped !== undefined) return;
