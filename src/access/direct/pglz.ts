@@ -1,0 +1,65 @@
+// PostgreSQL's own LZ format (src/common/pg_lzcompress.c), decompression only. No library exists.
+//
+// The stream is a sequence of groups: one control byte, then up to 8 items, least significant
+// control bit first. A 0 bit is one literal byte. A 1 bit is a 2- or 3-byte tag that copies
+// from the output already written: byte 0 = (offset >> 8) << 4 | (length - 3); byte 1 = offset &
+// 0xff; when the 4-bit length field is 15 (length 18), a third byte adds 0-255 to the length.
+// Offsets are 1..4095, lengths 3..273; source and destination of a copy may overlap (a run), in
+// which case the copy repeats the last `offset` bytes, byte by byte.
+
+export class CompressionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CompressionError';
+  }
+}
+
+/**
+ * Decompress `src[start, end)` into `dest[destStart, destStart + rawSize)`. Like PostgreSQL with
+ * check_complete = true, both the input and the output must be consumed exactly.
+ */
+export function pglzDecompress(src: Uint8Array, start: number, end: number, dest: Uint8Array, destStart: number, rawSize: number): void {
+  let sp = start;
+  let dp = destStart;
+  const destEnd = destStart + rawSize;
+  if (end > src.length || destEnd > dest.length) throw new CompressionError('pglz: buffer bounds');
+  while (sp < end && dp < destEnd) {
+    let ctrl = src[sp++];
+    for (let c = 0; c < 8 && sp < end && dp < destEnd; c++) {
+      if (ctrl & 1) {
+        if (sp + 1 >= end) throw new CompressionError('pglz: truncated match tag');
+        const b0 = src[sp];
+        let len = (b0 & 0x0f) + 3;
+        const off = ((b0 & 0xf0) << 4) | src[sp + 1];
+        sp += 2;
+        if (len === 18) {
+          if (sp >= end) throw new CompressionError('pglz: truncated match length');
+          len += src[sp++];
+        }
+        if (off === 0 || off > dp - destStart) throw new CompressionError(`pglz: match offset ${off} outside the output written so far`);
+        if (len > destEnd - dp) len = destEnd - dp;
+        if (off >= len) {
+          // No overlap: one native copy.
+          dest.copyWithin(dp, dp - off, dp - off + len);
+          dp += len;
+        } else {
+          // Overlap: the last `off` bytes repeat. [from, dp) always holds a whole number of
+          // periods, so it can be copied as one piece (the span doubles each time).
+          const from = dp - off;
+          const stop = dp + len;
+          while (dp < stop) {
+            const piece = Math.min(dp - from, stop - dp);
+            dest.copyWithin(dp, from, from + piece);
+            dp += piece;
+          }
+        }
+      } else {
+        dest[dp++] = src[sp++];
+      }
+      ctrl >>= 1;
+    }
+  }
+  if (dp !== destEnd || sp !== end) {
+    throw new CompressionError(`pglz: stream ended with ${destEnd - dp} output bytes missing and ${end - sp} input bytes left`);
+  }
+}
