@@ -2,10 +2,14 @@
 import type { Approach } from '../src/core/approach.js';
 import { udaf } from './udaf.js';
 import { exportApproach } from './export.js';
+import { ctq } from './ctq.js';
+import { ma } from './ma.js';
 
 export const APPROACHES: Record<string, Approach> = {
   udaf,
   export: exportApproach,
+  ctq,
+  ma,
 };
 
 export function approachIds(): string[] {

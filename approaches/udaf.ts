@@ -4,7 +4,7 @@
 // pushed down to every segment and run there concurrently (the statement's end is the barrier).
 // A hop is an UPDATE of a model row's distribution key `seg` (a cross-partition row move).
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
-import { withClient } from '../src/db/connect.js';
+import { literal, withClient } from '../src/db/connect.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/sched/types.js';
 import {
@@ -30,7 +30,7 @@ interface UdafPrepared extends Prepared {
 /** The statement that trains one batch: every segment trains the one model placed on it. */
 export function batchStatement(trainTable: string, modelsTable: string, configs: number[], meta: string): string {
   return (
-    `SELECT d.seg, bench_train('${modelsTable}', m.config, m.spec, '${meta}', d.x, d.y, d.n) AS result ` +
+    `SELECT d.seg, bench_train(${literal(JSON.stringify({ table: modelsTable }))}::json, m.config, m.spec, ${literal(meta)}::json, d.x, d.y, d.n) AS result ` +
     `FROM ${trainTable} d JOIN ${modelsTable} m ON d.seg = m.seg ` +
     `WHERE m.config = ANY (${configList(configs)}) GROUP BY d.seg, m.config`
   );
@@ -39,7 +39,7 @@ export function batchStatement(trainTable: string, modelsTable: string, configs:
 /** The statement that validates every model where it sits, on the segment's replica of the validation set. */
 export function validationStatement(validTable: string, modelsTable: string, meta: string): string {
   return (
-    `SELECT v.seg, bench_validate('${modelsTable}', m.config, m.spec, '${meta}', v.x, v.y, v.n) AS result ` +
+    `SELECT v.seg, bench_validate(${literal(JSON.stringify({ table: modelsTable }))}::json, m.config, m.spec, ${literal(meta)}::json, v.x, v.y, v.n) AS result ` +
     `FROM ${validTable} v JOIN ${modelsTable} m ON v.seg = m.seg GROUP BY v.seg, m.config`
   );
 }

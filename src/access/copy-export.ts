@@ -7,12 +7,9 @@ import { to as copyTo } from 'pg-copy-streams';
 import { connect, ident } from '../db/connect.js';
 import type { Instance } from '../db/topology.js';
 
-/** One packed buffer: n examples, features x (float32 LE) and labels y (int32 LE). */
-export interface PackedBuffer {
-  n: number;
-  x: Uint8Array;
-  y: Uint8Array;
-}
+import type { PackedBuffer } from '../engine/messages.js';
+
+export type { PackedBuffer };
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 

@@ -158,13 +158,28 @@ async function initInstance(instance: Instance): Promise<void> {
 }
 
 let postgresIds: { uid: number; gid: number } | undefined;
-async function chownToPostgres(path: string): Promise<void> {
+
+/** The postgres OS user's ids when we are root (files the servers must write are handed to it). */
+export function postgresOwner(): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
   if (!postgresIds) {
-    const { stdout: uid } = await run('id', ['-u', SUPERUSER]);
-    const { stdout: gid } = await run('id', ['-g', SUPERUSER]);
-    postgresIds = { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+    const uid = spawnSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).stdout.trim();
+    const gid = spawnSync('id', ['-g', SUPERUSER], { encoding: 'utf8' }).stdout.trim();
+    postgresIds = { uid: Number(uid), gid: Number(gid) };
   }
-  await chown(path, postgresIds.uid, postgresIds.gid);
+  return postgresIds;
+}
+
+/**
+ * The model store the segment servers read and write (CTQ's "shared filesystem"): beside the
+ * embedded cluster, where the postgres user can reach it.
+ */
+export function sharedModelDir(runId: string): string {
+  return join(clusterDir(), 'models', runId);
+}
+async function chownToPostgres(path: string): Promise<void> {
+  const owner = postgresOwner();
+  if (owner) await chown(path, owner.uid, owner.gid);
 }
 
 async function startInstance(instance: Instance): Promise<void> {

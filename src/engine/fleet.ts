@@ -5,9 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/approach.js';
 import { classCount, featureShape } from '../core/workload.js';
-import type { PackedBuffer } from '../access/copy-export.js';
 import type { Unit } from '../sched/types.js';
-import { EpochAccumulator, emitEngineSpans, type EngineSpan } from './indb.js';
+import { EpochAccumulator } from './indb.js';
+import { packedBytes, replySpans, type PackedBuffer } from './messages.js';
 import { EngineWorker } from './worker.js';
 import { ModelStore } from './model-store.js';
 
@@ -15,35 +15,6 @@ import { ModelStore } from './model-store.js';
 export interface ShardSource {
   train(): Promise<PackedBuffer[]>;
   valid(): Promise<PackedBuffer[]>;
-}
-
-interface TrainReply {
-  ok: true;
-  lossSum: number;
-  examples: number;
-  modelBytesIn: number;
-  modelBytesOut: number;
-  spans: EngineSpan[];
-}
-
-interface ValidReply {
-  ok: true;
-  lossSum: number;
-  correct: number;
-  examples: number;
-  spans: EngineSpan[];
-}
-
-interface LoadReply {
-  ok: true;
-  examples: number;
-  spans: EngineSpan[];
-}
-
-function loadPayload(buffers: PackedBuffer[]): { meta: { n: number; xBytes: number; yBytes: number }[]; payload: Uint8Array[] } {
-  const meta = buffers.map((b) => ({ n: b.n, xBytes: b.x.byteLength, yBytes: b.y.byteLength }));
-  const payload = buffers.flatMap((b) => [b.x, b.y]);
-  return { meta, payload };
 }
 
 export class WorkerFleet {
@@ -74,10 +45,9 @@ export class WorkerFleet {
     const classes = classCount(ctx.workload.dataset);
     for (const dataset of ['train', 'valid'] as const) {
       const buffers = dataset === 'train' ? await source.train() : await source.valid();
-      const { meta, payload } = loadPayload(buffers);
-      const bytes = payload.reduce((sum, p) => sum + p.byteLength, 0);
+      const bytes = packedBytes(buffers);
       const dataStart = Date.now();
-      await worker.request<LoadReply>({ op: 'load', dataset, inputShape, classes, buffers: meta }, payload.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+      await worker.load({ dataset, inputShape, classes, buffers });
       ctx.emit({ type: 'span', kind: 'data', start: dataStart, end: Date.now(), segment, bytes });
       ctx.emit({ type: 'counter', transport: 'pipe', bytes, at: Date.now(), segment });
     }
@@ -98,12 +68,11 @@ export class WorkerFleet {
     this.workers[segment] = await WorkerFleet.spawnLoaded(this.ctx, this.sources[segment], segment);
   }
 
-  private async call<T>(segment: number, header: Record<string, unknown>): Promise<T> {
+  /** Run a request on a segment's worker; a worker that died is replaced before the error propagates. */
+  private async call<T>(segment: number, request: (worker: EngineWorker) => Promise<T>): Promise<T> {
     const worker = this.workers[segment];
     try {
-      const reply = await worker.request<T & { ok: boolean; error?: string }>(header);
-      if (!reply.header.ok) throw new Error(`engine worker seg${segment} failed on ${String(header.op)}: ${reply.header.error ?? 'unknown error'}`);
-      return reply.header;
+      return await request(worker);
     } catch (error) {
       if (!worker.alive) {
         this.ctx.log(`engine worker seg${segment} (pid ${worker.pid}) died; starting a new one and reloading its shard`);
@@ -117,15 +86,16 @@ export class WorkerFleet {
   async trainUnit(unit: Unit): Promise<void> {
     const config = this.ctx.workload.configs[unit.config];
     const modelPath = this.store.pathFor(unit.config);
-    const reply = await this.call<TrainReply>(unit.segment, {
-      op: 'train',
-      config,
-      seed: this.ctx.workload.seed * 1000 + unit.config,
-      modelIn: this.store.exists(unit.config) ? modelPath : null,
-      modelOut: modelPath,
-      epoch: unit.epoch,
-    });
-    emitEngineSpans(this.ctx, reply.spans, { segment: unit.segment, config: unit.config, epoch: unit.epoch });
+    const reply = await this.call(unit.segment, (worker) =>
+      worker.train({
+        config,
+        seed: this.ctx.workload.seed * 1000 + unit.config,
+        modelIn: this.store.exists(unit.config) ? modelPath : null,
+        modelOut: modelPath,
+        epoch: unit.epoch,
+      }),
+    );
+    for (const span of replySpans(reply, { segment: unit.segment, config: unit.config, epoch: unit.epoch })) this.ctx.emit(span);
     this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: reply.modelBytesIn + reply.modelBytesOut, at: Date.now(), segment: unit.segment });
     this.accumulator.addTrain(unit.config, reply.lossSum, reply.examples);
   }
@@ -136,8 +106,9 @@ export class WorkerFleet {
     await Promise.all(
       this.workers.map(async (_, segment) => {
         for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
-          const reply = await this.call<ValidReply>(segment, { op: 'validate', config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config) });
-          emitEngineSpans(this.ctx, reply.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config, epoch });
+          const reply = await this.call(segment, (worker) => worker.validate({ config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config), epoch }));
+          // Reading the checkpoint to validate it is part of validation, not a hop.
+          for (const span of replySpans(reply, { segment, config, epoch })) this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
           this.accumulator.finish(this.ctx, epoch, { config, ...reply });
         }
       }),

@@ -52,11 +52,11 @@ export function modelsTableName(ctx: RunContext): string {
 export async function createModelsTable(ctx: RunContext, placement: (config: number) => number): Promise<string> {
   const table = modelsTableName(ctx);
   if (ctx.completedUnits.length > 0 && (await tableExists(ctx.topology, table))) return table;
-  await createDistributedTable(ctx.topology, table, 'config int NOT NULL, spec text NOT NULL, state bytea');
+  await createDistributedTable(ctx.topology, table, 'config int NOT NULL, spec json NOT NULL, state bytea');
   const meta = engineMeta(ctx.workload, ctx.threads);
   await withClient(ctx.topology.coordinator, async (client) => {
     for (const config of ctx.workload.configs) {
-      await client.query(`INSERT INTO ${table} (seg, config, spec, state) VALUES ($1, $2, $3, bench_init_model($3, $4, $5))`, [
+      await client.query(`INSERT INTO ${table} (seg, config, spec, state) VALUES ($1, $2, $3, bench_init_model($3::json, $4::json, $5))`, [
         placement(config.id),
         config.id,
         configSpec(config),

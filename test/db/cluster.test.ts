@@ -22,7 +22,7 @@ describe('embedded cluster', () => {
   it('pushes the training join and aggregate down to every segment as Async Foreign Scans', async () => {
     const topology = await testTopology();
     await createDistributedTable(topology, 'plan_data', 'buffer_id int, n int, x bytea, y bytea');
-    await createDistributedTable(topology, 'plan_models', 'config int NOT NULL, spec text NOT NULL, state bytea');
+    await createDistributedTable(topology, 'plan_models', 'config int NOT NULL, spec json NOT NULL, state bytea');
     await withClient(topology.coordinator, async (c) => {
       await c.query("INSERT INTO plan_data SELECT g % 2, g, 1, '\\x00', '\\x00' FROM generate_series(1, 200) g");
       await c.query("INSERT INTO plan_models VALUES (0, 0, '{}', '\\x00'), (1, 1, '{}', '\\x00')");
