@@ -56,7 +56,10 @@ export function simulateSchedule(scheduler: Scheduler, workers: number, runtimes
   const queue = new EventQueue(workers);
   const hint = wakeHintOf(scheduler);
   let seenWakeups = -1;
-  const runningUnit: (Unit | null)[] = new Array<Unit | null>(workers).fill(null);
+  // The unit each segment runs, as numbers: storing the unit objects in an array would cost a
+  // write barrier per unit; the completion gets a fresh (cheap, short-lived) object instead.
+  const runningConfig = new Int32Array(workers);
+  const runningEpoch = new Int32Array(workers);
   // Segments that asked and were told to wait; they ask again after every completion.
   const waiting = new Int32Array(workers);
   let waitingCount = 0;
@@ -80,9 +83,7 @@ export function simulateSchedule(scheduler: Scheduler, workers: number, runtimes
   while (queue.size > 0) {
     now = queue.minTime();
     const s = queue.minSegment();
-    const unit = runningUnit[s]!;
-    runningUnit[s] = null;
-    scheduler.completed(unit);
+    scheduler.completed({ config: runningConfig[s], segment: s, epoch: runningEpoch[s] });
     const decision = scheduler.next(s);
     if (decision === 'wait' || decision === 'done') {
       queue.pop();
@@ -120,8 +121,10 @@ export function simulateSchedule(scheduler: Scheduler, workers: number, runtimes
 
   function start(unit: Unit, s: number): number {
     if (unit.segment !== s) throw new Error(`simulate: segment ${s} was handed a unit of segment ${unit.segment}`);
-    runningUnit[s] = unit;
-    return runtimes[unit.config];
+    const config = unit.config;
+    runningConfig[s] = config;
+    runningEpoch[s] = unit.epoch;
+    return runtimes[config];
   }
 
   if (finished !== workers) {
