@@ -44,17 +44,30 @@ export function validationStatement(validTable: string, modelsTable: string, met
   );
 }
 
+/**
+ * Move models to the segments of their next units. A plain `UPDATE ... SET seg` would be pushed
+ * down by postgres_fdw as a direct remote update that leaves the row on its old instance, so the
+ * hop is the split update Greenplum does for a distribution-key change: delete from the old
+ * partition and insert, routed by `seg`, into the new one, in one statement.
+ */
+export function hopStatement(modelsTable: string, moves: Map<number, number>): string {
+  const cases = [...moves].map(([config, seg]) => `WHEN ${Math.trunc(config)} THEN ${Math.trunc(seg)}`).join(' ');
+  return (
+    `WITH moved AS (DELETE FROM ${modelsTable} WHERE config = ANY (${configList([...moves.keys()])}) RETURNING config, spec, state), ` +
+    `placed AS (INSERT INTO ${modelsTable} (seg, config, spec, state) SELECT CASE config ${cases} END, config, spec, state FROM moved) ` +
+    'SELECT coalesce(sum(octet_length(state)), 0) AS bytes, count(*)::int AS moved FROM moved'
+  );
+}
+
 async function hop(ctx: RunContext, client: pg.Client, modelsTable: string, moves: Map<number, number>, epoch: number): Promise<void> {
   if (moves.size === 0) return;
-  const cases = [...moves].map(([config, seg]) => `WHEN ${config} THEN ${seg}`).join(' ');
   const start = Date.now();
-  const { rows } = await client.query<{ bytes: string }>(
-    `WITH moved AS (UPDATE ${modelsTable} SET seg = CASE config ${cases} END WHERE config = ANY (${configList([...moves.keys()])}) RETURNING octet_length(state) AS bytes) ` +
-      'SELECT coalesce(sum(bytes), 0) AS bytes FROM moved',
-  );
+  const { rows } = await client.query<{ bytes: string; moved: number }>(hopStatement(modelsTable, moves));
+  if (rows[0].moved !== moves.size) throw new Error(`hop moved ${rows[0].moved} of ${moves.size} models`);
   const bytes = Number(rows[0].bytes);
   ctx.emit({ type: 'span', kind: 'model-hop', start, end: Date.now(), epoch, bytes });
-  ctx.emit({ type: 'counter', transport: 'model-table', bytes, at: Date.now() });
+  // Each model leaves one segment for the coordinator and goes on to another.
+  ctx.emit({ type: 'counter', transport: 'model-table', bytes: 2 * bytes, at: Date.now() });
 }
 
 export const udaf = defineApproach<UdafPrepared>({

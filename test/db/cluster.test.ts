@@ -6,7 +6,7 @@ import { analyzeDistributed, createDistributedTable, distributedTableBytes, drop
 import { resolveTopology } from '../../src/db/resolve.js';
 import { instanceUrl } from '../../src/db/topology.js';
 import { explain } from '../../src/engine/indb.js';
-import { batchStatement, validationStatement } from '../../approaches/udaf.js';
+import { batchStatement, hopStatement, validationStatement } from '../../approaches/udaf.js';
 import { testTopology, TEST_SEGMENTS } from '../helpers/cluster.js';
 
 describe('embedded cluster', () => {
@@ -47,13 +47,15 @@ describe('embedded cluster', () => {
     await dropDistributedTable(topology, 'plan_models');
   });
 
-  it('moves a model row between segments with an update of seg (the UDAF hop)', async () => {
+  it('moves model rows to other segment instances with the UDAF hop (a split update of seg)', async () => {
     const topology = await testTopology();
-    await createDistributedTable(topology, 'hop_models', 'config int NOT NULL, state bytea');
-    await withClient(topology.coordinator, (c) => c.query("INSERT INTO hop_models VALUES (0, 7, '\\x0102')"));
-    await withClient(topology.coordinator, (c) => c.query('UPDATE hop_models SET seg = 1 WHERE config = 7'));
-    const onSegment = await Promise.all(topology.segments.map((s) => withClient(s, async (c) => (await c.query('SELECT count(*)::int AS n FROM hop_models')).rows[0].n as number)));
-    expect(onSegment).toEqual([0, 1]);
+    await createDistributedTable(topology, 'hop_models', 'config int NOT NULL, spec json NOT NULL, state bytea');
+    await withClient(topology.coordinator, (c) => c.query("INSERT INTO hop_models VALUES (0, 0, '{}', '\\x01'), (1, 1, '{}', '\\x0203'), (0, 2, '{}', '\\x04')"));
+    const moved = await withClient(topology.coordinator, async (c) => (await c.query(hopStatement('hop_models', new Map([[1, 0], [2, 1]])))).rows[0]);
+    expect(moved).toEqual({ bytes: '3', moved: 2 });
+    const placement = await Promise.all(topology.segments.map((s) => withClient(s, async (c) => (await c.query('SELECT seg, config FROM hop_models ORDER BY config')).rows)));
+    // Physically on the instance its seg names, not just relabelled in place.
+    expect(placement).toEqual([[{ seg: 0, config: 0 }, { seg: 0, config: 1 }], [{ seg: 1, config: 2 }]]);
     await dropDistributedTable(topology, 'hop_models');
   });
 
