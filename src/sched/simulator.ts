@@ -241,7 +241,11 @@ export function meanRuntime(p: number, ls: number, lm: number): number {
 /**
  * Proposition 1: the expected speedup of the asynchronous scheduler over the synchronous one with
  * M >> W, the synchronous epoch being M batches of W units each lasting as long as its slowest
- * config: p^W * ls / lbar + (1 - p^W) * lm / lbar.
+ * config, the asynchronous one M * lbar: p^W * ls / lbar + (1 - p^W) * lm / lbar. The round-robin
+ * with M >= W is exactly M batches of W, so simulated speedups compare on the same basis; they
+ * drift from it by the drawn share of short configs (finite M) and by the asynchronous epoch's
+ * tail, where a segment's last unvisited configs are busy elsewhere (O(W / M), see the tests).
+ * With M < W the round-robin runs W batches of M units and the proposition does not apply.
  */
 export function proposition1(p: number, workers: number, ls: number, lm: number): number {
   const lbar = meanRuntime(p, ls, lm);
