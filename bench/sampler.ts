@@ -1,0 +1,136 @@
+// What the resource sampler costs the run it measures. Run: npx tsx bench/sampler.ts [--reps 5] [--seconds 3]
+//
+// 1. Cost of one sample, in CPU time of this process: our /proc reader (system + process tree)
+//    against the same figures from systeminformation (currentLoad, mem, fsStats, networkStats).
+// 2. The same CPU-bound workload (in this process, yielding to the event loop every few ms as
+//    the harness does) without the sampler, with it at 1 Hz and at 10 Hz, in alternating
+//    repetitions; prints median wall times and the slowdown ratios. Target: < 1% at 1 Hz.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import si from 'systeminformation';
+import { SampleTaker, readCpuTimes, readDisks, readMemory, readNetwork, startSampler } from '../src/metrics/sampler.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const reps = arg('reps', 5);
+const seconds = arg('seconds', 3);
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// A process tree like a run's: this process plus a few idle "workers".
+const workers: ChildProcess[] = Array.from({ length: 4 }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
+const roots = (): number[] => [process.pid, ...workers.map((w) => w.pid!).filter(Boolean)];
+
+async function perSampleCost(): Promise<void> {
+  const taker = new SampleTaker(roots);
+  const n = 200;
+  for (let i = 0; i < 20; i++) taker.take();
+  let c0 = cpuMs();
+  let w0 = performance.now();
+  for (let i = 0; i < n; i++) taker.take();
+  const procCpu = (cpuMs() - c0) / n;
+  const procWall = (performance.now() - w0) / n;
+
+  const systemOnly = (): void => {
+    readCpuTimes();
+    readMemory();
+    readDisks();
+    readNetwork();
+  };
+  for (let i = 0; i < 20; i++) systemOnly();
+  c0 = cpuMs();
+  w0 = performance.now();
+  for (let i = 0; i < n; i++) systemOnly();
+  const sysCpu = (cpuMs() - c0) / n;
+  const sysWall = (performance.now() - w0) / n;
+
+  const siSample = async (): Promise<void> => {
+    await Promise.all([si.currentLoad(), si.mem(), si.fsStats(), si.networkStats('*')]);
+  };
+  for (let i = 0; i < 5; i++) await siSample();
+  const m = 50;
+  c0 = cpuMs();
+  w0 = performance.now();
+  for (let i = 0; i < m; i++) await siSample();
+  const siCpu = (cpuMs() - c0) / m;
+  const siWall = (performance.now() - w0) / m;
+  console.log('cost of one sample (CPU time of this process; wall time)');
+  console.log(`  /proc reader (system + tree of ${roots().length} roots): ${procCpu.toFixed(3)} ms CPU, ${procWall.toFixed(3)} ms wall`);
+  console.log(`  /proc reader (system only):             ${sysCpu.toFixed(3)} ms CPU, ${sysWall.toFixed(3)} ms wall`);
+  console.log(`  systeminformation (system only):       ${siCpu.toFixed(3)} ms CPU, ${siWall.toFixed(3)} ms wall`);
+  console.log(
+    `  => at 1 Hz the /proc reader uses ${(procCpu / 10).toFixed(4)}% of one core, at 10 Hz ${procCpu.toFixed(3)}%` +
+      ` (systeminformation: ${(siCpu / 10).toFixed(4)}% / ${siCpu.toFixed(3)}%)`,
+  );
+}
+
+/** Fixed CPU work in ~2 ms slices, yielding between slices. Returns wall ms. */
+async function workload(slices: number): Promise<number> {
+  const start = performance.now();
+  let x = 0;
+  for (let s = 0; s < slices; s++) {
+    for (let i = 0; i < 400_000; i++) x = (x * 1103515245 + 12345 + i) % 2147483647;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  if (x === -1) console.log(x);
+  return performance.now() - start;
+}
+
+async function calibrate(): Promise<number> {
+  await workload(50);
+  const ms = await workload(200);
+  return Math.max(50, Math.round((200 * seconds * 1000) / ms));
+}
+
+type Mode = 'none' | '1 Hz' | '10 Hz';
+async function measure(mode: Mode, slices: number, dir: string, rep: number): Promise<number> {
+  const sampler = mode === 'none' ? null : startSampler({ out: join(dir, `${mode.replace(' ', '')}-${rep}.jsonl`), intervalMs: mode === '1 Hz' ? 1000 : 100, rootPids: roots });
+  const ms = await workload(slices);
+  await sampler?.stop();
+  return ms;
+}
+
+async function main(): Promise<void> {
+  await perSampleCost();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sampler-'));
+  try {
+    const slices = await calibrate();
+    const modes: Mode[] = ['none', '1 Hz', '10 Hz'];
+    const times: Record<Mode, number[]> = { none: [], '1 Hz': [], '10 Hz': [] };
+    console.log(`\nworkload: ${slices} slices (~${seconds} s), ${reps} alternating repetitions per mode`);
+    for (let rep = 0; rep < reps; rep++) {
+      // Rotate the order so drift (thermal, other load) does not favour one mode.
+      const order = modes.map((_, i) => modes[(i + rep) % modes.length]);
+      for (const mode of order) times[mode].push(await measure(mode, slices, dir, rep));
+    }
+    const base = median(times.none);
+    for (const mode of modes) {
+      const med = median(times[mode]);
+      const ratio = med / base;
+      console.log(
+        `  ${mode.padEnd(6)} median ${med.toFixed(1)} ms  ratio ${ratio.toFixed(4)} (${((ratio - 1) * 100).toFixed(2)}%)  runs: ${times[mode].map((t) => t.toFixed(0)).join(' ')}`,
+      );
+    }
+    const r1 = median(times['1 Hz']) / base;
+    console.log(`\nsampler at 1 Hz: ${((r1 - 1) * 100).toFixed(2)}% slowdown (target < 1%): ${r1 < 1.01 ? 'OK' : 'OVER TARGET'}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    for (const w of workers) w.kill();
+  }
+}
+
+await main();

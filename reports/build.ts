@@ -1,0 +1,78 @@
+// `bench report`: loads run folders and writes every artifact of the report into one folder:
+// table6.md, table6.csv, index.html, and each figure as .vl.json, .svg and .png.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { expandRunPaths, loadRun, type LoadedRun } from '../src/store/read.js';
+import { figure9, type Figure } from './figure9.js';
+import { ganttFigure } from './gantt.js';
+import { renderHtml, type HtmlFigure } from './html.js';
+import { renderPng, renderSvg, withReportConfig } from './render.js';
+import { loadSimulation, simulationFigures } from './simulation.js';
+import { table6, table6Csv, table6Markdown } from './table6.js';
+
+export interface BuildOptions {
+  /** A simulation.json written by `bench simulate`. */
+  simulation?: string;
+  /** Title of index.html. */
+  title?: string;
+  /** Timestamp written into index.html (default: now); fix it for reproducible output. */
+  generatedAt?: string;
+}
+
+export interface BuildResult {
+  /** Every file written, absolute paths. */
+  files: string[];
+  /** Things tolerated on the way (torn last lines, derived summaries, vega warnings). */
+  warnings: string[];
+  runs: LoadedRun[];
+}
+
+/** Every figure the runs (and the simulation) give, in report order. */
+export function reportFigures(runs: readonly LoadedRun[], simulation?: Parameters<typeof simulationFigures>[0]): Figure[] {
+  return [...figure9(runs), ...runs.map(ganttFigure), ...(simulation ? simulationFigures(simulation) : [])];
+}
+
+export async function buildReport(runDirs: string[], outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
+  const dirs = await expandRunPaths(runDirs);
+  const runs: LoadedRun[] = [];
+  for (const dir of dirs) runs.push(await loadRun(dir));
+  const simulation = options.simulation ? await loadSimulation(options.simulation) : undefined;
+  const warnings = runs.flatMap((r) => r.warnings);
+
+  const out = resolve(outDir);
+  await mkdir(out, { recursive: true });
+  const files: string[] = [];
+  const write = async (name: string, data: string | Buffer): Promise<void> => {
+    const path = join(out, name);
+    await writeFile(path, data);
+    files.push(path);
+  };
+
+  const t6 = table6(runs);
+  await write('table6.md', table6Markdown(t6));
+  await write('table6.csv', table6Csv(t6));
+
+  const rendered: HtmlFigure[] = [];
+  for (const figure of reportFigures(runs, simulation)) {
+    const spec = withReportConfig(figure.spec);
+    const { svg, warnings: w } = await renderSvg(spec);
+    warnings.push(...w.map((x) => `${figure.name}: ${x}`));
+    await write(`${figure.name}.vl.json`, JSON.stringify(spec, null, 2) + '\n');
+    await write(`${figure.name}.svg`, svg);
+    await write(`${figure.name}.png`, renderPng(svg));
+    rendered.push({ name: figure.name, title: figure.title, svg });
+  }
+
+  await write(
+    'index.html',
+    renderHtml({
+      title: options.title ?? 'bench report',
+      generatedAt: options.generatedAt ?? new Date().toISOString(),
+      runs,
+      table6: t6,
+      figures: rendered,
+      warnings,
+    }),
+  );
+  return { files, warnings, runs };
+}

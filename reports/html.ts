@@ -1,0 +1,104 @@
+// The report's index.html: one self-contained page (figures inline as SVG, tables as HTML, no
+// scripts, no external resources; a Content-Security-Policy forbids any network access).
+import type { LoadedRun } from '../src/store/read.js';
+import { formatDuration } from './common.js';
+import { formatRow, TABLE6_COLUMNS, type Table6 } from './table6.js';
+
+export interface HtmlFigure {
+  name: string;
+  title: string;
+  svg: string;
+}
+
+export interface HtmlReport {
+  title: string;
+  generatedAt: string;
+  runs: readonly LoadedRun[];
+  table6: Table6;
+  figures: readonly HtmlFigure[];
+  warnings: readonly string[];
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * Makes an SVG's ids unique within the page (vega numbers its clip paths from 1 in every
+ * document; two figures inline on one page would otherwise share "clip1").
+ */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  return svg
+    .replace(/^<\?xml[^>]*>\s*/, '')
+    .replace(/\sid="([^"]+)"/g, (_, id: string) => ` id="${prefix}-${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (_, id: string) => `url(#${prefix}-${id})`)
+    .replace(/href="#([^"]+)"/g, (_, id: string) => `href="#${prefix}-${id}"`);
+}
+
+function runsTable(runs: readonly LoadedRun[]): string {
+  const head = ['run', 'approach', 'workload', 'scale', 'segments', 'status', 'started', 'finished', 'execution', 'git'];
+  const rows = runs.map((r) => {
+    const s = r.summary;
+    const status = s.status === 'complete' ? 'complete' : `<strong class="incomplete">incomplete</strong>${r.summarySource === 'derived' ? ' (no summary.json)' : ''}`;
+    const env = r.info.environment;
+    return `<tr><td>${escapeHtml(r.info.runId)}</td><td>${escapeHtml(r.info.approach)}</td><td>${escapeHtml(r.info.workload)}</td><td>${escapeHtml(r.info.scale)}</td><td>${r.info.segments}</td><td>${status}</td><td>${escapeHtml(r.info.startedAt)}</td><td>${escapeHtml(s.finishedAt ?? '-')}</td><td>${escapeHtml(formatDuration(s.executionSeconds))}</td><td>${escapeHtml(env.gitSha.slice(0, 10))}${env.gitDirty ? ' (dirty)' : ''}</td></tr>`;
+  });
+  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function table6Html(t: Table6): string {
+  if (t.sections.length === 0) return '<p>No runs.</p>';
+  const parts = t.sections.map((s) => {
+    const rows = s.rows
+      .map((r) => `<tr${r.status === 'complete' ? '' : ' class="incomplete"'}>${formatRow(r).map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`)
+      .join('');
+    return `<h3>${escapeHtml(s.title)}</h3><table class="numeric"><thead><tr>${TABLE6_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
+  });
+  return parts.join('\n') + `<ul class="notes">${t.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`;
+}
+
+const STYLE = `
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { font-size: 1.05em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; white-space: nowrap; }
+table.numeric td { text-align: right; }
+tr.incomplete, .incomplete { color: #a33; }
+figure { margin: 1em 0 2em; } figcaption { font-size: 0.9em; color: #555; margin-bottom: 0.4em; }
+figure svg { max-width: 100%; height: auto; }
+.notes { font-size: 0.8em; color: #555; } .warnings { color: #a33; font-size: 0.85em; }
+`;
+
+export function renderHtml(report: HtmlReport): string {
+  const figures = report.figures
+    .map(
+      (f, i) =>
+        `<figure id="${escapeHtml(f.name)}"><figcaption>${escapeHtml(f.title)} — <code>${escapeHtml(f.name)}.svg</code>, <code>.png</code>, <code>.vl.json</code></figcaption>\n${scopeSvgIds(f.svg, `f${i}`)}\n</figure>`,
+    )
+    .join('\n');
+  const incomplete = report.runs.filter((r) => r.summary.status !== 'complete').length;
+  const warnings =
+    report.warnings.length > 0 ? `<ul class="warnings">${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(report.title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>${escapeHtml(report.title)}</h1>
+<p>Generated ${escapeHtml(report.generatedAt)} from ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}${incomplete > 0 ? `, <strong class="incomplete">${incomplete} incomplete</strong>` : ''}.</p>
+${warnings}
+<h2>Runs</h2>
+${runsTable(report.runs)}
+<h2>Table 6: runtimes and resource utilisation</h2>
+${table6Html(report.table6)}
+<h2>Figures</h2>
+${figures || '<p>No figures.</p>'}
+</body>
+</html>
+`;
+}

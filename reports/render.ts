@@ -1,0 +1,109 @@
+// Headless rendering of typed Vega-Lite specs (DESIGN section 8): vega-lite compile -> vega View
+// with renderer 'none' -> toSVG(); PNG through @resvg/resvg-js with one known font file, so the
+// output does not depend on the fonts a machine happens to have. No canvas, no browser.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Resvg } from '@resvg/resvg-js';
+import { parse, View, Warn } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+export const FONT_FAMILY = 'DejaVu Sans';
+
+const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+
+/** Where the font is looked for: a bundled copy first, then Debian's fonts-dejavu-core. */
+export const FONT_CANDIDATES = [
+  join(repoRoot, 'assets', 'fonts', 'DejaVuSans.ttf'),
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+];
+
+export class RenderError extends Error {
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(fix ? `${message} (fix: ${fix})` : message);
+    this.name = 'RenderError';
+  }
+}
+
+export function fontFile(): string {
+  const found = FONT_CANDIDATES.find((p) => existsSync(p));
+  if (!found) {
+    throw new RenderError(
+      `no font to render PNG text with: looked for ${FONT_CANDIDATES.join(' and ')}`,
+      'apt-get install fonts-dejavu-core (npm run setup does it)',
+    );
+  }
+  return found;
+}
+
+/** The spec with the report's font and background set everywhere text is drawn. */
+export function withReportConfig<T extends TopLevelSpec>(spec: T): T {
+  const config = spec.config ?? {};
+  return {
+    ...spec,
+    background: spec.background ?? 'white',
+    config: {
+      ...config,
+      font: FONT_FAMILY,
+      title: { font: FONT_FAMILY, ...(config.title ?? {}) },
+      axis: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, ...(config.axis ?? {}) },
+      legend: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelLimit: 400, ...(config.legend ?? {}) },
+      header: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, ...(config.header ?? {}) },
+      text: { font: FONT_FAMILY, ...(config.text ?? {}) },
+    },
+  } as T;
+}
+
+export interface RenderedSvg {
+  svg: string;
+  /** Warnings vega-lite and vega raised while compiling and running the spec. */
+  warnings: string[];
+}
+
+/** Compiles and runs a Vega-Lite spec headless and returns its SVG. */
+export async function renderSvg(spec: TopLevelSpec): Promise<RenderedSvg> {
+  const warnings: string[] = [];
+  const logger = {
+    level: () => logger,
+    error: (...args: unknown[]) => {
+      throw new RenderError(`vega-lite: ${args.map(String).join(' ')}`);
+    },
+    warn: (...args: unknown[]) => {
+      warnings.push(args.map(String).join(' '));
+      return logger;
+    },
+    info: () => logger,
+    debug: () => logger,
+  };
+  const vg = compile(withReportConfig(spec), { logger: logger as never }).spec;
+  const view = new View(parse(vg), { renderer: 'none' });
+  view.logLevel(Warn);
+  view.logger({
+    level: () => 0,
+    error: (...args: unknown[]) => {
+      throw new RenderError(`vega: ${args.map(String).join(' ')}`);
+    },
+    warn: (...args: unknown[]) => warnings.push(args.map(String).join(' ')),
+    info: () => undefined,
+    debug: () => undefined,
+  } as never);
+  try {
+    const svg = await view.toSVG();
+    return { svg, warnings };
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Rasterises an SVG at `scale` times its size with the report's font. */
+export function renderPng(svg: string, scale = 2): Buffer {
+  const resvg = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: scale },
+    font: { fontFiles: [fontFile()], loadSystemFonts: false, defaultFontFamily: FONT_FAMILY },
+  });
+  return resvg.render().asPng();
+}

@@ -1,0 +1,43 @@
+// `bench report <runs..> --out <dir> [--simulation file]`: Table 6, Figure 9, Gantt charts and the
+// simulation study from stored runs, as Markdown, CSV, Vega-Lite, SVG, PNG and one index.html.
+import type { Argv, CommandModule } from 'yargs';
+import { buildReport } from '../../../reports/build.js';
+import { RenderError } from '../../../reports/render.js';
+import { RunFolderError } from '../../store/read.js';
+
+export interface ReportArgs {
+  runs: string[];
+  out: string;
+  simulation?: string;
+  title?: string;
+}
+
+export const reportCommand: CommandModule<object, ReportArgs> = {
+  command: 'report <runs..>',
+  describe: 'render Table 6 and the figures from run folders (folders, folders of runs, or quoted globs like "runs/*-ctq-*")',
+  builder: (yargs: Argv<object>) =>
+    yargs
+      .positional('runs', { type: 'string', array: true, demandOption: true, describe: 'run folders, folders holding run folders, or glob patterns' })
+      .option('out', { type: 'string', default: 'report', describe: 'folder to write the report into' })
+      .option('simulation', { type: 'string', describe: 'a simulation.json written by `bench simulate`' })
+      .option('title', { type: 'string', describe: 'title of index.html' }) as unknown as Argv<ReportArgs>,
+  handler: async (args) => {
+    try {
+      const result = await buildReport(args.runs, args.out, { simulation: args.simulation, title: args.title });
+      const incomplete = result.runs.filter((r) => r.summary.status !== 'complete');
+      for (const w of result.warnings) console.error(`warning: ${w}`);
+      const index = result.files.find((f) => f.endsWith('index.html'));
+      console.log(
+        `report of ${result.runs.length} run(s)${incomplete.length > 0 ? ` (${incomplete.length} incomplete, marked as such)` : ''}: ` +
+          `${result.files.length} files in ${args.out}; open ${index}`,
+      );
+    } catch (error) {
+      if (error instanceof RunFolderError || error instanceof RenderError) {
+        console.error(`bench report: ${error.message}`);
+        process.exitCode = 2;
+        return;
+      }
+      throw error;
+    }
+  },
+};

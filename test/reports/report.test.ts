@@ -1,0 +1,188 @@
+// Builds a report from synthetic but schema-valid run folders, then checks every artifact: the
+// tables, that every emitted Vega-Lite spec compiles and renders, that PNGs are PNGs, that the
+// output is reproducible, and that index.html renders every figure in headless Chromium.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
+import { chromium } from 'playwright-core';
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReport, type BuildResult } from '../../reports/build.js';
+import { simulateSweep } from '../../src/cli/commands/simulate.js';
+import { NO_GPU } from '../../reports/table6.js';
+import { syntheticRun, writeRunFolder } from '../metrics/fixtures.js';
+
+const root = mkdtempSync(join(tmpdir(), 'bench-report-'));
+const runsDir = join(root, 'runs');
+const outDir = join(root, 'report');
+const simulationPath = join(root, 'simulation.json');
+let result: BuildResult;
+
+const CHROMIUM = '/usr/bin/chromium';
+
+beforeAll(async () => {
+  const t0 = 1_700_000_000_000;
+  for (const [approach, slow] of [
+    ['ma', 1],
+    ['udaf', 1.3],
+    ['ctq', 1.1],
+    ['export', 0.7],
+  ] as const) {
+    writeRunFolder(runsDir, syntheticRun({ runId: `criteo-${approach}`, approach, slow, t0, epochs: 3, segments: 2 }));
+    writeRunFolder(runsDir, syntheticRun({ runId: `imagenet-${approach}`, approach, workload: 'imagenet', slow, t0, epochs: 2, segments: 2, gpu: true }));
+  }
+  // A second ctq run (averaged) and two runs that did not finish: one with an incomplete
+  // summary, one whose process died before writing summary.json.
+  writeRunFolder(runsDir, syntheticRun({ runId: 'criteo-ctq-2', approach: 'ctq', slow: 1.2, t0, epochs: 3, segments: 2 }));
+  writeRunFolder(runsDir, syntheticRun({ runId: 'criteo-da-dead', approach: 'da', t0, epochs: 3, segments: 2, complete: false }), { status: 'incomplete' });
+  writeRunFolder(runsDir, syntheticRun({ runId: 'criteo-ddp-killed', approach: 'ddp', slow: 2, t0, epochs: 3, segments: 2, complete: false }), { summary: false });
+  // The simulation file exactly as `bench simulate` writes it.
+  const sim = simulateSweep(
+    { configs: 16, workers: [2, 4, 8], p: [0.5, 0.9], ls: 1, lm: 8, epochs: 1, seed: 1, repeats: 2 },
+    new Date('2025-01-01T00:00:00.000Z'),
+  );
+  writeFileSync(simulationPath, JSON.stringify(sim, null, 2));
+  result = await buildReport([runsDir], outDir, { simulation: simulationPath, generatedAt: '2025-01-01T00:00:00.000Z' });
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function figureNames(): string[] {
+  return readdirSync(outDir)
+    .filter((f) => f.endsWith('.vl.json'))
+    .map((f) => f.slice(0, -'.vl.json'.length))
+    .sort();
+}
+
+describe('buildReport', () => {
+  it('writes the tables, index.html and every figure as .vl.json, .svg and .png', () => {
+    for (const f of ['table6.md', 'table6.csv', 'index.html']) expect(existsSync(join(outDir, f))).toBe(true);
+    const names = figureNames();
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'figure9a-criteo-tiny-2seg',
+        'figure9bc-criteo-tiny-2seg',
+        'figure9a-imagenet-tiny-2seg',
+        'figure9bc-imagenet-tiny-2seg',
+        'gantt-criteo-ctq',
+        'gantt-criteo-ddp-killed',
+        'simulation-speedup',
+        'simulation-makespan',
+      ]),
+    );
+    expect(names.filter((n) => n.startsWith('gantt-'))).toHaveLength(11);
+    for (const n of names) for (const ext of ['.svg', '.png']) expect(existsSync(join(outDir, n + ext))).toBe(true);
+    expect(result.files.length).toBe(3 + names.length * 3);
+  });
+
+  it('writes Table 6 with the paper columns, N/A without a GPU, and incomplete rows marked', () => {
+    const md = readFileSync(join(outDir, 'table6.md'), 'utf8');
+    expect(md).toMatch(/\| Approach \| Runs \| ETL time \| Exec\. time \| Epoch time \| GPU util\. \| GPU RAM util\. \| CPU util\. \| DRAM util\. \| Total network \| Per w\. disk R\/W \| Storage blowup \|/);
+    const criteo = md.slice(md.indexOf('## criteo'), md.indexOf('## imagenet'));
+    const imagenet = md.slice(md.indexOf('## imagenet'));
+    expect(criteo).toContain(NO_GPU);
+    expect(imagenet).not.toContain(NO_GPU);
+    expect(criteo).toMatch(/\| da \(incomplete\) \|/);
+    expect(criteo).toMatch(/\| ddp \(incomplete\) \|/);
+    expect(criteo).toMatch(/\| ctq \| 2 \|/); // two ctq runs averaged
+    expect(criteo).toMatch(/\| export \|.*\| 2\.00x \|/);
+    expect(md).toMatch(/exact/);
+
+    const csv = readFileSync(join(outDir, 'table6.csv'), 'utf8').trim().split('\n');
+    const header = csv[0].split(',');
+    expect(header).toContain('total_network_bytes_exact');
+    const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
+    expect(rows).toHaveLength(10);
+    const ddp = rows.find((r) => r.approach === 'ddp')!;
+    expect(ddp.status).toBe('incomplete');
+    expect(ddp.gpu_util_pct).toBe(NO_GPU);
+    const ma = rows.find((r) => r.workload === 'criteo' && r.approach === 'ma')!;
+    expect(Number(ma.execution_seconds)).toBeCloseTo(6, 6); // 3 epochs x 2 rounds x 1 s
+    expect(Number(ma.epoch_seconds)).toBeCloseTo(Number(ma.execution_seconds) / 3, 6);
+    const imagenetMa = rows.find((r) => r.workload === 'imagenet' && r.approach === 'ma')!;
+    expect(Number(imagenetMa.gpu_util_pct)).toBe(60);
+  });
+
+  it('emits Vega-Lite specs that compile and render to SVG with marks', async () => {
+    for (const name of figureNames()) {
+      const spec = JSON.parse(readFileSync(join(outDir, `${name}.vl.json`), 'utf8')) as TopLevelSpec;
+      expect(spec.config?.font).toBe('DejaVu Sans');
+      const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+      const svg = await view.toSVG();
+      view.finalize();
+      expect(svg, name).toMatch(/class="mark-[a-z]+ role-mark/);
+      expect(readFileSync(join(outDir, `${name}.svg`), 'utf8')).toBe(svg);
+    }
+  });
+
+  it('marks incomplete runs in the figures', () => {
+    const fig9 = JSON.parse(readFileSync(join(outDir, 'figure9bc-criteo-tiny-2seg.vl.json'), 'utf8'));
+    const approaches = new Set((fig9.data.values as { approach: string }[]).map((v) => v.approach));
+    expect([...approaches]).toEqual(['ma', 'udaf', 'ctq', 'da (incomplete)', 'export', 'ddp (incomplete)']);
+    const gantt = JSON.parse(readFileSync(join(outDir, 'gantt-criteo-ddp-killed.vl.json'), 'utf8'));
+    expect(gantt.title.text).toMatch(/\(incomplete\)$/);
+  });
+
+  it('writes real PNGs', () => {
+    for (const name of figureNames()) {
+      const png = PNG.sync.read(readFileSync(join(outDir, `${name}.png`)));
+      expect(png.width, name).toBeGreaterThan(100);
+      expect(png.height, name).toBeGreaterThan(50);
+    }
+  });
+
+  it('is reproducible: the same runs give the same files', async () => {
+    const again = join(root, 'again');
+    await buildReport([runsDir], again, { simulation: simulationPath, generatedAt: '2025-01-01T00:00:00.000Z' });
+    for (const file of readdirSync(outDir)) {
+      expect(readFileSync(join(again, file)).equals(readFileSync(join(outDir, file))), file).toBe(true);
+    }
+  });
+
+  it('renders every figure of index.html in headless Chromium, offline', async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the chromium package (npm run setup)`);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      const errors: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      page.on('pageerror', (e) => errors.push(String(e)));
+      const url = pathToFileURL(join(outDir, 'index.html')).href;
+      await page.goto(url);
+      const figures = await page.$$eval('figure', (nodes) =>
+        nodes.map((figure) => {
+          const svgs = figure.querySelectorAll('svg');
+          const svg = svgs[0];
+          const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
+          const marks = svg
+            ? [...svg.querySelectorAll('g.role-mark > *')].filter((m) => {
+                const b = (m as SVGGraphicsElement).getBBox();
+                return b.width > 0 || b.height > 0;
+              }).length
+            : 0;
+          return { id: figure.id, svgs: svgs.length, width: box.width, height: box.height, marks };
+        }),
+      );
+      expect(figures.map((f) => f.id).sort()).toEqual(figureNames());
+      for (const f of figures) {
+        expect(f.svgs, f.id).toBe(1);
+        expect(f.width, f.id).toBeGreaterThan(0);
+        expect(f.height, f.id).toBeGreaterThan(0);
+        expect(f.marks, f.id).toBeGreaterThan(0);
+      }
+      const text = await page.textContent('body');
+      expect(text).toContain('2 incomplete');
+      expect(requests).toEqual([url]); // self-contained: nothing else is fetched
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
