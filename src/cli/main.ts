@@ -6,6 +6,10 @@ import { dbCommand } from './commands/db.js';
 import { demoCommand } from './commands/demo.js';
 import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
+import { reportCommand } from './commands/report.js';
+import { compareCommand } from './commands/compare.js';
+import { simulateCommand } from './commands/simulate.js';
+import { dataCommand } from './commands/data.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('bench')
@@ -13,6 +17,10 @@ await yargs(hideBin(process.argv))
   .command(listCommand)
   .command(dbCommand)
   .command(demoCommand)
+  .command(dataCommand)
+  .command(simulateCommand)
+  .command(reportCommand)
+  .command(compareCommand)
   .demandCommand(1, 'say which command to run; see bench --help')
   .strict()
   .fail((message, error, y) => {

@@ -6,6 +6,7 @@ import { getApproach } from '../../approaches/index.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { ensureRawData } from '../../workloads/data/load.js';
 import { resolveTopology } from '../db/resolve.js';
+import { connect } from '../db/connect.js';
 import type { Topology } from '../db/topology.js';
 import { startSampler } from '../metrics/sampler.js';
 import { summarize } from '../metrics/summarize.js';
@@ -44,6 +45,26 @@ export interface RunResult {
   runDir: string;
   summary: Summary;
 }
+
+/**
+ * One run at a time per cluster: runs share the packed tables and the segments' cores, so a second
+ * run would corrupt the first one's data and its timings. Held as a session advisory lock.
+ */
+async function lockCluster(topology: Topology): Promise<{ release(): Promise<void> }> {
+  const client = await connect(topology.coordinator, 'bench-run-lock');
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RUN_LOCK_KEY]);
+  if (!rows[0].ok) {
+    const holder = await client.query<{ pid: number; application_name: string }>(
+      "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.objid = $1",
+      [RUN_LOCK_KEY],
+    );
+    await client.end();
+    throw new Error(`another bench run is using this cluster (coordinator backend pid ${holder.rows[0]?.pid ?? 'unknown'}); wait for it to finish`);
+  }
+  return { release: () => client.end().catch(() => undefined) };
+}
+
+const RUN_LOCK_KEY = 0x62656e63; // 'benc'
 
 export function defaultRunsDir(): string {
   return process.env.BENCH_RUNS ? resolve(process.env.BENCH_RUNS) : join(repoRoot(), 'runs');
@@ -127,6 +148,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     trackPid: (pid: number) => extraPids.add(pid),
   };
 
+  const lock = await lockCluster(topology);
   const postmasters = topology.embedded ? await postmasterPids(topology) : [];
   const sampler =
     request.sampleIntervalMs === 0
@@ -151,6 +173,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     failure = error;
     record({ type: 'log', level: 'error', message: error instanceof Error ? error.message : String(error), at: Date.now() });
   } finally {
+    await lock.release();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     request.signal?.removeEventListener('abort', abort);
