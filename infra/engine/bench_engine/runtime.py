@@ -1,0 +1,71 @@
+"""Process-wide torch settings: threads and the device models and batches live on.
+
+torch defaults to 1 thread on this machine whatever the core count, so every entry point
+(worker, raw loop, PL/Python) sets threads explicitly (DESIGN section 10).
+"""
+
+import os
+
+import torch
+
+_interop_set = False
+_device = None
+
+
+def set_threads(n):
+    """Set torch's intra-op threads to n (every call) and inter-op threads (once per process:
+    torch refuses a second call, or one after inter-op work started). Returns the intra-op
+    count in effect."""
+    global _interop_set
+    n = max(1, int(n))
+    torch.set_num_threads(n)
+    if not _interop_set:
+        _interop_set = True
+        try:
+            torch.set_num_interop_threads(n)
+        except RuntimeError:
+            # Already set (e.g. by an earlier import in this backend) or parallel work started.
+            pass
+    return torch.get_num_threads()
+
+
+def threads_from_env(default=1):
+    """The thread count the TypeScript side asked for (BENCH_ENGINE_THREADS, then
+    OMP_NUM_THREADS), else default."""
+    for name in ('BENCH_ENGINE_THREADS', 'OMP_NUM_THREADS'):
+        value = os.environ.get(name)
+        if value:
+            try:
+                return max(1, int(value))
+            except ValueError:
+                pass
+    return default
+
+
+def device():
+    """CUDA when torch sees a GPU, else CPU (decided once per process)."""
+    global _device
+    if _device is None:
+        forced = os.environ.get('BENCH_ENGINE_DEVICE')
+        if forced:
+            _device = torch.device(forced)
+        elif torch.cuda.is_available():
+            _device = torch.device('cuda')
+        else:
+            _device = torch.device('cpu')
+    return _device
+
+
+def describe_device():
+    """A short name of the device, e.g. 'cpu' or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
+    dev = device()
+    if dev.type == 'cuda':
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        return 'cuda:%d (%s)' % (index, torch.cuda.get_device_name(index))
+    return dev.type
+
+
+def synchronize():
+    """Wait for queued GPU work, so a span's end is when the work ended (no-op on CPU)."""
+    if device().type == 'cuda':
+        torch.cuda.synchronize()
