@@ -6,6 +6,7 @@
 // buffers and writes it back. No barrier between segments.
 // `--models-in db` keeps the checkpoints in a coordinator table instead of files (the governance
 // variant of paper 4.2): the model travels as a query parameter and comes back as the result.
+import { parseHeader } from '../src/engine/protocol.js';
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -114,7 +115,7 @@ class CtqRun {
     if (this.mode === 'files') {
       const aggregate = `bench_train(${literal(this.source(unit.config))}::json, ${unit.config}, ${literal(configSpec(config))}::json, ${literal(this.meta)}::json, x, y, n)`;
       const { rows } = await client.query<{ result: string }>(targetedStatement(this.prepared.trainTable, unit.segment, aggregate));
-      result = JSON.parse(rows[0].result) as TrainResult;
+      result = parseHeader<TrainResult>(rows[0].result);
       this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: modelTableBytes(result.spans), at: Date.now(), segment: unit.segment });
     } else {
       const fetchStart = Date.now();
@@ -144,11 +145,11 @@ class CtqRun {
           let result: ValidResult;
           if (this.mode === 'files') {
             const aggregate = `bench_validate(${literal(this.source(config))}::json, ${config}, ${spec}::json, ${literal(this.meta)}::json, x, y, n)`;
-            result = JSON.parse((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate))).rows[0].result) as ValidResult;
+            result = parseHeader<ValidResult>((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate))).rows[0].result);
           } else {
             const model = (await client.query<{ state: Buffer }>(`SELECT state FROM ${this.modelsTable} WHERE config = $1`, [config])).rows[0].state;
             const aggregate = `bench_validate_inline($1::bytea, ${config}, ${spec}::json, ${literal(this.meta)}::json, x, y, n)`;
-            result = JSON.parse((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate), [model])).rows[0].result) as ValidResult;
+            result = parseHeader<ValidResult>((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate), [model])).rows[0].result);
           }
           // Reading the checkpoint to validate it is part of validation, not a hop.
           emitEngineSpans(this.ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config, epoch });

@@ -4,6 +4,7 @@
 // averages the returned models weighted by example count; the average starts the next epoch.
 // Epochs run epoch-major over the configs (each config's trajectory is independent, so this equals
 // MADlib's config-after-config order and keeps epoch windows comparable with the other approaches).
+import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach, type Prepared } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
 import { EpochAccumulator, configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
@@ -78,7 +79,7 @@ export const ma = defineApproach<MaPrepared>({
             `SELECT seg, bench_validate_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.validTable} WHERE seg = ${segment} GROUP BY seg`,
             [model],
           );
-          const result = JSON.parse(valid.rows[0].result) as ValidResult;
+          const result = parseHeader<ValidResult>(valid.rows[0].result);
           emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config: config.id, epoch });
           accumulator.finish(ctx, epoch, result);
         }

@@ -3,6 +3,7 @@
 // data with the models table and aggregates per segment with the `bench_train` PL/Python aggregate,
 // pushed down to every segment and run there concurrently (the statement's end is the barrier).
 // A hop is an UPDATE of a model row's distribution key `seg` (a cross-partition row move).
+import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
@@ -125,7 +126,7 @@ export const udaf = defineApproach<UdafPrepared>({
           batchStatement(prepared.trainTable, modelsTable, batch.map((u) => u.config), meta),
         );
         for (const row of rows) {
-          const result = JSON.parse(row.result) as TrainResult;
+          const result = parseHeader<TrainResult>(row.result);
           emitEngineSpans(ctx, result.spans, { segment: row.seg, config: result.config, epoch });
           ctx.emit({ type: 'counter', transport: 'model-table', bytes: modelTableBytes(result.spans), at: Date.now(), segment: row.seg });
           accumulator.addTrain(result.config, result.lossSum, result.examples);
@@ -156,7 +157,7 @@ async function validate(
 ): Promise<void> {
   const { rows } = await client.query<{ seg: number; result: string }>(validationStatement(prepared.validTable, modelsTable, meta));
   for (const row of rows) {
-    const result = JSON.parse(row.result) as ValidResult;
+    const result = parseHeader<ValidResult>(row.result);
     emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment: row.seg, config: result.config, epoch });
     accumulator.finish(ctx, epoch, result);
   }

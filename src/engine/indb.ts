@@ -54,6 +54,8 @@ export async function createModelsTable(ctx: RunContext, placement: (config: num
   if (ctx.completedUnits.length > 0 && (await tableExists(ctx.topology, table))) return table;
   await createDistributedTable(ctx.topology, table, 'config int NOT NULL, spec json NOT NULL, state bytea');
   const meta = engineMeta(ctx.workload, ctx.threads);
+  // Initialising the models (the coordinator imports the engine for it) holds every segment up.
+  const start = Date.now();
   await withClient(ctx.topology.coordinator, async (client) => {
     for (const config of ctx.workload.configs) {
       await client.query(`INSERT INTO ${table} (seg, config, spec, state) VALUES ($1, $2, $3, bench_init_model($3::json, $4::json, $5))`, [
@@ -65,6 +67,7 @@ export async function createModelsTable(ctx: RunContext, placement: (config: num
       ]);
     }
   });
+  ctx.emit({ type: 'span', kind: 'engine-init', start, end: Date.now(), epoch: 0 });
   return table;
 }
 

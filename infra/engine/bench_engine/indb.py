@@ -73,9 +73,12 @@ def _open(GD, plpy, kind, source, config_id, spec, meta_json, inline_model):
     shape, classes = meta['inputShape'], meta['classes']
     start = _now_ms()
     size = 0
+    # A finished aggregate's trainer is recycled (no model rebuilt per statement); popped so that
+    # two groups of one statement, aggregated interleaved, never share it.
+    spare = GD.pop('bench_spare_trainer', None)
     if inline_model is not None:
         size = len(inline_model)
-        model = trainer_mod.Trainer.from_bytes(inline_model, config, shape, classes)
+        model = trainer_mod.Trainer.from_bytes(inline_model, config, shape, classes, reuse=spare)
     elif 'table' in source:
         table = source['table']
         plan = _plan(GD, plpy, 'load:' + table, 'SELECT state FROM %s WHERE config = $1' % _quote_ident(table), ['int4'])
@@ -83,12 +86,12 @@ def _open(GD, plpy, kind, source, config_id, spec, meta_json, inline_model):
         if len(rows) != 1:
             raise RuntimeError('model %d is not on this segment (%d rows in %s)' % (config_id, len(rows), table))
         size = len(rows[0]['state'])
-        model = trainer_mod.Trainer.from_bytes(rows[0]['state'], config, shape, classes)
+        model = trainer_mod.Trainer.from_bytes(rows[0]['state'], config, shape, classes, reuse=spare)
     elif 'file' in source:
         path = source['file']
         if os.path.exists(path):
             size = os.path.getsize(path)
-            model = trainer_mod.Trainer.load(path, config, shape, classes)
+            model = trainer_mod.Trainer.load(path, config, shape, classes, reuse=spare)
         elif kind == 'train':
             model = trainer_mod.Trainer.create(config, shape, classes, int(source['seed']))
         else:
@@ -138,10 +141,16 @@ def _save(GD, plpy, entry):
     return size
 
 
+def _retire(GD, entry):
+    GD['bench_spare_trainer'] = entry.model
+
+
 def _result(entry, **extra):
+    """The result as JSON the TS side parses with parseHeader (a diverged loss stays NaN/Infinity)."""
+    from bench_engine.frames import encode_header
     out = {'config': entry.config, 'lossSum': entry.loss_sum, 'examples': entry.examples, 'spans': entry.spans}
     out.update(extra)
-    return json.dumps(out)
+    return bytes(encode_header(out)).decode('utf-8')
 
 
 def train_transition(GD, plpy, state, source, config_id, spec, meta, x, y, n):
@@ -153,6 +162,7 @@ def train_final(GD, plpy, state):
         return None
     entry = GD.pop(state)
     size = _save(GD, plpy, entry)
+    _retire(GD, entry)
     return _result(entry, modelBytes=size)
 
 
@@ -169,6 +179,7 @@ def train_inline_final(GD, plpy, state):
     blob = entry.model.to_bytes()
     entry.spans.append({'kind': 'model-hop', 'start': start, 'end': _now_ms(), 'bytes': len(blob)})
     header = _result(entry, modelBytes=len(blob)).encode('utf-8')
+    _retire(GD, entry)
     return struct.pack('<I', len(header)) + header + blob
 
 
@@ -184,6 +195,7 @@ def valid_final(GD, plpy, state):
     if state is None:
         return None
     entry = GD.pop(state)
+    _retire(GD, entry)
     return _result(entry, correct=entry.correct)
 
 

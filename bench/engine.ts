@@ -1,0 +1,107 @@
+// npm run bench:engine -- [--workload criteo] [--scale small] [--segments 2] [--approaches export,udaf]
+//
+// Training throughput of the raw engine loop (one process per shard, the shard in memory, the same
+// Trainer code, no scheduler, no hops) against the approaches on the same configs and data,
+// measured side by side in one run (raw loop before and after the approaches; their mean is the
+// baseline, their spread is printed as the noise). Ratios:
+//   train ratio    = (approach's examples / seconds inside the engine's train loop) / raw loop's
+//   machine time   = the approach's train+valid, data and model transmission machine seconds,
+//                    relative to the first approach listed (the targets compare udaf/ctq with da/export)
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { copyPackedBuffers } from '../src/access/copy-export.js';
+import { formatTable } from '../src/cli/format.js';
+import { runApproach } from '../src/core/harness.js';
+import { repoRoot } from '../src/core/paths.js';
+import type { RunEvent } from '../src/core/types.js';
+import { SCALES, classCount, featureShape, type ScaleName } from '../src/core/workload.js';
+import { ensureCluster } from '../src/db/cluster.js';
+import { writeEngineDataFile } from '../src/engine/data-file.js';
+import { runRawLoop } from '../src/engine/rawloop.js';
+import { resolveWorkload } from '../workloads/index.js';
+import { ensureRawData } from '../workloads/data/load.js';
+import { packDataset } from '../workloads/data/pack.js';
+
+const { values } = parseArgs({
+  options: {
+    workload: { type: 'string', default: 'criteo' },
+    scale: { type: 'string', default: 'small' },
+    segments: { type: 'string', default: '2' },
+    approaches: { type: 'string', default: 'export,udaf' },
+  },
+});
+const scale = values.scale as ScaleName;
+if (!SCALES.includes(scale)) throw new Error(`--scale must be one of ${SCALES.join(', ')}`);
+const segments = Number(values.segments);
+const approaches = (values.approaches ?? '').split(',').filter(Boolean);
+const workload = resolveWorkload(values.workload ?? 'criteo', scale, 1);
+const threads = Math.max(1, Math.floor(2 / segments));
+const outDir = join(repoRoot(), 'runs', `bench-engine-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+mkdirSync(outDir, { recursive: true });
+
+const topology = await ensureCluster({ segments });
+await ensureRawData(topology, workload);
+const packed = await packDataset(topology, workload);
+const dataFiles = await Promise.all(
+  topology.segments.map(async (segment, i) => {
+    const path = join(outDir, `shard-${i}.data`);
+    await writeEngineDataFile(path, { inputShape: featureShape(workload.dataset), classes: classCount(workload.dataset), buffers: await copyPackedBuffers(segment, packed.trainTable) });
+    return path;
+  }),
+);
+
+/** Every config for every epoch over every shard, one raw-loop process per shard at a time (as many as the approaches' workers). */
+async function rawLoop(): Promise<{ examples: number; trainSeconds: number }> {
+  const perShard = await Promise.all(
+    dataFiles.map(async (data) => {
+      let examples = 0;
+      let trainSeconds = 0;
+      for (const config of workload.configs) {
+        const result = await runRawLoop({ data, config, threads, epochs: workload.epochs, seed: config.id });
+        examples += result.examples;
+        trainSeconds += result.trainSeconds;
+      }
+      return { examples, trainSeconds };
+    }),
+  );
+  return perShard.reduce((a, b) => ({ examples: a.examples + b.examples, trainSeconds: a.trainSeconds + b.trainSeconds }));
+}
+
+const before = await rawLoop();
+const measured: { approach: string; examples: number; trainSeconds: number; machineSeconds: number; executionSeconds: number }[] = [];
+for (const approach of approaches) {
+  const { runDir, summary } = await runApproach({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads });
+  const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunEvent);
+  const trainSeconds = events.reduce((sum, e) => sum + (e.type === 'span' && e.kind === 'train' ? (e.end - e.start) / 1000 : 0), 0);
+  const examples = events.reduce((sum, e) => sum + (e.type === 'epoch' ? e.trainExamples : 0), 0);
+  const machineSeconds = summary.breakdown.reduce((sum, b) => sum + (b.trainValid + b.dataTransmission + b.modelTransmission) * segments, 0);
+  measured.push({ approach, examples, trainSeconds, machineSeconds, executionSeconds: summary.executionSeconds });
+}
+const after = await rawLoop();
+
+const rawRate = (r: { examples: number; trainSeconds: number }): number => r.examples / r.trainSeconds;
+const baseline = (rawRate(before) + rawRate(after)) / 2;
+const spread = Math.abs(rawRate(before) - rawRate(after)) / baseline;
+const reference = measured[0];
+console.log(`\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`);
+console.log(`raw engine loop: ${rawRate(before).toFixed(0)} examples/s before, ${rawRate(after).toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`);
+console.log(
+  formatTable(
+    ['approach', 'examples', 'train s', 'examples/s in train', 'x raw loop', 'train+valid+data+model machine s', `x ${reference?.approach ?? '-'}`, 'execution s'],
+    measured.map((m) => [
+      m.approach,
+      m.examples,
+      m.trainSeconds.toFixed(2),
+      (m.examples / m.trainSeconds).toFixed(0),
+      (m.examples / m.trainSeconds / baseline).toFixed(3),
+      m.machineSeconds.toFixed(2),
+      (m.machineSeconds / reference.machineSeconds).toFixed(3),
+      m.executionSeconds.toFixed(2),
+    ]),
+  ),
+);
+console.log(`\nrun folders and shard files: ${outDir}`);
