@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
-import { WorkerFleet, type ShardSource } from '../src/engine/fleet.js';
+import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import { packDataset } from '../workloads/data/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
@@ -27,10 +27,12 @@ export async function exportToFiles(ctx: RunContext, trainTable: string, validTa
       copyPackedBuffers(segment, trainTable, count(i)).then((buffers) => writeArrowFile(join(dir, `train_s${i}.arrow`), buffers)),
     ),
   ]);
-  const sources = ctx.topology.segments.map((_, i) => ({
-    train: () => readArrowFile(join(dir, `train_s${i}.arrow`)),
-    valid: () => readArrowFile(validPath),
-  }));
+  const sources = ctx.topology.segments.map((_, i) =>
+    shardSource(
+      () => readArrowFile(join(dir, `train_s${i}.arrow`)),
+      () => readArrowFile(validPath),
+    ),
+  );
   return { sources, bytes: validBytes + trainBytes.reduce((a, b) => a + b, 0) };
 }
 

@@ -4,12 +4,14 @@ import { udaf } from './udaf.js';
 import { exportApproach } from './export.js';
 import { ctq } from './ctq.js';
 import { ma } from './ma.js';
+import { taskParallel } from './task-parallel.js';
 
 export const APPROACHES: Record<string, Approach> = {
   udaf,
   export: exportApproach,
   ctq,
   ma,
+  'task-parallel': taskParallel,
 };
 
 export function approachIds(): string[] {

@@ -11,10 +11,23 @@ import { packedBytes, replySpans, type PackedBuffer } from './messages.js';
 import { EngineWorker } from './worker.js';
 import { ModelStore } from './model-store.js';
 
-/** Where a segment's worker gets its data from; called again when a crashed worker is replaced. */
+/**
+ * Where a worker gets its data from: named datasets ('train' = its shard, 'valid' = the validation
+ * set, or e.g. 'train_s1' for a replica of segment 1's shard); called again when a crashed worker
+ * is replaced.
+ */
 export interface ShardSource {
-  train(): Promise<PackedBuffer[]>;
-  valid(): Promise<PackedBuffer[]>;
+  datasets(): Promise<{ name: string; buffers: PackedBuffer[] }[]>;
+}
+
+/** The usual source: the worker's own shard and the validation set. */
+export function shardSource(train: () => Promise<PackedBuffer[]>, valid: () => Promise<PackedBuffer[]>): ShardSource {
+  return {
+    datasets: async () => [
+      { name: 'train', buffers: await train() },
+      { name: 'valid', buffers: await valid() },
+    ],
+  };
 }
 
 export class WorkerFleet {
@@ -43,11 +56,10 @@ export class WorkerFleet {
     ctx.emit({ type: 'span', kind: 'engine-init', start, end: Date.now(), segment });
     const inputShape = featureShape(ctx.workload.dataset);
     const classes = classCount(ctx.workload.dataset);
-    for (const dataset of ['train', 'valid'] as const) {
-      const buffers = dataset === 'train' ? await source.train() : await source.valid();
+    for (const { name, buffers } of await source.datasets()) {
       const bytes = packedBytes(buffers);
       const dataStart = Date.now();
-      await worker.load({ dataset, inputShape, classes, buffers });
+      await worker.load({ dataset: name, inputShape, classes, buffers });
       ctx.emit({ type: 'span', kind: 'data', start: dataStart, end: Date.now(), segment, bytes });
       ctx.emit({ type: 'counter', transport: 'pipe', bytes, at: Date.now(), segment });
     }
@@ -82,21 +94,26 @@ export class WorkerFleet {
     }
   }
 
-  /** One sub-epoch: the unit's config trains over the segment's cached shard, through the model store. */
-  async trainUnit(unit: Unit): Promise<void> {
+  /**
+   * One sub-epoch: the unit's config trains over a cached dataset (by default the segment's own
+   * shard on the segment's worker), through the model store.
+   */
+  async trainUnit(unit: Unit, where: { worker: number; dataset: string } = { worker: unit.segment, dataset: 'train' }): Promise<void> {
     const config = this.ctx.workload.configs[unit.config];
     const modelPath = this.store.pathFor(unit.config);
-    const reply = await this.call(unit.segment, (worker) =>
+    const reply = await this.call(where.worker, (worker) =>
       worker.train({
         config,
         seed: this.ctx.workload.seed * 1000 + unit.config,
         modelIn: this.store.exists(unit.config) ? modelPath : null,
         modelOut: modelPath,
         epoch: unit.epoch,
+        dataset: where.dataset,
       }),
     );
-    for (const span of replySpans(reply, { segment: unit.segment, config: unit.config, epoch: unit.epoch })) this.ctx.emit(span);
-    this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: reply.modelBytesIn + reply.modelBytesOut, at: Date.now(), segment: unit.segment });
+    // Spans are the worker's machine time.
+    for (const span of replySpans(reply, { segment: where.worker, config: unit.config, epoch: unit.epoch })) this.ctx.emit(span);
+    this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: reply.modelBytesIn + reply.modelBytesOut, at: Date.now(), segment: where.worker });
     this.accumulator.addTrain(unit.config, reply.lossSum, reply.examples);
   }
 
