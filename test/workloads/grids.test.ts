@@ -1,0 +1,159 @@
+// Workload definitions: Table 5 at paper scale, the presets, the drill-downs and their errors.
+import { describe, expect, it } from 'vitest';
+import { SCALES, featureShape, type ModelConfig } from '../../src/core/workload.js';
+import { WORKLOADS, getWorkload, resolveWorkload } from '../../workloads/index.js';
+import { SLOW_REPEAT, slowMask } from '../../workloads/definitions/hetero.js';
+import { modelSizeOf } from '../../workloads/definitions/modelsize.js';
+
+const key = (c: ModelConfig) => `${c.arch}/${c.batchSize}/${c.learningRate}/${c.l2}`;
+
+function gridOf(values: { arch: string[]; batch: number[]; lr: number[]; l2: number[] }): string[] {
+  const out: string[] = [];
+  for (const a of values.arch) for (const b of values.batch) for (const lr of values.lr) for (const l2 of values.l2) out.push(`${a}/${b}/${lr}/${l2}`);
+  return out.sort();
+}
+
+describe('Table 5 at paper scale', () => {
+  it('criteo: MLP 1000-500, batch {32,64,256,512} x lr {1e-3,1e-4} x l2 {1e-4,1e-5}, 5 epochs, 7306 features', () => {
+    const w = resolveWorkload('criteo', 'paper', 1);
+    expect(w.configs).toHaveLength(16);
+    expect(w.configs.map(key).sort()).toEqual(gridOf({ arch: ['mlp'], batch: [32, 64, 256, 512], lr: [1e-3, 1e-4], l2: [1e-4, 1e-5] }));
+    expect(w.configs.every((c) => JSON.stringify(c.hidden) === '[1000,500]')).toBe(true);
+    expect(w.epochs).toBe(5);
+    expect(featureShape(w.dataset)).toEqual([7306]);
+    expect(w.configs.map((c) => c.id)).toEqual([...Array(16).keys()]);
+  });
+
+  it('imagenet: {vgg,resnet} x batch {32,256} x lr {1e-4,1e-6} x l2 {1e-4,1e-6}, 10 epochs, 112x112x3, 1000 classes', () => {
+    const w = resolveWorkload('imagenet', 'paper', 1);
+    expect(w.configs).toHaveLength(16);
+    expect(w.configs.map(key).sort()).toEqual(gridOf({ arch: ['vgg', 'resnet'], batch: [32, 256], lr: [1e-4, 1e-6], l2: [1e-4, 1e-6] }));
+    expect(w.epochs).toBe(10);
+    expect(featureShape(w.dataset)).toEqual([3, 112, 112]);
+    expect(w.dataset.kind === 'imagenet' && w.dataset.classes).toBe(1000);
+  });
+
+  it('small scales keep the full 16-config grids', () => {
+    expect(resolveWorkload('criteo', 'small', 1).configs).toHaveLength(16);
+    expect(resolveWorkload('imagenet', 'small', 1).configs).toHaveLength(16);
+  });
+});
+
+describe('every workload at every scale', () => {
+  for (const id of Object.keys(WORKLOADS)) {
+    for (const scale of SCALES) {
+      it(`${id} ${scale} resolves to a sane workload`, () => {
+        const w = resolveWorkload(id, scale, 7);
+        expect(w.id).toBe(id);
+        expect(w.scale).toBe(scale);
+        expect(w.seed).toBe(7);
+        expect(w.datasetName).toBe(`${w.dataset.kind}_${scale}`);
+        expect(w.configs.length).toBeGreaterThan(0);
+        expect(new Set(w.configs.map((c) => c.label)).size).toBe(w.configs.length);
+        for (const c of w.configs) {
+          expect(c.arch === 'mlp' ? w.dataset.kind === 'criteo' && c.hidden!.length > 0 : w.dataset.kind === 'imagenet' && c.width! > 0).toBe(true);
+          expect(c.batchSize).toBeGreaterThan(0);
+        }
+        // A packed buffer is about 0.5-4 MB of float32 (tiny ImageNet a bit less, to keep several buffers per segment).
+        const bufferBytes = w.dataset.rowsPerBuffer * featureShape(w.dataset).reduce((a, b) => a * b, 1) * 4;
+        expect(bufferBytes).toBeGreaterThan(scale === 'tiny' ? 0.25e6 : 0.5e6);
+        expect(bufferBytes).toBeLessThan(4.2e6);
+        // Resolving is deterministic.
+        expect(resolveWorkload(id, scale, 7)).toEqual(w);
+      });
+    }
+  }
+
+  it('workloads on the same data at the same scale share one dataset spec', () => {
+    for (const scale of SCALES) {
+      const criteo = resolveWorkload('criteo', scale, 1);
+      for (const id of ['hetero', 'modelsize']) {
+        const other = resolveWorkload(id, scale, 1);
+        expect(other.datasetName).toBe(criteo.datasetName);
+        expect(other.dataset).toEqual(criteo.dataset);
+      }
+      expect(resolveWorkload('scalability', scale, 1).dataset).toEqual(resolveWorkload('imagenet', scale, 1).dataset);
+    }
+  });
+
+  it('tiny is a 4-config subset of the grid with the larger learning rate', () => {
+    const criteo = resolveWorkload('criteo', 'tiny', 1);
+    expect(criteo.configs).toHaveLength(4);
+    expect(criteo.epochs).toBe(2);
+    expect(criteo.dataset).toMatchObject({ intBuckets: 4, hashBuckets: 8 });
+    expect(criteo.configs.every((c) => c.learningRate === 1e-3)).toBe(true);
+    const imagenet = resolveWorkload('imagenet', 'tiny', 1);
+    expect(imagenet.configs).toHaveLength(4);
+    expect(new Set(imagenet.configs.map((c) => c.arch))).toEqual(new Set(['vgg', 'resnet']));
+  });
+});
+
+describe('errors name the valid choices', () => {
+  it('unknown workload', () => {
+    expect(() => getWorkload('mnist')).toThrow(/Unknown workload 'mnist'.*criteo, imagenet, hetero, modelsize, scalability/);
+  });
+  it('unknown scale', () => {
+    expect(() => resolveWorkload('criteo', 'huge', 1)).toThrow(/Unknown scale 'huge'.*tiny, small, medium, paper/);
+    expect(() => getWorkload('criteo').resolve('huge' as never, 1)).toThrow(/tiny, small, medium, paper/);
+  });
+  it('bad options', () => {
+    expect(() => resolveWorkload('hetero', 'tiny', 1, { p: '2' })).toThrow(/p must be a number in \[0, 1\]/);
+    expect(() => resolveWorkload('modelsize', 'tiny', 1, { size: 'huge' })).toThrow(/small, medium, large, all/);
+    expect(() => resolveWorkload('scalability', 'tiny', 1, { dataset: 'mnist' })).toThrow(/imagenet or criteo/);
+  });
+});
+
+describe('drill-down workloads', () => {
+  it('hetero mixes fast and slow configs, slow ones repeating each mini-batch 8x', () => {
+    const w = resolveWorkload('hetero', 'small', 1);
+    const slow = w.configs.filter((c) => c.repeat === SLOW_REPEAT);
+    const fast = w.configs.filter((c) => c.repeat === 1);
+    expect(slow.length + fast.length).toBe(w.configs.length);
+    expect(slow.length).toBeGreaterThan(0);
+    expect(fast.length).toBeGreaterThan(0);
+    expect(new Set(w.configs.map((c) => c.batchSize)).size).toBe(1);
+    expect(slow.every((c) => c.label.includes('slow'))).toBe(true);
+  });
+
+  it('hetero draws slow configs with probability 1 - p', () => {
+    let slow = 0;
+    const n = 4000;
+    for (let seed = 0; seed < 40; seed++) slow += slowMask(n / 40, 0.8, seed).filter(Boolean).length;
+    expect(slow / n).toBeGreaterThan(0.16);
+    expect(slow / n).toBeLessThan(0.24);
+    expect(slowMask(8, 1, 1).every((s) => !s)).toBe(true);
+    expect(slowMask(8, 0, 1).every((s) => s)).toBe(true);
+    const allFast = resolveWorkload('hetero', 'tiny', 3, { p: '1' });
+    expect(allFast.configs.every((c) => c.repeat === 1)).toBe(true);
+  });
+
+  it('modelsize trains the same grid with three MLP sizes; option size picks one', () => {
+    const all = resolveWorkload('modelsize', 'paper', 1);
+    expect(all.configs).toHaveLength(24);
+    expect(all.epochs).toBe(3);
+    expect(all.configs.every((c) => c.batchSize === 32)).toBe(true);
+    const sizes = ['small', 'medium', 'large'] as const;
+    const params = sizes.map((s) => {
+      const c = all.configs.find((x) => modelSizeOf(x) === s)!;
+      const dims = [featureShape(all.dataset)[0], ...c.hidden!, 2];
+      return dims.slice(1).reduce((acc, d, i) => acc + dims[i] * d + d, 0);
+    });
+    expect(params[0]).toBeLessThan(params[1]);
+    expect(params[1]).toBeLessThan(params[2]);
+    const large = resolveWorkload('modelsize', 'small', 1, { size: 'large' });
+    expect(large.configs.every((c) => modelSizeOf(c) === 'large')).toBe(true);
+  });
+
+  it('scalability: 8 homogeneous ResNet configs (4 lr x 2 l2), one epoch', () => {
+    const w = resolveWorkload('scalability', 'paper', 1);
+    expect(w.configs).toHaveLength(8);
+    expect(w.epochs).toBe(1);
+    expect(new Set(w.configs.map((c) => c.arch))).toEqual(new Set(['resnet']));
+    expect(new Set(w.configs.map((c) => c.learningRate)).size).toBe(4);
+    expect(new Set(w.configs.map((c) => c.l2)).size).toBe(2);
+    expect(new Set(w.configs.map((c) => c.batchSize)).size).toBe(1);
+    expect(getWorkload('scalability').notes.join(' ')).toMatch(/--segments/);
+    const criteo = resolveWorkload('scalability', 'tiny', 1, { dataset: 'criteo' });
+    expect(criteo.dataset.kind).toBe('criteo');
+  });
+});

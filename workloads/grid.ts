@@ -1,0 +1,83 @@
+// Helpers for grids of model configs and for workload definitions with options.
+import type { Arch, ModelConfig, ResolvedWorkload, ScaleName, WorkloadDefinition } from '../src/core/workload.js';
+
+/** Options a workload reads (from `--option key=value`). */
+export type WorkloadOptions = Record<string, string>;
+
+export interface OptionSpec {
+  default: string;
+  description: string;
+}
+
+/** A workload definition as this project writes them: the core contract plus documentation the CLI shows. */
+export interface BenchWorkloadDefinition extends WorkloadDefinition {
+  /** What each scale preset means for this workload. */
+  scales: Record<ScaleName, string>;
+  /** The options the workload reads, with defaults. Unknown options are an error. */
+  options: Record<string, OptionSpec>;
+  /** How the workload is meant to be run (shown by the CLI). */
+  notes: string[];
+  resolve(scale: ScaleName, seed: number, options?: WorkloadOptions): ResolvedWorkload;
+}
+
+/** Every combination of the given axes, the first axis varying slowest. */
+export function product<T extends Record<string, readonly unknown[]>>(axes: T): { [K in keyof T]: T[K][number] }[] {
+  let rows: Record<string, unknown>[] = [{}];
+  for (const [key, values] of Object.entries(axes)) {
+    const next: Record<string, unknown>[] = [];
+    for (const row of rows) for (const value of values) next.push({ ...row, [key]: value });
+    rows = next;
+  }
+  return rows as { [K in keyof T]: T[K][number] }[];
+}
+
+/** 0.001 -> "1e-3". */
+export function exp(x: number): string {
+  return x.toExponential().replace('e+', 'e');
+}
+
+export function configLabel(c: Omit<ModelConfig, 'id' | 'label'>, prefix?: string): string {
+  const head = prefix ?? c.arch;
+  const slow = c.repeat && c.repeat > 1 ? ` x${c.repeat}` : '';
+  return `${head} b${c.batchSize} lr${exp(c.learningRate)} l2 ${exp(c.l2)}${slow}`;
+}
+
+export function numberConfigs(configs: Omit<ModelConfig, 'id'>[]): ModelConfig[] {
+  return configs.map((c, id) => ({ id, ...c }));
+}
+
+export interface GridAxes {
+  arch: readonly Arch[];
+  batchSize: readonly number[];
+  learningRate: readonly number[];
+  l2: readonly number[];
+}
+
+/** The grid arch x batch x lr x l2, numbered in that order. */
+export function grid(axes: GridAxes, extra: Partial<Pick<ModelConfig, 'hidden' | 'width' | 'repeat'>> = {}): ModelConfig[] {
+  return numberConfigs(
+    product(axes as unknown as Record<string, readonly unknown[]>).map((row) => {
+      const c = { ...(row as Pick<ModelConfig, 'arch' | 'batchSize' | 'learningRate' | 'l2'>), ...extra };
+      return { ...c, label: configLabel(c) };
+    }),
+  );
+}
+
+/**
+ * Read a workload's options: defaults filled in. Keys the workload does not know are ignored (the
+ * CLI's `--option` map also carries approach options) unless `strict`, where they are an error
+ * listing the valid ones.
+ */
+export function readOptions(workloadId: string, specs: Record<string, OptionSpec>, given: WorkloadOptions = {}, strict = false): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, spec] of Object.entries(specs)) out[key] = spec.default;
+  for (const [key, value] of Object.entries(given)) {
+    if (!(key in specs)) {
+      if (!strict) continue;
+      const valid = Object.keys(specs);
+      throw new Error(`Workload '${workloadId}' has no option '${key}'. ${valid.length ? `Valid options: ${valid.join(', ')}` : 'It takes no options.'}`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
