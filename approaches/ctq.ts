@@ -16,7 +16,7 @@ import { postgresOwner, sharedModelDir } from '../src/db/cluster.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { runSchedule } from '../src/sched/driver.js';
 import type { Unit } from '../src/sched/types.js';
-import { EpochAccumulator, configSpec, emitEngineSpans, engineMeta, modelTableBytes, type TrainResult, type ValidResult } from '../src/engine/indb.js';
+import { configSpec, emitEngineSpans, engineMeta, modelTableBytes, type TrainResult, type ValidResult } from '../src/engine/indb.js';
 import { packDataset } from '../workloads/data/pack.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
@@ -48,7 +48,6 @@ function modelStoreDir(ctx: RunContext): string {
 }
 
 class CtqRun {
-  readonly accumulator = new EpochAccumulator();
   private readonly meta: string;
   private readonly connections: pg.Client[] = [];
   private readonly storeDir: string | undefined;
@@ -75,7 +74,7 @@ class CtqRun {
     if (this.mode === 'db') {
       await withClient(this.ctx.topology.coordinator, async (client) => {
         const exists = (await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [this.modelsTable])).rows[0].ok;
-        if (exists && this.ctx.completedUnits.length > 0) return;
+        if (exists && this.ctx.epochs.completedUnits.length > 0) return;
         await client.query(`DROP TABLE IF EXISTS ${this.modelsTable}`);
         await client.query(`CREATE TABLE ${this.modelsTable} (config int PRIMARY KEY, state bytea NOT NULL)`);
         for (const config of this.ctx.workload.configs) {
@@ -131,7 +130,7 @@ class CtqRun {
       this.ctx.emit({ type: 'counter', transport: 'model-table', bytes: 2 * (model.length + parsed.model.length), at: Date.now(), segment: unit.segment });
     }
     emitEngineSpans(this.ctx, result.spans, where);
-    this.accumulator.addTrain(unit.config, result.lossSum, result.examples);
+    this.ctx.epochs.unitDone(unit, result);
   }
 
   /** Every config validated once, spread over the segment connections (each segment holds the validation set). */
@@ -153,7 +152,7 @@ class CtqRun {
           }
           // Reading the checkpoint to validate it is part of validation, not a hop.
           emitEngineSpans(this.ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config, epoch });
-          this.accumulator.finish(this.ctx, epoch, result);
+          this.ctx.epochs.validated(epoch, result);
         }
       }),
     );
@@ -193,15 +192,13 @@ export const ctq = defineApproach<CtqPrepared>({
     const { workload } = ctx;
     const segments = ctx.topology.segments.length;
     const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
-    scheduler.restore?.(ctx.completedUnits);
+    scheduler.restore?.(ctx.epochs.completedUnits);
+    for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await run.validateAll(epoch);
     await runSchedule({
       scheduler,
       segments,
       signal: ctx.signal,
-      runUnit: async (unit) => {
-        await run.trainUnit(unit);
-        ctx.emit({ type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, at: Date.now() });
-      },
+      runUnit: (unit) => run.trainUnit(unit),
       onUnitFailed: (unit, error, attempt) =>
         ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`, at: Date.now() }),
       onEpochComplete: (epoch) => run.validateAll(epoch),

@@ -7,7 +7,7 @@
 import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach, type Prepared } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
-import { EpochAccumulator, configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
+import { configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
 import { packDataset } from '../workloads/data/pack.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
@@ -41,8 +41,6 @@ export const ma = defineApproach<MaPrepared>({
   async train(ctx, prepared) {
     const { workload, topology } = ctx;
     const meta = literal(engineMeta(workload, ctx.threads));
-    const accumulator = new EpochAccumulator();
-    const done = new Set(ctx.completedUnits.map((u) => `${u.config}/${u.epoch}`));
     await withClient(topology.coordinator, async (client) => {
       const models = new Map<number, Buffer>();
       const stateTable = stateTableName(ctx.runId);
@@ -51,7 +49,7 @@ export const ma = defineApproach<MaPrepared>({
       for (let epoch = 0; epoch < workload.epochs; epoch++) {
         for (const config of workload.configs) {
           ctx.signal.throwIfAborted();
-          if (done.has(`${config.id}/${epoch}`)) continue;
+          if (ctx.epochs.isValidated(config.id, epoch)) continue;
           const spec = literal(configSpec(config));
           const start =
             models.get(config.id) ??
@@ -63,7 +61,6 @@ export const ma = defineApproach<MaPrepared>({
           const trained = rows.map((row) => ({ seg: row.seg, ...parseInlineResult(row.result) }));
           for (const t of trained) {
             emitEngineSpans(ctx, t.result.spans, { segment: t.seg, config: config.id, epoch });
-            accumulator.addTrain(config.id, t.result.lossSum, t.result.examples);
           }
           // The model went to every segment and came back from each: the broadcast and the collect.
           ctx.emit({ type: 'counter', transport: 'sql', bytes: trained.reduce((sum, t) => sum + start.length + t.model.length, 0), at: Date.now() });
@@ -72,7 +69,7 @@ export const ma = defineApproach<MaPrepared>({
           ctx.emit({ type: 'span', kind: 'average', start: averageStart, end: Date.now(), config: config.id, epoch });
           models.set(config.id, model);
           await client.query(`INSERT INTO ${stateTable} VALUES ($1, $2, $3) ON CONFLICT (config) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state`, [config.id, epoch, model]);
-          for (const t of trained) ctx.emit({ type: 'unit', config: config.id, segment: t.seg, epoch, at: Date.now() });
+          for (const t of trained) ctx.epochs.unitDone({ config: config.id, segment: t.seg, epoch }, t.result);
 
           const segment = config.id % topology.segments.length;
           const valid = await client.query<{ result: string }>(
@@ -81,7 +78,7 @@ export const ma = defineApproach<MaPrepared>({
           );
           const result = parseHeader<ValidResult>(valid.rows[0].result);
           emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config: config.id, epoch });
-          accumulator.finish(ctx, epoch, result);
+          ctx.epochs.validated(epoch, result);
         }
       }
     });

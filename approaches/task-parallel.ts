@@ -61,7 +61,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared>({
     const { fleet } = prepared;
     const { workload } = ctx;
     const segments = ctx.topology.segments.length;
-    const done = new Set(ctx.completedUnits.map((u) => `${u.config}/${u.segment}/${u.epoch}`));
+    const done = new Set(ctx.epochs.completedUnits.map((u) => `${u.config}/${u.segment}/${u.epoch}`));
     for (let epoch = 0; epoch < workload.epochs; epoch++) {
       await Promise.all(
         Array.from({ length: fleet.size }, async (_, worker) => {
@@ -71,12 +71,11 @@ export const taskParallel = defineApproach<TaskParallelPrepared>({
               ctx.signal.throwIfAborted();
               if (done.has(`${config.id}/${segment}/${epoch}`)) continue;
               await fleet.trainUnit({ config: config.id, segment, epoch }, { worker, dataset: `train_s${segment}` });
-              ctx.emit({ type: 'unit', config: config.id, segment, epoch, at: Date.now() });
             }
           }
         }),
       );
-      await fleet.validateAll(epoch);
+      if (!workload.configs.every((c) => ctx.epochs.isValidated(c.id, epoch))) await fleet.validateAll(epoch);
     }
   },
 

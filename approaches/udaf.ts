@@ -9,7 +9,6 @@ import { literal, withClient } from '../src/db/connect.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/sched/types.js';
 import {
-  EpochAccumulator,
   configList,
   createModelsTable,
   dropModelsTable,
@@ -91,7 +90,7 @@ export const udaf = defineApproach<UdafPrepared>({
     const { workload, topology } = ctx;
     const segments = topology.segments.length;
     const scheduler = createRoundRobinScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
-    scheduler.restore?.(ctx.completedUnits);
+    scheduler.restore?.(ctx.epochs.completedUnits);
     const meta = engineMeta(workload, ctx.threads);
     // Every model starts on the segment of its first unit; unscheduled ones wait on segment 0.
     const modelsTable = await createModelsTable(ctx, (config) => config % segments);
@@ -100,9 +99,9 @@ export const udaf = defineApproach<UdafPrepared>({
       const { rows } = await client.query<{ config: number; seg: number }>(`SELECT config, seg FROM ${modelsTable}`);
       for (const row of rows) placement.set(row.config, row.seg);
     });
-    const accumulator = new EpochAccumulator();
 
     await withClient(topology.coordinator, async (client) => {
+      for (const done of ctx.epochs.unvalidatedCompleteEpochs()) await validate(ctx, client, prepared, modelsTable, meta, done);
       let epoch: number | undefined;
       for (;;) {
         ctx.signal.throwIfAborted();
@@ -116,7 +115,7 @@ export const udaf = defineApproach<UdafPrepared>({
         if (finished && batch.length === 0) break;
         if (batch.length === 0) throw new Error('round-robin scheduler handed out an empty batch');
         const batchEpoch = batch[0].epoch;
-        if (epoch !== undefined && batchEpoch !== epoch) await validate(ctx, client, prepared, modelsTable, meta, epoch, accumulator);
+        if (epoch !== undefined && batchEpoch !== epoch) await validate(ctx, client, prepared, modelsTable, meta, epoch);
         epoch = batchEpoch;
         const moves = new Map(batch.filter((u) => placement.get(u.config) !== u.segment).map((u) => [u.config, u.segment]));
         await hop(ctx, client, modelsTable, moves, epoch);
@@ -129,15 +128,15 @@ export const udaf = defineApproach<UdafPrepared>({
           const result = parseHeader<TrainResult>(row.result);
           emitEngineSpans(ctx, result.spans, { segment: row.seg, config: result.config, epoch });
           ctx.emit({ type: 'counter', transport: 'model-table', bytes: modelTableBytes(result.spans), at: Date.now(), segment: row.seg });
-          accumulator.addTrain(result.config, result.lossSum, result.examples);
         }
         for (const unit of batch) {
-          if (!rows.some((r) => r.seg === unit.segment)) throw new Error(`segment ${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`);
+          const row = rows.find((r) => r.seg === unit.segment);
+          if (!row) throw new Error(`segment ${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`);
           scheduler.completed(unit);
-          ctx.emit({ type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, at: Date.now() });
+          ctx.epochs.unitDone(unit, parseHeader<TrainResult>(row.result));
         }
       }
-      if (epoch !== undefined) await validate(ctx, client, prepared, modelsTable, meta, epoch, accumulator);
+      if (epoch !== undefined) await validate(ctx, client, prepared, modelsTable, meta, epoch);
     });
   },
 
@@ -153,12 +152,11 @@ async function validate(
   modelsTable: string,
   meta: string,
   epoch: number,
-  accumulator: EpochAccumulator,
 ): Promise<void> {
   const { rows } = await client.query<{ seg: number; result: string }>(validationStatement(prepared.validTable, modelsTable, meta));
   for (const row of rows) {
     const result = parseHeader<ValidResult>(row.result);
     emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment: row.seg, config: result.config, epoch });
-    accumulator.finish(ctx, epoch, result);
+    ctx.epochs.validated(epoch, result);
   }
 }

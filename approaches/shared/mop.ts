@@ -8,15 +8,13 @@ import type { WorkerFleet } from '../../src/engine/fleet.js';
 export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void> {
   const { workload } = ctx;
   const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments: fleet.size, epochs: workload.epochs, seed: workload.seed });
-  scheduler.restore?.(ctx.completedUnits);
+  scheduler.restore?.(ctx.epochs.completedUnits);
+  for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await fleet.validateAll(epoch);
   await runSchedule({
     scheduler,
     segments: fleet.size,
     signal: ctx.signal,
-    runUnit: async (unit) => {
-      await fleet.trainUnit(unit);
-      ctx.emit({ type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, at: Date.now() });
-    },
+    runUnit: (unit) => fleet.trainUnit(unit),
     onUnitFailed: (unit, error, attempt) =>
       ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`, at: Date.now() }),
     onEpochComplete: (epoch) => fleet.validateAll(epoch),

@@ -3,7 +3,7 @@
 import type { TrainEvent } from './types.js';
 import type { ResolvedWorkload } from './workload.js';
 import type { Topology } from '../db/topology.js';
-import type { Unit } from '../sched/types.js';
+import type { EpochBook } from './epoch-book.js';
 
 export interface Layers {
   scheduling: string;
@@ -32,8 +32,12 @@ export interface RunContext {
   signal: AbortSignal;
   emit(event: TrainEvent): void;
   log(message: string): void;
-  /** Units finished by an earlier attempt of this run (`--resume`); the scheduler skips them. */
-  completedUnits: readonly Unit[];
+  /**
+   * Finished units and validations. Report every finished unit (`unitDone`) and validation
+   * (`validated`) here; on `--resume` it already holds what the earlier attempt finished
+   * (`completedUnits`, which the scheduler skips).
+   */
+  epochs: EpochBook;
   /** Register a process this run started (engine workers) so the sampler counts its resources. */
   trackPid(pid: number): void;
 }

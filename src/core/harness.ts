@@ -13,7 +13,7 @@ import { summarize } from '../metrics/summarize.js';
 import { captureEnvironment } from '../store/environment.js';
 import { FORMAT_VERSION, type Summary } from '../store/schema.js';
 import { RunFolder, newRunId } from '../store/run-folder.js';
-import type { Unit } from '../sched/types.js';
+import { EpochBook } from './epoch-book.js';
 import type { Prepared, RunContext } from './approach.js';
 import { repoRoot } from './paths.js';
 import type { RunEvent, TrainEvent } from './types.js';
@@ -84,18 +84,16 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   }
   const segments = topology.segments.length;
   const seed = request.seed ?? 1;
-  const workload = resolveWorkload(request.workload, request.scale, seed);
+  const workload = resolveWorkload(request.workload, request.scale, seed, request.options);
   const options = request.options ?? {};
 
   let folder: RunFolder;
-  let completedUnits: Unit[] = [];
   if (request.resume) {
     folder = RunFolder.open(request.resume);
     const info = folder.info;
     if (info.approach !== approach.id || info.workload !== workload.id || info.scale !== workload.scale || info.segments !== segments) {
       throw new Error(`cannot resume ${info.runId} as ${approach.id}/${workload.id}/${workload.scale} on ${segments} segments: it was ${info.approach}/${info.workload}/${info.scale} on ${info.segments}`);
     }
-    completedUnits = folder.readEvents().flatMap((e) => (e.type === 'unit' ? [{ config: e.config, segment: e.segment, epoch: e.epoch }] : []));
   } else {
     const runId = newRunId(approach.id, workload.id, workload.scale);
     folder = RunFolder.create(request.runsDir ?? defaultRunsDir(), {
@@ -144,7 +142,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     signal: controller.signal,
     emit: (event: TrainEvent) => record(event),
     log,
-    completedUnits,
+    epochs: new EpochBook((event) => record(event), workload.configs.length * segments, workload.configs.length, emitted),
     trackPid: (pid: number) => extraPids.add(pid),
   };
 

@@ -78,6 +78,9 @@ export interface UnitDone {
   config: number;
   segment: number;
   epoch: number;
+  /** The unit's training loss sum and example count (an epoch's loss survives a resume). */
+  lossSum: number;
+  examples: number;
   at: number;
 }
 

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { RunContext } from '../core/approach.js';
 import { classCount, featureShape } from '../core/workload.js';
 import type { Unit } from '../sched/types.js';
-import { EpochAccumulator } from './indb.js';
 import { packedBytes, replySpans, type PackedBuffer } from './messages.js';
 import { EngineWorker } from './worker.js';
 import { ModelStore } from './model-store.js';
@@ -32,7 +31,6 @@ export function shardSource(train: () => Promise<PackedBuffer[]>, valid: () => P
 
 export class WorkerFleet {
   readonly store: ModelStore;
-  readonly accumulator = new EpochAccumulator();
   private constructor(
     private readonly ctx: RunContext,
     private readonly sources: ShardSource[],
@@ -114,7 +112,7 @@ export class WorkerFleet {
     // Spans are the worker's machine time.
     for (const span of replySpans(reply, { segment: where.worker, config: unit.config, epoch: unit.epoch })) this.ctx.emit(span);
     this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: reply.modelBytesIn + reply.modelBytesOut, at: Date.now(), segment: where.worker });
-    this.accumulator.addTrain(unit.config, reply.lossSum, reply.examples);
+    this.ctx.epochs.unitDone(unit, reply);
   }
 
   /** Validate every config once, spread over the workers (each holds the validation set). */
@@ -126,7 +124,7 @@ export class WorkerFleet {
           const reply = await this.call(segment, (worker) => worker.validate({ config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config), epoch }));
           // Reading the checkpoint to validate it is part of validation, not a hop.
           for (const span of replySpans(reply, { segment, config, epoch })) this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
-          this.accumulator.finish(this.ctx, epoch, { config, ...reply });
+          this.ctx.epochs.validated(epoch, { config, ...reply });
         }
       }),
     );

@@ -51,7 +51,7 @@ export function modelsTableName(ctx: RunContext): string {
  */
 export async function createModelsTable(ctx: RunContext, placement: (config: number) => number): Promise<string> {
   const table = modelsTableName(ctx);
-  if (ctx.completedUnits.length > 0 && (await tableExists(ctx.topology, table))) return table;
+  if (ctx.epochs.completedUnits.length > 0 && (await tableExists(ctx.topology, table))) return table;
   await createDistributedTable(ctx.topology, table, 'config int NOT NULL, spec json NOT NULL, state bytea');
   const meta = engineMeta(ctx.workload, ctx.threads);
   // Initialising the models (the coordinator imports the engine for it) holds every segment up.
@@ -87,35 +87,6 @@ export function emitEngineSpans(ctx: RunContext, spans: EngineSpan[], where: { s
 /** Model bytes read and written inside the database by one aggregate call. */
 export function modelTableBytes(spans: EngineSpan[]): number {
   return spans.filter((s) => s.kind === 'model-hop').reduce((sum, s) => sum + (s.bytes ?? 0), 0);
-}
-
-/** Per config, the running sums an epoch's metrics are computed from. */
-export class EpochAccumulator {
-  private train = new Map<number, { lossSum: number; examples: number }>();
-
-  addTrain(config: number, lossSum: number, examples: number): void {
-    const entry = this.train.get(config) ?? { lossSum: 0, examples: 0 };
-    entry.lossSum += lossSum;
-    entry.examples += examples;
-    this.train.set(config, entry);
-  }
-
-  /** Emit the epoch's metrics for one config and forget its sums. */
-  finish(ctx: RunContext, epoch: number, valid: { config: number; lossSum: number; correct: number; examples: number }): void {
-    const train = this.train.get(valid.config);
-    if (!train || train.examples === 0) throw new Error(`config ${valid.config} trained on no examples in epoch ${epoch}`);
-    this.train.delete(valid.config);
-    ctx.emit({
-      type: 'epoch',
-      config: valid.config,
-      epoch,
-      trainLoss: train.lossSum / train.examples,
-      validLoss: valid.lossSum / valid.examples,
-      validAccuracy: valid.correct / valid.examples,
-      trainExamples: train.examples,
-      at: Date.now(),
-    });
-  }
 }
 
 /** The SQL text of a literal list of config ids, for a pushed-down filter (constants ship to the segments). */

@@ -82,6 +82,8 @@ const unitSchema = z.object({
   config: z.number(),
   segment: z.number(),
   epoch: z.number(),
+  lossSum: z.number(),
+  examples: z.number(),
   at: z.number(),
 });
 const phaseSchema = z.object({

@@ -113,7 +113,7 @@ export function syntheticRun(options: {
         events.push(span('data', base + 50 * slow, base + 250 * slow, { segment, config, epoch, bytes: 1e6 }));
         events.push(span('train', base + 100 * slow, base + 700 * slow, { segment, config, epoch }));
         events.push(span('valid', base + 700 * slow, base + 800 * slow, { segment, config, epoch }));
-        events.push({ type: 'unit', config, segment, epoch, at: base + 800 * slow });
+        events.push({ type: 'unit', config, segment, epoch, lossSum: 0.5, examples: 1, at: base + 800 * slow });
         events.push({ type: 'counter', transport: 'model-store', bytes: 4096, at: base + 50 * slow, segment });
         events.push({ type: 'counter', transport: 'sql', bytes: 1e6, at: base + 250 * slow, segment });
       }

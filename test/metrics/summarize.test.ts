@@ -174,9 +174,9 @@ describe('summarize', () => {
       { type: 'counter', transport: 'copy', bytes: 100, at: 1 },
       { type: 'counter', transport: 'copy', bytes: 50, at: 2 },
       { type: 'counter', transport: 'pipe', bytes: 7, at: 3, segment: 1 },
-      { type: 'unit', config: 0, segment: 0, epoch: 1, at: 1 },
-      { type: 'unit', config: 0, segment: 1, epoch: 1, at: 2 },
-      { type: 'unit', config: 0, segment: 0, epoch: 1, at: 3 },
+      { type: 'unit', config: 0, segment: 0, epoch: 1, lossSum: 1, examples: 2, at: 1 },
+      { type: 'unit', config: 0, segment: 1, epoch: 1, lossSum: 1, examples: 2, at: 2 },
+      { type: 'unit', config: 0, segment: 0, epoch: 1, lossSum: 1, examples: 2, at: 3 },
     ]);
     expect(s.transportBytes).toEqual({ copy: 150, pipe: 7 });
     expect(s.unitsCompleted).toBe(2);

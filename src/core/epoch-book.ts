@@ -1,0 +1,93 @@
+// Per config and epoch: the training loss sums of finished units and whether the epoch was
+// validated. Approaches report every finished unit and every validation here; the book emits the
+// 'unit' and 'epoch' events. On resume it is rebuilt from the interrupted run's events, so an epoch
+// split across two attempts still reports its full training loss, and an epoch whose units all
+// finished before the interruption but was never validated is found and validated.
+import type { EpochMetrics, RunEvent, TrainEvent, UnitDone } from './types.js';
+import type { Unit } from '../sched/types.js';
+
+export interface UnitResult {
+  lossSum: number;
+  examples: number;
+}
+
+export interface ValidationResult {
+  config: number;
+  lossSum: number;
+  correct: number;
+  examples: number;
+}
+
+export class EpochBook {
+  private readonly train = new Map<string, UnitResult>();
+  private readonly unitsDone = new Map<number, number>();
+  private readonly validatedKeys = new Set<string>();
+  readonly completedUnits: UnitDone[] = [];
+
+  constructor(
+    private readonly emit: (event: TrainEvent) => void,
+    private readonly unitsPerEpoch: number,
+    private readonly configs: number,
+    prior: readonly RunEvent[] = [],
+  ) {
+    for (const event of prior) {
+      if (event.type === 'unit') this.record(event);
+      else if (event.type === 'epoch') this.validatedKeys.add(`${event.config}/${event.epoch}`);
+    }
+  }
+
+  private record(unit: UnitDone): void {
+    this.completedUnits.push(unit);
+    const key = `${unit.config}/${unit.epoch}`;
+    const sums = this.train.get(key) ?? { lossSum: 0, examples: 0 };
+    sums.lossSum += unit.lossSum;
+    sums.examples += unit.examples;
+    this.train.set(key, sums);
+    this.unitsDone.set(unit.epoch, (this.unitsDone.get(unit.epoch) ?? 0) + 1);
+  }
+
+  /** A sub-epoch finished: record its training loss and emit the 'unit' event (resume reads it). */
+  unitDone(unit: Unit, result: UnitResult): void {
+    const event: UnitDone = { type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, lossSum: result.lossSum, examples: result.examples, at: Date.now() };
+    this.record(event);
+    this.emit(event);
+  }
+
+  /** A config was validated after an epoch: emit its epoch metrics. */
+  validated(epoch: number, result: ValidationResult): void {
+    const train = this.train.get(`${result.config}/${epoch}`);
+    if (!train || train.examples === 0) throw new Error(`config ${result.config} trained on no examples in epoch ${epoch}`);
+    if (result.examples === 0) throw new Error(`config ${result.config} was validated on no examples in epoch ${epoch}`);
+    const metrics: EpochMetrics = {
+      type: 'epoch',
+      config: result.config,
+      epoch,
+      trainLoss: train.lossSum / train.examples,
+      validLoss: result.lossSum / result.examples,
+      validAccuracy: result.correct / result.examples,
+      trainExamples: train.examples,
+      at: Date.now(),
+    };
+    this.validatedKeys.add(`${result.config}/${epoch}`);
+    this.emit(metrics);
+  }
+
+  isValidated(config: number, epoch: number): boolean {
+    return this.validatedKeys.has(`${config}/${epoch}`);
+  }
+
+  /** Epochs an earlier attempt finished training but did not finish validating. */
+  unvalidatedCompleteEpochs(): number[] {
+    const epochs: number[] = [];
+    for (const [epoch, done] of [...this.unitsDone].sort((a, b) => a[0] - b[0])) {
+      if (done < this.unitsPerEpoch) continue;
+      for (let config = 0; config < this.configs; config++) {
+        if (!this.isValidated(config, epoch)) {
+          epochs.push(epoch);
+          break;
+        }
+      }
+    }
+    return epochs;
+  }
+}
