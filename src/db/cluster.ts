@@ -251,6 +251,9 @@ async function configureInstance(instance: Instance, topology: Topology, scriptH
         extensions: 'bench',
         // High enough that the planner ships the aggregate instead of fetching rows.
         fdw_tuple_cost: '100',
+        // Join and aggregate estimates come from the segments (EXPLAIN there, a few ms per plan):
+        // the coordinator holds no column statistics (see analyzeDistributed).
+        use_remote_estimate: 'true',
         fdw_startup_cost: '100',
         fetch_size: '1000',
       };
@@ -260,7 +263,10 @@ async function configureInstance(instance: Instance, topology: Topology, scriptH
         await client.query(`CREATE SERVER ${ident(server)} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (${list.join(', ')})`);
         await client.query(`CREATE USER MAPPING FOR ${ident(SUPERUSER)} SERVER ${ident(server)} OPTIONS (user ${literal(SUPERUSER)})`);
       } else {
-        await client.query(`ALTER SERVER ${ident(server)} OPTIONS (${Object.entries(options).map(([k, v]) => `SET ${k} ${literal(v)}`).join(', ')})`);
+        const { rows: current } = await client.query<{ option: string }>('SELECT split_part(unnest(srvoptions), \'=\', 1) AS option FROM pg_foreign_server WHERE srvname = $1', [server]);
+        const present = new Set(current.map((r) => r.option));
+        const changes = Object.entries(options).map(([k, v]) => `${present.has(k) ? 'SET' : 'ADD'} ${k} ${literal(v)}`);
+        await client.query(`ALTER SERVER ${ident(server)} OPTIONS (${changes.join(', ')})`);
       }
     }
   });

@@ -41,11 +41,26 @@ export async function dropDistributedTable(topology: Topology, name: string): Pr
   await Promise.all(topology.segments.map((s) => withClient(s, (client) => client.query(`DROP TABLE IF EXISTS ${ident(name)} CASCADE`))));
 }
 
-/** ANALYZE the local tables and the coordinator's foreign partitions (the planner needs both for pushdown). */
+/**
+ * Statistics for the planner: ANALYZE the local table on every segment, then give the coordinator's
+ * foreign partitions the segments' page and row counts. (ANALYZE of a postgres_fdw table in
+ * PostgreSQL 15 fetches every remote row through the coordinator, which at scale costs more than
+ * the work it plans; the counts are what pushdown and join planning need.)
+ */
 export async function analyzeDistributed(topology: Topology, name: string): Promise<void> {
-  await Promise.all(topology.segments.map((s) => withClient(s, (client) => client.query(`ANALYZE ${ident(name)}`))));
+  const counts = await Promise.all(
+    topology.segments.map((s) =>
+      withClient(s, async (client) => {
+        await client.query(`ANALYZE ${ident(name)}`);
+        const { rows } = await client.query<{ reltuples: number; relpages: number }>('SELECT reltuples, relpages FROM pg_class WHERE oid = $1::regclass', [name]);
+        return rows[0];
+      }),
+    ),
+  );
   await withClient(topology.coordinator, async (client) => {
-    for (let i = 0; i < topology.segments.length; i++) await client.query(`ANALYZE ${ident(partitionName(name, i))}`);
+    for (const [i, count] of counts.entries()) {
+      await client.query('UPDATE pg_class SET reltuples = $1, relpages = $2 WHERE oid = $3::regclass', [Math.max(count.reltuples, 0), count.relpages, partitionName(name, i)]);
+    }
   });
 }
 

@@ -7,6 +7,7 @@ import { resolveTopology } from '../../src/db/resolve.js';
 import { instanceUrl } from '../../src/db/topology.js';
 import { explain } from '../../src/engine/indb.js';
 import { batchStatement, hopStatement, validationStatement } from '../../approaches/udaf.js';
+import { targetedStatement } from '../../approaches/ctq.js';
 import { testTopology, TEST_SEGMENTS } from '../helpers/cluster.js';
 
 describe('embedded cluster', () => {
@@ -32,16 +33,17 @@ describe('embedded cluster', () => {
     const plans = await withClient(topology.coordinator, async (c) => ({
       train: await explain(c, batchStatement('plan_data', 'plan_models', [0, 1], '{}')),
       valid: await explain(c, validationStatement('plan_data', 'plan_models', '{}')),
-      targeted: await explain(c, "SELECT seg, count(*) FROM plan_data WHERE seg = 1 GROUP BY seg"),
+      targeted: await explain(c, targetedStatement('plan_data', 1, "bench_train('{}'::json, 0, '{}'::json, '{}'::json, x, y, n)")),
     }));
     for (const plan of [plans.train, plans.valid]) {
       expect(plan.match(/Async Foreign Scan/g)).toHaveLength(TEST_SEGMENTS);
       expect(plan.match(/Relations: Aggregate on \(\(public\.plan_data_s\d+ \w+\) INNER JOIN \(public\.plan_models_s\d+ \w+\)\)/g)).toHaveLength(TEST_SEGMENTS);
       expect(plan).toContain('bench_');
     }
-    // A targeted query touches only its segment's partition.
-    expect(plans.targeted).toContain('plan_data_s1');
+    // A CTQ targeted query touches only its segment's partition, with the aggregate pushed there.
+    expect(plans.targeted).toMatch(/Relations: Aggregate on \(public\.plan_data_s1 plan_data\)/);
     expect(plans.targeted).not.toContain('plan_data_s0');
+    expect(plans.targeted).not.toContain('Append');
     expect(await distributedTableBytes(topology, 'plan_data')).toBeGreaterThan(0);
     await dropDistributedTable(topology, 'plan_data');
     await dropDistributedTable(topology, 'plan_models');
