@@ -12,7 +12,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { connect, ident } from '../db/connect.js';
 import type { Instance } from '../db/topology.js';
 import { parseTextValue, type CanonicalColumn } from './canonical.js';
-import { describeColumns, resolveLeaves, type InstanceResolver, type Leaf } from './direct/catalog.js';
+import { Connections, describeColumns, resolveLeaves, type InstanceResolver, type Leaf } from './direct/catalog.js';
 import type { Value } from './direct/decode.js';
 
 export interface SqlDumpOptions {
@@ -39,19 +39,33 @@ export const SQL_SESSION_SETTINGS: Record<string, string> = {
 };
 
 export async function openSqlDump(instance: Instance, table: string, options: SqlDumpOptions = {}): Promise<SqlDump> {
-  const connectTo = options.connect ?? ((i: Instance) => connect(i, 'bench sql dump'));
-  const columns = await describeColumns(instance, table, connectTo, options.columns);
-  const leaves = await resolveLeaves(instance, table, connectTo, options.resolveInstance);
+  const connections = new Connections(options.connect ?? ((i: Instance) => connect(i, 'bench sql dump')));
+  let columns: CanonicalColumn[];
+  let leaves: Leaf[];
+  try {
+    columns = await describeColumns(await connections.get(instance), instance, table, options.columns);
+    leaves = await resolveLeaves(instance, table, connections.get, options.resolveInstance);
+  } catch (error) {
+    await connections.closeAll();
+    throw error;
+  }
   async function* rows(): AsyncGenerator<Value[]> {
-    for (const leaf of leaves) yield* dumpLeaf(leaf, columns, connectTo);
+    try {
+      for (const leaf of leaves) yield* dumpLeaf(await connections.get(leaf.instance), leaf, columns);
+    } finally {
+      await connections.closeAll();
+    }
   }
   return { columns, leaves, rows };
 }
 
-async function* dumpLeaf(leaf: Leaf, columns: CanonicalColumn[], connectTo: (i: Instance) => Promise<pg.Client>): AsyncGenerator<Value[]> {
-  const client = await connectTo(leaf.instance);
-  try {
-    for (const [k, v] of Object.entries(SQL_SESSION_SETTINGS)) await client.query(`SET ${k} = '${v}'`);
+async function* dumpLeaf(client: pg.Client, leaf: Leaf, columns: CanonicalColumn[]): AsyncGenerator<Value[]> {
+  {
+    await client.query(
+      Object.entries(SQL_SESSION_SETTINGS)
+        .map(([k, v]) => `SET ${k} = '${v}'`)
+        .join('; '),
+    );
     const list = columns.map((c) => ident(c.name)).join(', ');
     const stream = client.query(copyTo(`COPY (SELECT ${list} FROM ONLY ${leaf.table}) TO STDOUT`));
     let pending: Buffer | undefined;
@@ -68,8 +82,6 @@ async function* dumpLeaf(leaf: Leaf, columns: CanonicalColumn[], connectTo: (i: 
       data = Buffer.alloc(0);
     }
     if (pending && pending.length) throw new Error(`COPY output of ${leaf.table} ended in the middle of a row`);
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 

@@ -241,13 +241,13 @@ export type InstanceResolver = (where: { host: string; port: number; database: s
 export async function resolveLeaves(
   instance: Instance,
   table: string,
-  connectTo: (instance: Instance) => Promise<pg.Client>,
+  clientFor: (instance: Instance) => Promise<pg.Client>,
   resolveInstance?: InstanceResolver,
   depth = 0,
 ): Promise<Leaf[]> {
   if (depth > 4) throw new DirectReadError(`${table}: foreign tables nest too deep`);
-  const client = await connectTo(instance);
-  try {
+  const client = await clientFor(instance);
+  {
     const { rows } = await client.query<{ oid: number; relkind: string; qualified: string }>(
       `SELECT c.oid::int AS oid, c.relkind::text AS relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qualified
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
@@ -268,7 +268,7 @@ export async function resolveLeaves(
       );
       parts.sort((a, b) => boundKey(a.bound, a.relname).localeCompare(boundKey(b.bound, b.relname), 'en', { numeric: true }));
       const out: Leaf[] = [];
-      for (const part of parts) out.push(...(await resolveLeaves(instance, part.qualified, connectTo, resolveInstance, depth)));
+      for (const part of parts) out.push(...(await resolveLeaves(instance, part.qualified, clientFor, resolveInstance, depth)));
       return out;
     }
     if (rel.relkind === 'f') {
@@ -296,12 +296,10 @@ export async function resolveLeaves(
         password: mapping.password ?? instance.password,
       };
       const remoteTable = `${ident(ftable.schema_name ?? row.nspname)}.${ident(ftable.table_name ?? row.relname)}`;
-      const leaves = await resolveLeaves(remote, remoteTable, connectTo, resolveInstance, depth + 1);
+      const leaves = await resolveLeaves(remote, remoteTable, clientFor, resolveInstance, depth + 1);
       return leaves.map((l) => ({ ...l, via: `${instance.name}: ${rel.qualified} -> ${l.via}` }));
     }
     throw new DirectReadError(`${rel.qualified} has relkind '${rel.relkind}', which stores no rows the direct reader can read`);
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 
@@ -310,24 +308,41 @@ function boundKey(bound: string, relname: string): string {
 }
 
 /** The columns of `table` as named on `instance` (a partitioned parent's, say): `wanted` or all. */
-export async function describeColumns(
-  instance: Instance,
-  table: string,
-  connectTo: (i: Instance) => Promise<pg.Client>,
-  wanted?: string[],
-): Promise<CanonicalColumn[]> {
-  const client = await connectTo(instance);
-  try {
-    const facts: InstanceFacts = { dataDir: instance.dataDir ?? '', blockSize: 8192, segmentBlocks: 131072, checksums: false, encoding: 'UTF8' };
-    const info = await relationInfo(client, table, facts);
-    const all = info.columns.filter((c) => !c.dropped);
-    const names = wanted ?? all.map((c) => c.name);
-    return names.map((name) => {
-      const col = all.find((c) => c.name === name);
-      if (!col) throw new DirectReadError(`${info.qualifiedName} has no column "${name}"`);
-      return { name, type: col.type!, typeName: col.typeName };
-    });
-  } finally {
-    await client.end().catch(() => undefined);
+export async function describeColumns(client: pg.Client, instance: Instance, table: string, wanted?: string[]): Promise<CanonicalColumn[]> {
+  const facts: InstanceFacts = { dataDir: instance.dataDir ?? '', blockSize: 8192, segmentBlocks: 131072, checksums: false, encoding: 'UTF8' };
+  const info = await relationInfo(client, table, facts);
+  const all = info.columns.filter((c) => !c.dropped);
+  const names = wanted ?? all.map((c) => c.name);
+  return names.map((name) => {
+    const col = all.find((c) => c.name === name);
+    if (!col) throw new DirectReadError(`${info.qualifiedName} has no column "${name}"`);
+    return { name, type: col.type!, typeName: col.typeName };
+  });
+}
+
+/** One connection per instance, opened on first use, shared by the catalog look-ups and the read. */
+export class Connections {
+  private readonly clients = new Map<string, Promise<pg.Client>>();
+
+  constructor(private readonly open: (instance: Instance) => Promise<pg.Client>) {}
+
+  static key(instance: Instance): string {
+    return `${instance.host}:${instance.port}/${instance.database}/${instance.user}`;
+  }
+
+  readonly get = (instance: Instance): Promise<pg.Client> => {
+    const key = Connections.key(instance);
+    let client = this.clients.get(key);
+    if (!client) {
+      client = this.open(instance);
+      this.clients.set(key, client);
+    }
+    return client;
+  };
+
+  async closeAll(): Promise<void> {
+    const all = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(all.map((c) => c.then((x) => x.end()).catch(() => undefined)));
   }
 }

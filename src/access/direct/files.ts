@@ -4,7 +4,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { DirectReadError } from './format.js';
 
 export class RelationFork {
-  private handles: (FileHandle | undefined)[] = [];
+  private handles: (Promise<FileHandle> | undefined)[] = [];
   bytesRead = 0;
 
   private constructor(
@@ -45,21 +45,20 @@ export class RelationFork {
     return new RelationFork(files, blockSize, segmentBlocks, blocks);
   }
 
-  private async handle(segment: number): Promise<FileHandle> {
+  private handle(segment: number): Promise<FileHandle> {
     let h = this.handles[segment];
     if (!h) {
-      try {
-        h = await open(this.files[segment], 'r');
-      } catch (error) {
-        throw new DirectReadError(`cannot open ${this.files[segment]}: ${(error as Error).message}`);
-      }
+      // One open per segment even when reads start concurrently.
+      h = open(this.files[segment], 'r').catch((error: Error) => {
+        throw new DirectReadError(`cannot open ${this.files[segment]}: ${error.message}`);
+      });
       this.handles[segment] = h;
     }
     return h;
   }
 
-  /** Read `count` blocks from `first` into buf (from offset 0); never crosses past the fork's end. */
-  async readBlocks(first: number, count: number, buf: Buffer): Promise<void> {
+  /** Read `count` blocks from `first` into buf at `offset`; never past the fork's end. */
+  async readBlocks(first: number, count: number, buf: Buffer, offset = 0): Promise<void> {
     if (first + count > this.blocks) throw new DirectReadError(`read past the end of the relation (${first + count} > ${this.blocks} blocks)`);
     let done = 0;
     while (done < count) {
@@ -67,7 +66,7 @@ export class RelationFork {
       const segment = Math.floor(block / this.segmentBlocks);
       const inSegment = block % this.segmentBlocks;
       const n = Math.min(count - done, this.segmentBlocks - inSegment);
-      await this.readExactly(segment, inSegment * this.blockSize, n * this.blockSize, buf, done * this.blockSize);
+      await this.readExactly(segment, inSegment * this.blockSize, n * this.blockSize, buf, offset + done * this.blockSize);
       done += n;
     }
   }
@@ -98,7 +97,7 @@ export class RelationFork {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.handles.map((h) => h?.close().catch(() => undefined)));
+    await Promise.all(this.handles.map((h) => h?.then((f) => f.close()).catch(() => undefined)));
     this.handles = [];
   }
 }

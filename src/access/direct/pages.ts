@@ -56,20 +56,30 @@ export interface PageChunk {
 
 /**
  * Yields the fork in chunks of up to `chunkBlocks` blocks, reading the next chunk while the
- * caller parses the current one. Each chunk gets a fresh buffer, so slices of it stay valid.
+ * caller parses the current one. Each chunk gets a fresh buffer, so slices of it stay valid;
+ * with `reuse`, two buffers take turns (the caller must copy what it keeps before asking for the
+ * next chunk), which spares the cost of touching new memory.
  */
-export async function* readChunks(fork: RelationFork, chunkBlocks: number): AsyncGenerator<PageChunk> {
+export async function* readChunks(fork: RelationFork, chunkBlocks: number, reuse = false): AsyncGenerator<PageChunk> {
   const total = fork.blocks;
+  const ring: Buffer[] = [];
+  let turn = 0;
   const start = (first: number): Promise<PageChunk> => {
     const count = Math.min(chunkBlocks, total - first);
-    const buf = Buffer.allocUnsafe(count * fork.blockSize);
+    let buf: Buffer;
+    if (reuse) {
+      const slot = turn++ % 2;
+      ring[slot] ??= Buffer.allocUnsafeSlow(Math.min(chunkBlocks, total) * fork.blockSize);
+      buf = ring[slot];
+    } else {
+      buf = Buffer.allocUnsafe(count * fork.blockSize);
+    }
     return fork.readBlocks(first, count, buf).then(() => ({ buf, firstBlock: first, count }));
   };
-  let next = 0;
   let pending: Promise<PageChunk> | undefined = total > 0 ? start(0) : undefined;
   while (pending) {
     const chunk = await pending;
-    next = chunk.firstBlock + chunk.count;
+    const next = chunk.firstBlock + chunk.count;
     pending = next < total ? start(next) : undefined;
     yield chunk;
   }
@@ -85,29 +95,52 @@ export interface PageContext {
 
 /**
  * Check the page at `buf[p]` (block `block`): header sanity and, with data checksums on, the
- * checksum; a mismatch re-reads the block (a torn read) up to 5 times, replacing it in `buf`.
- * Returns the header, or undefined for a new (empty) page.
+ * checksum. Returns the header, undefined for a new (empty) page, or null when the page failed a
+ * check and must be read again (rereadPage).
  */
-export async function checkedPage(ctx: PageContext, buf: Buffer, p: number, block: number): Promise<PageHeader | undefined> {
+export function checkPage(ctx: PageContext, buf: Buffer, p: number, block: number): PageHeader | undefined | null {
+  try {
+    return checkPageOrThrow(ctx, buf, p, block);
+  } catch (error) {
+    if (error instanceof DirectReadError) return null;
+    throw error;
+  }
+}
+
+function checkPageOrThrow(ctx: PageContext, buf: Buffer, p: number, block: number): PageHeader | undefined {
   const bs = ctx.fork.blockSize;
   const where = () => `${ctx.name} block ${block}`;
+  const header = readPageHeader(buf, p, bs, where);
+  if (header && ctx.checksums) {
+    const computed = pageChecksum(buf, p, bs, block);
+    if (computed !== header.checksum) throw new DirectReadError(`${where()}: checksum ${header.checksum} stored, ${computed} computed`);
+  }
+  return header;
+}
+
+/**
+ * A page that failed its checks may have been read while the server wrote it (torn): read it
+ * again, up to 5 times, replacing it in `buf`; then give up with the check's error.
+ */
+export async function rereadPage(ctx: PageContext, buf: Buffer, p: number, block: number): Promise<PageHeader | undefined> {
+  const bs = ctx.fork.blockSize;
   for (let attempt = 0; ; attempt++) {
+    ctx.stats.checksumRetries++;
+    await new Promise((r) => setTimeout(r, 5 * (attempt + 1)));
+    const one = Buffer.allocUnsafe(bs);
+    await ctx.fork.readBlocks(block, 1, one);
+    one.copy(buf, p);
     try {
-      const header = readPageHeader(buf, p, bs, where);
-      if (header && ctx.checksums) {
-        const computed = pageChecksum(buf, p, bs, block);
-        if (computed !== header.checksum) throw new DirectReadError(`${where()}: checksum ${header.checksum} stored, ${computed} computed`);
-      }
-      return header;
+      return checkPageOrThrow(ctx, buf, p, block);
     } catch (error) {
-      if (attempt >= 5) throw error;
-      ctx.stats.checksumRetries++;
-      await new Promise((r) => setTimeout(r, 5 * (attempt + 1)));
-      const one = Buffer.allocUnsafe(bs);
-      await ctx.fork.readBlocks(block, 1, one);
-      one.copy(buf, p);
+      if (attempt >= 4) throw error;
     }
   }
+}
+
+export async function checkedPage(ctx: PageContext, buf: Buffer, p: number, block: number): Promise<PageHeader | undefined> {
+  const header = checkPage(ctx, buf, p, block);
+  return header === null ? rereadPage(ctx, buf, p, block) : header;
 }
 
 /** Offsets and lengths of the page's normal line pointers, checked to lie inside the tuple area. */

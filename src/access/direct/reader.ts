@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { connect } from '../../db/connect.js';
 import type { Instance } from '../../db/topology.js';
 import type { CanonicalColumn } from '../canonical.js';
-import { describeColumns, resolveLeaves, type InstanceResolver, type Leaf, type RelationInfo } from './catalog.js';
+import { Connections, describeColumns, resolveLeaves, type InstanceResolver, type Leaf, type RelationInfo } from './catalog.js';
 import { decodeVarlena, type Value } from './decode.js';
 import { RelationFork } from './files.js';
 import { DirectReadError } from './format.js';
@@ -53,56 +53,82 @@ export interface DirectRead {
  * and take its snapshot, CHECKPOINT every instance; then rows() reads the files.
  */
 export async function openDirectRead(instance: Instance, table: string, options: DirectReadOptions = {}): Promise<DirectRead> {
-  const started = performance.now();
-  const connectTo = options.connect ?? ((i: Instance) => connect(i, 'bench direct reader'));
-  const stats = emptyStats();
-  // The columns of the table as named (the partitioned parent's on the coordinator, say).
-  const columns = await describeColumns(instance, table, connectTo, options.columns);
-  const leaves = await resolveLeaves(instance, table, connectTo, options.resolveInstance);
-  // One session per instance, all locks held before any file is read.
-  const groups = new Map<string, { instance: Instance; tables: string[] }>();
-  for (const leaf of leaves) {
-    const key = `${leaf.instance.host}:${leaf.instance.port}/${leaf.instance.database}`;
-    const g = groups.get(key) ?? { instance: leaf.instance, tables: [] };
-    g.tables.push(leaf.table);
-    groups.set(key, g);
+  const locked = await lockTable(instance, table, options);
+  const { columns, leaves, stats } = locked;
+  async function* rows(): AsyncGenerator<Value[]> {
+    try {
+      for (const leaf of leaves) {
+        const session = locked.session(leaf);
+        yield* readLeaf(session, session.relation(leaf.table), columns.map((c) => c.name), stats, options);
+      }
+    } finally {
+      await locked.finish();
+    }
   }
+  return { columns, leaves, rows, stats, close: locked.finish };
+}
+
+export interface LockedTable {
+  columns: CanonicalColumn[];
+  leaves: Leaf[];
+  stats: DirectReadStats;
+  session(leaf: Leaf): InstanceSession;
+  /** Release every lock (COMMIT) and set stats.seconds. Idempotent. */
+  finish(): Promise<void>;
+}
+
+/**
+ * Find the relations holding `table`'s rows (following partitions and postgres_fdw foreign tables
+ * to their instances), then on each instance lock its relations, take the snapshot and
+ * CHECKPOINT - every lock held before any file is read.
+ */
+export async function lockTable(instance: Instance, table: string, options: DirectReadOptions = {}): Promise<LockedTable> {
+  const started = performance.now();
+  const connections = new Connections(options.connect ?? ((i: Instance) => connect(i, 'bench direct reader')));
+  const stats = emptyStats();
   const sessions = new Map<string, InstanceSession>();
   const closeAll = async () => {
     await Promise.all([...sessions.values()].map((s) => s.close()));
+    await connections.closeAll();
   };
+  let columns: CanonicalColumn[];
+  let leaves: Leaf[];
   try {
-    for (const [key, g] of groups) {
-      sessions.set(key, await InstanceSession.open(g.instance, g.tables, { lockMode: options.lockMode, lockTimeoutMs: options.lockTimeoutMs, connect: connectTo }));
+    // The columns of the table as named (the partitioned parent's on the coordinator, say).
+    columns = await describeColumns(await connections.get(instance), instance, table, options.columns);
+    leaves = await resolveLeaves(instance, table, connections.get, options.resolveInstance);
+    const groups = new Map<string, { instance: Instance; tables: string[] }>();
+    for (const leaf of leaves) {
+      const g = groups.get(Connections.key(leaf.instance)) ?? { instance: leaf.instance, tables: [] };
+      g.tables.push(leaf.table);
+      groups.set(Connections.key(leaf.instance), g);
     }
+    for (const [key, g] of groups) {
+      const client = await connections.get(g.instance);
+      sessions.set(key, await InstanceSession.open(g.instance, client, g.tables, { lockMode: options.lockMode, lockTimeoutMs: options.lockTimeoutMs }));
+    }
+    for (const s of sessions.values()) {
+      stats.lockWaitSeconds += s.lockWaitSeconds;
+      stats.checkpointSeconds += s.checkpointSeconds;
+    }
+    if (options.onLocked) await options.onLocked([...sessions.values()]);
   } catch (error) {
     await closeAll();
     throw error;
   }
-  for (const s of sessions.values()) {
-    stats.lockWaitSeconds += s.lockWaitSeconds;
-    stats.checkpointSeconds += s.checkpointSeconds;
-  }
-  if (options.onLocked) await options.onLocked([...sessions.values()]);
   let done = false;
-  const finish = async () => {
-    if (done) return;
-    done = true;
-    await closeAll();
-    stats.seconds = (performance.now() - started) / 1000;
+  return {
+    columns,
+    leaves,
+    stats,
+    session: (leaf) => sessions.get(Connections.key(leaf.instance))!,
+    async finish() {
+      if (done) return;
+      done = true;
+      await closeAll();
+      stats.seconds = (performance.now() - started) / 1000;
+    },
   };
-  async function* rows(): AsyncGenerator<Value[]> {
-    try {
-      for (const leaf of leaves) {
-        const key = `${leaf.instance.host}:${leaf.instance.port}/${leaf.instance.database}`;
-        const session = sessions.get(key)!;
-        yield* readLeaf(session, session.relation(leaf.table), columns.map((c) => c.name), stats, options);
-      }
-    } finally {
-      await finish();
-    }
-  }
-  return { columns, leaves, rows, stats, close: finish };
 }
 
 /** The rows of one leaf relation, under its instance session. */

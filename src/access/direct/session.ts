@@ -19,7 +19,6 @@
 // readers in; torn pages are then caught only by data checksums (and re-read) when the cluster has
 // them.
 import type pg from 'pg';
-import { connect } from '../../db/connect.js';
 import type { Instance } from '../../db/topology.js';
 import { instanceFacts, relationInfo, type InstanceFacts, type RelationInfo } from './catalog.js';
 import { DirectReadError } from './format.js';
@@ -33,7 +32,6 @@ export interface SessionOptions {
   lockTimeoutMs?: number;
   /** Run CHECKPOINT after locking (default true; only skip when the caller flushed otherwise). */
   checkpoint?: boolean;
-  connect?: (instance: Instance) => Promise<pg.Client>;
 }
 
 export class LockTimeoutError extends DirectReadError {
@@ -57,9 +55,11 @@ export class InstanceSession {
     private readonly client: pg.Client,
   ) {}
 
-  /** Lock `tables` on `instance`, take the snapshot, flush. The caller must close(). */
-  static async open(instance: Instance, tables: string[], options: SessionOptions = {}): Promise<InstanceSession> {
-    const client = await (options.connect ?? connect)(instance);
+  /**
+   * On `client` (connected to `instance`, not in a transaction): lock `tables`, take the snapshot,
+   * flush. The caller must close() (which ends the transaction; the connection stays open).
+   */
+  static async open(instance: Instance, client: pg.Client, tables: string[], options: SessionOptions = {}): Promise<InstanceSession> {
     const session = new InstanceSession(instance, client);
     try {
       await session.start(tables, options);
@@ -74,11 +74,10 @@ export class InstanceSession {
     const mode = options.lockMode ?? 'ACCESS EXCLUSIVE';
     if (mode !== 'ACCESS EXCLUSIVE' && mode !== 'SHARE') throw new DirectReadError(`lock mode ${mode} does not block writers`);
     const c = this.client;
-    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await c.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.floor(options.lockTimeoutMs ?? 0))}`);
-    await c.query('SET LOCAL extra_float_digits = 3');
-    await c.query("SET LOCAL DateStyle = 'ISO, YMD'");
-    await c.query("SET LOCAL TimeZone = 'UTC'");
+    await c.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL lock_timeout = ${Math.max(0, Math.floor(options.lockTimeoutMs ?? 0))}; ` +
+        "SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'",
+    );
     const t0 = performance.now();
     // Resolve names to quoted qualified names first, so LOCK gets exactly the relations meant.
     const { rows } = await c.query<{ name: string; q: string | null }>(
@@ -163,8 +162,8 @@ export class InstanceSession {
     try {
       await this.client.query('COMMIT');
     } catch {
-      // connection already broken: the server ends the transaction and releases the lock
+      // Connection broken: the server ends the transaction and releases the lock; make sure.
+      await this.client.end().catch(() => undefined);
     }
-    await this.client.end().catch(() => undefined);
   }
 }

@@ -13,7 +13,8 @@ import {
   toastMaxChunkSize,
 } from './format.js';
 import { lz4DecompressBlock } from './lz4.js';
-import { checkedPage, normalItems, readChunks, type DirectReadStats, type PageContext } from './pages.js';
+import { checkPage, normalItems, readChunks, rereadPage, type DirectReadStats, type PageContext } from './pages.js';
+import type { PageHeader } from './format.js';
 import { CompressionError, pglzDecompress } from './pglz.js';
 import type { VisibilityJudge } from './visibility.js';
 
@@ -75,54 +76,76 @@ export interface ToastContext extends PageContext {
   oid: number;
 }
 
+export type ChunkVisitor = (valueId: number, seq: number, buf: Buffer, dataStart: number, dataLen: number, forkPos: number) => void;
+
 /** Walk the TOAST fork's visible chunks. `visit` gets the chunk id, seq, and data position in `buf`. */
-export async function scanToastChunks(
-  ctx: ToastContext,
-  chunkBlocks: number,
-  visit: (valueId: number, seq: number, buf: Buffer, dataStart: number, dataLen: number, forkPos: number) => void,
-): Promise<void> {
+export async function scanToastChunks(ctx: ToastContext, chunkBlocks: number, visit: ChunkVisitor): Promise<void> {
   const bs = ctx.fork.blockSize;
   const items: number[] = [];
-  for await (const chunk of readChunks(ctx.fork, chunkBlocks)) {
+  for await (const chunk of readChunks(ctx.fork, chunkBlocks, true)) {
     const buf = chunk.buf;
     for (let b = 0; b < chunk.count; b++) {
       const p = b * bs;
       const block = chunk.firstBlock + b;
-      const header = await checkedPage(ctx, buf, p, block);
+      let header = checkPage(ctx, buf, p, block);
+      if (header === null) header = await rereadPage(ctx, buf, p, block);
       ctx.stats.toastPages++;
-      if (!header) continue;
-      const where = () => `${ctx.name} block ${block}`;
-      const n = normalItems(buf, p, header, where, items);
-      for (let k = 0; k < n; k++) {
-        const t = p + items[k * 3 + 1];
-        const len = items[k * 3 + 2];
-        const infomask = buf.readUInt16LE(t + 20);
-        if (!ctx.judge.toastVisible(buf.readUInt32LE(t), infomask)) continue;
-        const hoff = buf[t + 22];
-        const natts = buf.readUInt16LE(t + 18) & HEAP_NATTS_MASK;
-        if (natts !== 3 || infomask & HEAP_HASNULL || hoff < 23 || hoff + 9 > len) {
-          throw new DirectReadError(`${where()}: item ${items[k * 3]} is not a TOAST chunk (natts ${natts}, t_hoff ${hoff})`);
-        }
-        const valueId = buf.readUInt32LE(t + hoff);
-        const seq = buf.readInt32LE(t + hoff + 4);
-        let d = t + hoff + 8;
-        const vb = buf[d];
-        let dataStart: number;
-        let dataLen: number;
-        if (vb & 0x01) {
-          if (vb === 0x01) throw new DirectReadError(`${where()}: TOAST chunk data is itself external`);
-          dataLen = (vb >>> 1) - 1;
-          dataStart = d + 1;
-        } else {
-          if ((vb & 0x03) !== 0) throw new DirectReadError(`${where()}: TOAST chunk data is compressed`);
-          d = (d + 3) & ~3; // a 4-byte header is int-aligned (t_hoff is, so this is a no-op)
-          dataLen = (buf.readUInt32LE(d) >>> 2) - 4;
-          dataStart = d + 4;
-        }
-        if (dataStart + dataLen > t + len) throw new DirectReadError(`${where()}: TOAST chunk runs past its tuple`);
-        visit(valueId, seq, buf, dataStart, dataLen, block * bs + (dataStart - p));
-      }
+      if (header) toastPageChunks(ctx, buf, p, block, header, items, visit);
     }
+  }
+}
+
+/**
+ * The visible chunks of one TOAST page (already checked), in increasing address order (the
+ * in-place assembly of packed.ts relies on that order).
+ */
+export function toastPageChunks(ctx: ToastContext, buf: Buffer, p: number, block: number, header: PageHeader, items: number[], visit: ChunkVisitor): void {
+  const bs = ctx.fork.blockSize;
+  const where = () => `${ctx.name} block ${block}`;
+  const n = normalItems(buf, p, header, where, items);
+  // Insertion sort of the (item, offset, length) triples by offset: a page has a handful.
+  for (let i = 1; i < n; i++) {
+    const a = items[i * 3];
+    const o = items[i * 3 + 1];
+    const l = items[i * 3 + 2];
+    let j = i - 1;
+    while (j >= 0 && items[j * 3 + 1] > o) {
+      items[(j + 1) * 3] = items[j * 3];
+      items[(j + 1) * 3 + 1] = items[j * 3 + 1];
+      items[(j + 1) * 3 + 2] = items[j * 3 + 2];
+      j--;
+    }
+    items[(j + 1) * 3] = a;
+    items[(j + 1) * 3 + 1] = o;
+    items[(j + 1) * 3 + 2] = l;
+  }
+  for (let k = 0; k < n; k++) {
+    const t = p + items[k * 3 + 1];
+    const len = items[k * 3 + 2];
+    const infomask = buf.readUInt16LE(t + 20);
+    if (!ctx.judge.toastVisible(buf.readUInt32LE(t), infomask)) continue;
+    const hoff = buf[t + 22];
+    const natts = buf.readUInt16LE(t + 18) & HEAP_NATTS_MASK;
+    if (natts !== 3 || infomask & HEAP_HASNULL || hoff < 23 || hoff + 9 > len) {
+      throw new DirectReadError(`${where()}: item ${items[k * 3]} is not a TOAST chunk (natts ${natts}, t_hoff ${hoff})`);
+    }
+    const valueId = buf.readUInt32LE(t + hoff);
+    const seq = buf.readInt32LE(t + hoff + 4);
+    const d = t + hoff + 8; // int-aligned: t_hoff is MAXALIGNed
+    const vb = buf[d];
+    let dataStart: number;
+    let dataLen: number;
+    if (vb & 0x01) {
+      if (vb === 0x01) throw new DirectReadError(`${where()}: TOAST chunk data is itself external`);
+      dataLen = (vb >>> 1) - 1;
+      dataStart = d + 1;
+    } else {
+      if ((vb & 0x03) !== 0) throw new DirectReadError(`${where()}: TOAST chunk data is compressed`);
+      dataLen = (buf.readUInt32LE(d) >>> 2) - 4;
+      dataStart = d + 4;
+    }
+    if (dataLen < 0 || dataStart + dataLen > t + len) throw new DirectReadError(`${where()}: TOAST chunk runs past its tuple`);
+    visit(valueId, seq, buf, dataStart, dataLen, block * bs + (dataStart - p));
   }
 }
 

@@ -1,0 +1,323 @@
+// The batch form of the direct reader for the packed layout (seg, buffer_id, n, x bytea, y bytea):
+// every visible row's buffers, read with two sequential passes instead of one random read per
+// value. Pass 1 scans the heap (small: the big values are TOAST pointers) and allocates each
+// value's final buffer; pass 2 scans the TOAST relation once, in big reads, copying each visible
+// chunk straight to its place. Uncompressed values (STORAGE EXTERNAL) are therefore assembled with
+// one copy from the read buffer; inline values are zero-copy slices of the heap read buffers;
+// compressed values are decompressed after the scan.
+import type { Instance } from '../../db/topology.js';
+import type { Value } from './decode.js';
+import { RelationFork } from './files.js';
+import { DirectReadError, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './format.js';
+import { checkPage, normalItems, readChunks, rereadPage, type DirectReadStats } from './pages.js';
+import { lockTable, type DirectReadOptions } from './reader.js';
+import type { InstanceSession } from './session.js';
+import { decompress, ExternalRef, scanToastChunks, toastPageChunks, type ToastContext } from './toast.js';
+import { decodeTuple, tupleLayout } from './tuples.js';
+import { PendingMulti } from './visibility.js';
+
+/** One packed buffer: n examples, x = float32 LE features, y = int32 LE labels. */
+export interface PackedRow {
+  seg: number;
+  bufferId: number;
+  n: number;
+  x: Buffer;
+  y: Buffer;
+}
+
+export interface PackedReadOptions extends Omit<DirectReadOptions, 'columns'> {
+  /** Filled with the read's figures when given. */
+  stats?: DirectReadStats;
+  /** Assemble TOAST values in place in one arena when possible (default true); false: always copy. */
+  inPlace?: boolean;
+}
+
+const COLUMNS = ['seg', 'buffer_id', 'n', 'x', 'y'];
+
+interface Pending {
+  ref: ExternalRef;
+  /** The stored bytes once assembled: the value itself, or its compressed form. */
+  dest: Buffer;
+  /** In-place assembly: where the value starts in the arena (-1 until its first chunk). */
+  region: number;
+  expected: number;
+  seen: Uint8Array;
+  got: number;
+  row: PackedRow;
+  field: 'x' | 'y';
+  also: { row: PackedRow; field: 'x' | 'y' }[];
+}
+
+/**
+ * Every visible row of a packed table (a plain table, or a partitioned one whose partitions may
+ * be postgres_fdw tables on segment instances), in physical order per relation. Holds the lock
+ * of each relation's instance for the duration of the read (see session.ts) and releases it.
+ */
+export async function readPackedBuffers(instance: Instance, table: string, options: PackedReadOptions = {}): Promise<PackedRow[]> {
+  const locked = await lockTable(instance, table, { ...options, columns: COLUMNS });
+  const out: PackedRow[] = [];
+  try {
+    for (const leaf of locked.leaves) {
+      const session = locked.session(leaf);
+      out.push(...(await readLeafPacked(session, leaf.table, locked.stats, options)));
+    }
+  } finally {
+    await locked.finish();
+    if (options.stats) Object.assign(options.stats, locked.stats);
+  }
+  return out;
+}
+
+async function readLeafPacked(session: InstanceSession, table: string, stats: DirectReadStats, options: PackedReadOptions): Promise<PackedRow[]> {
+  const relation = session.relation(table);
+  const facts = session.facts;
+  const layout = tupleLayout(relation, COLUMNS);
+  for (const c of layout.attrs) {
+    const want = { seg: 'int4', buffer_id: 'int4', n: 'int4', x: 'bytea', y: 'bytea' }[c.column.name as 'seg'];
+    if (c.out >= 0 && c.column.type?.name !== want) throw new DirectReadError(`${relation.qualifiedName}.${c.column.name} is ${c.column.typeName}, expected ${want}`);
+  }
+  const checksums = facts.checksums && options.verifyChecksums !== false;
+  const name = `${session.instance.name}: ${relation.qualifiedName}`;
+  const judge = session.judge;
+  const clogBefore = judge.clogDecisions;
+  const bs = facts.blockSize;
+  const cs = toastMaxChunkSize(bs);
+  const rows: PackedRow[] = [];
+  const pending = new Map<number, Pending>();
+  const heap = await RelationFork.open(relation.path, bs, facts.segmentBlocks);
+  let toastFork: RelationFork | undefined;
+  try {
+    // Pass 1: the heap.
+    const ctx = { fork: heap, checksums, stats, name };
+    const items: number[] = [];
+    const row = new Array<Value | ExternalRef>(COLUMNS.length);
+    for await (const chunk of readChunks(heap, options.chunkBlocks ?? 256)) {
+      const buf = chunk.buf;
+      for (let b = 0; b < chunk.count; b++) {
+        const p = b * bs;
+        const block = chunk.firstBlock + b;
+        let header = checkPage(ctx, buf, p, block);
+        if (header === null) header = await rereadPage(ctx, buf, p, block);
+        stats.heapPages++;
+        if (!header) continue;
+        const n = normalItems(buf, p, header, () => `${name} block ${block}`, items);
+        for (let k = 0; k < n; k++) {
+          const t = p + items[k * 3 + 1];
+          let visible: boolean;
+          for (;;) {
+            try {
+              visible = judge.visible(buf.readUInt32LE(t), buf.readUInt32LE(t + 4), buf.readUInt16LE(t + 20));
+              break;
+            } catch (error) {
+              if (!(error instanceof PendingMulti)) throw error;
+              await session.resolveMulti(error.multi);
+            }
+          }
+          if (!visible) {
+            stats.invisibleTuples++;
+            continue;
+          }
+          decodeTuple(layout, buf, t, items[k * 3 + 2], row, stats, false);
+          for (let c = 0; c < 3; c++) {
+            if (row[c] === null) throw new DirectReadError(`${name} block ${block}: ${COLUMNS[c]} is NULL`);
+          }
+          const out: PackedRow = { seg: row[0] as number, bufferId: row[1] as number, n: row[2] as number, x: EMPTY, y: EMPTY };
+          for (const [c, field] of [
+            [3, 'x'],
+            [4, 'y'],
+          ] as const) {
+            const v = row[c];
+            if (v === null) throw new DirectReadError(`${name} block ${block}: ${field} is NULL`);
+            if (v instanceof ExternalRef) {
+              if (!relation.toast || v.toastRelId !== relation.toast.oid) throw new DirectReadError(`${name}: TOAST pointer to relation ${v.toastRelId}`);
+              const shared = pending.get(v.valueId);
+              if (shared) {
+                // Two visible rows sharing one stored value: both get the same bytes.
+                shared.also.push({ row: out, field });
+                continue;
+              }
+              const expected = Math.ceil(v.extSize / cs);
+              pending.set(v.valueId, { ref: v, dest: EMPTY, region: -1, expected, seen: new Uint8Array(expected), got: 0, row: out, field, also: [] });
+            } else {
+              out[field] = v as Buffer;
+            }
+          }
+          stats.tuples++;
+          rows.push(out);
+        }
+      }
+    }
+    // Pass 2: the TOAST relation, every chunk copied to its value's buffer.
+    if (pending.size) {
+      toastFork = await RelationFork.open(relation.toast!.path, bs, facts.segmentBlocks);
+      const toastCtx: ToastContext = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast!.oid };
+      let total = 0;
+      for (const v of pending.values()) total += v.ref.extSize;
+      const fileBytes = toastFork.blocks * bs;
+      const inPlace = options.inPlace !== false && fileBytes <= total * 1.25 + (1 << 20) && (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512));
+      if (!inPlace) await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
+      for (const [valueId, v] of pending) {
+        if (v.got !== v.expected) throw new DirectReadError(`${name}: TOAST value ${valueId} has ${v.got} of ${v.expected} chunks`);
+        stats.toastChunks += v.got;
+        stats.toastValues++;
+        let value = v.dest;
+        if (v.ref.compressed) {
+          const tcinfo = v.dest.readUInt32LE(0);
+          const raw = tcinfo & VARLENA_EXTSIZE_MASK;
+          if (raw !== v.ref.rawSize - 4) throw new DirectReadError(`${name}: TOAST value ${valueId}: compressed header says ${raw} bytes`);
+          value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw);
+          stats.compressedValues++;
+        } else if (v.ref.extSize !== v.ref.rawSize - 4) {
+          throw new DirectReadError(`${name}: TOAST value ${valueId}: external size ${v.ref.extSize} for raw size ${v.ref.rawSize}`);
+        }
+        v.row[v.field] = value;
+        for (const a of v.also) a.row[a.field] = value;
+      }
+    }
+  } finally {
+    stats.clogLookups += judge.clogDecisions - clogBefore;
+    stats.bytesRead += heap.bytesRead + (toastFork?.bytesRead ?? 0);
+    await heap.close();
+    await toastFork?.close();
+  }
+  return rows;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: number, name: string): void {
+  const want = seq === v.expected - 1 ? v.ref.extSize - seq * cs : cs;
+  if (seq < 0 || seq >= v.expected || v.seen[seq] || len !== want) {
+    throw new DirectReadError(`${name}: TOAST value ${valueId} chunk ${seq} (${len} bytes) is repeated, out of range, or the wrong size`);
+  }
+  v.seen[seq] = 1;
+  v.got++;
+}
+
+/** Every value gets its slice of one new buffer; chunks are copied out of two reused read buffers. */
+async function assembleByCopy(ctx: ToastContext, pending: Map<number, Pending>, total: number, cs: number, chunkBlocks: number): Promise<void> {
+  const slab = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const v of pending.values()) {
+    v.dest = slab.subarray(at, at + v.ref.extSize);
+    at += v.ref.extSize;
+    v.seen.fill(0);
+    v.got = 0;
+  }
+  await scanToastChunks(ctx, chunkBlocks, (valueId, seq, buf, start, len) => {
+    const v = pending.get(valueId);
+    if (v === undefined) return; // another column's value, or a dead row's
+    acceptChunk(v, valueId, seq, len, cs, ctx.name);
+    buf.copy(v.dest, seq * cs, start, start + len);
+  });
+}
+
+class NotInOrder extends Error {}
+
+/**
+ * Assembly without a second buffer: the TOAST file is read straight into one arena (one block of
+ * lag ahead of its file offset, two reads in flight, so the kernel touches the new memory on the
+ * I/O threads), and each chunk's data is moved down within the arena to its value's place, values
+ * laid out in the order their chunks appear. A move never reaches data not yet parsed as long as
+ * each value's chunks are stored in order, which is how a bulk load writes them; when they are not
+ * (interleaved writers), this returns false and the caller assembles by copying instead.
+ */
+async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>, cs: number, chunkBlocks: number): Promise<boolean> {
+  const fork = ctx.fork;
+  const bs = fork.blockSize;
+  const lag = bs;
+  const arena = Buffer.allocUnsafeSlow(fork.blocks * bs + lag);
+  const chunks = Math.ceil(fork.blocks / chunkBlocks);
+  const depth = 3;
+  const reads: Promise<void>[] = [];
+  const issue = (i: number) => {
+    const first = i * chunkBlocks;
+    reads[i] = fork.readBlocks(first, Math.min(chunkBlocks, fork.blocks - first), arena, lag + first * bs);
+    reads[i].catch(() => undefined); // awaited below; never an unhandled rejection
+  };
+  for (let i = 0; i < Math.min(depth, chunks); i++) issue(i);
+  let cursor = 0;
+  const items: number[] = [];
+  const visit = (valueId: number, seq: number, buf: Buffer, start: number, len: number) => {
+    const v = pending.get(valueId);
+    if (v === undefined) return;
+    acceptChunk(v, valueId, seq, len, cs, ctx.name);
+    if (v.region < 0) {
+      v.region = cursor;
+      cursor += v.ref.extSize;
+    }
+    const d = v.region + seq * cs;
+    if (d > start) throw new NotInOrder();
+    if (d !== start) buf.copyWithin(d, start, start + len);
+  };
+  // Typed views for the hot loop (the arena starts 8-aligned: allocUnsafeSlow owns its memory).
+  const u16 = new Uint16Array(arena.buffer, arena.byteOffset, arena.length >>> 1);
+  const u32 = new Uint32Array(arena.buffer, arena.byteOffset, arena.length >>> 2);
+  const fast = arena.byteOffset % 8 === 0;
+  try {
+    for (let i = 0; i < chunks; i++) {
+      await reads[i];
+      if (i + depth < chunks) issue(i + depth);
+      const first = i * chunkBlocks;
+      const count = Math.min(chunkBlocks, fork.blocks - first);
+      for (let b = 0; b < count; b++) {
+        const block = first + b;
+        const p = lag + block * bs;
+        ctx.stats.toastPages++;
+        if (fast && !ctx.checksums && fastToastPage(arena, u16, u32, p, bs, visit)) continue;
+        let header = checkPage(ctx, arena, p, block);
+        if (header === null) header = await rereadPage(ctx, arena, p, block);
+        if (header) toastPageChunks(ctx, arena, p, block, header, items, visit);
+      }
+    }
+  } catch (error) {
+    await Promise.allSettled(reads);
+    if (!(error instanceof NotInOrder)) throw error;
+    for (const v of pending.values()) v.region = -1;
+    return false;
+  }
+  for (const v of pending.values()) {
+    if (v.region >= 0) v.dest = arena.subarray(v.region, v.region + v.ref.extSize);
+  }
+  return true;
+}
+
+/**
+ * The common case of a TOAST page, decided with typed-array reads: a plausible header, only
+ * normal or unused line pointers in decreasing address order, every tuple a hinted-committed (or
+ * frozen) 3-attribute chunk with a 4-byte varlena header. Visits its chunks in increasing address
+ * order and returns true; returns false (having visited nothing) for anything else, which the
+ * general path (checkPage + toastPageChunks) then handles with full checks and messages.
+ */
+function fastToastPage(buf: Buffer, u16: Uint16Array, u32: Uint32Array, p: number, bs: number, visit: (valueId: number, seq: number, buf: Buffer, start: number, len: number) => void): boolean {
+  const lower = u16[(p + 12) >>> 1];
+  const upper = u16[(p + 14) >>> 1];
+  const special = u16[(p + 16) >>> 1];
+  if (upper === 0 || u16[(p + 18) >>> 1] !== (bs | 4) || lower < 24 || lower > upper || upper > special || special > bs || (lower & 3) !== 0) return false;
+  const n = (lower - 24) >>> 2;
+  // Line pointers in decreasing offset order (as inserts lay them out): check, then visit backwards.
+  let prevEnd = special + 1;
+  for (let i = 0; i < n; i++) {
+    const lp = u32[(p + 24 + 4 * i) >>> 2];
+    const flags = (lp >>> 15) & 3;
+    if (flags === 0) continue;
+    if (flags !== 1) return false;
+    const off = lp & 0x7fff;
+    const len = lp >>> 17;
+    if (off < upper || off + len > special || len < 40 || (off & 7) !== 0 || off + len > prevEnd) return false;
+    prevEnd = off;
+    const t = p + off;
+    const infomask = u16[(t + 20) >>> 1];
+    if ((infomask & 0x0301) !== 0x0100 && (infomask & 0x0301) !== 0x0300) return false; // committed or frozen, no nulls
+    if ((u16[(t + 18) >>> 1] & 0x07ff) !== 3 || buf[t + 22] !== 24) return false;
+    const vh = u32[(t + 32) >>> 2];
+    if ((vh & 3) !== 0 || (vh >>> 2) + 32 > len) return false;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const lp = u32[(p + 24 + 4 * i) >>> 2];
+    if (((lp >>> 15) & 3) === 0) continue;
+    const t = p + (lp & 0x7fff);
+    visit(u32[(t + 24) >>> 2], u32[(t + 28) >>> 2] | 0, buf, t + 36, (u32[(t + 32) >>> 2] >>> 2) - 4);
+  }
+  return true;
+}
