@@ -21,12 +21,16 @@ function readEvents(runDir: string): RunEvent[] {
     .map((line) => JSON.parse(line) as RunEvent);
 }
 
-describe.each(approachIds())('approach %s', (approach) => {
+/** Every registered approach, plus the variants that change where models live. */
+const VARIANTS: [string, Record<string, string>][] = [...approachIds().map((id): [string, Record<string, string>] => [id, {}]), ['ctq', { modelsIn: 'db' }]];
+const finalValidLoss = new Map<string, number>();
+
+describe.each(VARIANTS)('approach %s %j', (approach, options) => {
   it.each(['criteo', 'imagenet'])('completes %s/tiny and honours the contract', async (workloadId) => {
     const topology = await testTopology();
     const segments = topology.segments.length;
     const workload = resolveWorkload(workloadId, 'tiny', 1);
-    const { runDir, summary } = await runApproach({ approach, workload: workloadId, scale: 'tiny', topology, runsDir, sampleIntervalMs: 250 });
+    const { runDir, summary } = await runApproach({ approach, workload: workloadId, scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 250 });
 
     expect(summary.status).toBe('complete');
     const units = readEvents(runDir).filter((e): e is Extract<RunEvent, { type: 'unit' }> => e.type === 'unit');
@@ -53,5 +57,17 @@ describe.each(approachIds())('approach %s', (approach) => {
       return losses.reduce((a, b) => a + b, 0) / losses.length;
     };
     expect(meanValidLoss(workload.epochs - 1)).toBeLessThan(meanValidLoss(0));
+    if (Object.keys(options).length === 0) finalValidLoss.set(`${approach}/${workloadId}`, meanValidLoss(workload.epochs - 1));
+  });
+});
+
+describe('convergence (paper Figure 9A)', () => {
+  it('model averaging learns slower than model hopper parallelism on the same data and epochs', () => {
+    for (const workload of ['criteo', 'imagenet']) {
+      const ma = finalValidLoss.get(`ma/${workload}`);
+      const mop = ['export', 'udaf', 'ctq'].map((a) => finalValidLoss.get(`${a}/${workload}`));
+      expect(ma).toBeDefined();
+      for (const loss of mop) expect(loss).toBeLessThan(ma as number);
+    }
   });
 });
