@@ -5,6 +5,7 @@ import { exportApproach } from './export.js';
 import { ctq } from './ctq.js';
 import { ma } from './ma.js';
 import { taskParallel } from './task-parallel.js';
+import { da } from './da.js';
 
 export const APPROACHES: Record<string, Approach> = {
   udaf,
@@ -12,6 +13,7 @@ export const APPROACHES: Record<string, Approach> = {
   ctq,
   ma,
   'task-parallel': taskParallel,
+  da,
 };
 
 export function approachIds(): string[] {

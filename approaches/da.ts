@@ -1,0 +1,65 @@
+// DA, Direct Access (paper 3.3): the DBMS keeps the data, but the engine workers read each segment's
+// partition straight from that instance's heap and TOAST files (src/access/direct: exactly the rows
+// SELECT would return, under a lock that blocks writers), cache it in memory, and train with MOP
+// under the async random scheduler; models hop through the model store. No copy is written anywhere.
+import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
+import { readPackedBuffers, type PackedRow } from '../src/access/direct/packed.js';
+import { emptyStats } from '../src/access/direct/pages.js';
+import type { Instance } from '../src/db/topology.js';
+import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
+import type { PackedBuffer } from '../src/engine/messages.js';
+import { packDataset } from '../workloads/data/pack.js';
+import { checkWorkers } from './shared/checks.js';
+import { runMop } from './shared/mop.js';
+
+interface DaPrepared extends Prepared {
+  fleet: WorkerFleet;
+}
+
+/** Read one instance's local packed table from its files, in buffer order; the bytes read are counted. */
+async function readDirect(ctx: RunContext, instance: Instance, table: string, segment: number): Promise<PackedBuffer[]> {
+  const stats = emptyStats();
+  const rows: PackedRow[] = await readPackedBuffers(instance, table, { lockMode: 'SHARE', stats });
+  ctx.emit({ type: 'counter', transport: 'direct-read', bytes: stats.bytesRead, at: Date.now(), segment });
+  return rows.sort((a, b) => a.bufferId - b.bufferId);
+}
+
+/** One source per segment: its partition and the validation set, read from that segment's own files. */
+export function directSources(ctx: RunContext, trainTable: string, validTable: string): ShardSource[] {
+  return ctx.topology.segments.map((instance, i) =>
+    shardSource(
+      () => readDirect(ctx, instance, trainTable, i),
+      () => readDirect(ctx, instance, validTable, i),
+    ),
+  );
+}
+
+export const da = defineApproach<DaPrepared>({
+  id: 'da',
+  title: "DA: engine workers read each partition's heap and TOAST files directly, MOP outside the DBMS",
+  layers: {
+    scheduling: 'async random (Cerebro)',
+    execution: 'out-of-DBMS engine workers, one per segment',
+    dataAccess: "direct read of the partition's heap and TOAST files, cached in worker memory",
+    modelsLive: 'shared model store (files)',
+  },
+  async check(topology) {
+    const problems = await checkWorkers();
+    if (topology.segments.some((s) => !s.dataDir)) {
+      problems.push({ message: 'da reads the segments\' data files, so it needs instances on this machine with known data directories (the embedded cluster)', fix: 'drop --db to use the embedded cluster' });
+    }
+    return problems;
+  },
+
+  async prepare(ctx) {
+    const packed = await packDataset(ctx.topology, ctx.workload);
+    const fleet = await WorkerFleet.start(ctx, directSources(ctx, packed.trainTable, packed.validTable));
+    return { fleet, sourceBytes: packed.sourceBytes, extraBytes: 0 };
+  },
+
+  train: (ctx, prepared) => runMop(ctx, prepared.fleet),
+
+  async cleanup(_ctx, prepared) {
+    await prepared?.fleet.close();
+  },
+});
