@@ -20,6 +20,19 @@ out, in order. Requests (header 'op'):
   train_bytes / validate_bytes: as train / validate with the model as the request payload
        (empty: create from seed) and, for train_bytes, the new model as the reply payload
   set_threads {threads}          -> {ok, threads}
+  ddp_init {rank, world, masterPort, masterAddr?, backend?, timeoutSeconds?}: join the
+       data-parallel process group (bench_engine.ddp; every rank must be sent it concurrently,
+       before 'load' on a multi-GPU host)
+                                 -> {ok, rank, world, backend, device, initSeconds, spans: [engine-init]}
+  ddp_train {config, seed, epoch, dataset?}: one epoch of config over the loaded shard in lock
+       step with the other ranks (every rank must be sent it); the replica lives in memory
+                                 -> {ok, lossSum, examples, steps, batches, localBatches,
+                                     droppedExamples, allreduceBytes, gradientBytes, controlBytes,
+                                     allreduceCalls, allreduceSeconds, paramCount, backend,
+                                     spans: [engine-init (first epoch), train]}
+  ddp_validate {config, epoch?, dataset?}  ('valid') -> as validate, from the in-memory replica
+  ddp_checksum {config}          -> {ok, checksum, steps, paramCount}  (equal on every rank)
+  ddp_close                      -> {ok}: leave the group, drop the replicas
   exit                           -> {ok}, then the process ends
   debug_exit {code}              test hook: the process dies at once without a reply
 
@@ -70,6 +83,8 @@ class Worker:
         # Trainers whose requests finished, by architecture: the next request for the same
         # architecture loads its checkpoint into the same module instead of building one.
         self.idle_trainers = {}
+        # Membership of a data-parallel group (bench_engine.ddp.DdpState), after 'ddp_init'.
+        self.ddp = None
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -275,6 +290,69 @@ class Worker:
             'modelBytesIn': bytes_in,
             'spans': spans,
         }, None
+
+    # -- data parallel (bench_engine.ddp) -----------------------------------------------------
+
+    def _ddp_state(self):
+        if self.ddp is None:
+            raise ValueError("this worker is in no data-parallel group (send 'ddp_init' first)")
+        return self.ddp
+
+    def op_ddp_init(self, header, payload, received):
+        from .ddp import DEFAULT_TIMEOUT_SECONDS, DdpState
+
+        if self.ddp is not None:
+            raise ValueError("this worker is already rank %d of %d (send 'ddp_close' first)" % (self.ddp.rank, self.ddp.world))
+        start = now_ms()
+        self.ddp = DdpState(
+            header['rank'],
+            header['world'],
+            header['masterPort'],
+            master_addr=header.get('masterAddr') or '127.0.0.1',
+            backend=header.get('backend'),
+            timeout_seconds=header.get('timeoutSeconds') or DEFAULT_TIMEOUT_SECONDS,
+        )
+        return {
+            'ok': True,
+            'rank': self.ddp.rank,
+            'world': self.ddp.world,
+            'backend': self.ddp.backend,
+            'device': describe_device(),
+            'initSeconds': self.ddp.init_seconds,
+            'spans': [{'kind': 'engine-init', 'start': start, 'end': now_ms()}],
+        }, None
+
+    def op_ddp_train(self, header, payload, received):
+        state = self._ddp_state()
+        data = self.dataset(header.get('dataset', 'train'))
+        result = state.train(header['config'], header.get('seed', 0), data, header.get('epoch'))
+        result['ok'] = True
+        return result, None
+
+    def op_ddp_validate(self, header, payload, received):
+        state = self._ddp_state()
+        data = self.dataset(header.get('dataset', 'valid'))
+        result = state.validate(header['config'], data)
+        return {
+            'ok': True,
+            'epoch': header.get('epoch'),
+            'lossSum': result['loss_sum'],
+            'correct': result['correct'],
+            'examples': result['examples'],
+            'modelBytesIn': 0,
+            'spans': result['spans'],
+        }, None
+
+    def op_ddp_checksum(self, header, payload, received):
+        result = self._ddp_state().checksum(header['config'])
+        result['ok'] = True
+        return result, None
+
+    def op_ddp_close(self, header, payload, received):
+        if self.ddp is not None:
+            state, self.ddp = self.ddp, None
+            state.close()
+        return {'ok': True}, None
 
     def op_exit(self, header, payload, received):
         return {'ok': True}, None

@@ -1,0 +1,116 @@
+// Data parallelism (paper 3.3/5.1: PytorchDDP): the data leaves the database as in `export`
+// (COPY into Arrow files, the same storage blowup), then one engine process per segment holds its
+// shard in memory and all of them train ONE config at a time together, all-reducing gradients
+// after every mini-batch (torch.distributed: gloo on the CPU, nccl with a GPU per rank). Epoch-major:
+// in epoch e every config trains one epoch on all shards at once, then every config is validated.
+// Models live in the processes' memory for the whole run. `ddpApproach` builds the variants that
+// read the data another way (`da-ddp`: the direct reader).
+import { defineApproach, type Approach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
+import type { Topology } from '../src/db/topology.js';
+import { DdpGroup, type DdpBackend } from '../src/engine/ddp.js';
+import type { ShardSource } from '../src/engine/fleet.js';
+import { packDataset } from '../workloads/data/pack.js';
+import { exportToFiles } from './export.js';
+import { checkWorkers } from './shared/checks.js';
+
+interface DdpPrepared extends Prepared {
+  group: DdpGroup;
+}
+
+export interface DdpApproachOptions {
+  id: string;
+  title: string;
+  /** The approach's data access layer, in words (Table 2). */
+  dataAccess: string;
+  /** The ETL after packing: where each rank's shard and the validation set come from, and the
+   * bytes of the copies made outside the database (the storage blowup). */
+  sources: (ctx: RunContext, trainTable: string, validTable: string) => Promise<{ sources: ShardSource[]; extraBytes: number }>;
+  /** What the data access needs beyond the engine workers (default: nothing more). */
+  check?: (topology: Topology) => Promise<Problem[]>;
+}
+
+/** `--option ddpTimeout=SECONDS` bounds every collective; `--option ddpBackend=gloo|nccl` forces a backend. */
+function groupOptions(ctx: RunContext): { timeoutSeconds?: number; backend?: DdpBackend } {
+  const out: { timeoutSeconds?: number; backend?: DdpBackend } = {};
+  if (ctx.options.ddpTimeout !== undefined) {
+    const seconds = Number(ctx.options.ddpTimeout);
+    if (!(seconds > 0)) throw new Error(`--option ddpTimeout=${ctx.options.ddpTimeout}: expected a number of seconds`);
+    out.timeoutSeconds = seconds;
+  }
+  if (ctx.options.ddpBackend !== undefined) {
+    if (ctx.options.ddpBackend !== 'gloo' && ctx.options.ddpBackend !== 'nccl') throw new Error(`--option ddpBackend=${ctx.options.ddpBackend}: expected gloo or nccl`);
+    out.backend = ctx.options.ddpBackend;
+  }
+  return out;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
+  const { workload } = ctx;
+  if (ctx.epochs.completedUnits.length > 0) {
+    // Resume cannot pick up mid-way: the models lived in the interrupted attempt's processes.
+    ctx.log(`ddp: the models of the interrupted attempt lived in its processes' memory and are gone; training starts again at epoch 0`);
+  }
+  for (let epoch = 0; epoch < workload.epochs; epoch++) {
+    let bytes = 0;
+    let allreduceSeconds = 0;
+    let trainSeconds = 0;
+    let dropped = 0;
+    for (let config = 0; config < workload.configs.length; config++) {
+      // Reports one finished sub-epoch per (config, segment) to ctx.epochs.
+      const result = await group.trainEpoch(config, epoch);
+      bytes += result.allreduceBytes;
+      allreduceSeconds += result.allreduceSeconds.reduce((a, b) => a + b, 0) / group.size;
+      trainSeconds += result.trainSeconds.reduce((a, b) => a + b, 0) / group.size;
+      dropped += result.ranks.reduce((a, r) => a + r.droppedExamples, 0);
+    }
+    await group.validateAll(epoch);
+    ctx.log(
+      `ddp epoch ${epoch}: ${workload.configs.length} configs on ${group.size} ranks (${group.backend}); all-reduce ${mb(bytes / group.size)} per rank, ` +
+        `${allreduceSeconds.toFixed(2)} s of ${trainSeconds.toFixed(2)} s training per rank inside all_reduce` +
+        (dropped > 0 ? `; ${dropped} examples dropped to keep the ranks' mini-batch counts equal` : ''),
+    );
+  }
+}
+
+export function ddpApproach(options: DdpApproachOptions): Approach {
+  return defineApproach<DdpPrepared>({
+    id: options.id,
+    title: options.title,
+    layers: {
+      scheduling: 'none; synchronous all-reduce every mini-batch',
+      execution: 'out-of-DBMS, N processes train one config at a time',
+      dataAccess: options.dataAccess,
+      modelsLive: 'process memory',
+    },
+    async check(topology) {
+      return [...(await checkWorkers()), ...((await options.check?.(topology)) ?? [])];
+    },
+
+    async prepare(ctx) {
+      const packed = await packDataset(ctx.topology, ctx.workload);
+      const { sources, extraBytes } = await options.sources(ctx, packed.trainTable, packed.validTable);
+      const group = await DdpGroup.start(ctx, sources, groupOptions(ctx));
+      return { group, sourceBytes: packed.sourceBytes, extraBytes };
+    },
+
+    train: (ctx, prepared) => trainEpochs(ctx, prepared.group),
+
+    async cleanup(_ctx, prepared) {
+      await prepared?.group.close();
+    },
+  });
+}
+
+export const ddp = ddpApproach({
+  id: 'ddp',
+  title: 'Data parallel: export to files, N processes all-reduce gradients every mini-batch (PytorchDDP)',
+  dataAccess: 'exported files',
+  async sources(ctx, trainTable, validTable) {
+    const exported = await exportToFiles(ctx, trainTable, validTable);
+    return { sources: exported.sources, extraBytes: exported.bytes };
+  },
+});
