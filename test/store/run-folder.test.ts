@@ -1,0 +1,71 @@
+// The run folder writer: events are on disk as soon as they are emitted, a torn last line (the
+// process died mid-write) is dropped on resume while damage elsewhere is reported, and a complete
+// run refuses to be resumed.
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunFolder, newRunId } from '../../src/store/run-folder.js';
+import { FORMAT_VERSION, type RunInfo, type Summary } from '../../src/store/schema.js';
+
+function info(runId: string): RunInfo {
+  return {
+    formatVersion: FORMAT_VERSION,
+    runId,
+    approach: 'export',
+    workload: 'criteo',
+    scale: 'tiny',
+    segments: 2,
+    seed: 1,
+    epochs: 1,
+    options: {},
+    configs: [{ id: 0, arch: 'mlp', batchSize: 32, learningRate: 0.001, l2: 0.0001, hidden: [8], label: 'mlp' }],
+    dataset: { name: 'criteo_tiny' },
+    startedAt: new Date(0).toISOString(),
+    environment: {
+      gitSha: 'abc', gitDirty: false, node: 'v20', python: '3.11', torch: '2', postgres: '15', postgresSettings: {},
+      os: 'Linux', cpuModel: 'cpu', cpuCores: 2, memoryBytes: 1, gpu: null, packages: {},
+    },
+  };
+}
+
+function summary(runId: string, status: 'complete' | 'incomplete'): Summary {
+  return {
+    formatVersion: FORMAT_VERSION, runId, status, finishedAt: null, etlSeconds: 1, executionSeconds: 2, epochSeconds: [2],
+    breakdown: [{ trainValid: 1, dataTransmission: 0.5, modelTransmission: 0.25, approachSpecific: 0.25 }], metrics: [],
+    transportBytes: {}, storage: { sourceBytes: 1, extraBytes: 0, blowup: 1 }, unitsCompleted: 0, unitsRetried: 0, resources: null,
+  };
+}
+
+describe('run folder', () => {
+  it('writes each event the moment it is appended and reads them back', () => {
+    const runs = mkdtempSync(join(tmpdir(), 'bench-store-'));
+    const runId = newRunId('export', 'criteo', 'tiny');
+    expect(runId).toMatch(/^\d{8}-\d{6}-export-criteo-tiny-[a-z0-9]+$/);
+    const folder = RunFolder.create(runs, info(runId));
+    folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 });
+    expect(readFileSync(join(folder.dir, 'events.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    folder.append({ type: 'unit', config: 0, segment: 1, epoch: 0, lossSum: 3, examples: 4, at: 2 });
+    expect(folder.readEvents().map((e) => e.type)).toEqual(['phase', 'unit']);
+  });
+
+  it('drops a torn last line but reports a malformed line in the middle', () => {
+    const runs = mkdtempSync(join(tmpdir(), 'bench-store-'));
+    const folder = RunFolder.create(runs, info('r1'));
+    folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 });
+    appendFileSync(join(folder.dir, 'events.jsonl'), '{"type":"unit","config":0,"seg');
+    expect(RunFolder.open(folder.dir).readEvents()).toHaveLength(1);
+    appendFileSync(join(folder.dir, 'events.jsonl'), '\n{"type":"phase","phase":"etl","edge":"end","at":2}\n');
+    expect(() => RunFolder.open(folder.dir).readEvents()).toThrow(/events\.jsonl:2 is malformed/);
+  });
+
+  it('resumes an incomplete run and refuses a complete one', () => {
+    const runs = mkdtempSync(join(tmpdir(), 'bench-store-'));
+    const folder = RunFolder.create(runs, info('r2'));
+    folder.writeSummary(summary('r2', 'incomplete'));
+    expect(RunFolder.open(folder.dir).info.runId).toBe('r2');
+    folder.writeSummary(summary('r2', 'complete'));
+    expect(() => RunFolder.open(folder.dir)).toThrow(/already complete/);
+    expect(() => RunFolder.open(join(runs, 'missing'))).toThrow(/not a run folder: run\.json is missing/);
+  });
+});

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// Fast unit tests of pure logic (schedulers, simulator, summary and breakdown, comparison, run
+// folders): no cluster, no engine. `npm run test:unit`.
+export default defineConfig({
+  test: {
+    include: ['test/sched/**/*.test.ts', 'test/metrics/**/*.test.ts', 'test/store/**/*.test.ts'],
+  },
+});
