@@ -74,12 +74,8 @@ export class InstanceSession {
     const mode = options.lockMode ?? 'ACCESS EXCLUSIVE';
     if (mode !== 'ACCESS EXCLUSIVE' && mode !== 'SHARE') throw new DirectReadError(`lock mode ${mode} does not block writers`);
     const c = this.client;
-    await c.query(
-      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL lock_timeout = ${Math.max(0, Math.floor(options.lockTimeoutMs ?? 0))}; ` +
-        "SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'",
-    );
-    const t0 = performance.now();
     // Resolve names to quoted qualified names first, so LOCK gets exactly the relations meant.
+    // Outside the transaction: its first snapshot-taking statement must come after the lock.
     const { rows } = await c.query<{ name: string; q: string | null }>(
       `SELECT n AS name, (SELECT quote_ident(ns.nspname) || '.' || quote_ident(cl.relname) FROM pg_class cl
                             JOIN pg_namespace ns ON ns.oid = cl.relnamespace WHERE cl.oid = to_regclass(n)) AS q
@@ -88,6 +84,11 @@ export class InstanceSession {
     );
     const missing = rows.filter((r) => !r.q).map((r) => r.name);
     if (missing.length) throw new DirectReadError(`${this.instance.name}: no relation ${missing.join(', ')}`);
+    await c.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL lock_timeout = ${Math.max(0, Math.floor(options.lockTimeoutMs ?? 0))}; ` +
+        "SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'",
+    );
+    const t0 = performance.now();
     try {
       await c.query(`LOCK TABLE ONLY ${rows.map((r) => r.q).join(', ')} IN ${mode} MODE`);
     } catch (error) {
