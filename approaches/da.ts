@@ -2,10 +2,10 @@
 // partition straight from that instance's heap and TOAST files (src/access/direct: exactly the rows
 // SELECT would return, under a lock that blocks writers), cache it in memory, and train with MOP
 // under the async random scheduler; models hop through the model store. No copy is written anywhere.
-import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
+import { defineApproach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
 import { readPackedBuffers, type PackedRow } from '../src/access/direct/packed.js';
 import { emptyStats } from '../src/access/direct/pages.js';
-import type { Instance } from '../src/db/topology.js';
+import type { Instance, Topology } from '../src/db/topology.js';
 import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import type { PackedBuffer } from '../src/engine/messages.js';
 import { packDataset } from '../workloads/data/pack.js';
@@ -34,6 +34,15 @@ export function directSources(ctx: RunContext, trainTable: string, validTable: s
   );
 }
 
+/** The direct reader needs the segments' data directories on this machine. */
+export async function checkDirectAccess(topology: Topology): Promise<Problem[]> {
+  const problems = await checkWorkers();
+  if (topology.segments.some((s) => !s.dataDir)) {
+    problems.push({ message: "direct access reads the segments' data files, so it needs instances on this machine with known data directories (the embedded cluster)", fix: 'drop --db to use the embedded cluster' });
+  }
+  return problems;
+}
+
 export const da = defineApproach<DaPrepared>({
   id: 'da',
   title: "DA: engine workers read each partition's heap and TOAST files directly, MOP outside the DBMS",
@@ -43,13 +52,7 @@ export const da = defineApproach<DaPrepared>({
     dataAccess: "direct read of the partition's heap and TOAST files, cached in worker memory",
     modelsLive: 'shared model store (files)',
   },
-  async check(topology) {
-    const problems = await checkWorkers();
-    if (topology.segments.some((s) => !s.dataDir)) {
-      problems.push({ message: 'da reads the segments\' data files, so it needs instances on this machine with known data directories (the embedded cluster)', fix: 'drop --db to use the embedded cluster' });
-    }
-    return problems;
-  },
+  check: checkDirectAccess,
 
   async prepare(ctx) {
     const packed = await packDataset(ctx.topology, ctx.workload);

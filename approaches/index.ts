@@ -6,6 +6,8 @@ import { ctq } from './ctq.js';
 import { ma } from './ma.js';
 import { taskParallel } from './task-parallel.js';
 import { da } from './da.js';
+import { ddp } from './ddp.js';
+import { daDdp } from './da-ddp.js';
 
 export const APPROACHES: Record<string, Approach> = {
   udaf,
@@ -14,6 +16,8 @@ export const APPROACHES: Record<string, Approach> = {
   ma,
   'task-parallel': taskParallel,
   da,
+  ddp,
+  'da-ddp': daDdp,
 };
 
 export function approachIds(): string[] {

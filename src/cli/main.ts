@@ -10,6 +10,7 @@ import { reportCommand } from './commands/report.js';
 import { compareCommand } from './commands/compare.js';
 import { simulateCommand } from './commands/simulate.js';
 import { dataCommand } from './commands/data.js';
+import { inspectCommand } from './commands/inspect.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('bench')
@@ -21,6 +22,7 @@ await yargs(hideBin(process.argv))
   .command(simulateCommand)
   .command(reportCommand)
   .command(compareCommand)
+  .command(inspectCommand)
   .demandCommand(1, 'say which command to run; see bench --help')
   .strict()
   .fail((message, error, y) => {
