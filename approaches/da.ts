@@ -34,9 +34,9 @@ export function directSources(ctx: RunContext, trainTable: string, validTable: s
   );
 }
 
-/** The direct reader needs the segments' data directories on this machine. */
+/** The direct reader needs the segments' data directories on this machine (beyond the engine workers). */
 export async function checkDirectAccess(topology: Topology): Promise<Problem[]> {
-  const problems = await checkWorkers();
+  const problems: Problem[] = [];
   if (topology.segments.some((s) => !s.dataDir)) {
     problems.push({ message: "direct access reads the segments' data files, so it needs instances on this machine with known data directories (the embedded cluster)", fix: 'drop --db to use the embedded cluster' });
   }
@@ -52,7 +52,7 @@ export const da = defineApproach<DaPrepared>({
     dataAccess: "direct read of the partition's heap and TOAST files, cached in worker memory",
     modelsLive: 'shared model store (files)',
   },
-  check: checkDirectAccess,
+  check: async (topology) => [...(await checkWorkers()), ...(await checkDirectAccess(topology))],
 
   async prepare(ctx) {
     const packed = await packDataset(ctx.topology, ctx.workload);

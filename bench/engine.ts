@@ -10,18 +10,14 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { copyPackedBuffers } from '../src/access/copy-export.js';
 import { formatTable } from '../src/cli/format.js';
 import { runApproach } from '../src/core/harness.js';
 import { repoRoot } from '../src/core/paths.js';
 import type { RunEvent } from '../src/core/types.js';
-import { SCALES, classCount, featureShape, type ScaleName } from '../src/core/workload.js';
+import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
-import { writeEngineDataFile } from '../src/engine/data-file.js';
-import { runRawLoop } from '../src/engine/rawloop.js';
+import { runRawLoopOnShards, writeRawLoopShards } from '../src/engine/raw-baseline.js';
 import { resolveWorkload } from '../workloads/index.js';
-import { ensureRawData } from '../workloads/data/load.js';
-import { packDataset } from '../workloads/data/pack.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,32 +37,8 @@ const outDir = join(repoRoot(), 'runs', `bench-engine-${new Date().toISOString()
 mkdirSync(outDir, { recursive: true });
 
 const topology = await ensureCluster({ segments });
-await ensureRawData(topology, workload);
-const packed = await packDataset(topology, workload);
-const dataFiles = await Promise.all(
-  topology.segments.map(async (segment, i) => {
-    const path = join(outDir, `shard-${i}.data`);
-    await writeEngineDataFile(path, { inputShape: featureShape(workload.dataset), classes: classCount(workload.dataset), buffers: await copyPackedBuffers(segment, packed.trainTable) });
-    return path;
-  }),
-);
-
-/** Every config for every epoch over every shard, one raw-loop process per shard at a time (as many as the approaches' workers). */
-async function rawLoop(): Promise<{ examples: number; trainSeconds: number }> {
-  const perShard = await Promise.all(
-    dataFiles.map(async (data) => {
-      let examples = 0;
-      let trainSeconds = 0;
-      for (const config of workload.configs) {
-        const result = await runRawLoop({ data, config, threads, epochs: workload.epochs, seed: config.id });
-        examples += result.examples;
-        trainSeconds += result.trainSeconds;
-      }
-      return { examples, trainSeconds };
-    }),
-  );
-  return perShard.reduce((a, b) => ({ examples: a.examples + b.examples, trainSeconds: a.trainSeconds + b.trainSeconds }));
-}
+const dataFiles = await writeRawLoopShards(topology, workload, outDir);
+const rawLoop = () => runRawLoopOnShards(dataFiles, workload, threads);
 
 const before = await rawLoop();
 const measured: { approach: string; examples: number; trainSeconds: number; machineSeconds: number; executionSeconds: number }[] = [];
