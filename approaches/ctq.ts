@@ -10,21 +10,16 @@ import { parseHeader } from '../src/engine/protocol.js';
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
+import { defineApproach, type RunContext } from '../src/core/approach.js';
 import { connect, literal, withClient } from '../src/db/connect.js';
 import { postgresOwner, sharedModelDir } from '../src/db/cluster.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { runSchedule } from '../src/sched/driver.js';
 import type { Unit } from '../src/sched/types.js';
 import { configSpec, emitEngineSpans, engineMeta, modelTableBytes, type TrainResult, type ValidResult } from '../src/engine/indb.js';
-import { packDataset } from '../workloads/data/pack.js';
+import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
-
-interface CtqPrepared extends Prepared {
-  trainTable: string;
-  validTable: string;
-}
 
 type ModelsIn = 'files' | 'db';
 
@@ -55,7 +50,7 @@ class CtqRun {
 
   constructor(
     private readonly ctx: RunContext,
-    private readonly prepared: CtqPrepared,
+    private readonly prepared: InDbmsPrepared,
     private readonly mode: ModelsIn,
   ) {
     this.meta = engineMeta(ctx.workload, ctx.threads);
@@ -168,7 +163,7 @@ class CtqRun {
 
 const runs = new WeakMap<RunContext, CtqRun>();
 
-export const ctq = defineApproach<CtqPrepared>({
+export const ctq = defineApproach<InDbmsPrepared>({
   id: 'ctq',
   title: 'CTQ: concurrent targeted queries, one per (config, segment), async random scheduler',
   layers: {
@@ -181,8 +176,7 @@ export const ctq = defineApproach<CtqPrepared>({
 
   async prepare(ctx) {
     modelsIn(ctx);
-    const packed = await packDataset(ctx.topology, ctx.workload);
-    return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
+    return prepareInDbms(ctx);
   },
 
   async train(ctx, prepared) {

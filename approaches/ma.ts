@@ -5,10 +5,10 @@
 // Epochs run epoch-major over the configs (each config's trajectory is independent, so this equals
 // MADlib's config-after-config order and keeps epoch windows comparable with the other approaches).
 import { parseHeader } from '../src/engine/protocol.js';
-import { defineApproach, type Prepared } from '../src/core/approach.js';
+import { defineApproach } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
 import { configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
-import { packDataset } from '../workloads/data/pack.js';
+import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
 
@@ -17,12 +17,7 @@ function stateTableName(runId: string): string {
   return `bench_ma_models_${runId.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.slice(0, 63);
 }
 
-interface MaPrepared extends Prepared {
-  trainTable: string;
-  validTable: string;
-}
-
-export const ma = defineApproach<MaPrepared>({
+export const ma = defineApproach<InDbmsPrepared>({
   id: 'ma',
   title: 'MA: model averaging, one bulk-synchronous statement per config per epoch (MADlib baseline)',
   layers: {
@@ -33,10 +28,7 @@ export const ma = defineApproach<MaPrepared>({
   },
   check: checkInDbms,
 
-  async prepare(ctx) {
-    const packed = await packDataset(ctx.topology, ctx.workload);
-    return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
-  },
+  prepare: prepareInDbms,
 
   async train(ctx, prepared) {
     const { workload, topology } = ctx;

@@ -4,7 +4,7 @@
 // pushed down to every segment and run there concurrently (the statement's end is the barrier).
 // A hop is an UPDATE of a model row's distribution key `seg` (a cross-partition row move).
 import { parseHeader } from '../src/engine/protocol.js';
-import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
+import { defineApproach, type RunContext } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/sched/types.js';
@@ -18,14 +18,9 @@ import {
   type TrainResult,
   type ValidResult,
 } from '../src/engine/indb.js';
-import { packDataset } from '../workloads/data/pack.js';
+import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import type pg from 'pg';
-
-interface UdafPrepared extends Prepared {
-  trainTable: string;
-  validTable: string;
-}
 
 /** The statement that trains one batch: every segment trains the one model placed on it. */
 export function batchStatement(trainTable: string, modelsTable: string, configs: number[], meta: string): string {
@@ -70,7 +65,7 @@ async function hop(ctx: RunContext, client: pg.Client, modelsTable: string, move
   ctx.emit({ type: 'counter', transport: 'model-table', bytes: 2 * bytes, at: Date.now() });
 }
 
-export const udaf = defineApproach<UdafPrepared>({
+export const udaf = defineApproach<InDbmsPrepared>({
   id: 'udaf',
   title: 'UDAF: fully in-DBMS, synchronous round-robin, one aggregate statement per sub-epoch batch',
   layers: {
@@ -81,10 +76,7 @@ export const udaf = defineApproach<UdafPrepared>({
   },
   check: checkInDbms,
 
-  async prepare(ctx) {
-    const packed = await packDataset(ctx.topology, ctx.workload);
-    return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
-  },
+  prepare: prepareInDbms,
 
   async train(ctx, prepared) {
     const { workload, topology } = ctx;
@@ -148,7 +140,7 @@ export const udaf = defineApproach<UdafPrepared>({
 async function validate(
   ctx: RunContext,
   client: pg.Client,
-  prepared: UdafPrepared,
+  prepared: InDbmsPrepared,
   modelsTable: string,
   meta: string,
   epoch: number,

@@ -10,6 +10,7 @@ import { ensureRawData } from '../../../workloads/data/load.js';
 import { packDataset } from '../../../workloads/data/pack.js';
 import { REGISTRY_TABLE, ensureRegistry } from '../../../workloads/data/registry.js';
 import { bytes, formatTable, seconds } from '../format.js';
+import { parseOptions } from './run.js';
 
 interface DataArgs {
   workload: string;
@@ -21,16 +22,6 @@ interface DataArgs {
   force: boolean;
   reuse: boolean;
   option: string[];
-}
-
-function parseOptions(pairs: string[]): Record<string, string> {
-  const options: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new Error(`--option expects key=value, got "${pair}"`);
-    options[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return options;
 }
 
 function workloadOptions(yargs: Argv<object>): Argv<DataArgs> {

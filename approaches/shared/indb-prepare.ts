@@ -1,0 +1,13 @@
+// The ETL of the in-DBMS approaches (udaf, ctq, ma): packing inside the database, nothing copied out.
+import type { Prepared, RunContext } from '../../src/core/approach.js';
+import { packDataset } from '../../workloads/data/pack.js';
+
+export interface InDbmsPrepared extends Prepared {
+  trainTable: string;
+  validTable: string;
+}
+
+export async function prepareInDbms(ctx: RunContext): Promise<InDbmsPrepared> {
+  const packed = await packDataset(ctx.topology, ctx.workload);
+  return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
+}
