@@ -72,6 +72,7 @@ class CtqRun {
         if (exists && this.ctx.epochs.completedUnits.length > 0) return;
         await client.query(`DROP TABLE IF EXISTS ${this.modelsTable}`);
         await client.query(`CREATE TABLE ${this.modelsTable} (config int PRIMARY KEY, state bytea NOT NULL)`);
+        await client.query(`ALTER TABLE ${this.modelsTable} ALTER COLUMN state SET STORAGE EXTERNAL`);
         for (const config of this.ctx.workload.configs) {
           await client.query(`INSERT INTO ${this.modelsTable} VALUES ($1, bench_init_model($2::json, $3::json, $4))`, [config.id, configSpec(config), this.meta, this.seed(config.id)]);
         }

@@ -53,6 +53,9 @@ export async function createModelsTable(ctx: RunContext, placement: (config: num
   const table = modelsTableName(ctx);
   if (ctx.epochs.completedUnits.length > 0 && (await tableExists(ctx.topology, table))) return table;
   await createDistributedTable(ctx.topology, table, 'config int NOT NULL, spec json NOT NULL, state bytea');
+  // Checkpoints are float32 noise to a compressor: storing them uncompressed saves a pglz pass on
+  // every read and write of a model.
+  await Promise.all(ctx.topology.segments.map((s) => withClient(s, (c) => c.query(`ALTER TABLE ${table} ALTER COLUMN state SET STORAGE EXTERNAL`))));
   const meta = engineMeta(ctx.workload, ctx.threads);
   // Initialising the models (the coordinator imports the engine for it) holds every segment up.
   const start = Date.now();
