@@ -36,7 +36,8 @@ export const ma = defineApproach<InDbmsPrepared>({
     await withClient(topology.coordinator, async (client) => {
       const models = new Map<number, Buffer>();
       const stateTable = stateTableName(ctx.runId);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${stateTable} (config int PRIMARY KEY, epoch int NOT NULL, state bytea STORAGE EXTERNAL NOT NULL)`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${stateTable} (config int PRIMARY KEY, epoch int NOT NULL, state bytea NOT NULL)`);
+      await client.query(`ALTER TABLE ${stateTable} ALTER COLUMN state SET STORAGE EXTERNAL`);
       for (const row of (await client.query<{ config: number; state: Buffer }>(`SELECT config, state FROM ${stateTable}`)).rows) models.set(row.config, row.state);
       for (let epoch = 0; epoch < workload.epochs; epoch++) {
         for (const config of workload.configs) {
