@@ -1,0 +1,136 @@
+// Unit tests of the direct reader's format pieces: the decompressors on crafted and generated
+// streams (including corrupt ones), page checksums against a cluster that writes them, and the
+// canonical float form.
+import { readFile } from 'node:fs/promises';
+import lz4js from 'lz4js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { floatJson, parseArrayLiteral } from '../../src/access/canonical.js';
+import { pageChecksum } from '../../src/access/direct/checksum.js';
+import { numericOut } from '../../src/access/direct/decode.js';
+import { toastMaxChunkSize } from '../../src/access/direct/format.js';
+import { lz4DecompressBlock } from '../../src/access/direct/lz4.js';
+import { CompressionError, pglzDecompress } from '../../src/access/direct/pglz.js';
+import { bothPaths, scratch, sql, type ScratchInstance } from './helpers.js';
+
+function pglz(stream: number[], rawSize: number): Buffer {
+  const src = Buffer.from(stream);
+  const out = Buffer.alloc(rawSize);
+  pglzDecompress(src, 0, src.length, out, 0, rawSize);
+  return out;
+}
+
+describe('pglz', () => {
+  it('literals, a match, an overlapping run and an extended length', () => {
+    // ctrl 0b00000000: 8 literals
+    expect(pglz([0x00, ...Buffer.from('abcdefgh')], 8).toString()).toBe('abcdefgh');
+    // 'abc' then a tag copying 3 bytes from offset 3 -> 'abcabc'; ctrl bit 3 set (4th item).
+    expect(pglz([0b1000, 0x61, 0x62, 0x63, 0x00, 0x03], 6).toString()).toBe('abcabc');
+    // 'a' then a run: offset 1, length 10 -> 'a' * 11.
+    expect(pglz([0b10, 0x61, 0x07, 0x01], 11).toString()).toBe('a'.repeat(11));
+    // Extended length: nibble 15 -> 18 + 100 = 118 bytes of 'xy' pattern.
+    expect(pglz([0b100, 0x78, 0x79, 0x0f, 0x02, 100], 120).toString()).toBe('xy'.repeat(60));
+  });
+
+  it('rejects corrupt streams instead of returning garbage', () => {
+    expect(() => pglz([0b1, 0x00, 0x05], 3)).toThrow(CompressionError); // offset before the start
+    expect(() => pglz([0x00, 0x61], 2)).toThrow(CompressionError); // too short
+    expect(() => pglz([0x00, 0x61, 0x62, 0x63], 2)).toThrow(CompressionError); // input left over
+  });
+});
+
+describe('lz4 block decoder', () => {
+  it('decodes what an lz4 compressor wrote, for several kinds of data', () => {
+    const cases = [
+      Buffer.alloc(0),
+      Buffer.from('hello hello hello hello hello hello'),
+      Buffer.alloc(100000, 7),
+      Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 2654435761) >>> 24)),
+      Buffer.from(new Float32Array(Array.from({ length: 20000 }, (_, i) => (i % 17 === 0 ? 1 : 0))).buffer),
+    ];
+    let decoded = 0;
+    for (const raw of cases) {
+      if (raw.length === 0) continue;
+      const dst = Buffer.alloc(lz4js.compressBound(raw.length));
+      const n = lz4js.compressBlock(raw, dst, 0, raw.length, new Uint32Array(1 << 16));
+      const out = Buffer.alloc(raw.length);
+      if (n === 0) continue; // incompressible: lz4js declines
+      lz4DecompressBlock(dst, 0, n, out, 0, raw.length);
+      expect(out.equals(raw)).toBe(true);
+      decoded++;
+    }
+    expect(decoded).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rejects a match that reaches before the output', () => {
+    // token: 1 literal, match nibble 0; literal 'a'; offset 5 (beyond 1 byte written).
+    const src = Buffer.from([0x10, 0x61, 0x05, 0x00, 0x00]);
+    expect(() => lz4DecompressBlock(src, 0, src.length - 1, Buffer.alloc(10), 0, 5)).toThrow(CompressionError);
+  });
+});
+
+describe('values', () => {
+  it('numeric output from the on-disk forms', () => {
+    const short = (sign: number, dscale: number, weight: number, digits: number[]) => {
+      const b = Buffer.alloc(2 + digits.length * 2);
+      b.writeUInt16LE(0x8000 | (sign ? 0x2000 : 0) | (dscale << 7) | (weight < 0 ? 0x40 | (weight & 0x3f) : weight), 0);
+      digits.forEach((d, i) => b.writeInt16LE(d, 2 + 2 * i));
+      return b;
+    };
+    expect(numericOut(short(0, 2, 0, [1, 5000]))).toBe('1.50');
+    expect(numericOut(short(1, 3, -1, [10]))).toBe('-0.001');
+    expect(numericOut(short(0, 0, 1, [12, 3456]))).toBe('123456');
+    expect(numericOut(short(0, 0, 2, [1]))).toBe('100000000');
+    expect(numericOut(Buffer.from([0x00, 0xc0]))).toBe('NaN');
+    expect(numericOut(Buffer.from([0x00, 0xd0]))).toBe('Infinity');
+    expect(numericOut(Buffer.from([0x00, 0xf0]))).toBe('-Infinity');
+  });
+
+  it('the canonical float form', () => {
+    expect(floatJson(0.1, false)).toBe('0.1');
+    expect(floatJson(Math.fround(0.1), true)).toBe('0.1');
+    expect(floatJson(-0, false)).toBe('-0');
+    expect(floatJson(NaN, true)).toBe('"NaN"');
+    expect(floatJson(-Infinity, false)).toBe('"-Infinity"');
+    expect(floatJson(1e21, false)).toBe('1e+21');
+    expect(floatJson(Math.fround(3.4028235e38), true)).toBe('3.4028235e+38');
+  });
+
+  it('array literals', () => {
+    const int4 = { oid: 23, name: 'int4', len: 4, byval: true, align: 'i' };
+    expect(parseArrayLiteral(int4, '{1,NULL,3}')).toEqual([1, null, 3]);
+    expect(parseArrayLiteral(int4, '{{1,2},{3,4}}')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(parseArrayLiteral(int4, '[0:1]={5,6}')).toEqual({ lower: [0], values: [5, 6] });
+    expect(parseArrayLiteral({ ...int4, name: 'text', len: -1 }, '{"a,b","c\\"d",NULL,"NULL"}')).toEqual(['a,b', 'c"d', null, 'NULL']);
+  });
+
+  it('TOAST chunk size for 8 kB pages', () => {
+    expect(toastMaxChunkSize(8192)).toBe(1996);
+  });
+});
+
+describe('data checksums', () => {
+  let db: ScratchInstance;
+
+  beforeAll(async () => {
+    db = await scratch({ checksums: true });
+  });
+
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  it('computes the checksum PostgreSQL stored on every page, and reads a checksummed cluster', async () => {
+    await sql(db.instance, "CREATE TABLE ck (a int, b text); INSERT INTO ck SELECT g, repeat('c', g % 500) FROM generate_series(1, 20000) g; CHECKPOINT");
+    const { rows } = await sql(db.instance, "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('ck') AS path");
+    const file = await readFile(rows[0].path);
+    const blocks = file.length / 8192;
+    expect(blocks).toBeGreaterThan(100);
+    for (let b = 0; b < blocks; b++) expect(pageChecksum(file, b * 8192, 8192, b)).toBe(file.readUInt16LE(b * 8192 + 8));
+    const r = await bothPaths(db.instance, 'ck');
+    expect(r.direct).toBe(r.sql);
+    expect(r.stats.checksumRetries).toBe(0);
+  });
+});
