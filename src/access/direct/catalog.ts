@@ -4,7 +4,7 @@
 // its rows and on which instance (a postgres_fdw partition lives on a segment instance).
 import type pg from 'pg';
 import { ident } from '../../db/connect.js';
-import type { Instance } from '../../db/topology.js';
+import type { Instance, Topology } from '../../db/topology.js';
 import type { CanonicalColumn } from '../canonical.js';
 import { DirectReadError } from './format.js';
 
@@ -232,6 +232,13 @@ export async function relationInfo(client: pg.Client, table: string, facts: Inst
 
 /** Maps a foreign server's host/port/dbname to an instance of the topology. */
 export type InstanceResolver = (where: { host: string; port: number; database: string }) => Instance | undefined;
+
+/** The resolver for a topology: a postgres_fdw server's host/port/dbname -> that instance (with its data directory). */
+export function topologyResolver(topology: Topology): InstanceResolver {
+  const all = [topology.coordinator, ...topology.segments];
+  const local = (h: string) => (h === 'localhost' || h === '::1' || h.startsWith('127.') ? 'loopback' : h);
+  return ({ host, port, database }) => all.find((i) => i.port === port && local(i.host) === local(host) && i.database === database);
+}
 
 /**
  * The relations that hold `table`'s rows: the table itself when it is a plain table; for a

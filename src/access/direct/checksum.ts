@@ -13,18 +13,25 @@ const BASE_OFFSETS = new Uint32Array([
 
 const sums = new Uint32Array(N_SUMS);
 
+let scratch = new Uint32Array(2048);
+
 /** pg_checksum_page for the page at buf[p, p + blockSize) and its block number in the fork. */
 export function pageChecksum(buf: Buffer, p: number, blockSize: number, blockNumber: number): number {
+  const words = blockSize >>> 2;
+  let view: Uint32Array;
+  if ((buf.byteOffset + p) % 4 === 0) {
+    view = new Uint32Array(buf.buffer, buf.byteOffset + p, words);
+  } else {
+    if (scratch.length < words) scratch = new Uint32Array(words);
+    view = scratch;
+    for (let w = 0; w < words; w++) view[w] = buf.readUInt32LE(p + w * 4);
+  }
   sums.set(BASE_OFFSETS);
-  const words = blockSize / 4;
-  const aligned = (buf.byteOffset + p) % 4 === 0;
-  const view = aligned ? new Uint32Array(buf.buffer, buf.byteOffset + p, words) : undefined;
   for (let i = 0; i < words; i += N_SUMS) {
     for (let j = 0; j < N_SUMS; j++) {
-      const w = i + j;
+      let value = view[i + j];
       // Word 2 holds pd_checksum (bytes 8-9) and pd_flags (10-11): the checksum counts as zero.
-      let value = view ? view[w] : buf.readUInt32LE(p + w * 4);
-      if (w === 2) value &= 0xffff0000;
+      if (i + j === 2) value &= 0xffff0000;
       const tmp = (sums[j] ^ value) >>> 0;
       sums[j] = Math.imul(tmp, FNV_PRIME) ^ (tmp >>> 17);
     }

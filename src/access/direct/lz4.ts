@@ -28,7 +28,7 @@ export function lz4DecompressBlock(src: Uint8Array, start: number, end: number, 
     }
     if (literals > 0) {
       if (sp + literals > end || dp + literals > destEnd) throw new CompressionError('lz4: literals run past the block');
-      if (literals < 16) {
+      if (literals <= 32) {
         for (let i = 0; i < literals; i++) dest[dp + i] = src[sp + i];
       } else {
         dest.set(src.subarray(sp, sp + literals), dp);
@@ -53,12 +53,12 @@ export function lz4DecompressBlock(src: Uint8Array, start: number, end: number, 
     if (off === 0 || off > dp - destStart) throw new CompressionError(`lz4: match offset ${off} outside the output written so far`);
     if (dp + len > destEnd) throw new CompressionError('lz4: match runs past the output');
     const from = dp - off;
-    if (off >= len) {
-      if (len < 16) {
-        for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
-      } else {
-        dest.copyWithin(dp, from, from + len);
-      }
+    if (len <= 16) {
+      // Byte by byte, forward: also right for overlapping matches (runs).
+      for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
+      dp += len;
+    } else if (off >= len) {
+      dest.copyWithin(dp, from, from + len);
       dp += len;
     } else {
       // Overlapping match: [from, dp) holds whole periods, so the copied span can double.

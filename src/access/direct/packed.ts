@@ -12,6 +12,7 @@ import { DirectReadError, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './form
 import { checkPage, normalItems, readChunks, rereadPage, type DirectReadStats } from './pages.js';
 import { lockTable, type DirectReadOptions } from './reader.js';
 import type { InstanceSession } from './session.js';
+import { pageChecksum } from './checksum.js';
 import { decompress, ExternalRef, scanToastChunks, toastPageChunks, type ToastContext } from './toast.js';
 import { decodeTuple, tupleLayout } from './tuples.js';
 import { PendingMulti } from './visibility.js';
@@ -264,7 +265,7 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
         const block = first + b;
         const p = lag + block * bs;
         ctx.stats.toastPages++;
-        if (fast && !ctx.checksums && fastToastPage(arena, u16, u32, p, bs, visit)) continue;
+        if (fast && (!ctx.checksums || pageChecksum(arena, p, bs, block) === u16[(p + 8) >>> 1]) && fastToastPage(arena, u16, u32, p, bs, visit)) continue;
         let header = checkPage(ctx, arena, p, block);
         if (header === null) header = await rereadPage(ctx, arena, p, block);
         if (header) toastPageChunks(ctx, arena, p, block, header, items, visit);

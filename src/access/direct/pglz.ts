@@ -38,14 +38,17 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
         }
         if (off === 0 || off > dp - destStart) throw new CompressionError(`pglz: match offset ${off} outside the output written so far`);
         if (len > destEnd - dp) len = destEnd - dp;
-        if (off >= len) {
-          // No overlap: one native copy.
-          dest.copyWithin(dp, dp - off, dp - off + len);
+        const from = dp - off;
+        if (len <= 16) {
+          // Byte by byte, forward: also right when the copy overlaps its source (a run).
+          for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
+          dp += len;
+        } else if (off >= len) {
+          dest.copyWithin(dp, from, from + len);
           dp += len;
         } else {
-          // Overlap: the last `off` bytes repeat. [from, dp) always holds a whole number of
-          // periods, so it can be copied as one piece (the span doubles each time).
-          const from = dp - off;
+          // Overlap: [from, dp) always holds a whole number of periods, so it can be copied as
+          // one piece (the span doubles each time).
           const stop = dp + len;
           while (dp < stop) {
             const piece = Math.min(dp - from, stop - dp);

@@ -13,12 +13,14 @@ import type { Writable } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
 import { Binary, Bool, Field, Float32, Float64, Int16, Int32, Int64, RecordBatchFileWriter, Schema, Uint32, Utf8, vectorFromArray, type DataType, Table } from 'apache-arrow';
 import { canonicalJson, canonicalLine, type CanonicalColumn } from '../../access/canonical.js';
-import type { InstanceResolver } from '../../access/direct/catalog.js';
+import { topologyResolver, type InstanceResolver } from '../../access/direct/catalog.js';
 import type { Value } from '../../access/direct/decode.js';
 import { openDirectRead } from '../../access/direct/reader.js';
 import type { LockMode } from '../../access/direct/session.js';
 import { openSqlDump } from '../../access/sql-dump.js';
 import type { Instance, Topology } from '../../db/topology.js';
+
+export { topologyResolver };
 
 interface InspectArgs {
   table: string;
@@ -52,13 +54,6 @@ export function instanceFromUrl(url: string, dataDir?: string): Instance {
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
     dataDir,
   };
-}
-
-/** Maps a postgres_fdw server's host/port to the topology's instance (with its data directory). */
-export function topologyResolver(topology: Topology): InstanceResolver {
-  const all = [topology.coordinator, ...topology.segments];
-  const local = (h: string) => (h === 'localhost' || h === '::1' || h.startsWith('127.') ? 'loopback' : h);
-  return ({ host, port, database }) => all.find((i) => i.port === port && local(i.host) === local(host) && i.database === database);
 }
 
 export function pickInstance(topology: Topology, which: string): Instance {
