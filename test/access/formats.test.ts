@@ -1,7 +1,7 @@
 // Unit tests of the direct reader's format pieces: the decompressors on crafted and generated
 // streams (including corrupt ones), page checksums against a cluster that writes them, and the
 // canonical float form.
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import lz4js from 'lz4js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { floatJson, parseArrayLiteral } from '../../src/access/canonical.js';
@@ -10,7 +10,8 @@ import { numericOut } from '../../src/access/direct/decode.js';
 import { toastMaxChunkSize } from '../../src/access/direct/format.js';
 import { lz4DecompressBlock } from '../../src/access/direct/lz4.js';
 import { CompressionError, pglzDecompress } from '../../src/access/direct/pglz.js';
-import { bothPaths, scratch, sql, type ScratchInstance } from './helpers.js';
+import { readPackedBuffers } from '../../src/access/direct/packed.js';
+import { bothPaths, dumpDirect, scratch, sql, type ScratchInstance } from './helpers.js';
 
 function pglz(stream: number[], rawSize: number): Buffer {
   const src = Buffer.from(stream);
@@ -132,5 +133,32 @@ describe('data checksums', () => {
     const r = await bothPaths(db.instance, 'ck');
     expect(r.direct).toBe(r.sql);
     expect(r.stats.checksumRetries).toBe(0);
+  });
+
+  it('reads a packed table on the fast path with checksums verified', async () => {
+    await sql(
+      db.instance,
+      `CREATE TABLE ckp (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea, y bytea);
+       ALTER TABLE ckp ALTER COLUMN x SET STORAGE EXTERNAL, ALTER COLUMN y SET STORAGE EXTERNAL;
+       INSERT INTO ckp SELECT 0, g, 1, decode(repeat(md5(g::text), 300), 'hex'), decode(repeat('00', 3000), 'hex') FROM generate_series(1, 50) g`,
+    );
+    await sql(db.instance, 'VACUUM FREEZE ckp');
+    const { rows } = await sql(db.instance, 'SELECT x FROM ckp');
+    const got = await readPackedBuffers(db.instance, 'ckp');
+    expect(got.map((r) => r.x.toString('hex'))).toEqual(rows.map((r) => r.x.toString('hex')));
+  });
+
+  it('a corrupt page is an error, never data', async () => {
+    await sql(db.instance, "CREATE TABLE bad (a int, b text); INSERT INTO bad SELECT g, 'row ' || g FROM generate_series(1, 2000) g; CHECKPOINT");
+    const { rows } = await sql(db.instance, "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('bad') AS path");
+    await db.restart(async () => {
+      const file = await open(rows[0].path, 'r+');
+      try {
+        await file.write(Buffer.from('X'), 0, 1, 8192 * 3 + 5000); // one byte inside a tuple of block 3
+      } finally {
+        await file.close();
+      }
+    });
+    await expect(dumpDirect(db.instance, 'bad')).rejects.toThrow(/block 3: checksum/);
   });
 });

@@ -19,6 +19,8 @@ export interface ScratchInstance {
   instance: Instance;
   /** The directory holding data/, the socket and the log; removed by stop(). */
   root: string;
+  /** Stop the server, run `whileDown` (e.g. damage a file), start it again. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -102,6 +104,11 @@ export async function startScratchInstance(options: ScratchOptions = {}): Promis
   return {
     instance,
     root,
+    async restart(whileDown) {
+      await pg('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+      await whileDown?.();
+      await pg('pg_ctl', ['-D', dataDir, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
