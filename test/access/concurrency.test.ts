@@ -132,4 +132,28 @@ describe('a concurrent writer', () => {
     }
     expect(new Set(counts).size).toBeGreaterThan(1); // the writers did run between reads
   });
+
+  it('SHARE mode lets plain readers in and still keeps writers out', async () => {
+    const read = await openDirectRead(inst, 'conc', { lockMode: 'SHARE' });
+    try {
+      const results = (await sql(inst, 'SET lock_timeout = 2000; SELECT count(*)::int AS n FROM conc')) as unknown as { rows: { n: number }[] }[];
+      const rows = results[1].rows;
+      expect(rows[0].n).toBeGreaterThan(0);
+      await expect(sql(inst, "SET lock_timeout = 300; INSERT INTO conc VALUES (3, 3, 'x')")).rejects.toThrow(/lock timeout/);
+      let n = 0;
+      for await (const _ of read.rows()) n++;
+      expect(n).toBe(rows[0].n);
+    } finally {
+      await read.close();
+    }
+  });
+
+  it('an abandoned read releases its locks', async () => {
+    const read = await openDirectRead(inst, 'conc');
+    for await (const _ of read.rows()) break; // the generator's finally releases the locks
+    await sql(inst, "SET lock_timeout = 2000; INSERT INTO conc VALUES (4, 4, 'x'); DELETE FROM conc WHERE batch = 4");
+    const unread = await openDirectRead(inst, 'conc');
+    await unread.close(); // never iterated
+    await sql(inst, "SET lock_timeout = 2000; INSERT INTO conc VALUES (4, 4, 'x'); DELETE FROM conc WHERE batch = 4");
+  });
 });
