@@ -239,10 +239,20 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   for (let i = 0; i < Math.min(depth, chunks); i++) issue(i);
   let cursor = 0;
   const items: number[] = [];
+  let lastId = -1;
+  let last: Pending | undefined;
   const visit = (valueId: number, seq: number, buf: Buffer, start: number, len: number) => {
-    const v = pending.get(valueId);
+    // A value's chunks come one after another: remember the last one looked up.
+    const v = valueId === lastId ? last : pending.get(valueId);
+    lastId = valueId;
+    last = v;
     if (v === undefined) return;
-    acceptChunk(v, valueId, seq, len, cs, ctx.name);
+    if (seq >= 0 && seq < v.expected - 1 && len === cs && v.seen[seq] === 0) {
+      v.seen[seq] = 1;
+      v.got++;
+    } else {
+      acceptChunk(v, valueId, seq, len, cs, ctx.name);
+    }
     if (v.region < 0) {
       v.region = cursor;
       cursor += v.ref.extSize;
