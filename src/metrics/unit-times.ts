@@ -4,19 +4,26 @@
 //
 // Definitions:
 // - A unit is one (config, segment, epoch) sub-epoch. Its spans are the spans that carry all three
-//   tags and whose kind is in `kinds` (default UNIT_KINDS: train, data, model-hop, engine-init).
-//   Validation ('valid') is left out by default: both udaf and ctq validate each config once per
-//   epoch, outside the MOP schedule, on whichever segment holds the model, so a 'valid' span tagged
-//   with a unit's key is not part of that sub-epoch (pass `kinds` to include it). Coordinator work
-//   without a segment (udaf's hop statement, schedule, idle) belongs to no unit.
-// - busyMs: the length of the union of the unit's spans (overlaps count once). This is the time
-//   the segment spent on the unit inside the engine; it leaves out what happens before the first
-//   span and after the last (query dispatch, planning, the result's trip back).
-// - wallMs: from the earliest start to the latest end of the unit's spans (busy time plus the gaps
-//   between its spans).
+//   tags, whose kind is in `kinds` (default UNIT_KINDS: train, data, model-hop) and, when the unit
+//   has 'unit' (completion) events, that start no later than its last completion (`at`).
+//   Left out by default, and why:
+//   - 'valid': both udaf and ctq validate each config once per epoch, outside the MOP schedule, on
+//     the segment that holds the model, so validation spans carry a unit's key without being part
+//     of that sub-epoch. The validation aggregate also reports 'data' spans (reading the buffers),
+//     which the completion cut-off drops: validation of an epoch starts after its units completed.
+//     (The cut-off compares engine span times with the harness's clock: one machine, one clock.)
+//   - 'engine-init': importing the engine is paid once per backend and lands on whichever unit
+//     comes first there; it is no per-sub-epoch cost of that config (pass `kinds` to count it).
+//   - Coordinator work without a segment or config (udaf's hop statement, schedule, idle).
+// - wallMs: from the earliest start to the latest end of the unit's spans: the time the segment
+//   was occupied by the unit as far as the engine sees it (buffers read, trained, checkpoint saved);
+//   what happens before the first span and after the last (query dispatch and planning, the
+//   result's trip back, waiting at a barrier) is not in it.
+// - busyMs: the length of the union of the unit's spans (overlaps count once): wall time less the
+//   gaps between spans.
 // - A unit trained more than once (a retry, a resume) keeps the spans of every attempt: both
 //   measures then cover all attempts; `attempts` counts its 'unit' events.
-// - Per config: the mean of its units' measure (`measure`, default 'busy').
+// - Per config: the mean of its units' measure (`measure`, default 'wall').
 // - Fast and slow: a config's `repeat` (passes per mini-batch; 1 when absent) as run.json lists
 //   it. Fast configs are those with the smallest repeat in the run, slow ones all others (the
 //   `hetero` workload has repeat 1 and 8). l_s / l_m: the mean over fast / slow configs of the
@@ -25,7 +32,7 @@
 import type { RunEvent, Span, SpanKind } from '../core/types.js';
 
 /** Span kinds counted as a unit's own time by default. */
-export const UNIT_KINDS: readonly SpanKind[] = ['train', 'data', 'model-hop', 'engine-init'];
+export const UNIT_KINDS: readonly SpanKind[] = ['train', 'data', 'model-hop'];
 
 export type UnitMeasure = 'busy' | 'wall';
 
@@ -75,10 +82,12 @@ export function unitTimes(events: readonly RunEvent[], options: UnitTimesOptions
   const kinds = new Set(options.kinds ?? UNIT_KINDS);
   const spansOf = new Map<string, Span[]>();
   const attempts = new Map<string, number>();
+  const lastDone = new Map<string, number>();
   for (const e of events) {
     if (e.type === 'unit') {
       const k = key(e.config, e.segment, e.epoch);
       attempts.set(k, (attempts.get(k) ?? 0) + 1);
+      lastDone.set(k, Math.max(lastDone.get(k) ?? Number.NEGATIVE_INFINITY, e.at));
       continue;
     }
     if (e.type !== 'span' || !kinds.has(e.kind)) continue;
@@ -89,7 +98,10 @@ export function unitTimes(events: readonly RunEvent[], options: UnitTimesOptions
     else spansOf.set(k, [e]);
   }
   const out: UnitTime[] = [];
-  for (const spans of spansOf.values()) {
+  for (const [k, all] of spansOf) {
+    const cutoff = lastDone.get(k);
+    const spans = cutoff === undefined ? all : all.filter((s) => s.start <= cutoff);
+    if (spans.length === 0) continue;
     const { config, segment, epoch } = spans[0] as Required<Span>;
     const start = Math.min(...spans.map((s) => s.start));
     const end = Math.max(...spans.map((s) => Math.max(s.start, s.end)));
@@ -150,7 +162,7 @@ function mean(values: readonly number[]): number {
  * Per config, the mean sub-epoch time of its units, classified fast / slow by `repeat`. Configs
  * with no measured unit are left out. Units of a config missing from `configs` are an error.
  */
-export function configTimes(units: readonly UnitTime[], configs: readonly ConfigRepeat[], measure: UnitMeasure = 'busy'): ConfigTime[] {
+export function configTimes(units: readonly UnitTime[], configs: readonly ConfigRepeat[], measure: UnitMeasure = 'wall'): ConfigTime[] {
   const byId = new Map(configs.map((c) => [c.id, c]));
   const minRepeat = Math.min(...configs.map((c) => c.repeat ?? 1));
   const grouped = new Map<number, UnitTime[]>();
@@ -207,6 +219,19 @@ export function heteroParameters(
   run: { events: readonly RunEvent[]; configs: readonly ConfigRepeat[] },
   options: UnitTimesOptions & { measure?: UnitMeasure } = {},
 ): HeteroParameters {
-  const measure = options.measure ?? 'busy';
+  const measure = options.measure ?? 'wall';
   return heteroParametersOf(configTimes(unitTimes(run.events, options), run.configs, measure), measure);
+}
+
+/**
+ * How many units ran at once on average while any ran: the sum of the units' wall times over the
+ * length of the union of their wall intervals (NaN without units). With W segments it is at most
+ * W; a sync batch of W units that really runs on W segments at once gives close to W (less the
+ * wait for the batch's slowest unit), one whose units run one after another (an aggregate that was
+ * not pushed down to the segments) gives 1.
+ */
+export function unitConcurrency(units: readonly UnitTime[]): number {
+  const covered = unionLength(units);
+  if (units.length === 0 || !(covered > 0)) return Number.NaN;
+  return units.reduce((s, u) => s + u.wallMs, 0) / covered;
 }

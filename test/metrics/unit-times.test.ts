@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/core/types.js';
-import { configTimes, heteroParameters, heteroParametersOf, unionLength, unitTimes } from '../../src/metrics/unit-times.js';
+import { configTimes, heteroParameters, heteroParametersOf, unionLength, unitConcurrency, unitTimes } from '../../src/metrics/unit-times.js';
 import { span } from './fixtures.js';
 
 function unit(config: number, segment: number, epoch: number, at: number): RunEvent {
@@ -56,9 +56,23 @@ describe('unitTimes', () => {
     expect(withValid[0].busyMs).toBe(150);
   });
 
-  it('does not double-count overlapping spans of one unit', () => {
+  it('leaves out engine-init by default and counts overlapping spans once when asked to include it', () => {
     const events: RunEvent[] = [span('engine-init', 0, 50, { config: 0, segment: 0, epoch: 0 }), span('train', 30, 100, { config: 0, segment: 0, epoch: 0 })];
-    expect(unitTimes(events)[0]).toMatchObject({ busyMs: 100, wallMs: 100 });
+    expect(unitTimes(events)[0]).toMatchObject({ busyMs: 70, wallMs: 70, start: 30 });
+    expect(unitTimes(events, { kinds: ['engine-init', 'train'] })[0]).toMatchObject({ busyMs: 100, wallMs: 100, spans: 2 });
+  });
+
+  it('drops spans that start after the unit completed (the epoch’s validation reads buffers as data spans)', () => {
+    const where = { config: 1, segment: 0, epoch: 0 };
+    const events: RunEvent[] = [
+      ...engineUnit(1, 0, 0, 0, 100), // done at 140
+      span('valid', 300, 305, where),
+      span('data', 305, 306, where),
+      span('valid', 306, 310, where),
+    ];
+    expect(unitTimes(events)[0]).toMatchObject({ busyMs: 130, wallMs: 130, end: 130, spans: 4, attempts: 1 });
+    // without a completion event nothing is cut
+    expect(unitTimes(events.filter((e) => e.type !== 'unit'))[0]).toMatchObject({ wallMs: 306, spans: 5, attempts: 0 });
   });
 
   it('keeps units apart by config, segment and epoch and sorts them', () => {
@@ -111,16 +125,16 @@ describe('configTimes and heteroParameters', () => {
       [2, 'slow', 8, 4],
       [3, 'fast', 1, 4],
     ]);
-    // busy = 30 ms of hops and data + train; the segments average to train + 10
+    // 30 ms of hops and data + train; the segments average to train + 10
     expect(times.map((c) => c.meanMs)).toEqual([140, 180, 840, 160]);
     expect(times[0].label).toBe('fast#0');
-    // wall = busy here (no gaps between the engine spans)
-    expect(times.map((c) => c.meanWallMs)).toEqual([140, 180, 840, 160]);
+    // busy = wall here (no gaps between the engine spans)
+    expect(times.map((c) => c.meanBusyMs)).toEqual([140, 180, 840, 160]);
   });
 
   it('returns l_s, l_m and the observed p', () => {
     const h = heteroParameters({ events, configs });
-    expect(h.measure).toBe('busy');
+    expect(h.measure).toBe('wall');
     expect(h.ls).toBeCloseTo(160, 9);
     expect(h.lm).toBe(840);
     expect(h.ratio).toBeCloseTo(840 / 160, 9);
@@ -137,18 +151,21 @@ describe('configTimes and heteroParameters', () => {
     expect(h.ls).toBeCloseTo((c0 + 180 + 160) / 3, 9);
   });
 
-  it('uses the wall measure on request', () => {
+  it('measures wall time by default and busy time on request', () => {
     const gappy: RunEvent[] = [
       span('train', 0, 100, { config: 0, segment: 0, epoch: 0 }),
       span('train', 200, 300, { config: 0, segment: 0, epoch: 0 }),
       span('train', 0, 800, { config: 1, segment: 0, epoch: 0 }),
     ];
     const cs = [{ id: 0 }, { id: 1, repeat: 8 }];
-    expect(heteroParameters({ events: gappy, configs: cs }).ls).toBe(200);
-    const wall = heteroParameters({ events: gappy, configs: cs }, { measure: 'wall' });
+    const wall = heteroParameters({ events: gappy, configs: cs });
+    expect(wall.measure).toBe('wall');
     expect(wall.ls).toBe(300);
     expect(wall.lm).toBe(800);
     expect(wall.p).toBe(0.5);
+    const busy = heteroParameters({ events: gappy, configs: cs }, { measure: 'busy' });
+    expect(busy.ls).toBe(200);
+    expect(busy.configs[0]).toMatchObject({ meanMs: 200, meanBusyMs: 200, meanWallMs: 300 });
   });
 
   it('treats an absent repeat as 1, leaves unmeasured configs out of p, and reports a missing mode as NaN', () => {
@@ -164,5 +181,17 @@ describe('configTimes and heteroParameters', () => {
 
   it('rejects a unit of a config the run does not list', () => {
     expect(() => configTimes(unitTimes([span('train', 0, 1, { config: 9, segment: 0, epoch: 0 })]), configs)).toThrow(/config 9/);
+  });
+});
+
+describe('unitConcurrency', () => {
+  it('is the mean number of units running while any runs', () => {
+    // two segments side by side: 0-100 and 0-100, then 100-200 alone
+    const together = unitTimes([...engineUnit(0, 0, 0, 0, 70), ...engineUnit(1, 1, 0, 0, 70), ...engineUnit(2, 0, 0, 100, 70)]);
+    expect(unitConcurrency(together)).toBeCloseTo(300 / 200, 9);
+    // the same units one after another
+    const serial = unitTimes([...engineUnit(0, 0, 0, 0, 70), ...engineUnit(1, 1, 0, 100, 70), ...engineUnit(2, 0, 0, 200, 70)]);
+    expect(unitConcurrency(serial)).toBe(1);
+    expect(unitConcurrency([])).toBeNaN();
   });
 });
