@@ -8,7 +8,8 @@ import { readPackedBuffers } from '../../src/access/direct/packed.js';
 import { emptyStats } from '../../src/access/direct/pages.js';
 import { readTableDirect } from '../../src/access/direct/reader.js';
 import type { Instance } from '../../src/db/topology.js';
-import { bothPaths, client, scratch, sql, type ScratchInstance } from './helpers.js';
+import { UnsupportedTypeError } from '../../src/access/direct/decode.js';
+import { bothPaths, client, dumpDirect, scratch, sql, type ScratchInstance } from './helpers.js';
 
 let db: ScratchInstance;
 let inst: Instance;
@@ -345,3 +346,21 @@ describe('partitioned tables and the packed layout', () => {
     });
   });
 });
+
+describe('what the reader refuses, with a reason', () => {
+  it('an UNLOGGED table (CHECKPOINT does not write its pages)', async () => {
+    await sql(inst, 'CREATE UNLOGGED TABLE nolog (a int); INSERT INTO nolog VALUES (1)');
+    await expect(dumpDirect(inst, 'nolog')).rejects.toThrow(/UNLOGGED/);
+  });
+
+  it('a type it does not decode, unless the column is left out', async () => {
+    await sql(inst, "CREATE TABLE odd (a int, i interval, b text); INSERT INTO odd VALUES (1, '1 day', 'x')");
+    await expect(dumpDirect(inst, 'odd')).rejects.toThrow(UnsupportedTypeError);
+    await expectSame('odd', { columns: ['a', 'b'] });
+  });
+
+  it('a table that does not exist', async () => {
+    await expect(dumpDirect(inst, 'no_such_table')).rejects.toThrow(/does not exist/);
+  });
+});
+
