@@ -16,7 +16,7 @@ import { postgresOwner, sharedModelDir } from '../src/db/cluster.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { runSchedule } from '../src/sched/driver.js';
 import type { Unit } from '../src/sched/types.js';
-import { configSpec, emitEngineSpans, engineMeta, modelTableBytes, type TrainResult, type ValidResult } from '../src/engine/indb.js';
+import { assertPushedDown, configSpec, emitEngineSpans, engineMeta, modelTableBytes, type TrainResult, type ValidResult } from '../src/engine/indb.js';
 import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
@@ -64,6 +64,15 @@ class CtqRun {
     }
   }
 
+  private planChecked = false;
+
+  /** The first unit's plan must be pruned to its segment with the aggregate pushed there. */
+  private async checkPlanOnce(client: pg.Client, statement: string, params: unknown[] = []): Promise<void> {
+    if (this.planChecked) return;
+    await assertPushedDown(client, statement, 1, params);
+    this.planChecked = true;
+  }
+
   async open(): Promise<void> {
     for (const segment of this.ctx.topology.segments) this.connections.push(await connect(this.ctx.topology.coordinator, `bench-ctq-${segment.name}`));
     if (this.mode === 'db') {
@@ -109,7 +118,9 @@ class CtqRun {
     let result: TrainResult;
     if (this.mode === 'files') {
       const aggregate = `bench_train(${literal(this.source(unit.config))}::json, ${unit.config}, ${literal(configSpec(config))}::json, ${literal(this.meta)}::json, x, y, n)`;
-      const { rows } = await client.query<{ result: string }>(targetedStatement(this.prepared.trainTable, unit.segment, aggregate));
+      const statement = targetedStatement(this.prepared.trainTable, unit.segment, aggregate);
+      await this.checkPlanOnce(client, statement);
+      const { rows } = await client.query<{ result: string }>(statement);
       result = parseHeader<TrainResult>(rows[0].result);
       this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: modelTableBytes(result.spans), at: Date.now(), segment: unit.segment });
     } else {
@@ -117,7 +128,9 @@ class CtqRun {
       const model = (await client.query<{ state: Buffer }>(`SELECT state FROM ${this.modelsTable} WHERE config = $1`, [unit.config])).rows[0].state;
       this.ctx.emit({ type: 'span', kind: 'model-hop', start: fetchStart, end: Date.now(), bytes: model.length, ...where });
       const aggregate = `bench_train_inline($1::bytea, ${unit.config}, ${literal(configSpec(config))}::json, ${literal(this.meta)}::json, x, y, n)`;
-      const { rows } = await client.query<{ result: Buffer }>(targetedStatement(this.prepared.trainTable, unit.segment, aggregate), [model]);
+      const statement = targetedStatement(this.prepared.trainTable, unit.segment, aggregate);
+      await this.checkPlanOnce(client, statement, [model]);
+      const { rows } = await client.query<{ result: Buffer }>(statement, [model]);
       const parsed = parseInlineResult(rows[0].result);
       result = parsed.result;
       const storeStart = Date.now();

@@ -7,7 +7,7 @@
 import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
-import { configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
+import { assertPushedDown, configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
 import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
@@ -39,6 +39,7 @@ export const ma = defineApproach<InDbmsPrepared>({
       await client.query(`CREATE TABLE IF NOT EXISTS ${stateTable} (config int PRIMARY KEY, epoch int NOT NULL, state bytea NOT NULL)`);
       await client.query(`ALTER TABLE ${stateTable} ALTER COLUMN state SET STORAGE EXTERNAL`);
       for (const row of (await client.query<{ config: number; state: Buffer }>(`SELECT config, state FROM ${stateTable}`)).rows) models.set(row.config, row.state);
+      let planChecked = false;
       for (let epoch = 0; epoch < workload.epochs; epoch++) {
         for (const config of workload.configs) {
           ctx.signal.throwIfAborted();
@@ -47,10 +48,12 @@ export const ma = defineApproach<InDbmsPrepared>({
           const start =
             models.get(config.id) ??
             (await client.query<{ m: Buffer }>(`SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`, [workload.seed * 1000 + config.id])).rows[0].m;
-          const { rows } = await client.query<{ seg: number; result: Buffer }>(
-            `SELECT seg, bench_train_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.trainTable} GROUP BY seg`,
-            [start],
-          );
+          const statement = `SELECT seg, bench_train_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.trainTable} GROUP BY seg`;
+          if (!planChecked) {
+            await assertPushedDown(client, statement, topology.segments.length, [start]);
+            planChecked = true;
+          }
+          const { rows } = await client.query<{ seg: number; result: Buffer }>(statement, [start]);
           const trained = rows.map((row) => ({ seg: row.seg, ...parseInlineResult(row.result) }));
           for (const t of trained) {
             emitEngineSpans(ctx, t.result.spans, { segment: t.seg, config: config.id, epoch });

@@ -9,6 +9,7 @@ import { literal, withClient } from '../src/db/connect.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/sched/types.js';
 import {
+  assertPushedDown,
   configList,
   createModelsTable,
   dropModelsTable,
@@ -95,6 +96,7 @@ export const udaf = defineApproach<InDbmsPrepared>({
     await withClient(topology.coordinator, async (client) => {
       for (const done of ctx.epochs.unvalidatedCompleteEpochs()) await validate(ctx, client, prepared, modelsTable, meta, done);
       let epoch: number | undefined;
+      let planChecked = false;
       for (;;) {
         ctx.signal.throwIfAborted();
         const batch: Unit[] = [];
@@ -113,9 +115,13 @@ export const udaf = defineApproach<InDbmsPrepared>({
         await hop(ctx, client, modelsTable, moves, epoch);
         for (const [config, seg] of moves) placement.set(config, seg);
 
-        const { rows } = await client.query<{ seg: number; result: string }>(
-          batchStatement(prepared.trainTable, modelsTable, batch.map((u) => u.config), meta),
-        );
+        const statement = batchStatement(prepared.trainTable, modelsTable, batch.map((u) => u.config), meta);
+        if (!planChecked) {
+          await assertPushedDown(client, statement, segments);
+          await assertPushedDown(client, validationStatement(prepared.validTable, modelsTable, meta), segments);
+          planChecked = true;
+        }
+        const { rows } = await client.query<{ seg: number; result: string }>(statement);
         for (const row of rows) {
           const result = parseHeader<TrainResult>(row.result);
           emitEngineSpans(ctx, result.spans, { segment: row.seg, config: result.config, epoch });

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { RunContext } from '../core/approach.js';
 import type { SpanKind, TrainEvent } from '../core/types.js';
 import { classCount, featureShape, type ModelConfig, type ResolvedWorkload } from '../core/workload.js';
-import { createDistributedTable, dropDistributedTable, tableExists } from '../db/distributed.js';
+import { analyzeDistributed, createDistributedTable, dropDistributedTable, tableExists } from '../db/distributed.js';
 import { literal, withClient } from '../db/connect.js';
 
 export interface EngineSpan {
@@ -70,6 +70,7 @@ export async function createModelsTable(ctx: RunContext, placement: (config: num
       ]);
     }
   });
+  await analyzeDistributed(ctx.topology, table);
   ctx.emit({ type: 'span', kind: 'engine-init', start, end: Date.now(), epoch: 0 });
   return table;
 }
@@ -97,9 +98,27 @@ export function configList(ids: number[]): string {
   return `ARRAY[${ids.map((id) => String(Math.trunc(id))).join(',')}]::int[]`;
 }
 
-export async function explain(client: pg.Client, sql: string): Promise<string> {
-  const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN VERBOSE ${sql}`);
+export async function explain(client: pg.Client, sql: string, params: unknown[] = []): Promise<string> {
+  const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN VERBOSE ${sql}`, params);
   return rows.map((r) => r['QUERY PLAN']).join('\n');
+}
+
+/**
+ * Refuse to run an in-DBMS statement whose plan does not push the aggregate down to the segments
+ * (and, over several segments, run them as Async Foreign Scans): such a plan still produces
+ * results, but computes them on the coordinator, one segment after another.
+ */
+export async function assertPushedDown(client: pg.Client, sql: string, segments: number, params: unknown[] = []): Promise<void> {
+  const plan = await explain(client, sql, params);
+  const pushed = (plan.match(/Relations: Aggregate on/g) ?? []).length;
+  const async = (plan.match(/Async Foreign Scan/g) ?? []).length;
+  if (pushed !== segments || (segments > 1 && async !== segments)) {
+    throw new Error(
+      `the planner would not push the aggregate down to ${segments === 1 ? 'the segment' : `all ${segments} segments concurrently`} ` +
+        `(${pushed} pushed-down aggregates, ${async} async scans); running it would train on the coordinator, serially. ` +
+        `Are the tables analyzed (bench data pack) and the servers set up by \`bench db up\`? Plan:\n${plan}`,
+    );
+  }
 }
 
 export { literal };

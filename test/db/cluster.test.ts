@@ -5,7 +5,7 @@ import { withClient } from '../../src/db/connect.js';
 import { analyzeDistributed, createDistributedTable, distributedTableBytes, dropDistributedTable } from '../../src/db/distributed.js';
 import { resolveTopology } from '../../src/db/resolve.js';
 import { instanceUrl } from '../../src/db/topology.js';
-import { explain } from '../../src/engine/indb.js';
+import { assertPushedDown, explain } from '../../src/engine/indb.js';
 import { batchStatement, hopStatement, validationStatement } from '../../approaches/udaf.js';
 import { targetedStatement } from '../../approaches/ctq.js';
 import { testTopology, TEST_SEGMENTS } from '../helpers/cluster.js';
@@ -47,6 +47,23 @@ describe('embedded cluster', () => {
     expect(await distributedTableBytes(topology, 'plan_data')).toBeGreaterThan(0);
     await dropDistributedTable(topology, 'plan_data');
     await dropDistributedTable(topology, 'plan_models');
+  });
+
+  it('refuses a statement the planner would run on the coordinator (no statistics, no pushdown)', async () => {
+    const topology = await testTopology();
+    await createDistributedTable(topology, 'guard_data', 'buffer_id int, n int, x bytea, y bytea');
+    await createDistributedTable(topology, 'guard_models', 'config int NOT NULL, spec json NOT NULL, state bytea');
+    await withClient(topology.coordinator, async (c) => {
+      await c.query("INSERT INTO guard_data SELECT g % 2, g, 1, '\\x00', '\\x00' FROM generate_series(1, 200) g");
+      await c.query("INSERT INTO guard_models SELECT g % 2, g, '{}', '\\x00' FROM generate_series(0, 15) g");
+    });
+    await analyzeDistributed(topology, 'guard_data');
+    const statement = batchStatement('guard_data', 'guard_models', [0, 1], '{}');
+    await withClient(topology.coordinator, (c) => expect(assertPushedDown(c, statement, TEST_SEGMENTS)).rejects.toThrow(/would train on the coordinator, serially/));
+    await analyzeDistributed(topology, 'guard_models');
+    await withClient(topology.coordinator, (c) => assertPushedDown(c, statement, TEST_SEGMENTS));
+    await dropDistributedTable(topology, 'guard_data');
+    await dropDistributedTable(topology, 'guard_models');
   });
 
   it('moves model rows to other segment instances with the UDAF hop (a split update of seg)', async () => {
