@@ -333,7 +333,23 @@ describe('partitioned tables and the packed layout', () => {
       });
       expect(stats.tuples).toBe(expected.length);
       expect(stats.toastValues).toBeGreaterThan(0);
+      expect(inPlace ? stats.inPlaceAssemblies : stats.copyAssemblies).toBe(1);
     }
+    // Values written into the holes VACUUM left: chunks stored ahead of where they belong, which
+    // in-place assembly copies aside and places last.
+    await sql(inst, 'VACUUM packed');
+    await sql(
+      inst,
+      `INSERT INTO packed SELECT 0, 2000 + g, g, decode((SELECT string_agg(md5(g::text || x::text || 'h'), '') FROM generate_series(1, 500) x), 'hex'),
+              decode(repeat('02000000', g), 'hex') FROM generate_series(1, 12) g`,
+    );
+    const { rows: expected2 } = await sql(inst, 'SELECT buffer_id, x, y FROM packed');
+    const stats2 = emptyStats();
+    const holes = await readPackedBuffers(inst, 'packed', { stats: stats2 });
+    expect(holes.map((r) => r.bufferId)).toEqual(expected2.map((r) => r.buffer_id));
+    holes.forEach((r, i) => expect(r.x.equals(expected2[i].x) && r.y.equals(expected2[i].y)).toBe(true));
+    expect(stats2.inPlaceAssemblies).toBe(1);
+    expect(stats2.stashedChunkBytes).toBeGreaterThan(0);
     // Compressed variants.
     await sql(inst, 'CREATE TABLE packed_lz4 (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea COMPRESSION lz4, y bytea COMPRESSION pglz)');
     await sql(inst, "INSERT INTO packed_lz4 SELECT 0, g, 1000, decode(repeat('0000803f00000000', 4000 + g), 'hex'), decode(repeat('01000000', 1000), 'hex') FROM generate_series(1, 20) g");

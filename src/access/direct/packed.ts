@@ -13,7 +13,7 @@ import { checkPage, normalItems, readChunks, rereadPage, type DirectReadStats } 
 import { lockTable, type DirectReadOptions } from './reader.js';
 import type { InstanceSession } from './session.js';
 import { pageChecksum } from './checksum.js';
-import { decompress, ExternalRef, scanToastChunks, toastPageChunks, type ToastContext } from './toast.js';
+import { decompress, ExternalRef, scanToastChunks, toastPageChunks, type ChunkVisitor, type ToastContext } from './toast.js';
 import { decodeTuple, tupleLayout } from './tuples.js';
 import { PendingMulti } from './visibility.js';
 
@@ -156,7 +156,11 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
       for (const v of pending.values()) total += v.ref.extSize;
       const fileBytes = toastFork.blocks * bs;
       const inPlace = options.inPlace !== false && fileBytes <= total * 1.25 + (1 << 20) && (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512));
-      if (!inPlace) await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
+      if (inPlace) stats.inPlaceAssemblies++;
+      else {
+        await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
+        stats.copyAssemblies++;
+      }
       for (const [valueId, v] of pending) {
         if (v.got !== v.expected) throw new DirectReadError(`${name}: TOAST value ${valueId} has ${v.got} of ${v.expected} chunks`);
         stats.toastChunks += v.got;
@@ -213,15 +217,13 @@ async function assembleByCopy(ctx: ToastContext, pending: Map<number, Pending>, 
   });
 }
 
-class NotInOrder extends Error {}
-
 /**
  * Assembly without a second buffer: the TOAST file is read straight into one arena (one block of
- * lag ahead of its file offset, two reads in flight, so the kernel touches the new memory on the
- * I/O threads), and each chunk's data is moved down within the arena to its value's place, values
- * laid out in the order their chunks appear. A move never reaches data not yet parsed as long as
- * each value's chunks are stored in order, which is how a bulk load writes them; when they are not
- * (interleaved writers), this returns false and the caller assembles by copying instead.
+ * lag ahead of its file offset, reads in flight ahead of the parser, so the kernel touches the new
+ * memory on the I/O threads), and each chunk's data is moved down within the arena to its value's
+ * place, values laid out in the order they were written. A move never reaches data not yet parsed:
+ * a chunk whose place lies ahead of its own position (the server put it into free space of an
+ * earlier page, or writers interleaved) is copied aside and placed after the last page.
  */
 async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>, cs: number, chunkBlocks: number): Promise<boolean> {
   const fork = ctx.fork;
@@ -239,28 +241,67 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   for (let i = 0; i < Math.min(depth, chunks); i++) issue(i);
   let cursor = 0;
   const items: number[] = [];
+  // One page's visible chunks (valueId, seq, start, len, item), collected in address order.
+  const page: number[] = [];
+  const collect = (valueId: number, seq: number, _buf: Buffer, start: number, len: number, _pos: number, item: number) => {
+    page.push(valueId, seq, start, len, item);
+  };
   let lastId = -1;
   let last: Pending | undefined;
-  const visit = (valueId: number, seq: number, buf: Buffer, start: number, len: number) => {
+  const lookup = (valueId: number): Pending | undefined => {
     // A value's chunks come one after another: remember the last one looked up.
-    const v = valueId === lastId ? last : pending.get(valueId);
-    lastId = valueId;
-    last = v;
-    if (v === undefined) return;
-    if (seq >= 0 && seq < v.expected - 1 && len === cs && v.seen[seq] === 0) {
-      v.seen[seq] = 1;
-      v.got++;
-    } else {
-      acceptChunk(v, valueId, seq, len, cs, ctx.name);
+    if (valueId !== lastId) {
+      lastId = valueId;
+      last = pending.get(valueId);
     }
-    if (v.region < 0) {
-      v.region = cursor;
-      cursor += v.ref.extSize;
-    }
-    const d = v.region + seq * cs;
-    if (d > start) throw new NotInOrder();
-    if (d !== start) buf.copyWithin(d, start, start + len);
+    return last;
   };
+  /**
+   * Values get their places in the order their first chunks were written (line pointer order
+   * within a page),
+   * then the page's chunks move in increasing address order, each to an address no higher than
+   * its own, so no move reaches data not yet moved.
+   */
+  const flushPage = () => {
+    const m = page.length / 5;
+    if (m === 0) return;
+    // Line pointer order: usually the reverse of address order.
+    const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => page[a * 5 + 4] - page[b * 5 + 4]);
+    for (const i of order) {
+      const v = lookup(page[i * 5]);
+      if (v !== undefined && v.region < 0 && page[i * 5 + 1] === 0) {
+        v.region = cursor;
+        cursor += v.ref.extSize;
+      }
+    }
+    for (let i = 0; i < m; i++) {
+      const valueId = page[i * 5];
+      const v = lookup(valueId);
+      if (v === undefined) continue;
+      const seq = page[i * 5 + 1];
+      const start = page[i * 5 + 2];
+      const len = page[i * 5 + 3];
+      if (seq >= 0 && seq < v.expected - 1 && len === cs && v.seen[seq] === 0) {
+        v.seen[seq] = 1;
+        v.got++;
+      } else {
+        acceptChunk(v, valueId, seq, len, cs, ctx.name);
+      }
+      const d = v.region + seq * cs;
+      if (v.region >= 0 && d <= start) {
+        if (d !== start) arena.copyWithin(d, start, start + len);
+      } else {
+        // Its place is unknown yet (its value's first chunk comes later) or ahead of data not yet
+        // parsed (the server put it into free space on an earlier page): keep a copy, placed once
+        // the whole file has been parsed.
+        stashed.push({ v, seq, data: Buffer.from(arena.subarray(start, start + len)) });
+        stashedBytes += len;
+      }
+    }
+    page.length = 0;
+  };
+  const stashed: { v: Pending; seq: number; data: Buffer }[] = [];
+  let stashedBytes = 0;
   // Typed views for the hot loop (the arena starts 8-aligned: allocUnsafeSlow owns its memory).
   const u16 = new Uint16Array(arena.buffer, arena.byteOffset, arena.length >>> 1);
   const u32 = new Uint32Array(arena.buffer, arena.byteOffset, arena.length >>> 2);
@@ -275,18 +316,24 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
         const block = first + b;
         const p = lag + block * bs;
         ctx.stats.toastPages++;
-        if (fast && (!ctx.checksums || pageChecksum(arena, p, bs, block) === u16[(p + 8) >>> 1]) && fastToastPage(arena, u16, u32, p, bs, visit)) continue;
-        let header = checkPage(ctx, arena, p, block);
-        if (header === null) header = await rereadPage(ctx, arena, p, block);
-        if (header) toastPageChunks(ctx, arena, p, block, header, items, visit);
+        if (!(fast && (!ctx.checksums || pageChecksum(arena, p, bs, block) === u16[(p + 8) >>> 1]) && fastToastPage(arena, u16, u32, p, bs, collect))) {
+          page.length = 0;
+          let header = checkPage(ctx, arena, p, block);
+          if (header === null) header = await rereadPage(ctx, arena, p, block);
+          if (header) toastPageChunks(ctx, arena, p, block, header, items, collect);
+        }
+        flushPage();
       }
     }
   } catch (error) {
     await Promise.allSettled(reads);
-    if (!(error instanceof NotInOrder)) throw error;
-    for (const v of pending.values()) v.region = -1;
-    return false;
+    throw error;
   }
+  for (const { v, seq, data } of stashed) {
+    if (v.region < 0) throw new DirectReadError(`${ctx.name}: TOAST value ${v.ref.valueId} has no chunk 0`);
+    data.copy(arena, v.region + seq * cs);
+  }
+  ctx.stats.stashedChunkBytes += stashedBytes;
   for (const v of pending.values()) {
     if (v.region >= 0) v.dest = arena.subarray(v.region, v.region + v.ref.extSize);
   }
@@ -300,7 +347,7 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
  * order and returns true; returns false (having visited nothing) for anything else, which the
  * general path (checkPage + toastPageChunks) then handles with full checks and messages.
  */
-function fastToastPage(buf: Buffer, u16: Uint16Array, u32: Uint32Array, p: number, bs: number, visit: (valueId: number, seq: number, buf: Buffer, start: number, len: number) => void): boolean {
+function fastToastPage(buf: Buffer, u16: Uint16Array, u32: Uint32Array, p: number, bs: number, visit: ChunkVisitor): boolean {
   const lower = u16[(p + 12) >>> 1];
   const upper = u16[(p + 14) >>> 1];
   const special = u16[(p + 16) >>> 1];
@@ -328,7 +375,7 @@ function fastToastPage(buf: Buffer, u16: Uint16Array, u32: Uint32Array, p: numbe
     const lp = u32[(p + 24 + 4 * i) >>> 2];
     if (((lp >>> 15) & 3) === 0) continue;
     const t = p + (lp & 0x7fff);
-    visit(u32[(t + 24) >>> 2], u32[(t + 28) >>> 2] | 0, buf, t + 36, (u32[(t + 32) >>> 2] >>> 2) - 4);
+    visit(u32[(t + 24) >>> 2], u32[(t + 28) >>> 2] | 0, buf, t + 36, (u32[(t + 32) >>> 2] >>> 2) - 4, 0, i + 1);
   }
   return true;
 }

@@ -24,6 +24,11 @@ export interface DirectReadStats {
   clogLookups: number;
   /** Pages read again because their checksum did not match (torn read). */
   checksumRetries: number;
+  /** readPackedBuffers: relations whose TOAST values were assembled in place / by copying. */
+  inPlaceAssemblies: number;
+  copyAssemblies: number;
+  /** In-place assembly: bytes of chunks stored ahead of their place, copied aside and placed last. */
+  stashedChunkBytes: number;
   lockWaitSeconds: number;
   checkpointSeconds: number;
   /** Wall time of the whole read, lock and checkpoint included. */
@@ -42,6 +47,9 @@ export function emptyStats(): DirectReadStats {
     compressedValues: 0,
     clogLookups: 0,
     checksumRetries: 0,
+    inPlaceAssemblies: 0,
+    copyAssemblies: 0,
+    stashedChunkBytes: 0,
     lockWaitSeconds: 0,
     checkpointSeconds: 0,
     seconds: 0,

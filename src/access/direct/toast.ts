@@ -76,7 +76,8 @@ export interface ToastContext extends PageContext {
   oid: number;
 }
 
-export type ChunkVisitor = (valueId: number, seq: number, buf: Buffer, dataStart: number, dataLen: number, forkPos: number) => void;
+/** A visible chunk: its value, seq, where its data is in `buf`, its position in the fork, and its line pointer number. */
+export type ChunkVisitor = (valueId: number, seq: number, buf: Buffer, dataStart: number, dataLen: number, forkPos: number, item: number) => void;
 
 /** Walk the TOAST fork's visible chunks. `visit` gets the chunk id, seq, and data position in `buf`. */
 export async function scanToastChunks(ctx: ToastContext, chunkBlocks: number, visit: ChunkVisitor): Promise<void> {
@@ -145,7 +146,7 @@ export function toastPageChunks(ctx: ToastContext, buf: Buffer, p: number, block
       dataStart = d + 4;
     }
     if (dataLen < 0 || dataStart + dataLen > t + len) throw new DirectReadError(`${where()}: TOAST chunk runs past its tuple`);
-    visit(valueId, seq, buf, dataStart, dataLen, block * bs + (dataStart - p));
+    visit(valueId, seq, buf, dataStart, dataLen, block * bs + (dataStart - p), items[k * 3]);
   }
 }
 
