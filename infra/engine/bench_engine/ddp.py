@@ -46,7 +46,9 @@ def choose_backend(requested, world):
         if requested == 'nccl' and not (torch.cuda.is_available() and dist.is_nccl_available()):
             raise ValueError('backend nccl needs CUDA and a torch built with NCCL')
         return requested
-    if device().type == 'cuda' and dist.is_nccl_available() and torch.cuda.device_count() >= int(world):
+    dev = device()
+    # A device forced with an index (BENCH_ENGINE_DEVICE=cuda:0) puts every rank on that GPU.
+    if dev.type == 'cuda' and dev.index is None and dist.is_nccl_available() and torch.cuda.device_count() >= int(world):
         return 'nccl'
     return 'gloo'
 
