@@ -303,7 +303,8 @@ async function main(): Promise<void> {
       const s = d.stats;
       details.push(
         `${v.label}: lock ${(s.lockWaitSeconds * 1000).toFixed(1)} ms, CHECKPOINT ${(s.checkpointSeconds * 1000).toFixed(1)} ms, ` +
-          `${s.heapPages} heap + ${s.toastPages} TOAST pages, ${s.tuples} rows, ${s.toastChunks} chunks, ${s.compressedValues} decompressed`,
+          `${s.heapPages} heap + ${s.toastPages} TOAST pages, ${s.tuples} rows, ${s.toastChunks} chunks, ${s.compressedValues} decompressed, ` +
+          `assembled ${s.inPlaceAssemblies ? `in place (${(s.stashedChunkBytes / 1e6).toFixed(2)} MB of chunks set aside)` : 'by copy'}`,
       );
     }
     const fresh = await best(args.repeat, () => timeFreshMemory(select.bytes));
