@@ -15,9 +15,11 @@
 //     seeds; (c) the same at M = 1000 (M >> W, where Proposition 1 holds);
 //   - Proposition 1 (assumes M >> W) and Proposition 2 (its W -> infinity bound).
 // Writes hetero.json with every number next to the two run folders (runs/hetero-<time>/).
+// npx tsx bench/hetero.ts --from runs/hetero-<time>: the same tables (and hetero.json) from the stored
+// runs, with their scale, p, segments and seed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/format.js';
 import { runApproach } from '../src/core/harness.js';
@@ -29,8 +31,11 @@ import { configTimes, heteroParametersOf, unionLength, unitConcurrency, unitTime
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import { proposition1, proposition2, simulate, simulateSchedule } from '../src/sched/simulator.js';
-import { loadRun, type LoadedRun } from '../src/store/read.js';
+import { loadRun, loadRuns, type LoadedRun } from '../src/store/read.js';
 import { SLOW_REPEAT } from '../workloads/definitions/hetero.js';
+
+const APPROACHES = ['udaf', 'ctq'] as const;
+type ApproachId = (typeof APPROACHES)[number];
 
 const { values } = parseArgs({
   options: {
@@ -40,8 +45,26 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
     measure: { type: 'string', default: 'wall' },
+    from: { type: 'string' },
   },
 });
+const from = values.from ? resolve(values.from) : undefined;
+const runs = {} as Record<ApproachId, LoadedRun>;
+if (from) {
+  for (const run of await loadRuns([from], { requireSummary: true })) {
+    const id = run.info.approach as ApproachId;
+    // The latest complete hetero run of each approach.
+    if (run.info.workload === 'hetero' && run.summary.status === 'complete' && APPROACHES.includes(id) && (!runs[id] || runs[id].info.startedAt < run.info.startedAt)) runs[id] = run;
+  }
+  for (const a of APPROACHES) if (!runs[a]) throw new Error(`--from: no complete hetero run of ${a} in ${from}`);
+  if (runs.udaf.info.segments !== runs.ctq.info.segments || runs.udaf.info.scale !== runs.ctq.info.scale || runs.udaf.info.options.p !== runs.ctq.info.options.p) {
+    throw new Error(`--from: the udaf and ctq runs in ${from} differ in scale, segments or p`);
+  }
+  values.scale = runs.udaf.info.scale;
+  values.p = runs.udaf.info.options.p ?? '0.8';
+  values.segments = String(runs.udaf.info.segments);
+  values.seed = String(runs.udaf.info.seed);
+}
 const scale = values.scale as ScaleName;
 if (!SCALES.includes(scale)) throw new Error(`--scale must be one of ${SCALES.join(', ')}`);
 const p = Number(values.p);
@@ -54,22 +77,23 @@ const seed = Number(values.seed);
 const measure = values.measure as UnitMeasure;
 if (measure !== 'busy' && measure !== 'wall') throw new Error(`--measure must be busy or wall, got ${values.measure}`);
 
-const APPROACHES = ['udaf', 'ctq'] as const;
-type ApproachId = (typeof APPROACHES)[number];
 const LARGE_M = 1000;
 
-const outDir = join(repoRoot(), 'runs', `hetero-${scale}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+const outDir = from ?? join(repoRoot(), 'runs', `hetero-${scale}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(outDir, { recursive: true });
-console.log(`bench/hetero: scale ${scale}, p ${p}, ${segments} segments, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`);
-
-const topology = await ensureCluster({ segments });
-const runs = {} as Record<ApproachId, LoadedRun>;
-for (const approach of APPROACHES) {
-  const started = Date.now();
-  process.stdout.write(`  ${approach} ... `);
-  const { runDir } = await runApproach({ approach, workload: 'hetero', scale, topology, seed, runsDir: outDir, options: { p: String(p) } });
-  runs[approach] = await loadRun(runDir, { requireSummary: true });
-  console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (execution ${runs[approach].summary.executionSeconds.toFixed(1)} s): ${relative(process.cwd(), runDir)}`);
+if (from) {
+  console.log(`bench/hetero: stored runs in ${relative(process.cwd(), outDir)}: scale ${scale}, p ${p}, ${segments} segments`);
+  for (const a of APPROACHES) console.log(`  ${a}: execution ${runs[a].summary.executionSeconds.toFixed(1)} s: ${relative(process.cwd(), runs[a].dir)}`);
+} else {
+  console.log(`bench/hetero: scale ${scale}, p ${p}, ${segments} segments, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`);
+  const topology = await ensureCluster({ segments });
+  for (const approach of APPROACHES) {
+    const started = Date.now();
+    process.stdout.write(`  ${approach} ... `);
+    const { runDir } = await runApproach({ approach, workload: 'hetero', scale, topology, seed, runsDir: outDir, options: { p: String(p) } });
+    runs[approach] = await loadRun(runDir, { requireSummary: true });
+    console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (execution ${runs[approach].summary.executionSeconds.toFixed(1)} s): ${relative(process.cwd(), runDir)}`);
+  }
 }
 
 const info = runs.udaf.info;
