@@ -5,6 +5,7 @@
 // chunk straight to its place. Uncompressed values (STORAGE EXTERNAL) are therefore assembled with
 // one copy from the read buffer; inline values are zero-copy slices of the heap read buffers;
 // compressed values are decompressed after the scan.
+import { constants as bufferConstants } from 'node:buffer';
 import type { Instance } from '../../db/topology.js';
 import type { Value } from './decode.js';
 import { RelationFork } from './files.js';
@@ -155,7 +156,13 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
       let total = 0;
       for (const v of pending.values()) total += v.ref.extSize;
       const fileBytes = toastFork.blocks * bs;
-      const inPlace = options.inPlace !== false && fileBytes <= total * 1.25 + (1 << 20) && (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512));
+      // In place needs one arena the size of the TOAST file: only when little of it is waste, and
+      // within what one Buffer can hold.
+      const inPlace =
+        options.inPlace !== false &&
+        fileBytes <= total * 1.25 + (1 << 20) &&
+        fileBytes + bs <= BUFFER_MAX &&
+        (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512));
       if (inPlace) stats.inPlaceAssemblies++;
       else {
         await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
@@ -189,6 +196,8 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
 }
 
 const EMPTY = Buffer.alloc(0);
+const BUFFER_MAX = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
+const SLAB_MAX = 2 ** 30;
 
 function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: number, name: string): void {
   const want = seq === v.expected - 1 ? v.ref.extSize - seq * cs : cs;
@@ -201,10 +210,11 @@ function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: 
 
 /** Every value gets its slice of one new buffer; chunks are copied out of two reused read buffers. */
 async function assembleByCopy(ctx: ToastContext, pending: Map<number, Pending>, total: number, cs: number, chunkBlocks: number): Promise<void> {
-  const slab = Buffer.allocUnsafeSlow(total);
+  // One slab for all values when it fits in a Buffer, else one buffer per value.
+  const slab = total <= SLAB_MAX ? Buffer.allocUnsafeSlow(total) : undefined;
   let at = 0;
   for (const v of pending.values()) {
-    v.dest = slab.subarray(at, at + v.ref.extSize);
+    v.dest = slab ? slab.subarray(at, at + v.ref.extSize) : Buffer.allocUnsafeSlow(v.ref.extSize);
     at += v.ref.extSize;
     v.seen.fill(0);
     v.got = 0;
@@ -303,8 +313,8 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   const stashed: { v: Pending; seq: number; data: Buffer }[] = [];
   let stashedBytes = 0;
   // Typed views for the hot loop (the arena starts 8-aligned: allocUnsafeSlow owns its memory).
-  const u16 = new Uint16Array(arena.buffer, arena.byteOffset, arena.length >>> 1);
-  const u32 = new Uint32Array(arena.buffer, arena.byteOffset, arena.length >>> 2);
+  const u16 = new Uint16Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 2));
+  const u32 = new Uint32Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 4));
   const fast = arena.byteOffset % 8 === 0;
   try {
     for (let i = 0; i < chunks; i++) {
