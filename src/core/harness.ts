@@ -17,7 +17,7 @@ import { EpochBook } from './epoch-book.js';
 import type { Prepared, RunContext } from './approach.js';
 import { repoRoot } from './paths.js';
 import type { RunEvent, TrainEvent } from './types.js';
-import type { ScaleName } from './workload.js';
+import type { ResolvedWorkload, ScaleName } from './workload.js';
 import { postmasterPids } from '../db/processes.js';
 
 export interface RunRequest {
@@ -75,6 +75,15 @@ function defaultThreads(segments: number): number {
   return Math.max(1, Math.floor(cores / segments));
 }
 
+function resumeFolder(dir: string, approach: string, workload: ResolvedWorkload, segments: number): RunFolder {
+  const folder = RunFolder.open(dir);
+  const info = folder.info;
+  if (info.approach !== approach || info.workload !== workload.id || info.scale !== workload.scale || info.segments !== segments) {
+    throw new Error(`cannot resume ${info.runId} as ${approach}/${workload.id}/${workload.scale} on ${segments} segments: it was ${info.approach}/${info.workload}/${info.scale} on ${info.segments}`);
+  }
+  return folder;
+}
+
 export async function runApproach(request: RunRequest): Promise<RunResult> {
   const approach = getApproach(request.approach);
   const topology = request.topology ?? (await resolveTopology({ db: request.db, segments: request.segments }));
@@ -87,30 +96,30 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   const workload = resolveWorkload(request.workload, request.scale, seed, request.options);
   const options = request.options ?? {};
 
+  // Taken before the run folder exists, so a refused run leaves nothing behind.
+  const lock = await lockCluster(topology);
   let folder: RunFolder;
-  if (request.resume) {
-    folder = RunFolder.open(request.resume);
-    const info = folder.info;
-    if (info.approach !== approach.id || info.workload !== workload.id || info.scale !== workload.scale || info.segments !== segments) {
-      throw new Error(`cannot resume ${info.runId} as ${approach.id}/${workload.id}/${workload.scale} on ${segments} segments: it was ${info.approach}/${info.workload}/${info.scale} on ${info.segments}`);
-    }
-  } else {
-    const runId = newRunId(approach.id, workload.id, workload.scale);
-    folder = RunFolder.create(request.runsDir ?? defaultRunsDir(), {
-      formatVersion: FORMAT_VERSION,
-      runId,
-      approach: approach.id,
-      workload: workload.id,
-      scale: workload.scale,
-      segments,
-      seed,
-      epochs: workload.epochs,
-      options,
-      configs: workload.configs,
-      dataset: { name: workload.datasetName, ...workload.dataset },
-      startedAt: new Date().toISOString(),
-      environment: await captureEnvironment(topology),
-    });
+  try {
+    folder = request.resume
+      ? resumeFolder(request.resume, approach.id, workload, segments)
+      : RunFolder.create(request.runsDir ?? defaultRunsDir(), {
+          formatVersion: FORMAT_VERSION,
+          runId: newRunId(approach.id, workload.id, workload.scale),
+          approach: approach.id,
+          workload: workload.id,
+          scale: workload.scale,
+          segments,
+          seed,
+          epochs: workload.epochs,
+          options,
+          configs: workload.configs,
+          dataset: { name: workload.datasetName, ...workload.dataset },
+          startedAt: new Date().toISOString(),
+          environment: await captureEnvironment(topology),
+        });
+  } catch (error) {
+    await lock.release();
+    throw error;
   }
 
   const emitted: RunEvent[] = folder.readEvents();
@@ -146,7 +155,6 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     trackPid: (pid: number) => extraPids.add(pid),
   };
 
-  const lock = await lockCluster(topology);
   const postmasters = topology.embedded ? await postmasterPids(topology) : [];
   const sampler =
     request.sampleIntervalMs === 0
@@ -171,7 +179,6 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     failure = error;
     record({ type: 'log', level: 'error', message: error instanceof Error ? error.message : String(error), at: Date.now() });
   } finally {
-    await lock.release();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     request.signal?.removeEventListener('abort', abort);
@@ -182,6 +189,8 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     if (status === 'complete') rmSync(workDir, { recursive: true, force: true });
   } catch (error) {
     record({ type: 'log', level: 'warn', message: `cleanup failed: ${(error as Error).message}`, at: Date.now() });
+  } finally {
+    await lock.release();
   }
   const summary = summarize({
     info: folder.info,
