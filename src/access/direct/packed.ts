@@ -1,10 +1,14 @@
 // The batch form of the direct reader for the packed layout (seg, buffer_id, n, x bytea, y bytea):
 // every visible row's buffers, read with two sequential passes instead of one random read per
-// value. Pass 1 scans the heap (small: the big values are TOAST pointers) and allocates each
-// value's final buffer; pass 2 scans the TOAST relation once, in big reads, copying each visible
-// chunk straight to its place. Uncompressed values (STORAGE EXTERNAL) are therefore assembled with
-// one copy from the read buffer; inline values are zero-copy slices of the heap read buffers;
-// compressed values are decompressed after the scan.
+// value. Pass 1 scans the heap (small: the big values are TOAST pointers). Pass 2 reads the TOAST
+// relation once, in big reads, straight into one arena, and moves each visible chunk's data down
+// to its value's place (assembleInPlace): an uncompressed value (STORAGE EXTERNAL) is then a slice
+// of the arena, with no second copy of the data. Inline values are zero-copy slices of the heap
+// read buffers; compressed values are decompressed after the scan. When the arena would be mostly
+// waste (a TOAST file full of dead values) or too big for one Buffer, chunks are copied out of two
+// reused read buffers instead (assembleByCopy).
+//
+// The rows returned hold slices of shared buffers: keep a row alive and its arena stays alive.
 import { constants as bufferConstants } from 'node:buffer';
 import type { Instance } from '../../db/topology.js';
 import type { Value } from './decode.js';
@@ -61,7 +65,7 @@ export async function readPackedBuffers(instance: Instance, table: string, optio
   try {
     for (const leaf of locked.leaves) {
       const session = locked.session(leaf);
-      out.push(...(await readLeafPacked(session, leaf.table, locked.stats, options)));
+      for (const row of await readLeafPacked(session, leaf.table, locked.stats, options)) out.push(row);
     }
   } finally {
     await locked.finish();
