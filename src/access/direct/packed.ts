@@ -172,6 +172,11 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
         stats.copyAssemblies++;
       }
+      // Decompressed values share one new buffer (one allocation, not one per value).
+      let rawTotal = 0;
+      for (const v of pending.values()) if (v.ref.compressed) rawTotal += v.ref.rawSize - 4;
+      const rawSlab = rawTotal > 0 && rawTotal <= SLAB_MAX ? Buffer.allocUnsafeSlow(rawTotal) : undefined;
+      let rawAt = 0;
       for (const [valueId, v] of pending) {
         if (v.got !== v.expected) throw new DirectReadError(`${name}: TOAST value ${valueId} has ${v.got} of ${v.expected} chunks`);
         stats.toastChunks += v.got;
@@ -181,7 +186,8 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           const tcinfo = v.dest.readUInt32LE(0);
           const raw = tcinfo & VARLENA_EXTSIZE_MASK;
           if (raw !== v.ref.rawSize - 4) throw new DirectReadError(`${name}: TOAST value ${valueId}: compressed header says ${raw} bytes`);
-          value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw);
+          value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw, rawSlab?.subarray(rawAt, rawAt + raw));
+          rawAt += raw;
           stats.compressedValues++;
         } else if (v.ref.extSize !== v.ref.rawSize - 4) {
           throw new DirectReadError(`${name}: TOAST value ${valueId}: external size ${v.ref.extSize} for raw size ${v.ref.rawSize}`);

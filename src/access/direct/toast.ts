@@ -43,8 +43,9 @@ export class ExternalRef {
 }
 
 /** Decompress `src[start,end)` (compressed data after va_tcinfo) with `method` into a new buffer. */
-export function decompress(method: number, src: Buffer, start: number, end: number, rawSize: number): Buffer {
-  const out = Buffer.allocUnsafe(rawSize);
+export function decompress(method: number, src: Buffer, start: number, end: number, rawSize: number, into?: Buffer): Buffer {
+  if (into && into.length !== rawSize) throw new DirectReadError(`decompress: ${into.length}-byte target for ${rawSize} bytes`);
+  const out = into ?? Buffer.allocUnsafe(rawSize);
   try {
     if (method === TOAST_PGLZ) pglzDecompress(src, start, end, out, 0, rawSize);
     else if (method === TOAST_LZ4) lz4DecompressBlock(src, start, end, out, 0, rawSize);
