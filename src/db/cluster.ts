@@ -6,18 +6,19 @@ import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { withClient, ident, literal } from './connect.js';
 import type { Instance, Topology } from './topology.js';
 import { repoRoot, benchHome } from '../core/paths.js';
+import { PG_BIN, POSTGRES_OS_USER, freePort, isRoot, pgBinary, postgresOwner } from './postgres-os.js';
+
+export { postgresOwner };
 
 const run = promisify(execFile);
 
-export const PG_BIN = process.env.BENCH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 export const DATABASE = 'bench';
-const SUPERUSER = 'postgres';
+const SUPERUSER = POSTGRES_OS_USER;
 export const DEFAULT_SEGMENTS = 4;
 const EXTENSION_VERSION = '0.1.0';
 
@@ -82,38 +83,6 @@ function instanceNames(segments: number): string[] {
   return ['coordinator', ...Array.from({ length: segments }, (_, i) => `seg${i}`)];
 }
 
-const isRoot = (): boolean => process.getuid?.() === 0;
-
-/** Run a PostgreSQL binary as the postgres OS user when we are root (initdb refuses root). */
-async function pgBinary(binary: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const path = join(PG_BIN, binary);
-  if (!existsSync(path)) {
-    throw new Error(`${path} not found: PostgreSQL 15 is not installed. Run \`bash infra/setup.sh\` (as root) to install it.`);
-  }
-  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const [command, commandArgs] = isRoot()
-    ? ['runuser', ['-u', SUPERUSER, '--', 'env', ...envArgs, path, ...args]]
-    : ['env', [...envArgs, path, ...args]];
-  try {
-    const { stdout } = await run(command, commandArgs, { maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (error) {
-    const e = error as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${binary} ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`);
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function readStored(): Promise<StoredTopology | undefined> {
   const file = join(clusterDir(), 'topology.json');
   if (!existsSync(file)) return undefined;
@@ -155,19 +124,6 @@ async function initInstance(instance: Instance): Promise<void> {
     .join('\n');
   await writeFile(join(dataDir, 'postgresql.auto.conf'), `# written by bench\n${conf}\n`);
   if (isRoot()) await chownToPostgres(join(dataDir, 'postgresql.auto.conf'));
-}
-
-let postgresIds: { uid: number; gid: number } | undefined;
-
-/** The postgres OS user's ids when we are root (files the servers must write are handed to it). */
-export function postgresOwner(): { uid: number; gid: number } | undefined {
-  if (!isRoot()) return undefined;
-  if (!postgresIds) {
-    const uid = spawnSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).stdout.trim();
-    const gid = spawnSync('id', ['-g', SUPERUSER], { encoding: 'utf8' }).stdout.trim();
-    postgresIds = { uid: Number(uid), gid: Number(gid) };
-  }
-  return postgresIds;
 }
 
 /**

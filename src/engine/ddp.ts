@@ -7,7 +7,7 @@
 // Unlike the MOP fleet, a failed rank cannot be replaced mid-step: the other ranks are blocked in
 // (or already failed out of) a collective with it. So any rank's failure stops every worker and
 // fails the step with one error that names the rank and what it said.
-import { createServer } from 'node:net';
+import { freePort } from '../db/postgres-os.js';
 import type { RunContext } from '../core/approach.js';
 import { classCount, featureShape, type ModelConfig } from '../core/workload.js';
 import type { ShardSource } from './fleet.js';
@@ -113,17 +113,6 @@ export class DdpError extends Error {
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port on 127.0.0.1'))));
-    });
-  });
-}
 
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

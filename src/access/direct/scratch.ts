@@ -2,18 +2,13 @@
 // directory under /tmp/direct-*, a free loopback port, a socket directory beside it, group-readable
 // files (initdb --allow-group-access) so that a member of the postgres group can read them.
 // Not the embedded cluster (src/db/cluster.ts): it isolates big test tables and odd settings.
-import { execFile } from 'node:child_process';
 import { appendFile, chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Instance } from '../../db/topology.js';
+import { freePort, pgBinary, postgresOwner } from '../../db/postgres-os.js';
 
-const run = promisify(execFile);
 
-export const SCRATCH_PG_BIN = process.env.BENCH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
-const OS_USER = 'postgres';
 
 export interface ScratchInstance {
   instance: Instance;
@@ -31,37 +26,6 @@ export interface ScratchOptions {
   settings?: Record<string, string>;
 }
 
-const isRoot = (): boolean => process.getuid?.() === 0;
-
-async function ids(user: string): Promise<{ uid: number; gid: number }> {
-  const { stdout: uid } = await run('id', ['-u', user]);
-  const { stdout: gid } = await run('id', ['-g', user]);
-  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
-}
-
-async function pg(binary: string, args: string[]): Promise<string> {
-  const path = join(SCRATCH_PG_BIN, binary);
-  if (!existsSync(path)) throw new Error(`${path} not found: install PostgreSQL 15 (bash infra/setup.sh)`);
-  const [command, commandArgs] = isRoot() ? ['runuser', ['-u', OS_USER, '--', path, ...args]] : [path, args];
-  try {
-    const { stdout } = await run(command, commandArgs, { maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (error) {
-    const e = error as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${binary} ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`);
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 const DEFAULT_SETTINGS: Record<string, string> = {
   listen_addresses: "'127.0.0.1'",
@@ -84,36 +48,34 @@ export async function startScratchInstance(options: ScratchOptions = {}): Promis
   const dataDir = join(root, 'data');
   // Traversable by the postgres group (the reader's group), owned by the server's OS user.
   await chmod(root, 0o750);
-  if (isRoot()) {
-    const { uid, gid } = await ids(OS_USER);
-    await chown(root, uid, gid);
-  }
+  const owner = postgresOwner();
+  if (owner) await chown(root, owner.uid, owner.gid);
   const port = await freePort();
   const initArgs = ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--allow-group-access', '--no-sync'];
   if (options.checksums) initArgs.push('--data-checksums');
-  await pg('initdb', initArgs);
+  await pgBinary('initdb', initArgs);
   const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(port), unix_socket_directories: `'${root}'` };
   const conf = Object.entries(settings)
     .map(([k, v]) => `${k} = ${v}`)
     .join('\n');
   // Appending keeps the file owned by the server's OS user.
   await appendConf(dataDir, `${conf}\n`);
-  await pg('pg_ctl', ['-D', dataDir, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
+  await pgBinary('pg_ctl', ['-D', dataDir, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
   const instance: Instance = { name: 'scratch', host: '127.0.0.1', port, user: 'postgres', database: 'postgres', dataDir };
   let stopped = false;
   return {
     instance,
     root,
     async restart(whileDown) {
-      await pg('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+      await pgBinary('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
       await whileDown?.();
-      await pg('pg_ctl', ['-D', dataDir, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
+      await pgBinary('pg_ctl', ['-D', dataDir, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        await pg('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+        await pgBinary('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
       } finally {
         await rm(root, { recursive: true, force: true });
       }
