@@ -8,7 +8,7 @@ import { emptyStats } from '../src/access/direct/pages.js';
 import type { Instance, Topology } from '../src/db/topology.js';
 import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import type { PackedBuffer } from '../src/engine/messages.js';
-import { packDataset } from '../workloads/data/pack.js';
+import { packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
 
@@ -55,7 +55,7 @@ export const da = defineApproach<DaPrepared>({
   check: async (topology) => [...(await checkWorkers()), ...(await checkDirectAccess(topology))],
 
   async prepare(ctx) {
-    const packed = await packDataset(ctx.topology, ctx.workload);
+    const packed = await packForRun(ctx);
     const fleet = await WorkerFleet.start(ctx, directSources(ctx, packed.trainTable, packed.validTable));
     return { fleet, sourceBytes: packed.sourceBytes, extraBytes: 0 };
   },

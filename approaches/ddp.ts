@@ -9,7 +9,7 @@ import { defineApproach, type Approach, type Prepared, type Problem, type RunCon
 import type { Topology } from '../src/db/topology.js';
 import { DdpGroup, type DdpBackend } from '../src/engine/ddp.js';
 import type { ShardSource } from '../src/engine/fleet.js';
-import { packDataset } from '../workloads/data/pack.js';
+import { packForRun } from './shared/pack.js';
 import { exportToFiles } from './export.js';
 import { checkWorkers } from './shared/checks.js';
 
@@ -91,7 +91,7 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
     },
 
     async prepare(ctx) {
-      const packed = await packDataset(ctx.topology, ctx.workload);
+      const packed = await packForRun(ctx);
       const { sources, extraBytes } = await options.sources(ctx, packed.trainTable, packed.validTable);
       const group = await DdpGroup.start(ctx, sources, groupOptions(ctx));
       return { group, sourceBytes: packed.sourceBytes, extraBytes };

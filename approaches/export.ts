@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
 import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
-import { packDataset } from '../workloads/data/pack.js';
+import { packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
 
@@ -48,7 +48,7 @@ export const exportApproach = defineApproach<ExportPrepared>({
   check: () => checkWorkers(),
 
   async prepare(ctx) {
-    const packed = await packDataset(ctx.topology, ctx.workload);
+    const packed = await packForRun(ctx);
     const exported = await exportToFiles(ctx, packed.trainTable, packed.validTable);
     const fleet = await WorkerFleet.start(ctx, exported.sources);
     return { fleet, sourceBytes: packed.sourceBytes, extraBytes: exported.bytes };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
 import { WorkerFleet, type ShardSource } from '../src/engine/fleet.js';
-import { packDataset } from '../workloads/data/pack.js';
+import { packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 
 interface TaskParallelPrepared extends Prepared {
@@ -51,7 +51,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared>({
   check: () => checkWorkers(),
 
   async prepare(ctx) {
-    const packed = await packDataset(ctx.topology, ctx.workload);
+    const packed = await packForRun(ctx);
     const replicas = await replicate(ctx, packed.trainTable, packed.validTable);
     const fleet = await WorkerFleet.start(ctx, replicas.sources);
     return { fleet, sourceBytes: packed.sourceBytes, extraBytes: replicas.bytes };

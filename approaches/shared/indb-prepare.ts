@@ -1,6 +1,6 @@
 // The ETL of the in-DBMS approaches (udaf, ctq, ma): packing inside the database, nothing copied out.
 import type { Prepared, RunContext } from '../../src/core/approach.js';
-import { packDataset } from '../../workloads/data/pack.js';
+import { packForRun } from './pack.js';
 
 export interface InDbmsPrepared extends Prepared {
   trainTable: string;
@@ -8,6 +8,6 @@ export interface InDbmsPrepared extends Prepared {
 }
 
 export async function prepareInDbms(ctx: RunContext): Promise<InDbmsPrepared> {
-  const packed = await packDataset(ctx.topology, ctx.workload);
+  const packed = await packForRun(ctx);
   return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
 }
