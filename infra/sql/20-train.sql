@@ -7,11 +7,9 @@
 -- The JSON arguments are typed json, not text: an aggregate over a collatable constant argument is
 -- not shippable by postgres_fdw (its input collation does not come from a foreign column), and the
 -- targeted CTQ queries pass constants.
--- The transition functions run the engine on a whole buffer: their COST says so, which keeps the
--- planner from ever preferring to aggregate on the coordinator.
 
 CREATE FUNCTION bench_train_sfunc(state text, source json, config int, spec json, meta json, x bytea, y bytea, n int)
-RETURNS text LANGUAGE plpython3u VOLATILE COST 100000 AS $$
+RETURNS text LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
 return indb.train_transition(GD, plpy, state, source, config, spec, meta, x, y, n)
 $$;
@@ -26,7 +24,7 @@ CREATE AGGREGATE bench_train(json, int, json, json, bytea, bytea, int) (
 );
 
 CREATE FUNCTION bench_train_inline_sfunc(state text, model bytea, config int, spec json, meta json, x bytea, y bytea, n int)
-RETURNS text LANGUAGE plpython3u VOLATILE COST 100000 AS $$
+RETURNS text LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
 return indb.train_inline_transition(GD, plpy, state, model, config, spec, meta, x, y, n)
 $$;
@@ -42,7 +40,7 @@ CREATE AGGREGATE bench_train_inline(bytea, int, json, json, bytea, bytea, int) (
 );
 
 CREATE FUNCTION bench_valid_sfunc(state text, source json, config int, spec json, meta json, x bytea, y bytea, n int)
-RETURNS text LANGUAGE plpython3u VOLATILE COST 100000 AS $$
+RETURNS text LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
 return indb.valid_transition(GD, plpy, state, source, config, spec, meta, x, y, n)
 $$;
@@ -57,7 +55,7 @@ CREATE AGGREGATE bench_validate(json, int, json, json, bytea, bytea, int) (
 );
 
 CREATE FUNCTION bench_valid_inline_sfunc(state text, model bytea, config int, spec json, meta json, x bytea, y bytea, n int)
-RETURNS text LANGUAGE plpython3u VOLATILE COST 100000 AS $$
+RETURNS text LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
 return indb.valid_inline_transition(GD, plpy, state, model, config, spec, meta, x, y, n)
 $$;
