@@ -7,9 +7,10 @@
 //   the events know of before the next attempt (or at all), so an incomplete or resumed run
 //   reports the time it did spend and not the time it lay dead.
 // - epochSeconds[i]: for the i-th epoch number that spans carry (ascending), the window from
-//   the earliest start to the latest end of the spans tagged with that epoch. Under an async
-//   scheduler the windows of successive epochs can overlap; each window is still that epoch's
-//   wall time.
+//   the earliest start to the latest end of the spans tagged with that epoch, clipped to the
+//   execution phases (the pause between an interrupted attempt and its resume does not count).
+//   Under an async scheduler the windows of successive epochs can overlap; each window is still
+//   that epoch's wall time.
 // - breakdown[i]: machine seconds per segment in window i, averaged over the segments, by
 //   component (COMPONENT_OF_KIND). For each segment the spans of that segment (any epoch tag)
 //   plus the spans without a segment (coordinator work that every worker waits on) are
@@ -71,10 +72,10 @@ export function summarize(input: SummarizeInput): Summary {
   const etl = phaseIntervals(events, 'etl', lastAt);
   const execution = phaseIntervals(events, 'execution', lastAt);
 
-  const windows = epochWindows(spans);
+  const windows = epochWindows(spans).map((w) => clipToPhases(w, execution));
   const segmentIds = segmentsOf(info, spans);
-  const epochSeconds = windows.map((w) => seconds(w.end - w.start));
-  const breakdown = windows.map((w) => epochBreakdown(spans, w, segmentIds));
+  const epochSeconds = windows.map((pieces) => seconds(totalLength(pieces)));
+  const breakdown = windows.map((pieces) => addBreakdowns(pieces.map((piece) => epochBreakdown(spans, piece, segmentIds))));
 
   return {
     formatVersion: FORMAT_VERSION,
@@ -171,6 +172,29 @@ export function epochWindows(spans: readonly Span[]): EpochWindow[] {
     }
   }
   return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+}
+
+/**
+ * The parts of an epoch window that lie inside execution phases: an epoch an interrupted attempt
+ * began and `--resume` finished is the time both attempts spent on it, not the pause between them.
+ * A window outside every phase (events without phase marks) is kept whole.
+ */
+export function clipToPhases(window: Interval, phases: readonly Interval[]): Interval[] {
+  const pieces = phases
+    .map((p) => ({ start: Math.max(window.start, p.start), end: Math.min(window.end, p.end) }))
+    .filter((p) => p.end > p.start);
+  return pieces.length > 0 ? pieces : [{ start: window.start, end: window.end }];
+}
+
+function addBreakdowns(parts: readonly Breakdown[]): Breakdown {
+  const total = emptyBreakdown();
+  for (const part of parts) {
+    total.trainValid += part.trainValid;
+    total.dataTransmission += part.dataTransmission;
+    total.modelTransmission += part.modelTransmission;
+    total.approachSpecific += part.approachSpecific;
+  }
+  return total;
 }
 
 /** The run's segments 0..segments-1, plus any other segment number a span names. */

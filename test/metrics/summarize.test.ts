@@ -243,3 +243,27 @@ describe('summarize', () => {
     for (let i = 0; i < 3; i++) expect(total(s.breakdown[i])).toBeCloseTo(s.epochSeconds[i], 9);
   });
 });
+
+describe('summarize across a resume', () => {
+  it('leaves the pause between an interrupted attempt and its resume out of the epoch', () => {
+    const trainSpan = (start: number, end: number, segment: number) => ({ type: 'span' as const, kind: 'train' as const, start, end, segment, config: 0, epoch: 0 });
+    const s = summarize({
+      info: runInfo({ segments: 1 }),
+      events: [
+        { type: 'phase', phase: 'execution', edge: 'start', at: 0 },
+        trainSpan(0, 1000, 0),
+        // killed here; resumed 60 s later
+        { type: 'phase', phase: 'execution', edge: 'start', at: 61_000 },
+        trainSpan(61_000, 62_000, 0),
+        { type: 'phase', phase: 'execution', edge: 'end', at: 62_000 },
+      ],
+      samples: [],
+      status: 'complete',
+      storage: { sourceBytes: 1, extraBytes: 0 },
+      finishedAt: null,
+    });
+    expect(s.epochSeconds).toEqual([2]);
+    expect(s.breakdown[0].trainValid).toBeCloseTo(2);
+    expect(s.breakdown[0].approachSpecific).toBeCloseTo(0);
+  });
+});
