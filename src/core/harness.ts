@@ -162,21 +162,29 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
       : startSampler({ out: folder.samplesPath, intervalMs: request.sampleIntervalMs ?? 1000, rootPids: () => [process.pid, ...postmasters, ...extraPids] });
 
   let prepared: Prepared | undefined;
+  let openPhase: 'etl' | 'execution' | undefined;
   let status: 'complete' | 'incomplete' = 'incomplete';
   let failure: unknown;
   try {
     const raw = await ensureRawData(topology, workload);
     log(`raw data ${workload.datasetName}: ${raw.trainRows} train rows, ${raw.validRows} validation rows (${raw.reused ? 'reused' : 'loaded'})`);
-    record({ type: 'phase', phase: 'etl', edge: 'start', at: Date.now() });
-    prepared = await approach.prepare(ctx);
-    record({ type: 'phase', phase: 'etl', edge: 'end', at: Date.now() });
+    const phase = async <T>(name: 'etl' | 'execution', work: () => Promise<T>): Promise<T> => {
+      openPhase = name;
+      record({ type: 'phase', phase: name, edge: 'start', at: Date.now() });
+      const result = await work();
+      record({ type: 'phase', phase: name, edge: 'end', at: Date.now() });
+      openPhase = undefined;
+      return result;
+    };
+    const ready = await phase('etl', () => approach.prepare(ctx));
+    prepared = ready;
     controller.signal.throwIfAborted();
-    record({ type: 'phase', phase: 'execution', edge: 'start', at: Date.now() });
-    await approach.train(ctx, prepared);
-    record({ type: 'phase', phase: 'execution', edge: 'end', at: Date.now() });
+    await phase('execution', () => approach.train(ctx, ready));
     status = 'complete';
   } catch (error) {
     failure = error;
+    // The phase an attempt died in ends here: a resumed run's times leave the pause out.
+    if (openPhase) record({ type: 'phase', phase: openPhase, edge: 'end', at: Date.now() });
     record({ type: 'log', level: 'error', message: error instanceof Error ? error.message : String(error), at: Date.now() });
   } finally {
     process.off('SIGINT', onSignal);

@@ -114,17 +114,19 @@ export function lastEventTime(events: readonly RunEvent[]): number {
 
 /**
  * The intervals of one phase: each start is paired with the next end. A start that is still
- * open when the next start comes (an attempt that died; `--resume` starts the phase again) is
- * closed at the last event time before that next start; a start left open at the end is
- * closed at `openUntil`. An end without a start is ignored.
+ * open when the next phase start of any phase comes (an attempt that died; `--resume` begins again
+ * with ETL) is closed at the last measurement (span, unit, epoch, counter; not a log line) before
+ * that start; a start left open at the end is closed at `openUntil`. An end without a start is
+ * ignored.
  */
 export function phaseIntervals(events: readonly RunEvent[], phase: 'etl' | 'execution', openUntil: number): Interval[] {
   const marks = events
-    .filter((e): e is Extract<RunEvent, { type: 'phase' }> => e.type === 'phase' && e.phase === phase)
+    .filter((e): e is Extract<RunEvent, { type: 'phase' }> => e.type === 'phase')
     .map((e, order) => ({ e, order }))
     .sort((a, b) => a.e.at - b.e.at || a.order - b.order)
     .map(({ e }) => e);
   const times = events
+    .filter((e) => e.type !== 'log' && e.type !== 'phase')
     .map((e) => (e.type === 'span' ? e.end : e.at))
     .filter((t) => Number.isFinite(t))
     .sort((a, b) => a - b);
@@ -140,9 +142,12 @@ export function phaseIntervals(events: readonly RunEvent[], phase: 'etl' | 'exec
   let open: number | null = null;
   for (const mark of marks) {
     if (mark.edge === 'start') {
-      if (open !== null) out.push({ start: open, end: lastBefore(mark.at, open) });
-      open = mark.at;
-    } else if (open !== null) {
+      if (open !== null) {
+        out.push({ start: open, end: lastBefore(mark.at, open) });
+        open = null;
+      }
+      if (mark.phase === phase) open = mark.at;
+    } else if (mark.phase === phase && open !== null) {
       out.push({ start: open, end: Math.max(open, mark.at) });
       open = null;
     }
