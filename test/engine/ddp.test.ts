@@ -18,31 +18,31 @@ const CONFIGS = [mlp(0, 0.01), mlp(1, 0.003)];
 // 39 * 16 + 16 + 16 * 2 + 2
 const PARAMS = 674;
 
-function workload(epochs: number): ResolvedWorkload {
+function workload(epochs: number, configs: ModelConfig[]): ResolvedWorkload {
   return {
     id: 'ddp-test',
     scale: 'tiny',
     datasetName: 'ddp_test',
     dataset: { kind: 'criteo', trainRows: 0, validRows: 0, intBuckets: 1, hashBuckets: 1, rowsPerBuffer: 128, labelNoise: 0 },
-    configs: CONFIGS,
+    configs,
     epochs,
     seed: 1,
   };
 }
 
-function context(epochs: number, ranks: number): { ctx: DdpContext; events: RunEvent[]; pids: number[] } {
+function context(epochs: number, ranks: number, configs: ModelConfig[] = CONFIGS): { ctx: DdpContext; events: RunEvent[]; pids: number[] } {
   const events: RunEvent[] = [];
   const pids: number[] = [];
   const emit = (event: TrainEvent): void => {
     events.push(event);
   };
   const ctx: DdpContext = {
-    workload: workload(epochs),
+    workload: workload(epochs, configs),
     threads: 1,
     emit,
     log: (message) => emit({ type: 'log', level: 'info', message, at: Date.now() }),
     trackPid: (pid) => pids.push(pid),
-    epochs: new EpochBook(emit, CONFIGS.length * ranks, CONFIGS.length),
+    epochs: new EpochBook(emit, configs.length * ranks, configs.length),
   };
   return { ctx, events, pids };
 }
@@ -145,9 +145,9 @@ describe('DdpGroup', () => {
   });
 
   it('fails the step, not hangs, when a rank dies in the middle of its all-reduces', async () => {
-    const { ctx } = context(1, 2);
-    // Enough mini-batches (256 x 256 / 32 = 2048 steps) that the kill lands mid-epoch.
-    const shards = [learnableBuffers(256, 256, FEATURES, 1), learnableBuffers(256, 256, FEATURES, 2)];
+    // A wide MLP (1.1 M parameters: milliseconds per step) over 512 mini-batches: the kill lands mid-epoch.
+    const { ctx } = context(1, 2, [{ ...mlp(0, 0.001), hidden: [1024, 1024] }]);
+    const shards = [learnableBuffers(64, 256, FEATURES, 1), learnableBuffers(64, 256, FEATURES, 2)];
     const group = await DdpGroup.start(ctx, shards.map(source), { timeoutSeconds: 120, failureGraceMs: 5000 });
     groups.push(group);
     const started = Date.now();
