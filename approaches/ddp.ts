@@ -51,8 +51,8 @@ function mb(bytes: number): string {
 async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
   const { workload } = ctx;
   if (ctx.epochs.completedUnits.length > 0) {
-    // Resume cannot pick up mid-way: the models lived in the interrupted attempt's processes.
-    ctx.log(`ddp: the models of the interrupted attempt lived in its processes' memory and are gone; training starts again at epoch 0`);
+    // Retraining from epoch 0 inside the same run folder would count those epochs twice.
+    throw new Error(`${ctx.runId}: data-parallel models live only in the interrupted attempt's process memory, so this run cannot be resumed; start a new run`);
   }
   for (let epoch = 0; epoch < workload.epochs; epoch++) {
     let bytes = 0;
