@@ -3,7 +3,6 @@
 // files (initdb --allow-group-access) so that a member of the postgres group can read them.
 // Not the embedded cluster (src/db/cluster.ts): it isolates big test tables and odd settings.
 import { appendFile, chmod, chown, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Instance } from '../../db/topology.js';
 import { freePort, pgBinary, postgresOwner } from '../../db/postgres-os.js';

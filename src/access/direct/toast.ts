@@ -1,7 +1,6 @@
 // Varlena values: inline (1- or 4-byte header), compressed inline, or an on-disk TOAST pointer to
 // chunks in the table's TOAST relation (chunk_id oid, chunk_seq int4, chunk_data bytea), which
 // are reassembled and, when compressed, decompressed (pglz or lz4).
-import type { RelationFork } from './files.js';
 import {
   DirectReadError,
   HEAP_HASNULL,

@@ -45,7 +45,6 @@ export const XACT_ABORTED = 2;
 export const XACT_SUB_COMMITTED = 3;
 
 const CLOG_PAGE = 8192; // SLRU pages are BLCKSZ; 4 transactions per byte.
-const CLOG_XACTS_PER_PAGE = CLOG_PAGE * 4;
 const SLRU_PAGES_PER_SEGMENT = 32;
 
 /**
