@@ -22,7 +22,7 @@
 import { z } from 'zod';
 import type { RunEvent } from '../core/types.js';
 import type { Summary } from '../store/schema.js';
-import { mean, welchTTest } from './stats.js';
+import { judge, mean } from './stats.js';
 
 export const CI_METRICS = ['executionRatio', 'etlRatio', 'epochRatio'] as const;
 export type CiMetric = (typeof CI_METRICS)[number];
@@ -208,19 +208,13 @@ export function compareToBaseline(baseline: Side, candidate: Side, options: CiCo
         notes.push(`${approach} ${metric}: ${bv.length} baseline and ${cv.length} candidate value(s); not compared`);
         continue;
       }
-      const bm = mean(bv);
-      const cm = mean(cv);
-      const factor = bm > 0 ? cm / bm : cm > 0 ? Infinity : 1;
       const tested = bv.length >= opts.minRunsForTest && cv.length >= opts.minRunsForTest;
       if (!tested) {
         notes.push(
           `${approach} ${metric}: ${bv.length} baseline and ${cv.length} candidate value(s); the noise test needs ${opts.minRunsForTest} on each side, so the factor alone decides`,
         );
       }
-      const p = tested ? (factor >= 1 ? welchTTest(bv, cv).pGreater : welchTTest(cv, bv).pGreater) : null;
-      const significant = p === null || p < opts.alpha;
-      const verdict: CiVerdict =
-        factor > opts.maxSlowdown && significant ? 'regression' : factor < 1 / opts.maxSlowdown && significant ? 'faster' : 'ok';
+      const { baselineMean: bm, candidateMean: cm, factor, p, verdict } = judge(bv, cv, { maxSlowdown: opts.maxSlowdown, alpha: opts.alpha, test: tested });
       rows.push({ approach, metric, baseline: [...bv], candidate: [...cv], baselineMean: bm, candidateMean: cm, factor, test: tested ? 'welch' : 'factor only', p, verdict });
     }
   }

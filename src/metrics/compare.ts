@@ -10,7 +10,7 @@
 // least minRunsForTest runs, Welch's one-sided t-test says the slowdown is not noise
 // (p < alpha). With fewer runs the factor alone decides, and the verdict says so.
 import type { LoadedRun } from '../store/read.js';
-import { mean, welchTTest } from './stats.js';
+import { judge, mean } from './stats.js';
 
 export const FINGERPRINT_FIELDS = ['cpuModel', 'cpuCores', 'gpu', 'torch', 'postgres', 'python'] as const;
 
@@ -45,7 +45,7 @@ export interface ComparisonRow {
   /** candidateMean / baselineMean (Infinity when the baseline took no time and the candidate did). */
   factor: number;
   test: 'welch' | 'factor only';
-  /** One-sided p-value of "candidate is slower"; null without the test. */
+  /** One-sided Welch p-value in the direction of the factor; null without the test. */
   p: number | null;
   regression: boolean;
 }
@@ -119,24 +119,20 @@ export function compareRuns(baseline: readonly LoadedRun[], candidate: readonly 
       const bv = b.map(read).filter((v): v is number => v !== null);
       const cv = c.map(read).filter((v): v is number => v !== null);
       if (bv.length === 0 || cv.length === 0) continue;
-      const bm = mean(bv);
-      const cm = mean(cv);
-      const factor = bm > 0 ? cm / bm : cm > 0 ? Infinity : 1;
       const useTest = tested && bv.length >= opts.minRunsForTest && cv.length >= opts.minRunsForTest;
-      const p = useTest ? welchTTest(bv, cv).pGreater : null;
-      const slower = factor > opts.maxSlowdown;
+      const j = judge(bv, cv, { maxSlowdown: opts.maxSlowdown, alpha: opts.alpha, test: useTest });
       rows.push({
         group,
         approach: b[0].info.approach,
         metric,
         baseline: bv,
         candidate: cv,
-        baselineMean: bm,
-        candidateMean: cm,
-        factor,
+        baselineMean: j.baselineMean,
+        candidateMean: j.candidateMean,
+        factor: j.factor,
         test: useTest ? 'welch' : 'factor only',
-        p,
-        regression: slower && (p === null || p < opts.alpha),
+        p: j.p,
+        regression: j.verdict === 'regression',
       });
     }
   }

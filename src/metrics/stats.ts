@@ -95,3 +95,27 @@ export function welchTTest(a: readonly number[], b: readonly number[]): WelchRes
   const df = (va + vb) ** 2 / ((va * va) / (a.length - 1) + (vb * vb) / (b.length - 1));
   return { t, df, pGreater: studentTUpperTail(t, df) };
 }
+
+export interface Judgement {
+  baselineMean: number;
+  candidateMean: number;
+  /** candidateMean / baselineMean (Infinity when the baseline took no time and the candidate did). */
+  factor: number;
+  /** One-sided Welch p-value in the direction of the factor (slower when factor >= 1); null without the test. */
+  p: number | null;
+  verdict: 'ok' | 'regression' | 'faster';
+}
+
+/**
+ * Baseline against candidate timings: a regression needs the factor above maxSlowdown AND, when the
+ * test is run, p < alpha (a noise test, not the factor alone); 'faster' mirrors it.
+ */
+export function judge(baseline: readonly number[], candidate: readonly number[], options: { maxSlowdown: number; alpha: number; test: boolean }): Judgement {
+  const baselineMean = mean(baseline);
+  const candidateMean = mean(candidate);
+  const factor = baselineMean > 0 ? candidateMean / baselineMean : candidateMean > 0 ? Infinity : 1;
+  const p = options.test ? (factor >= 1 ? welchTTest(baseline, candidate).pGreater : welchTTest(candidate, baseline).pGreater) : null;
+  const significant = p === null || p < options.alpha;
+  const verdict = factor > options.maxSlowdown && significant ? 'regression' : factor < 1 / options.maxSlowdown && significant ? 'faster' : 'ok';
+  return { baselineMean, candidateMean, factor, p, verdict };
+}
