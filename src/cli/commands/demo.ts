@@ -2,7 +2,7 @@
 // loads a tiny Criteo-like dataset, runs export and udaf on it and prints a summary table.
 import type { Argv, CommandModule } from 'yargs';
 import { runApproach } from '../../core/harness.js';
-import { ensureCluster } from '../../db/cluster.js';
+import { clusterStatus, ensureCluster } from '../../db/cluster.js';
 import { bytes, formatTable, seconds } from '../format.js';
 import { progressPrinter } from '../progress.js';
 import { resolveWorkload } from '../../../workloads/index.js';
@@ -12,7 +12,7 @@ interface DemoArgs {
   approaches: string[];
   workload: string;
   scale: string;
-  segments: number;
+  segments?: number;
 }
 
 export const demoCommand: CommandModule<object, DemoArgs> = {
@@ -23,10 +23,12 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option('approaches', { type: 'string', array: true, default: ['export', 'udaf'] })
       .option('workload', { type: 'string', default: 'criteo' })
       .option('scale', { type: 'string', default: 'tiny' })
-      .option('segments', { type: 'number', default: 2 }) as unknown as Argv<DemoArgs>,
+      .option('segments', { type: 'number', describe: 'segments (default: those of the existing cluster, else 2)' }) as unknown as Argv<DemoArgs>,
   handler: async (args) => {
     const scale = checkScale(args.scale);
-    const topology = await ensureCluster({ segments: args.segments });
+    // Reuse the cluster that is there (rebuilding it for another segment count would drop its data).
+    const existing = await clusterStatus();
+    const topology = await ensureCluster({ segments: args.segments ?? (existing ? existing.length - 1 : 2) });
     const workload = resolveWorkload(args.workload, scale, 1);
     const rows: (string | number)[][] = [];
     for (const approach of args.approaches) {
