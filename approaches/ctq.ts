@@ -20,6 +20,7 @@ import { assertPushedDown, configSpec, emitEngineSpans, engineMeta, modelTableBy
 import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
+import { modelSeed } from '../src/core/workload.js';
 
 type ModelsIn = 'files' | 'db';
 
@@ -90,7 +91,7 @@ class CtqRun {
   }
 
   private seed(config: number): number {
-    return this.ctx.workload.seed * 1000 + config;
+    return modelSeed(this.ctx.workload, config);
   }
 
   private source(config: number): string {

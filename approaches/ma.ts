@@ -11,6 +11,7 @@ import { assertPushedDown, configSpec, emitEngineSpans, engineMeta, type ValidRe
 import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
+import { modelSeed } from '../src/core/workload.js';
 
 /** The coordinator table holding each config's averaged model between epochs (resume reads it). */
 function stateTableName(runId: string): string {
@@ -47,7 +48,7 @@ export const ma = defineApproach<InDbmsPrepared>({
           const spec = literal(configSpec(config));
           const start =
             models.get(config.id) ??
-            (await client.query<{ m: Buffer }>(`SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`, [workload.seed * 1000 + config.id])).rows[0].m;
+            (await client.query<{ m: Buffer }>(`SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`, [modelSeed(workload, config.id)])).rows[0].m;
           const statement = `SELECT seg, bench_train_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.trainTable} GROUP BY seg`;
           if (!planChecked) {
             await assertPushedDown(client, statement, topology.segments.length, [start]);

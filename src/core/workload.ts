@@ -73,3 +73,11 @@ export interface WorkloadDefinition {
   description: string;
   resolve(scale: ScaleName, seed: number): ResolvedWorkload;
 }
+
+/**
+ * The seed a config's model is initialised from: the same in every approach, so every approach
+ * starts each config from identical weights.
+ */
+export function modelSeed(workload: Pick<ResolvedWorkload, 'seed'>, config: number): number {
+  return workload.seed * 1000 + config;
+}

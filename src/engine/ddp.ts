@@ -9,7 +9,7 @@
 // fails the step with one error that names the rank and what it said.
 import { freePort } from '../db/postgres-os.js';
 import type { RunContext } from '../core/approach.js';
-import { classCount, featureShape, type ModelConfig } from '../core/workload.js';
+import { classCount, featureShape, type ModelConfig, modelSeed } from '../core/workload.js';
 import type { ShardSource } from './fleet.js';
 import { packedBytes, toSpans, type EngineSpan, type ValidateReply } from './messages.js';
 import { EngineWorker, WorkerCrashedError } from './worker.js';
@@ -245,7 +245,7 @@ export class DdpGroup {
   async trainEpoch(configIndex: number, epoch: number): Promise<DdpEpochResult> {
     this.ctx.signal?.throwIfAborted();
     const config = this.config(configIndex);
-    const seed = this.ctx.workload.seed * 1000 + config.id;
+    const seed = modelSeed(this.ctx.workload, config.id);
     const replies = await this.onEveryRank(`training config ${config.id} in epoch ${epoch}`, async (worker) =>
       (await worker.request<DdpTrainReply>({ op: 'ddp_train', config, seed, epoch })).header,
     );

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/approach.js';
-import { classCount, featureShape } from '../core/workload.js';
+import { classCount, featureShape, modelSeed } from '../core/workload.js';
 import type { Unit } from '../sched/types.js';
 import { packedBytes, replySpans, type PackedBuffer } from './messages.js';
 import { EngineWorker } from './worker.js';
@@ -102,7 +102,7 @@ export class WorkerFleet {
     const reply = await this.call(where.worker, (worker) =>
       worker.train({
         config,
-        seed: this.ctx.workload.seed * 1000 + unit.config,
+        seed: modelSeed(this.ctx.workload, unit.config),
         modelIn: this.store.exists(unit.config) ? modelPath : null,
         modelOut: modelPath,
         epoch: unit.epoch,

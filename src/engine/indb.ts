@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RunContext } from '../core/approach.js';
 import type { SpanKind, TrainEvent } from '../core/types.js';
-import { classCount, featureShape, type ModelConfig, type ResolvedWorkload } from '../core/workload.js';
+import { classCount, featureShape, type ModelConfig, type ResolvedWorkload, modelSeed } from '../core/workload.js';
 import { analyzeDistributed, createDistributedTable, dropDistributedTable, tableExists } from '../db/distributed.js';
 import { literal, withClient } from '../db/connect.js';
 
@@ -66,7 +66,7 @@ export async function createModelsTable(ctx: RunContext, placement: (config: num
         config.id,
         configSpec(config),
         meta,
-        ctx.workload.seed * 1000 + config.id,
+        modelSeed(ctx.workload, config.id),
       ]);
     }
   });
