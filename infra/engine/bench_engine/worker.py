@@ -67,6 +67,31 @@ IMPORT_SECONDS = time.time() - _import_start
 EXIT_MISSING_TORCH = 3
 
 
+
+def _train_reply(header, result, bytes_in, bytes_out, spans):
+    return {
+        'ok': True,
+        'epoch': header.get('epoch'),
+        'lossSum': result['loss_sum'],
+        'examples': result['examples'],
+        'steps': result['steps'],
+        'modelBytesIn': bytes_in,
+        'modelBytesOut': bytes_out,
+        'spans': spans,
+    }
+
+
+def _validate_reply(header, result, bytes_in, spans):
+    return {
+        'ok': True,
+        'epoch': header.get('epoch'),
+        'lossSum': result['loss_sum'],
+        'correct': result['correct'],
+        'examples': result['examples'],
+        'modelBytesIn': bytes_in,
+        'spans': spans,
+    }
+
 class Dataset:
     def __init__(self, input_shape, classes):
         self.input_shape = [int(d) for d in input_shape]
@@ -224,16 +249,7 @@ class Worker:
         bytes_out = trainer.save(header['modelOut'])
         spans.append({'kind': 'model-hop', 'start': start, 'end': now_ms()})
         self._keep_idle(trainer)
-        return {
-            'ok': True,
-            'epoch': header.get('epoch'),
-            'lossSum': result['loss_sum'],
-            'examples': result['examples'],
-            'steps': result['steps'],
-            'modelBytesIn': bytes_in,
-            'modelBytesOut': bytes_out,
-            'spans': spans,
-        }, None
+        return _train_reply(header, result, bytes_in, bytes_out, spans), None
 
     def op_validate(self, header, payload, received):
         data = self.dataset(header.get('dataset', 'valid'))
@@ -242,15 +258,7 @@ class Worker:
         result = trainer.validate_buffers(data.buffers)
         spans.extend(result['spans'])
         self._keep_idle(trainer)
-        return {
-            'ok': True,
-            'epoch': header.get('epoch'),
-            'lossSum': result['loss_sum'],
-            'correct': result['correct'],
-            'examples': result['examples'],
-            'modelBytesIn': bytes_in,
-            'spans': spans,
-        }, None
+        return _validate_reply(header, result, bytes_in, spans), None
 
     def op_train_bytes(self, header, payload, received):
         data = self.dataset(header.get('dataset', 'train'))
@@ -263,16 +271,7 @@ class Worker:
         chunks = trainer.to_chunks()
         spans.append({'kind': 'model-hop', 'start': start, 'end': now_ms()})
         self._keep_idle(trainer)
-        return {
-            'ok': True,
-            'epoch': header.get('epoch'),
-            'lossSum': result['loss_sum'],
-            'examples': result['examples'],
-            'steps': result['steps'],
-            'modelBytesIn': bytes_in,
-            'modelBytesOut': sum(len(c) for c in chunks),
-            'spans': spans,
-        }, chunks
+        return _train_reply(header, result, bytes_in, sum(len(c) for c in chunks), spans), chunks
 
     def op_validate_bytes(self, header, payload, received):
         data = self.dataset(header.get('dataset', 'valid'))
@@ -281,15 +280,7 @@ class Worker:
         result = trainer.validate_buffers(data.buffers)
         spans.extend(result['spans'])
         self._keep_idle(trainer)
-        return {
-            'ok': True,
-            'epoch': header.get('epoch'),
-            'lossSum': result['loss_sum'],
-            'correct': result['correct'],
-            'examples': result['examples'],
-            'modelBytesIn': bytes_in,
-            'spans': spans,
-        }, None
+        return _validate_reply(header, result, bytes_in, spans), None
 
     # -- data parallel (bench_engine.ddp) -----------------------------------------------------
 
