@@ -20,7 +20,6 @@ import type { InstanceSession } from './session.js';
 import { pageChecksum } from './checksum.js';
 import { decompress, ExternalRef, scanToastChunks, toastPageChunks, type ChunkVisitor, type ToastContext } from './toast.js';
 import { decodeTuple, tupleLayout } from './tuples.js';
-import { PendingMulti } from './visibility.js';
 
 /** One packed buffer: n examples, x = float32 LE features, y = int32 LE labels. */
 export interface PackedRow {
@@ -109,17 +108,7 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         const n = normalItems(buf, p, header, () => `${name} block ${block}`, items);
         for (let k = 0; k < n; k++) {
           const t = p + items[k * 3 + 1];
-          let visible: boolean;
-          for (;;) {
-            try {
-              visible = judge.visible(buf.readUInt32LE(t), buf.readUInt32LE(t + 4), buf.readUInt16LE(t + 20));
-              break;
-            } catch (error) {
-              if (!(error instanceof PendingMulti)) throw error;
-              await session.resolveMulti(error.multi);
-            }
-          }
-          if (!visible) {
+          if (!(await session.tupleVisible(buf, t))) {
             stats.invisibleTuples++;
             continue;
           }

@@ -12,7 +12,6 @@ import { checkedPage, emptyStats, normalItems, readChunks, type DirectReadStats 
 import { InstanceSession, type LockMode } from './session.js';
 import { ExternalRef, ToastStore } from './toast.js';
 import { decodeTuple, tupleLayout } from './tuples.js';
-import { PendingMulti } from './visibility.js';
 
 export interface DirectReadOptions {
   /** Columns to return, by name, in this order; default: every column in attnum order. */
@@ -168,17 +167,7 @@ async function* readLeaf(
         for (let k = 0; k < n; k++) {
           const t = p + pageItems[k * 3 + 1];
           const len = pageItems[k * 3 + 2];
-          let visible: boolean;
-          for (;;) {
-            try {
-              visible = judge.visible(buf.readUInt32LE(t), buf.readUInt32LE(t + 4), buf.readUInt16LE(t + 20));
-              break;
-            } catch (error) {
-              if (!(error instanceof PendingMulti)) throw error;
-              await session.resolveMulti(error.multi);
-            }
-          }
-          if (!visible) {
+          if (!(await session.tupleVisible(buf, t))) {
             stats.invisibleTuples++;
             continue;
           }

@@ -22,7 +22,7 @@ import type pg from 'pg';
 import type { Instance } from '../../db/topology.js';
 import { instanceFacts, relationInfo, type InstanceFacts, type RelationInfo } from './catalog.js';
 import { DirectReadError } from './format.js';
-import { CommitLog, parseSnapshot, VisibilityError, VisibilityJudge, type Snapshot } from './visibility.js';
+import { CommitLog, parseSnapshot, PendingMulti, VisibilityError, VisibilityJudge, type Snapshot } from './visibility.js';
 
 export type LockMode = 'ACCESS EXCLUSIVE' | 'SHARE';
 
@@ -139,6 +139,21 @@ export class InstanceSession {
     const info = this.relations.get(table);
     if (!info) throw new DirectReadError(`${table} was not locked in this session`);
     return info;
+  }
+
+  /**
+   * Whether the heap tuple whose header starts at `t` is visible to the session's snapshot; a
+   * multixact xmax is first resolved through the instance.
+   */
+  async tupleVisible(buf: Buffer, t: number): Promise<boolean> {
+    for (;;) {
+      try {
+        return this.judge.visible(buf.readUInt32LE(t), buf.readUInt32LE(t + 4), buf.readUInt16LE(t + 20));
+      } catch (error) {
+        if (!(error instanceof PendingMulti)) throw error;
+        await this.resolveMulti(error.multi);
+      }
+    }
   }
 
   /** Find the updating member of a multixact (pg_get_multixact_members) and tell the judge. */
