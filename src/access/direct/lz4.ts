@@ -8,6 +8,7 @@
 // literals, then a 2-byte little-endian offset (1..65535) and the match. The last sequence has
 // literals only.
 import { CompressionError } from './pglz.js';
+import { copyMatch } from './match-copy.js';
 
 export function lz4DecompressBlock(src: Uint8Array, start: number, end: number, dest: Uint8Array, destStart: number, rawSize: number): void {
   let sp = start;
@@ -52,23 +53,7 @@ export function lz4DecompressBlock(src: Uint8Array, start: number, end: number, 
     len += 4;
     if (off === 0 || off > dp - destStart) throw new CompressionError(`lz4: match offset ${off} outside the output written so far`);
     if (dp + len > destEnd) throw new CompressionError('lz4: match runs past the output');
-    const from = dp - off;
-    if (len <= 16) {
-      // Byte by byte, forward: also right for overlapping matches (runs).
-      for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
-      dp += len;
-    } else if (off >= len) {
-      dest.copyWithin(dp, from, from + len);
-      dp += len;
-    } else {
-      // Overlapping match: [from, dp) holds whole periods, so the copied span can double.
-      const stop = dp + len;
-      while (dp < stop) {
-        const piece = Math.min(dp - from, stop - dp);
-        dest.copyWithin(dp, from, from + piece);
-        dp += piece;
-      }
-    }
+    dp = copyMatch(dest, dp, off, len);
   }
   if (dp !== destEnd) throw new CompressionError(`lz4: block decompressed to ${dp - destStart} bytes, expected ${rawSize}`);
 }

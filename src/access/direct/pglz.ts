@@ -6,6 +6,7 @@
 // 0xff; when the 4-bit length field is 15 (length 18), a third byte adds 0-255 to the length.
 // Offsets are 1..4095, lengths 3..273; source and destination of a copy may overlap (a run), in
 // which case the copy repeats the last `offset` bytes, byte by byte.
+import { copyMatch } from './match-copy.js';
 
 export class CompressionError extends Error {
   constructor(message: string) {
@@ -38,24 +39,7 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
         }
         if (off === 0 || off > dp - destStart) throw new CompressionError(`pglz: match offset ${off} outside the output written so far`);
         if (len > destEnd - dp) len = destEnd - dp;
-        const from = dp - off;
-        if (len <= 16) {
-          // Byte by byte, forward: also right when the copy overlaps its source (a run).
-          for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
-          dp += len;
-        } else if (off >= len) {
-          dest.copyWithin(dp, from, from + len);
-          dp += len;
-        } else {
-          // Overlap: [from, dp) always holds a whole number of periods, so it can be copied as
-          // one piece (the span doubles each time).
-          const stop = dp + len;
-          while (dp < stop) {
-            const piece = Math.min(dp - from, stop - dp);
-            dest.copyWithin(dp, from, from + piece);
-            dp += piece;
-          }
-        }
+        dp = copyMatch(dest, dp, off, len);
       } else {
         dest[dp++] = src[sp++];
       }
