@@ -92,6 +92,7 @@ def _validate_reply(header, result, bytes_in, spans):
         'spans': spans,
     }
 
+
 class Dataset:
     def __init__(self, input_shape, classes):
         self.input_shape = [int(d) for d in input_shape]
@@ -324,15 +325,7 @@ class Worker:
         state = self._ddp_state()
         data = self.dataset(header.get('dataset', 'valid'))
         result = state.validate(header['config'], data)
-        return {
-            'ok': True,
-            'epoch': header.get('epoch'),
-            'lossSum': result['loss_sum'],
-            'correct': result['correct'],
-            'examples': result['examples'],
-            'modelBytesIn': 0,
-            'spans': result['spans'],
-        }, None
+        return _validate_reply(header, result, 0, result['spans']), None
 
     def op_ddp_checksum(self, header, payload, received):
         result = self._ddp_state().checksum(header['config'])
