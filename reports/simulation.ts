@@ -61,46 +61,36 @@ export function simulationFigures(sim: SimulationFile): Figure[] {
     { scenario: scenarioOf(p), workers: p.workers, scheduler: 'async (CTQ)', makespan: p.asyncMakespan },
   ]);
   const speedupTitle = 'Speedup of async over sync MOP (Figures 11/16)';
-  const speedup: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: speedupTitle,
-    data: { values: long },
-    facet: { field: 'scenario', type: 'nominal', title: null, sort: scenarios },
-    columns: Math.min(3, Math.max(1, scenarios.length)),
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 260,
-      height: 180,
-      encoding: {
-        x: { field: 'workers', type: 'quantitative', title: 'workers' },
-        y: { field: 'value', type: 'quantitative', aggregate: 'mean', title: 'speedup Tu / Tc' },
-        color: { field: 'series', type: 'nominal', title: null, sort: Object.values(SERIES) },
-        strokeDash: { field: 'series', type: 'nominal', sort: Object.values(SERIES) },
-      },
-      layer: [{ mark: { type: 'line' } }, { mark: { type: 'point', filled: true, size: 30 } }],
-    },
-  };
+  const speedup = linesPerScenario(speedupTitle, long, scenarios, {
+    y: { field: 'value', type: 'quantitative', aggregate: 'mean', title: 'speedup Tu / Tc' },
+    color: { field: 'series', type: 'nominal', title: null, sort: Object.values(SERIES) },
+    strokeDash: { field: 'series', type: 'nominal', sort: Object.values(SERIES) },
+  });
   const makespanTitle = 'Per-run makespan, sync vs async MOP (simulated)';
-  const makespan: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: makespanTitle,
-    data: { values: makespans },
-    facet: { field: 'scenario', type: 'nominal', title: null, sort: scenarios },
-    columns: Math.min(3, Math.max(1, scenarios.length)),
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 260,
-      height: 180,
-      encoding: {
-        x: { field: 'workers', type: 'quantitative', title: 'workers' },
-        y: { field: 'makespan', type: 'quantitative', aggregate: 'mean', title: 'makespan (virtual time)' },
-        color: { field: 'scheduler', type: 'nominal', title: null },
-      },
-      layer: [{ mark: { type: 'line' } }, { mark: { type: 'point', filled: true, size: 30 } }],
-    },
-  };
+  const makespan = linesPerScenario(makespanTitle, makespans, scenarios, {
+    y: { field: 'makespan', type: 'quantitative', aggregate: 'mean', title: 'makespan (virtual time)' },
+    color: { field: 'scheduler', type: 'nominal', title: null },
+  });
   return [
     { name: 'simulation-speedup', title: speedupTitle, spec: speedup },
     { name: 'simulation-makespan', title: makespanTitle, spec: makespan },
   ];
+}
+
+/** Lines with points against the worker count, one panel per scenario, each with its own y scale. */
+function linesPerScenario(title: string, values: object[], scenarios: string[], encoding: Record<string, object>): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values },
+    facet: { field: 'scenario', type: 'nominal', title: null, sort: scenarios },
+    columns: Math.min(3, Math.max(1, scenarios.length)),
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 260,
+      height: 180,
+      encoding: { x: { field: 'workers', type: 'quantitative', title: 'workers' }, ...encoding },
+      layer: [{ mark: { type: 'line' } }, { mark: { type: 'point', filled: true, size: 30 } }],
+    },
+  } as TopLevelSpec;
 }
