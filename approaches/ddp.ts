@@ -1,13 +1,14 @@
 // Data parallelism (paper 3.3/5.1: PytorchDDP): the data leaves the database as in `export`
 // (COPY into Arrow files, the same storage blowup), then one engine process per segment holds its
 // shard in memory and all of them train ONE config at a time together, all-reducing gradients
-// after every mini-batch (torch.distributed: gloo on the CPU, nccl with a GPU per rank). Epoch-major:
+// after every mini-batch (torch's DistributedDataParallel over torch.distributed: gloo on the CPU,
+// nccl with a GPU per rank; option allreduce=flat: one all-reduce of the whole gradient). Epoch-major:
 // in epoch e every config trains one epoch on all shards at once, then every config is validated.
 // Models live in the processes' memory for the whole run. `ddpApproach` builds the variants that
 // read the data another way (`da-ddp`: the direct reader).
 import { defineApproach, type Approach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
 import type { Topology } from '../src/db/topology.js';
-import { DdpGroup, type DdpBackend } from '../src/engine/ddp.js';
+import { DDP_ALLREDUCE, DdpGroup, type DdpAllreduce, type DdpGroupOptions } from '../src/engine/ddp.js';
 import type { ShardSource } from '../src/engine/fleet.js';
 import { packForRun } from './shared/pack.js';
 import { exportToFiles } from './export.js';
@@ -29,9 +30,12 @@ export interface DdpApproachOptions {
   check?: (topology: Topology) => Promise<Problem[]>;
 }
 
-/** `--option ddpTimeout=SECONDS` bounds every collective; `--option ddpBackend=gloo|nccl` forces a backend. */
-function groupOptions(ctx: RunContext): { timeoutSeconds?: number; backend?: DdpBackend } {
-  const out: { timeoutSeconds?: number; backend?: DdpBackend } = {};
+/**
+ * `--option ddpTimeout=SECONDS` bounds every collective; `--option ddpBackend=gloo|nccl` forces a backend;
+ * `--option allreduce=ddp|flat` picks torch's DistributedDataParallel (default) or one all-reduce of the flat gradient.
+ */
+function groupOptions(ctx: RunContext): DdpGroupOptions {
+  const out: DdpGroupOptions = {};
   if (ctx.options.ddpTimeout !== undefined) {
     const seconds = Number(ctx.options.ddpTimeout);
     if (!(seconds > 0)) throw new Error(`--option ddpTimeout=${ctx.options.ddpTimeout}: expected a number of seconds`);
@@ -40,6 +44,11 @@ function groupOptions(ctx: RunContext): { timeoutSeconds?: number; backend?: Ddp
   if (ctx.options.ddpBackend !== undefined) {
     if (ctx.options.ddpBackend !== 'gloo' && ctx.options.ddpBackend !== 'nccl') throw new Error(`--option ddpBackend=${ctx.options.ddpBackend}: expected gloo or nccl`);
     out.backend = ctx.options.ddpBackend;
+  }
+  const allreduce = ctx.options.allreduce;
+  if (allreduce !== undefined) {
+    if (!(DDP_ALLREDUCE as readonly string[]).includes(allreduce)) throw new Error(`--option allreduce=${allreduce}: expected ${DDP_ALLREDUCE.join(' or ')}`);
+    out.allreduce = allreduce as DdpAllreduce;
   }
   return out;
 }
@@ -69,8 +78,9 @@ async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
     }
     await group.validateAll(epoch);
     ctx.log(
-      `ddp epoch ${epoch}: ${workload.configs.length} configs on ${group.size} ranks (${group.backend}); all-reduce ${mb(bytes / group.size)} per rank, ` +
-        `${allreduceSeconds.toFixed(2)} s of ${trainSeconds.toFixed(2)} s training per rank inside all_reduce` +
+      `ddp epoch ${epoch}: ${workload.configs.length} configs on ${group.size} ranks (${group.backend}, all-reduce ${group.allreduce}); ` +
+        `${mb(bytes / group.size)} per rank to the collectives, ${allreduceSeconds.toFixed(2)} s of ${trainSeconds.toFixed(2)} s training ` +
+        `per rank with an all-reduce under way` +
         (dropped > 0 ? `; ${dropped} examples dropped to keep the ranks' mini-batch counts equal` : ''),
     );
   }
@@ -81,7 +91,7 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
     id: options.id,
     title: options.title,
     layers: {
-      scheduling: 'none; synchronous all-reduce every mini-batch',
+      scheduling: 'none; gradients all-reduced every mini-batch (DistributedDataParallel)',
       execution: 'out-of-DBMS, N processes train one config at a time',
       dataAccess: options.dataAccess,
       modelsLive: 'process memory',

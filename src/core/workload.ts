@@ -1,6 +1,11 @@
 // Workloads: a dataset + a grid of configs + epochs, resolved at one scale (DESIGN section 2, 6).
 
-export type Arch = 'mlp' | 'vgg' | 'resnet';
+/** The Criteo MLP and the zoo of the paper's CNNs (infra/engine/bench_engine/models.py, docs/engine.md). */
+export const ARCHS = ['mlp', 'vgg16', 'resnet18', 'resnet34', 'resnet50', 'resnet152', 'mobilenetv2'] as const;
+export type Arch = (typeof ARCHS)[number];
+/** How `l2` regularises: Keras' L2 penalty on kernel weights (the paper's; default), Adam's coupled or AdamW's decoupled weight decay. */
+export const REGULARIZERS = ['kernel-l2', 'adam', 'adamw'] as const;
+export type Regularizer = (typeof REGULARIZERS)[number];
 export type ScaleName = 'tiny' | 'small' | 'medium' | 'paper';
 export const SCALES: readonly ScaleName[] = ['tiny', 'small', 'medium', 'paper'];
 
@@ -13,8 +18,12 @@ export interface ModelConfig {
   l2: number;
   /** Hidden layer widths for the MLP. */
   hidden?: number[];
-  /** Base channel width for the CNNs. */
+  /** CNNs: channels of the first convolution (published: 64 for VGG16 and the ResNets, 32 for MobileNetV2). */
   width?: number;
+  /** CNNs: blocks per stage (VGG16's convolutions, the ResNets' residual blocks, MobileNetV2's inverted residuals); default the published ones. */
+  blocks?: number[];
+  /** How `l2` regularises (default 'kernel-l2'). */
+  regularizer?: Regularizer;
   /** Extra passes over each mini-batch: makes a config slower without changing the data (hetero workload). */
   repeat?: number;
   /** A short human label, e.g. "mlp b256 lr1e-3 l2 1e-4". */

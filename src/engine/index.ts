@@ -6,3 +6,4 @@ export * from './worker.js';
 export * from './model-store.js';
 export * from './data-file.js';
 export * from './rawloop.js';
+export * from './model-info.js';

@@ -1,6 +1,7 @@
 // The on-disk format of a run folder (DESIGN section 7). Reports and `bench compare` read only
 // what these schemas accept, so a malformed folder fails loudly instead of producing numbers.
 import { z } from 'zod';
+import { ARCHS, REGULARIZERS } from '../core/workload.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -23,12 +24,15 @@ export type Environment = z.infer<typeof environmentSchema>;
 
 export const modelConfigSchema = z.object({
   id: z.number(),
-  arch: z.enum(['mlp', 'vgg', 'resnet']),
+  // 'vgg' and 'resnet': runs recorded before the model zoo.
+  arch: z.enum([...ARCHS, 'vgg', 'resnet']),
   batchSize: z.number(),
   learningRate: z.number(),
   l2: z.number(),
   hidden: z.array(z.number()).optional(),
   width: z.number().optional(),
+  blocks: z.array(z.number()).optional(),
+  regularizer: z.enum(REGULARIZERS).optional(),
   repeat: z.number().optional(),
   label: z.string(),
 });

@@ -161,8 +161,11 @@ def _init_like_torchvision(model: nn.Module, linear_std: Optional[float]) -> Non
 
 
 def _torchvision_models():
-    import torchvision.models  # 0.2 s: paid by the first CNN a process builds
-
+    try:
+        import torchvision.models  # 0.2 s: paid by the first CNN a process builds
+    except ImportError as error:
+        raise ImportError('the CNNs of the model zoo need torchvision (%s); install it: bash infra/setup.sh '
+                          '(or apt-get install python3-torchvision)' % error) from error
     return torchvision.models
 
 

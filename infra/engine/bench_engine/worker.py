@@ -55,7 +55,7 @@ try:
 except ImportError as _error:  # said plainly; the TypeScript side maps exit code 3
     sys.stderr.write(
         'BENCH_ENGINE_MISSING: %s cannot import torch (%s). Install the engine: '
-        'bash infra/setup.sh (or apt-get install python3-torch python3-numpy libopenblas0-openmp)\n'
+        'bash infra/setup.sh (or apt-get install python3-torch python3-torchvision python3-numpy libopenblas0-openmp)\n'
         % (sys.executable, _error)
     )
     sys.stderr.flush()

@@ -1,0 +1,115 @@
+// npx tsx bench/ddp.ts [--workloads criteo,imagenet] [--scale small] [--segments 2] [--approach ddp]
+//
+// The data-parallel approach's two ways of averaging gradients, side by side in one run per
+// workload (the same configs, data and cluster): `allreduce=ddp` (torch's DistributedDataParallel:
+// bucketed all-reduces overlapped with backward, bytes counted by a communication hook) and
+// `allreduce=flat` (one blocking all-reduce of the whole gradient after backward). Per epoch and
+// rank: bytes handed to the collectives (gradients, control reductions, DDP's first broadcast),
+// seconds with an all-reduce under way, training seconds (the 'train' spans, communication
+// included), and the epoch's wall time. Ratio: ddp / flat. The runs stay under runs/bench-ddp-<time>.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { formatTable } from '../src/cli/format.js';
+import { runApproach } from '../src/core/harness.js';
+import { repoRoot } from '../src/core/paths.js';
+import type { RunEvent } from '../src/core/types.js';
+import { SCALES, type ScaleName } from '../src/core/workload.js';
+import { ensureCluster } from '../src/db/cluster.js';
+import { DDP_ALLREDUCE, type DdpAllreduce } from '../src/engine/ddp.js';
+
+interface Measured {
+  workload: string;
+  allreduce: DdpAllreduce;
+  epochs: number;
+  ranks: number;
+  /** Per rank per epoch. */
+  collectiveBytes: number;
+  allreduceSeconds: number;
+  trainSeconds: number;
+  /** Mean wall seconds of an epoch (summary.json). */
+  epochSeconds: number;
+  executionSeconds: number;
+}
+
+function readEvents(runDir: string): RunEvent[] {
+  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunEvent);
+}
+
+/** The seconds with an all-reduce under way, per rank, that approaches/ddp.ts logs after each epoch. */
+function loggedAllreduceSeconds(events: readonly RunEvent[]): number {
+  let total = 0;
+  for (const e of events) {
+    if (e.type !== 'log') continue;
+    const m = /^ddp epoch \d+: .* ([\d.]+) s of [\d.]+ s training per rank with an all-reduce under way/.exec(e.message);
+    if (m) total += Number(m[1]);
+  }
+  return total;
+}
+
+async function measure(workloadId: string, scale: ScaleName, segments: number, approach: string, allreduce: DdpAllreduce, runsDir: string): Promise<Measured> {
+  const topology = await ensureCluster({ segments });
+  const threads = Math.max(1, Math.floor(2 / segments));
+  const { runDir, summary } = await runApproach({ approach, workload: workloadId, scale, topology, runsDir, threads, options: { allreduce } });
+  const events = readEvents(runDir);
+  const epochs = summary.epochSeconds.length;
+  const perRankEpoch = (x: number): number => x / (segments * epochs);
+  const bytes = events.reduce((sum, e) => sum + (e.type === 'counter' && e.transport === 'allreduce' ? e.bytes : 0), 0);
+  const train = events.reduce((sum, e) => sum + (e.type === 'span' && e.kind === 'train' ? (e.end - e.start) / 1000 : 0), 0);
+  return {
+    workload: workloadId,
+    allreduce,
+    epochs,
+    ranks: segments,
+    collectiveBytes: perRankEpoch(bytes),
+    allreduceSeconds: loggedAllreduceSeconds(events) / epochs,
+    trainSeconds: perRankEpoch(train),
+    epochSeconds: summary.epochSeconds.reduce((a, b) => a + b, 0) / epochs,
+    executionSeconds: summary.executionSeconds,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = await yargs(hideBin(process.argv))
+    .option('workloads', { type: 'string', default: 'criteo,imagenet', describe: 'comma-separated workloads' })
+    .option('scale', { choices: SCALES, default: 'small' as ScaleName })
+    .option('segments', { type: 'number', default: 2 })
+    .option('approach', { choices: ['ddp', 'da-ddp'], default: 'ddp' })
+    .strict()
+    .help()
+    .parseAsync();
+  const runsDir = join(repoRoot(), 'runs', `bench-ddp-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(runsDir, { recursive: true });
+  const rows: Measured[] = [];
+  for (const workload of args.workloads.split(',').filter(Boolean)) {
+    for (const allreduce of DDP_ALLREDUCE) rows.push(await measure(workload, args.scale, args.segments, args.approach, allreduce, runsDir));
+  }
+
+  const mb = (b: number): string => (b / 1e6).toFixed(2);
+  console.log(`\n${args.approach}, ${args.scale} scale, ${args.segments} segments: per rank and epoch, one run of each mode\n`);
+  console.log(
+    formatTable(
+      ['workload', 'allreduce', 'collective MB', 'all-reduce under way s', 'train s', 'epoch s', 'execution s', 'epoch s / flat'],
+      rows.map((r) => {
+        const flat = rows.find((f) => f.workload === r.workload && f.allreduce === 'flat');
+        return [
+          r.workload,
+          r.allreduce,
+          mb(r.collectiveBytes),
+          r.allreduceSeconds.toFixed(2),
+          r.trainSeconds.toFixed(2),
+          r.epochSeconds.toFixed(2),
+          r.executionSeconds.toFixed(2),
+          flat ? (r.epochSeconds / flat.epochSeconds).toFixed(3) : '-',
+        ];
+      }),
+    ),
+  );
+  console.log(`\ntarget: ddp's epoch no slower than flat's (ratio <= 1.00); run folders: ${runsDir}`);
+}
+
+await main();
