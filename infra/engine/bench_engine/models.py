@@ -15,7 +15,7 @@ stage: VGG16's 3x3 convolutions (2, 2, 3, 3, 3), the ResNets' residual blocks, M
 inverted residual blocks per bottleneck group (1, 2, 3, 4, 3, 3, 1)). Every member is built from
 torchvision's own classes and blocks, so the same code trains at every scale; with the published
 width and blocks on ImageNet-sized images (at least 64 px) the module is exactly torchvision's
-(`published_model`; tests compare the two). docs/models.md says how the small members adapt to
+(`published_model`; tests compare the two). docs/engine.md says how the small members adapt to
 small images and lists the parameter counts.
 
 Dropout is off in every member (p = 0): Keras' VGG16 and MobileNetV2, which the paper trained,
