@@ -8,9 +8,10 @@
 // read the data another way (`da-ddp`: the direct reader).
 import { defineApproach, type Approach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
 import type { Topology } from '../src/db/topology.js';
-import { DDP_ALLREDUCE, DdpGroup, type DdpAllreduce, type DdpGroupOptions } from '../src/engine/ddp.js';
+import { DDP_ALLREDUCE, DdpGroup, type DdpGroupOptions } from '../src/engine/ddp.js';
 import type { ShardSource } from '../src/engine/fleet.js';
-import { packForRun } from './shared/pack.js';
+import { choiceOption, numberOption, type OptionValues } from '../src/core/options.js';
+import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { exportToFiles } from './export.js';
 import { checkWorkers } from './shared/checks.js';
 
@@ -30,27 +31,22 @@ export interface DdpApproachOptions {
   check?: (topology: Topology) => Promise<Problem[]>;
 }
 
-/**
- * `--option ddpTimeout=SECONDS` bounds every collective; `--option ddpBackend=gloo|nccl` forces a backend;
- * `--option allreduce=ddp|flat` picks torch's DistributedDataParallel (default) or one all-reduce of the flat gradient.
- */
-function groupOptions(ctx: RunContext): DdpGroupOptions {
-  const out: DdpGroupOptions = {};
-  if (ctx.options.ddpTimeout !== undefined) {
-    const seconds = Number(ctx.options.ddpTimeout);
-    if (!(seconds > 0)) throw new Error(`--option ddpTimeout=${ctx.options.ddpTimeout}: expected a number of seconds`);
-    out.timeoutSeconds = seconds;
-  }
-  if (ctx.options.ddpBackend !== undefined) {
-    if (ctx.options.ddpBackend !== 'gloo' && ctx.options.ddpBackend !== 'nccl') throw new Error(`--option ddpBackend=${ctx.options.ddpBackend}: expected gloo or nccl`);
-    out.backend = ctx.options.ddpBackend;
-  }
-  const allreduce = ctx.options.allreduce;
-  if (allreduce !== undefined) {
-    if (!(DDP_ALLREDUCE as readonly string[]).includes(allreduce)) throw new Error(`--option allreduce=${allreduce}: expected ${DDP_ALLREDUCE.join(' or ')}`);
-    out.allreduce = allreduce as DdpAllreduce;
-  }
-  return out;
+const DDP_OPTIONS = {
+  ...PACKING_OPTIONS,
+  ddpTimeout: numberOption({ min: 1, max: 86_400 }, 1800, 'seconds any collective may take before the ranks give up'),
+  ddpBackend: choiceOption(['auto', 'gloo', 'nccl'], 'auto', 'torch.distributed backend: auto is nccl with a GPU per rank, else gloo'),
+  allreduce: choiceOption(
+    DDP_ALLREDUCE,
+    'ddp',
+    "how gradients are averaged: ddp is torch's DistributedDataParallel (bucketed all-reduces overlapped with backward), flat one all-reduce of the whole gradient after backward",
+  ),
+} as const;
+
+type DdpContext = RunContext<OptionValues<typeof DDP_OPTIONS>>;
+
+function groupOptions(ctx: DdpContext): DdpGroupOptions {
+  const { ddpTimeout, ddpBackend, allreduce } = ctx.options;
+  return { timeoutSeconds: ddpTimeout, allreduce, ...(ddpBackend === 'auto' ? {} : { backend: ddpBackend }) };
 }
 
 function mb(bytes: number): string {
@@ -87,7 +83,7 @@ async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
 }
 
 export function ddpApproach(options: DdpApproachOptions): Approach {
-  return defineApproach<DdpPrepared>({
+  return defineApproach<DdpPrepared, typeof DDP_OPTIONS>({
     id: options.id,
     title: options.title,
     layers: {
@@ -96,6 +92,7 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
       dataAccess: options.dataAccess,
       modelsLive: 'process memory',
     },
+    options: DDP_OPTIONS,
     async check(topology) {
       return [...(await checkWorkers()), ...((await options.check?.(topology)) ?? [])];
     },

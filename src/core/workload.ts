@@ -1,4 +1,5 @@
-// Workloads: a dataset + a grid of configs + epochs, resolved at one scale (DESIGN section 2, 6).
+// Workloads: a dataset + a grid of configs + epochs, resolved at one scale (docs/architecture.md).
+import { z } from 'zod';
 
 /** The Criteo MLP and the zoo of the paper's CNNs (infra/engine/bench_engine/models.py, docs/engine.md). */
 export const ARCHS = ['mlp', 'vgg16', 'resnet18', 'resnet34', 'resnet50', 'resnet152', 'mobilenetv2'] as const;
@@ -6,29 +7,30 @@ export type Arch = (typeof ARCHS)[number];
 /** How `l2` regularises: Keras' L2 penalty on kernel weights (the paper's; default), Adam's coupled or AdamW's decoupled weight decay. */
 export const REGULARIZERS = ['kernel-l2', 'adam', 'adamw'] as const;
 export type Regularizer = (typeof REGULARIZERS)[number];
-export type ScaleName = 'tiny' | 'small' | 'medium' | 'paper';
-export const SCALES: readonly ScaleName[] = ['tiny', 'small', 'medium', 'paper'];
+export const SCALES = ['tiny', 'small', 'medium', 'paper'] as const;
+export type ScaleName = (typeof SCALES)[number];
 
 /** One model to train (the paper's model config, MADlib's MST). */
-export interface ModelConfig {
-  id: number;
-  arch: Arch;
-  batchSize: number;
-  learningRate: number;
-  l2: number;
+export const modelConfigSchema = z.object({
+  id: z.number(),
+  arch: z.enum(ARCHS),
+  batchSize: z.number(),
+  learningRate: z.number(),
+  l2: z.number(),
   /** Hidden layer widths for the MLP. */
-  hidden?: number[];
+  hidden: z.array(z.number()).optional(),
   /** CNNs: channels of the first convolution (published: 64 for VGG16 and the ResNets, 32 for MobileNetV2). */
-  width?: number;
+  width: z.number().optional(),
   /** CNNs: blocks per stage (VGG16's convolutions, the ResNets' residual blocks, MobileNetV2's inverted residuals); default the published ones. */
-  blocks?: number[];
+  blocks: z.array(z.number()).optional(),
   /** How `l2` regularises (default 'kernel-l2'). */
-  regularizer?: Regularizer;
+  regularizer: z.enum(REGULARIZERS).optional(),
   /** Extra passes over each mini-batch: makes a config slower without changing the data (hetero workload). */
-  repeat?: number;
+  repeat: z.number().optional(),
   /** A short human label, e.g. "mlp b256 lr1e-3 l2 1e-4". */
-  label: string;
-}
+  label: z.string(),
+});
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
 
 export interface CriteoSpec {
   kind: 'criteo';

@@ -1,9 +1,10 @@
 """Training one config on packed buffers: the code every approach runs.
 
-Packed buffer (ETL output): x = n * prod(input_shape) float32 little endian, y = n int32 little
-endian. Mini-batches of config['batchSize'] are taken in buffer order inside each buffer (the
-last one of a buffer may be smaller), each trained config.get('repeat', 1) times; Adam with
-lr=learningRate; cross-entropy; `l2` regularises as config['regularizer'] says (make_optimizer).
+Packed buffer (ETL output, see docs/architecture.md, "Data"): x = n * prod(input_shape) float32
+little endian, y = n int32 little endian. Mini-batches of config['batchSize'] are taken in buffer
+order inside each buffer (the last one of a buffer may be smaller), each trained
+config.get('repeat', 1) times; Adam with lr=learningRate; cross-entropy; `l2` regularises as
+config['regularizer'] says (make_optimizer, docs/engine.md).
 
 A checkpoint (to_bytes/save) holds the weights AND the optimizer state, so training that hops
 between processes equals sequential training in one process, bit for bit.
