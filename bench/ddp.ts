@@ -9,15 +9,14 @@
 // included), and the epoch's wall time. Ratio: ddp / flat. The runs stay under runs/bench-ddp-<time>.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { formatTable } from '../src/cli/format.js';
-import { runApproach } from '../src/core/harness.js';
+import { runSpec } from '../approaches/resolve.js';
 import { repoRoot } from '../src/core/paths.js';
-import type { RunEvent } from '../src/core/types.js';
+import { runEventSchema, type RunEvent } from '../src/core/events.js';
 import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
 import { DDP_ALLREDUCE, type DdpAllreduce } from '../src/engine/ddp.js';
+import { printTargets, runBench, type Target } from './lib/entry.js';
 
 interface Measured {
   workload: string;
@@ -37,7 +36,7 @@ function readEvents(runDir: string): RunEvent[] {
   return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as RunEvent);
+    .map((line) => runEventSchema.parse(JSON.parse(line)));
 }
 
 /** The seconds with an all-reduce under way, per rank, that approaches/ddp.ts logs after each epoch. */
@@ -54,7 +53,7 @@ function loggedAllreduceSeconds(events: readonly RunEvent[]): number {
 async function measure(workloadId: string, scale: ScaleName, segments: number, approach: string, allreduce: DdpAllreduce, runsDir: string): Promise<Measured> {
   const topology = await ensureCluster({ segments });
   const threads = Math.max(1, Math.floor(2 / segments));
-  const { runDir, summary } = await runApproach({ approach, workload: workloadId, scale, topology, runsDir, threads, options: { allreduce } });
+  const { runDir, summary } = await runSpec({ approach, workload: workloadId, scale, topology, runsDir, threads, options: { allreduce } });
   const events = readEvents(runDir);
   const epochs = summary.epochSeconds.length;
   const perRankEpoch = (x: number): number => x / (segments * epochs);
@@ -73,19 +72,19 @@ async function measure(workloadId: string, scale: ScaleName, segments: number, a
   };
 }
 
-async function main(): Promise<void> {
-  const args = await yargs(hideBin(process.argv))
-    .option('workloads', { type: 'string', default: 'criteo,imagenet', describe: 'comma-separated workloads' })
-    .option('scale', { choices: SCALES, default: 'small' as ScaleName })
-    .option('segments', { type: 'number', default: 2 })
-    .option('approach', { choices: ['ddp', 'da-ddp'], default: 'ddp' })
-    .strict()
-    .help()
-    .parseAsync();
+interface DdpBenchArgs {
+  workloads: string;
+  scale: ScaleName;
+  segments: number;
+  approach: string;
+}
+
+async function main(args: DdpBenchArgs): Promise<void> {
   const runsDir = join(repoRoot(), 'runs', `bench-ddp-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(runsDir, { recursive: true });
   const rows: Measured[] = [];
-  for (const workload of args.workloads.split(',').filter(Boolean)) {
+  const workloads = args.workloads.split(',').filter(Boolean);
+  for (const workload of workloads) {
     for (const allreduce of DDP_ALLREDUCE) rows.push(await measure(workload, args.scale, args.segments, args.approach, allreduce, runsDir));
   }
 
@@ -93,23 +92,40 @@ async function main(): Promise<void> {
   console.log(`\n${args.approach}, ${args.scale} scale, ${args.segments} segments: per rank and epoch, one run of each mode\n`);
   console.log(
     formatTable(
-      ['workload', 'allreduce', 'collective MB', 'all-reduce under way s', 'train s', 'epoch s', 'execution s', 'epoch s / flat'],
-      rows.map((r) => {
-        const flat = rows.find((f) => f.workload === r.workload && f.allreduce === 'flat');
-        return [
-          r.workload,
-          r.allreduce,
-          mb(r.collectiveBytes),
-          r.allreduceSeconds.toFixed(2),
-          r.trainSeconds.toFixed(2),
-          r.epochSeconds.toFixed(2),
-          r.executionSeconds.toFixed(2),
-          flat ? (r.epochSeconds / flat.epochSeconds).toFixed(3) : '-',
-        ];
-      }),
+      ['workload', 'allreduce', 'collective MB', 'all-reduce under way s', 'train s', 'epoch s', 'execution s'],
+      rows.map((r) => [
+        r.workload,
+        r.allreduce,
+        mb(r.collectiveBytes),
+        r.allreduceSeconds.toFixed(2),
+        r.trainSeconds.toFixed(2),
+        r.epochSeconds.toFixed(2),
+        r.executionSeconds.toFixed(2),
+      ]),
     ),
   );
-  console.log(`\ntarget: ddp's epoch no slower than flat's (ratio <= 1.00); run folders: ${runsDir}`);
+  const targets: Target[] = workloads.map((workload) => {
+    const of = (mode: DdpAllreduce): Measured => rows.find((r) => r.workload === workload && r.allreduce === mode) as Measured;
+    return {
+      name: `ddp / flat epoch time, ${workload}/${args.scale}`,
+      measured: of('ddp').epochSeconds / of('flat').epochSeconds,
+      bound: 1,
+      direction: '<=',
+      note: 'mean epoch wall time, one run each',
+    };
+  });
+  printTargets("torch's DistributedDataParallel against the flat all-reduce", targets);
+  console.log(`\nrun folders: ${runsDir}`);
 }
 
-await main();
+await runBench<DdpBenchArgs>({
+  name: 'bench/ddp.ts',
+  describe: "ddp's two ways of averaging gradients side by side: bytes and seconds per rank and epoch",
+  options: (argv) =>
+    argv
+      .option('workloads', { type: 'string', default: 'criteo,imagenet', describe: 'comma-separated workloads' })
+      .option('scale', { choices: SCALES, default: 'small' as ScaleName })
+      .option('segments', { type: 'number', default: 2 })
+      .option('approach', { choices: ['ddp', 'da-ddp'], default: 'ddp' }),
+  main,
+});

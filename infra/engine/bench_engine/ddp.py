@@ -286,9 +286,12 @@ class DdpState:
         is dropped: on a rank whose shard has more mini-batches than the smallest shard, its
         last (local - agreed) mini-batches of the epoch are not trained (the same ones every
         epoch; shards are packed evenly, so this is at most a few mini-batches)."""
-        meter = Meter()
+        # The replica check of a first epoch waits for the slowest rank to build its replica: its
+        # bytes are control bytes, its seconds belong to the engine-init span, not to training.
+        setup = Meter()
         spans: List[dict] = []
-        replica, created = self._replica(config, data, seed, meter, spans)
+        replica, created = self._replica(config, data, seed, setup, spans)
+        meter = Meter()
         trainer = replica.trainer
         if trainer.arch_key != architecture_key(config, data.input_shape, data.classes):
             raise ValueError('config %s does not fit its replica (%r)' % (config.get('id'), trainer.arch_key))
@@ -343,7 +346,7 @@ class DdpState:
         hook_calls = replica.hook.calls - hook_calls
         in_flight = union_seconds(replica.hook.intervals[hook_intervals:])
         del replica.hook.intervals[hook_intervals:]
-        control_bytes = meter.bytes - flat_bytes
+        control_bytes = setup.bytes + meter.bytes - flat_bytes
         return {
             'epoch': epoch,
             'lossSum': loss_sum,
@@ -357,7 +360,7 @@ class DdpState:
             'gradientBytes': gradient_bytes,
             'controlBytes': control_bytes,
             'broadcastBytes': replica.broadcast_bytes if created else 0,
-            'allreduceCalls': meter.calls + hook_calls,
+            'allreduceCalls': setup.calls + meter.calls + hook_calls,
             # ddp: one per bucket per step; flat: one per step.
             'gradientCalls': hook_calls if self.allreduce == 'ddp' else steps,
             'allreduceSeconds': meter.seconds + in_flight,
