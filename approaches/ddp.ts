@@ -38,7 +38,8 @@ const DDP_OPTIONS = {
   allreduce: choiceOption(
     DDP_ALLREDUCE,
     'ddp',
-    "how gradients are averaged: ddp is torch's DistributedDataParallel (bucketed all-reduces overlapped with backward), flat one all-reduce of the whole gradient after backward",
+    "how gradients are averaged: ddp is torch's DistributedDataParallel (bucketed all-reduces overlapped with " +
+      'backward), flat one all-reduce of the whole gradient after backward',
   ),
 } as const;
 
@@ -74,9 +75,10 @@ async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
     }
     await group.validateAll(epoch);
     ctx.log(
-      `ddp epoch ${epoch}: ${workload.configs.length} configs on ${group.size} ranks (${group.backend}, all-reduce ${group.allreduce}); ` +
-        `${mb(bytes / group.size)} per rank to the collectives, ${allreduceSeconds.toFixed(2)} s of ${trainSeconds.toFixed(2)} s training ` +
-        `per rank with an all-reduce under way` +
+      `ddp epoch ${epoch}: ${workload.configs.length} configs on ${group.size} ranks ` +
+        `(${group.backend}, all-reduce ${group.allreduce}); ${mb(bytes / group.size)} per rank to the collectives, ` +
+        `${allreduceSeconds.toFixed(2)} s of ${trainSeconds.toFixed(2)} s training per rank ` +
+        'with an all-reduce under way' +
         (dropped > 0 ? `; ${dropped} examples dropped to keep the ranks' mini-batch counts equal` : ''),
     );
   }

@@ -44,21 +44,33 @@ function loggedAllreduceSeconds(events: readonly RunEvent[]): number {
   let total = 0;
   for (const e of events) {
     if (e.type !== 'log') continue;
-    const m = /^ddp epoch \d+: .* ([\d.]+) s of [\d.]+ s training per rank with an all-reduce under way/.exec(e.message);
+    const m = /^ddp epoch \d+: .* ([\d.]+) s of [\d.]+ s training per rank with an all-reduce under way/.exec(
+      e.message,
+    );
     if (m) total += Number(m[1]);
   }
   return total;
 }
 
-async function measure(workloadId: string, scale: ScaleName, segments: number, approach: string, allreduce: DdpAllreduce, runsDir: string): Promise<Measured> {
+interface Case {
+  workload: string;
+  scale: ScaleName;
+  segments: number;
+  approach: string;
+  allreduce: DdpAllreduce;
+}
+
+async function measure(run: Case, runsDir: string): Promise<Measured> {
+  const { workload: workloadId, scale, segments, approach, allreduce } = run;
   const topology = await ensureCluster({ segments });
   const threads = Math.max(1, Math.floor(2 / segments));
-  const { runDir, summary } = await runSpec({ approach, workload: workloadId, scale, topology, runsDir, threads, options: { allreduce } });
+  const spec = { approach, workload: workloadId, scale, topology, runsDir, threads, options: { allreduce } };
+  const { runDir, summary } = await runSpec(spec);
   const events = readEvents(runDir);
   const epochs = summary.epochSeconds.length;
   const perRankEpoch = (x: number): number => x / (segments * epochs);
   const bytes = events.reduce((sum, e) => sum + (e.type === 'counter' && e.transport === 'allreduce' ? e.bytes : 0), 0);
-  const train = events.reduce((sum, e) => sum + (e.type === 'span' && e.kind === 'train' ? (e.end - e.start) / 1000 : 0), 0);
+  const trainMs = events.reduce((sum, e) => sum + (e.type === 'span' && e.kind === 'train' ? e.end - e.start : 0), 0);
   return {
     workload: workloadId,
     allreduce,
@@ -66,7 +78,7 @@ async function measure(workloadId: string, scale: ScaleName, segments: number, a
     ranks: segments,
     collectiveBytes: perRankEpoch(bytes),
     allreduceSeconds: loggedAllreduceSeconds(events) / epochs,
-    trainSeconds: perRankEpoch(train),
+    trainSeconds: perRankEpoch(trainMs / 1000),
     epochSeconds: summary.epochSeconds.reduce((a, b) => a + b, 0) / epochs,
     executionSeconds: summary.executionSeconds,
   };
@@ -85,11 +97,14 @@ async function main(args: DdpBenchArgs): Promise<void> {
   const rows: Measured[] = [];
   const workloads = args.workloads.split(',').filter(Boolean);
   for (const workload of workloads) {
-    for (const allreduce of DDP_ALLREDUCE) rows.push(await measure(workload, args.scale, args.segments, args.approach, allreduce, runsDir));
+    for (const allreduce of DDP_ALLREDUCE) {
+      const run = { workload, scale: args.scale, segments: args.segments, approach: args.approach, allreduce };
+      rows.push(await measure(run, runsDir));
+    }
   }
 
   const mb = (b: number): string => (b / 1e6).toFixed(2);
-  console.log(`\n${args.approach}, ${args.scale} scale, ${args.segments} segments: per rank and epoch, one run of each mode\n`);
+  console.log(`\n${args.approach}, ${args.scale} scale, ${args.segments} segments: per rank and epoch, one run each\n`);
   console.log(
     formatTable(
       ['workload', 'allreduce', 'collective MB', 'all-reduce under way s', 'train s', 'epoch s', 'execution s'],
@@ -105,7 +120,8 @@ async function main(args: DdpBenchArgs): Promise<void> {
     ),
   );
   const targets: Target[] = workloads.map((workload) => {
-    const of = (mode: DdpAllreduce): Measured => rows.find((r) => r.workload === workload && r.allreduce === mode) as Measured;
+    const of = (mode: DdpAllreduce): Measured =>
+      rows.find((r) => r.workload === workload && r.allreduce === mode) as Measured;
     return {
       name: `ddp / flat epoch time, ${workload}/${args.scale}`,
       measured: of('ddp').epochSeconds / of('flat').epochSeconds,

@@ -1,5 +1,13 @@
 // Helpers for grids of model configs and for workload definitions with options.
-import { REGULARIZERS, type Arch, type ModelConfig, type Regularizer, type ResolvedWorkload, type ScaleName, type WorkloadDefinition } from '../src/core/workload.js';
+import {
+  REGULARIZERS,
+  type Arch,
+  type ModelConfig,
+  type Regularizer,
+  type ResolvedWorkload,
+  type ScaleName,
+  type WorkloadDefinition,
+} from '../src/core/workload.js';
 
 /** Options a workload reads (from `--option key=value`). */
 export type WorkloadOptions = Record<string, string>;
@@ -56,7 +64,10 @@ export interface GridAxes {
 /** What a grid adds to each of its configs besides the axes. */
 export type ConfigExtra = Partial<Pick<ModelConfig, 'hidden' | 'width' | 'blocks' | 'repeat' | 'regularizer'>>;
 
-/** The grid arch x batch x lr x l2, numbered in that order; `extra` is the same for every config or depends on its arch. */
+/**
+ * The grid arch x batch x lr x l2, numbered in that order; `extra` is the same for every config or a function of
+ * its arch.
+ */
 export function grid(axes: GridAxes, extra: ConfigExtra | ((arch: Arch) => ConfigExtra) = {}): ModelConfig[] {
   return numberConfigs(
     product(axes as unknown as Record<string, readonly unknown[]>).map((row) => {
@@ -71,7 +82,9 @@ export function grid(axes: GridAxes, extra: ConfigExtra | ((arch: Arch) => Confi
 export const REGULARIZER_OPTION: Record<string, OptionSpec> = {
   regularizer: {
     default: 'kernel-l2',
-    description: "how l2 regularises: kernel-l2 (Keras' L2 penalty on kernel weights, as the paper ran it), adam (Adam's coupled weight decay on every parameter) or adamw (AdamW's decoupled weight decay)",
+    description:
+      "how l2 regularises: kernel-l2 (Keras' L2 penalty on kernel weights, as the paper ran it), " +
+      "adam (Adam's coupled weight decay on every parameter) or adamw (AdamW's decoupled weight decay)",
   },
 };
 

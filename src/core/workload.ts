@@ -4,7 +4,7 @@ import { z } from 'zod';
 /** The Criteo MLP and the zoo of the paper's CNNs (infra/engine/bench_engine/models.py, docs/engine.md). */
 export const ARCHS = ['mlp', 'vgg16', 'resnet18', 'resnet34', 'resnet50', 'resnet152', 'mobilenetv2'] as const;
 export type Arch = (typeof ARCHS)[number];
-/** How `l2` regularises: Keras' L2 penalty on kernel weights (the paper's; default), Adam's coupled or AdamW's decoupled weight decay. */
+/** How `l2` regularises: Keras' L2 penalty on kernel weights (the paper's; default), Adam's or AdamW's weight decay. */
 export const REGULARIZERS = ['kernel-l2', 'adam', 'adamw'] as const;
 export type Regularizer = (typeof REGULARIZERS)[number];
 export const SCALES = ['tiny', 'small', 'medium', 'paper'] as const;
@@ -21,7 +21,7 @@ export const modelConfigSchema = z.object({
   hidden: z.array(z.number()).optional(),
   /** CNNs: channels of the first convolution (published: 64 for VGG16 and the ResNets, 32 for MobileNetV2). */
   width: z.number().optional(),
-  /** CNNs: blocks per stage (VGG16's convolutions, the ResNets' residual blocks, MobileNetV2's inverted residuals); default the published ones. */
+  /** CNNs: blocks per stage (VGG16 convolutions, ResNet blocks, MobileNetV2 inverted residuals); default: published. */
   blocks: z.array(z.number()).optional(),
   /** How `l2` regularises (default 'kernel-l2'). */
   regularizer: z.enum(REGULARIZERS).optional(),

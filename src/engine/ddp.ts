@@ -72,13 +72,15 @@ export interface DdpTrainReply {
   gradientBytes: number;
   /** The rest: the batch-count agreement, the replica check, batch norm statistics. */
   controlBytes: number;
-  /** ddp, a replica's first epoch: the parameters and buffers DistributedDataParallel's constructor broadcasts from rank 0. */
+  /** ddp, a replica's first epoch: the parameters and buffers DistributedDataParallel's constructor broadcasts. */
   broadcastBytes: number;
   allreduceCalls: number;
   /** Gradient all-reduces: ddp, one per bucket per step; flat, one per step. */
   gradientCalls: number;
-  /** Seconds with an all-reduce under way (part of the 'train' span): flat, inside the blocking calls; ddp, the union of
-   * the buckets' all-reduces in flight (they overlap backward), plus the blocking control reductions. */
+  /**
+   * Seconds with an all-reduce under way (part of the 'train' span): flat, inside the blocking calls; ddp, the
+   * union of the buckets' all-reduces in flight (they overlap backward); plus the blocking control reductions.
+   */
   allreduceSeconds: number;
   paramCount: number;
   backend: DdpBackend;
@@ -209,8 +211,9 @@ export class DdpGroup {
     });
     const group = new DdpGroup(ctx, workers, inits[0], failureGraceMs);
     ctx.log(
-      `ddp: ${world} ranks joined the process group on 127.0.0.1:${masterPort} (backend ${group.backend}, all-reduce ${group.allreduce}, ` +
-        `device ${group.device}) in ${inits[0].initSeconds.toFixed(2)} s`,
+      `ddp: ${world} ranks joined the process group on 127.0.0.1:${masterPort} ` +
+        `(backend ${group.backend}, all-reduce ${group.allreduce}, device ${group.device}) ` +
+        `in ${inits[0].initSeconds.toFixed(2)} s`,
     );
 
     const inputShape = featureShape(ctx.workload.dataset);
@@ -285,7 +288,8 @@ export class DdpGroup {
     replies.forEach((reply, rank) => {
       for (const span of toSpans(reply.spans, { segment: rank, config: config.id, epoch })) this.ctx.emit(span);
       // Every byte this rank handed to a collective: the all-reduces and DDP's first broadcast.
-      this.ctx.emit({ type: 'counter', transport: 'allreduce', bytes: reply.allreduceBytes + reply.broadcastBytes, at: Date.now(), segment: rank });
+      const bytes = reply.allreduceBytes + reply.broadcastBytes;
+      this.ctx.emit({ type: 'counter', transport: 'allreduce', bytes, at: Date.now(), segment: rank });
     });
     replies.forEach((reply, rank) => this.ctx.epochs.unitDone({ config: config.id, segment: rank, epoch }, reply));
     return {

@@ -24,10 +24,14 @@ export async function requestParameterCounts(
  * Each config's parameter count by config id, from a worker spawned for the purpose (importing
  * torch takes 1-3 s; building a paper-scale VGG16 about 2 s more, once per architecture).
  */
-export async function parameterCounts(workload: Pick<ResolvedWorkload, 'configs' | 'dataset'>, threads = 1): Promise<Map<number, number>> {
+export async function parameterCounts(
+  workload: Pick<ResolvedWorkload, 'configs' | 'dataset'>,
+  threads = 1,
+): Promise<Map<number, number>> {
   const worker = await EngineWorker.spawn({ threads, label: 'param-count' });
+  const { configs, dataset } = workload;
   try {
-    return await requestParameterCounts(worker, workload.configs, featureShape(workload.dataset), classCount(workload.dataset));
+    return await requestParameterCounts(worker, configs, featureShape(dataset), classCount(dataset));
   } finally {
     await worker.close();
   }

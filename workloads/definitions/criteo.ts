@@ -2,7 +2,14 @@
 // at paper scale): batch {32, 64, 256, 512} x learning rate {1e-3, 1e-4} x L2 {1e-4, 1e-5} = 16
 // configs, 5 epochs.
 import type { ScaleName } from '../../src/core/workload.js';
-import { type BenchWorkloadDefinition, REGULARIZER_OPTION, grid, readOptions, readRegularizer, regularized } from '../grid.js';
+import {
+  type BenchWorkloadDefinition,
+  REGULARIZER_OPTION,
+  grid,
+  readOptions,
+  readRegularizer,
+  regularized,
+} from '../grid.js';
 import { CRITEO_SPECS, checkScale, criteoDataset } from '../presets.js';
 
 /** Table 5, Criteo row. */

@@ -12,7 +12,15 @@
 //                  so slow configs are ResNet50 with batch 4 (both the zoo's members at the scale,
 //                  workloads/zoo.ts). l_m / l_s is whatever the machine makes of them (measure it).
 import type { ModelConfig, ScaleName } from '../../src/core/workload.js';
-import { type BenchWorkloadDefinition, REGULARIZER_OPTION, configLabel, numberConfigs, readOptions, readRegularizer, regularized } from '../grid.js';
+import {
+  type BenchWorkloadDefinition,
+  REGULARIZER_OPTION,
+  configLabel,
+  numberConfigs,
+  readOptions,
+  readRegularizer,
+  regularized,
+} from '../grid.js';
 import { checkScale, criteoDataset, imagenetDataset } from '../presets.js';
 import { zooMember } from '../zoo.js';
 import { Rng, hash32, hashString } from '../random.js';
@@ -44,7 +52,10 @@ export function slowMask(count: number, p: number, seed: number): boolean[] {
 
 export const heteroWorkload: BenchWorkloadDefinition = {
   id: 'hetero',
-  description: 'Heterogeneous mix of fast and slow configs (paper 5.2.2, Figure 11): a config is fast with probability p; MLPs on Criteo whose slow ones repeat each mini-batch 8x (l_m/l_s ~ 8), or with models=zoo MobileNetV2 (fast) and ResNet50 (slow) on ImageNet',
+  description:
+    'Heterogeneous mix of fast and slow configs (paper 5.2.2, Figure 11): a config is fast with probability p; ' +
+    'MLPs on Criteo whose slow ones repeat each mini-batch 8x (l_m/l_s ~ 8), or with models=zoo MobileNetV2 (fast) ' +
+    'and ResNet50 (slow) on ImageNet',
   scales: {
     tiny: '4 configs, 2 epochs; MLP batch 64 on criteo_tiny (zoo: batch 128 / 4 on imagenet_tiny)',
     small: '8 configs, 2 epochs; MLP batch 256 on criteo_small (zoo: imagenet_small)',
@@ -53,7 +64,12 @@ export const heteroWorkload: BenchWorkloadDefinition = {
   },
   options: {
     p: { default: '0.8', description: 'probability that a config is fast (Pr(l_x = l_s) in Proposition 1)' },
-    models: { default: 'mlp', description: 'mlp (Criteo MLPs, slow ones repeat each mini-batch 8x) or zoo (ImageNet: MobileNetV2 batch 128 fast, ResNet50 batch 4 slow, as Figure 11A with NASNetMobile)' },
+    models: {
+      default: 'mlp',
+      description:
+        'mlp (Criteo MLPs, slow ones repeat each mini-batch 8x) or zoo (ImageNet: MobileNetV2 batch 128 fast, ' +
+        'ResNet50 batch 4 slow, as Figure 11A with NASNetMobile)',
+    },
     ...REGULARIZER_OPTION,
   },
   notes: [
@@ -65,7 +81,9 @@ export const heteroWorkload: BenchWorkloadDefinition = {
     const opts = readOptions('hetero', heteroWorkload.options, options);
     const p = Number(opts.p);
     if (!Number.isFinite(p) || p < 0 || p > 1) throw new Error(`hetero: option p must be a number in [0, 1], got '${opts.p}'`);
-    if (opts.models !== 'mlp' && opts.models !== 'zoo') throw new Error(`hetero: option models must be mlp or zoo, got '${opts.models}'`);
+    if (opts.models !== 'mlp' && opts.models !== 'zoo') {
+      throw new Error(`hetero: option models must be mlp or zoo, got '${opts.models}'`);
+    }
     const size = SIZES[scale];
     const slow = slowMask(size.configs, p, seed);
     const lrs = scale === 'tiny' ? [1e-3] : CRITEO_GRID.learningRate;
@@ -78,12 +96,14 @@ export const heteroWorkload: BenchWorkloadDefinition = {
         const c = { ...zooMember(slow[i] ? 'resnet50' : 'mobilenetv2', scale), batchSize: ZOO_BATCH[kind], ...hyper };
         configs.push({ ...c, label: configLabel(c, `${c.arch} ${kind}#${i}`) });
       } else {
-        const c = { arch: 'mlp' as const, batchSize: size.batchSize, ...hyper, hidden: CRITEO_HIDDEN[scale], repeat: slow[i] ? SLOW_REPEAT : 1 };
+        const repeat = slow[i] ? SLOW_REPEAT : 1;
+        const c = { arch: 'mlp' as const, batchSize: size.batchSize, ...hyper, hidden: CRITEO_HIDDEN[scale], repeat };
         configs.push({ ...c, label: configLabel(c, `mlp ${kind}#${i}`) });
       }
     }
     const data = opts.models === 'zoo' ? imagenetDataset(scale) : criteoDataset(scale);
     const regularizer = readRegularizer('hetero', opts.regularizer);
-    return { id: 'hetero', scale, ...data, configs: regularized(numberConfigs(configs), regularizer), epochs: size.epochs, seed };
+    const numbered = regularized(numberConfigs(configs), regularizer);
+    return { id: 'hetero', scale, ...data, configs: numbered, epochs: size.epochs, seed };
   },
 };

@@ -3,7 +3,14 @@
 // torchvision's VGG16 (138.4M parameters) and ResNet50 (25.6M); below it, narrower and shallower
 // members of the same families (workloads/zoo.ts).
 import type { ScaleName } from '../../src/core/workload.js';
-import { type BenchWorkloadDefinition, REGULARIZER_OPTION, grid, readOptions, readRegularizer, regularized } from '../grid.js';
+import {
+  type BenchWorkloadDefinition,
+  REGULARIZER_OPTION,
+  grid,
+  readOptions,
+  readRegularizer,
+  regularized,
+} from '../grid.js';
 import { IMAGENET_SPECS, checkScale, imagenetDataset } from '../presets.js';
 import { zooMember, zooShape } from '../zoo.js';
 
@@ -23,12 +30,15 @@ function describe(scale: ScaleName, configs: string): string {
     const m = zooMember(arch, scale);
     return `${arch} width ${m.width} blocks [${m.blocks.join(',')}]`;
   });
-  return `${configs}, ${members.join(' and ')}, ${EPOCHS[scale]} epochs, ${s.trainRows} images ${s.imageSize}x${s.imageSize}x3 of ${s.classes} classes`;
+  const images = `${s.trainRows} images ${s.imageSize}x${s.imageSize}x3 of ${s.classes} classes`;
+  return `${configs}, ${members.join(' and ')}, ${EPOCHS[scale]} epochs, ${images}`;
 }
 
 export const imagenetWorkload: BenchWorkloadDefinition = {
   id: 'imagenet',
-  description: 'ImageNet, Table 5: {VGG16, ResNet50} x batch {32,256} x lr {1e-4,1e-6} x l2 {1e-4,1e-6} = 16 configs, 10 epochs at paper scale',
+  description:
+    'ImageNet, Table 5: {VGG16, ResNet50} x batch {32,256} x lr {1e-4,1e-6} x l2 {1e-4,1e-6} = 16 configs, ' +
+    '10 epochs at paper scale',
   scales: {
     tiny: describe('tiny', '4 configs ({vgg16,resnet50} x batch 32 x lr 1e-3 x l2 {1e-4,1e-6})'),
     small: describe('small', '16 configs'),

@@ -10,7 +10,16 @@
 //                  paper scale 31 MB, 149 MB and 362 MB of float32 weights): CPU-friendly
 // Option `size` picks one size (small, medium, large) or all three (default).
 import type { ModelConfig, ScaleName } from '../../src/core/workload.js';
-import { type BenchWorkloadDefinition, REGULARIZER_OPTION, configLabel, numberConfigs, product, readOptions, readRegularizer, regularized } from '../grid.js';
+import {
+  type BenchWorkloadDefinition,
+  REGULARIZER_OPTION,
+  configLabel,
+  numberConfigs,
+  product,
+  readOptions,
+  readRegularizer,
+  regularized,
+} from '../grid.js';
 import { checkScale, criteoDataset, imagenetDataset } from '../presets.js';
 import { type ZooArch, zooMember } from '../zoo.js';
 
@@ -26,7 +35,11 @@ export const MODELSIZE_HIDDEN: Record<ScaleName, Record<ModelSize, number[]>> = 
 };
 
 /** The CNN of each size (models=zoo), as Figure 15. */
-export const MODELSIZE_ARCH: Record<ModelSize, ZooArch> = { small: 'mobilenetv2', medium: 'resnet50', large: 'resnet152' };
+export const MODELSIZE_ARCH: Record<ModelSize, ZooArch> = {
+  small: 'mobilenetv2',
+  medium: 'resnet50',
+  large: 'resnet152',
+};
 
 /** The member of a size at a scale: the zoo's, the ResNets twice as wide at tiny and small. */
 export function modelsizeMember(size: ModelSize, scale: ScaleName): Pick<ModelConfig, 'arch' | 'width' | 'blocks'> {
@@ -50,19 +63,27 @@ export function modelSizeOf(config: ModelConfig): ModelSize | undefined {
 
 export const modelsizeWorkload: BenchWorkloadDefinition = {
   id: 'modelsize',
-  description: 'Model-size drill-down (paper 5.2.3, appendix C, Figure 15): the same lr x l2 grid with MobileNetV2, ResNet50 and ResNet152 on ImageNet (or three MLPs on Criteo)',
+  description:
+    'Model-size drill-down (paper 5.2.3, appendix C, Figure 15): the same lr x l2 grid with MobileNetV2, ResNet50 ' +
+    'and ResNet152 on ImageNet (or three MLPs on Criteo)',
   scales: {
-    tiny: '3 sizes x 2 configs (lr 1e-3 x l2 {1e-4,1e-5}), batch 64, 2 epochs on imagenet_tiny (criteo_tiny with models=mlp)',
-    small: '3 sizes x 4 configs (lr {1e-3,1e-4} x l2 {1e-4,1e-5}), batch 256, 2 epochs on imagenet_small (criteo_small)',
-    medium: '3 sizes x 8 configs (lr {1e-3..1e-6} x l2 {1e-4,1e-5}), batch 128, 3 epochs on imagenet_medium (criteo_medium)',
+    tiny: '3 sizes x 2 configs (lr 1e-3 x l2 {1e-4,1e-5}), batch 64, 2 epochs on imagenet_tiny (or criteo_tiny)',
+    small: '3 sizes x 4 configs (lr {1e-3,1e-4} x l2 {1e-4,1e-5}), batch 256, 2 epochs on imagenet_small',
+    medium: '3 sizes x 8 configs (lr {1e-3..1e-6} x l2 {1e-4,1e-5}), batch 128, 3 epochs on imagenet_medium',
     paper: '3 sizes x 8 configs, batch 32, 3 epochs (as appendix C) on imagenet_paper (criteo_paper)',
   },
   options: {
     size: { default: 'all', description: 'one of small, medium, large, or all (every size in one run)' },
-    models: { default: 'zoo', description: 'zoo (MobileNetV2, ResNet50, ResNet152 on ImageNet, as the paper) or mlp (three MLPs on Criteo)' },
+    models: {
+      default: 'zoo',
+      description: 'zoo (MobileNetV2, ResNet50, ResNet152 on ImageNet, as the paper) or mlp (three MLPs on Criteo)',
+    },
     ...REGULARIZER_OPTION,
   },
-  notes: ['The report groups configs by the size in their label (mobilenetv2-small / resnet50-medium / resnet152-large, or mlp-small / mlp-medium / mlp-large).'],
+  notes: [
+    'The report groups configs by the size in their label (mobilenetv2-small / resnet50-medium / resnet152-large, ' +
+      'or mlp-small / mlp-medium / mlp-large).',
+  ],
   resolve(scale, seed, options) {
     checkScale(scale, 'modelsize');
     const opts = readOptions('modelsize', modelsizeWorkload.options, options);
@@ -70,7 +91,9 @@ export const modelsizeWorkload: BenchWorkloadDefinition = {
     if (!sizes.every((s) => (MODEL_SIZES as readonly string[]).includes(s))) {
       throw new Error(`modelsize: option size must be one of ${[...MODEL_SIZES, 'all'].join(', ')}, got '${opts.size}'`);
     }
-    if (opts.models !== 'zoo' && opts.models !== 'mlp') throw new Error(`modelsize: option models must be zoo or mlp, got '${opts.models}'`);
+    if (opts.models !== 'zoo' && opts.models !== 'mlp') {
+      throw new Error(`modelsize: option models must be zoo or mlp, got '${opts.models}'`);
+    }
     const shape = SHAPE[scale];
     const configs: Omit<ModelConfig, 'id'>[] = [];
     for (const size of sizes) {
@@ -87,6 +110,7 @@ export const modelsizeWorkload: BenchWorkloadDefinition = {
     }
     const data = opts.models === 'mlp' ? criteoDataset(scale) : imagenetDataset(scale);
     const regularizer = readRegularizer('modelsize', opts.regularizer);
-    return { id: 'modelsize', scale, ...data, configs: regularized(numberConfigs(configs), regularizer), epochs: shape.epochs, seed };
+    const numbered = regularized(numberConfigs(configs), regularizer);
+    return { id: 'modelsize', scale, ...data, configs: numbered, epochs: shape.epochs, seed };
   },
 };

@@ -4,7 +4,14 @@
 // time of each breakdown component against the cluster size. Option `dataset=criteo` runs the same
 // shape with the Criteo MLP instead (CPU-friendly).
 import type { ScaleName } from '../../src/core/workload.js';
-import { type BenchWorkloadDefinition, REGULARIZER_OPTION, grid, readOptions, readRegularizer, regularized } from '../grid.js';
+import {
+  type BenchWorkloadDefinition,
+  REGULARIZER_OPTION,
+  grid,
+  readOptions,
+  readRegularizer,
+  regularized,
+} from '../grid.js';
 import { checkScale, criteoDataset, imagenetDataset } from '../presets.js';
 import { zooShape } from '../zoo.js';
 import { CRITEO_HIDDEN } from './criteo.js';
@@ -18,7 +25,9 @@ const BATCH: Record<ScaleName, number> = { tiny: 32, small: 32, medium: 32, pape
 
 export const scalabilityWorkload: BenchWorkloadDefinition = {
   id: 'scalability',
-  description: 'Strong scaling (paper 5.2.1): 8 homogeneous ResNet50 configs (4 lr x 2 l2), one epoch; run with --segments 1, 2, 4',
+  description:
+    'Strong scaling (paper 5.2.1): 8 homogeneous ResNet50 configs (4 lr x 2 l2), one epoch; ' +
+    'run with --segments 1, 2, 4',
   scales: {
     tiny: '8 configs, 1 epoch on imagenet_tiny',
     small: '8 configs, 1 epoch on imagenet_small',
@@ -39,10 +48,12 @@ export const scalabilityWorkload: BenchWorkloadDefinition = {
     const axes = { batchSize: [BATCH[scale]], learningRate: SCALABILITY_LEARNING_RATES, l2: SCALABILITY_L2 };
     if (opts.dataset === 'criteo') {
       const configs = grid({ arch: ['mlp'], ...axes }, { hidden: CRITEO_HIDDEN[scale] });
-      return { id: 'scalability', scale, ...criteoDataset(scale), configs: regularized(configs, regularizer), epochs: 1, seed };
+      const data = criteoDataset(scale);
+      return { id: 'scalability', scale, ...data, configs: regularized(configs, regularizer), epochs: 1, seed };
     }
     if (opts.dataset !== 'imagenet') throw new Error(`scalability: option dataset must be imagenet or criteo, got '${opts.dataset}'`);
     const configs = grid({ arch: ['resnet50'], ...axes }, zooShape(scale));
-    return { id: 'scalability', scale, ...imagenetDataset(scale), configs: regularized(configs, regularizer), epochs: 1, seed };
+    const data = imagenetDataset(scale);
+    return { id: 'scalability', scale, ...data, configs: regularized(configs, regularizer), epochs: 1, seed };
   },
 };
