@@ -12,8 +12,8 @@ Two ways to average the gradients (`allreduce`, chosen when the group is formed)
   ddp   (default) the model is wrapped in torch.nn.parallel.DistributedDataParallel: gradients
         are bucketed (25 MB buckets, the first 1 MB) and each bucket is all-reduced as soon as
         backward has produced it, overlapping communication with the rest of backward. A
-        communication hook (DDP's own allreduce_hook, wrapped) counts the bytes of every bucket
-        and when its all-reduce was in flight.
+        communication hook (what DDP's default allreduce_hook does, plus counting) counts the
+        bytes of every bucket and when its all-reduce was in flight.
   flat  after backward, the whole gradient (one flat tensor the parameters' .grad are views of)
         is summed with ONE blocking all_reduce and divided by the world size.
 Batch norm running statistics are not broadcast before every forward (DDP's broadcast_buffers
@@ -40,7 +40,6 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 from torch.nn.parallel import DistributedDataParallel
 
 from .models import architecture_key
@@ -116,18 +115,20 @@ class HookMeter:
 
 
 def counting_allreduce_hook(meter: HookMeter, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
-    """DDP's default all-reduce (divide by the world size, then sum over the ranks: the mean),
-    counting the bucket's bytes in `meter`."""
+    """torch's default_hooks.allreduce_hook (divide the bucket by the world size, then sum it over
+    the ranks: the mean), with the bucket's bytes and in-flight time counted in `meter` inside its
+    one completion callback (a second Python callback per bucket would cost a thread hand-off)."""
     tensor = bucket.buffer()
     meter.bytes += tensor.numel() * tensor.element_size()
     meter.calls += 1
     start = time.perf_counter()
+    tensor.div_(dist.get_world_size())
 
     def done(future: torch.futures.Future) -> torch.Tensor:
         meter.intervals.append((start, time.perf_counter()))
-        return future.value()
+        return future.value()[0]
 
-    return default_hooks.allreduce_hook(None, bucket).then(done)
+    return dist.all_reduce(tensor, async_op=True).get_future().then(done)
 
 
 def _flat_grads(trainer: Trainer) -> torch.Tensor:
