@@ -130,7 +130,7 @@ async function main(args: DdpBenchArgs): Promise<void> {
       note: 'mean epoch wall time, one run each',
     };
   });
-  printTargets("torch's DistributedDataParallel against the flat all-reduce", targets);
+  if (printTargets("torch's DistributedDataParallel against the flat all-reduce", targets) > 0) process.exitCode = 1;
   console.log(`\nrun folders: ${runsDir}`);
 }
 
