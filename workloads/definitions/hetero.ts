@@ -11,6 +11,9 @@
 //                  128, slow ones NASNetMobile with batch 4 in the paper; the zoo has no NASNetMobile,
 //                  so slow configs are ResNet50 with batch 4 (both the zoo's members at the scale,
 //                  workloads/zoo.ts). l_m / l_s is whatever the machine makes of them (measure it).
+//                  Every config has repeat 1 here, so what tells fast from slow by repeat
+//                  (src/metrics/unit-times.ts, bench/hetero.ts) does not read these runs yet; the
+//                  labels say 'fast' or 'slow'.
 import type { ModelConfig, ScaleName } from '../../src/core/workload.js';
 import {
   type BenchWorkloadDefinition,
