@@ -6,8 +6,6 @@
 // 0xff; when the 4-bit length field is 15 (length 18), a third byte adds 0-255 to the length.
 // Offsets are 1..4095, lengths 3..273; source and destination of a copy may overlap (a run), in
 // which case the copy repeats the last `offset` bytes, byte by byte.
-import { copyMatch } from './match-copy.js';
-
 export class CompressionError extends Error {
   constructor(message: string) {
     super(message);
@@ -49,4 +47,31 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
   if (dp !== destEnd || sp !== end) {
     throw new CompressionError(`pglz: stream ended with ${destEnd - dp} output bytes missing and ${end - sp} input bytes left`);
   }
+}
+
+/**
+ * The back-reference copy: `len` bytes from `off` bytes back into dest at dp, where the source may
+ * overlap the destination (a run repeats the last `off` bytes). Returns the new write position;
+ * bounds are the caller's.
+ */
+function copyMatch(dest: Uint8Array, dp: number, off: number, len: number): number {
+  const from = dp - off;
+  if (len <= 16) {
+    // Byte by byte, forward: also right when the copy overlaps its source.
+    for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
+    return dp + len;
+  }
+  if (off >= len) {
+    dest.copyWithin(dp, from, from + len);
+    return dp + len;
+  }
+  // Overlap: [from, dp) always holds a whole number of periods, so it can be copied as one piece
+  // (the span doubles each time).
+  const stop = dp + len;
+  while (dp < stop) {
+    const piece = Math.min(dp - from, stop - dp);
+    dest.copyWithin(dp, from, from + piece);
+    dp += piece;
+  }
+  return dp;
 }
