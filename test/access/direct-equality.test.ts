@@ -3,6 +3,7 @@
 // HOT and not, pruned or not, aborted, locked, multixacts), every varlena form, empty tables.
 // Where a test's point is a physical state (unhinted tuples, a HOT chain, a compression method),
 // it first asserts that the state is really there, through pageinspect and pg_column_*.
+import { open } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPackedBuffers } from '../../src/access/direct/packed.js';
 import { emptyStats } from '../../src/access/direct/pages.js';
@@ -377,6 +378,42 @@ describe('what the reader refuses, with a reason', () => {
 
   it('a table that does not exist', async () => {
     await expect(dumpDirect(inst, 'no_such_table')).rejects.toThrow(/does not exist/);
+  });
+
+  it('a corrupt compressed value (lz4 or pglz) is an error naming the table and the value, never data', async () => {
+    for (const method of ['lz4', 'pglz']) {
+      const table = `corrupt_${method}`;
+      await sql(inst, `CREATE TABLE ${table} (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea COMPRESSION ${method}, y bytea)`);
+      // Each 16 random bytes twice: compresses to about half, still out of line.
+      await sql(
+        inst,
+        `INSERT INTO ${table} VALUES (0, 1, 1, decode((SELECT string_agg(repeat(md5(x::text), 2), '') FROM generate_series(1, 300) x), 'hex'), '\\x01000000');
+         CHECKPOINT`,
+      );
+      const { rows: meta } = await sql(
+        inst,
+        `SELECT pg_column_compression(x) AS method, current_setting('data_directory') || '/' || pg_relation_filepath(reltoastrelid) AS file,
+                reltoastrelid::regclass::text AS toast
+           FROM ${table}, pg_class WHERE pg_class.oid = '${table}'::regclass`,
+      );
+      expect(meta[0].method).toBe(method);
+      // Chunk 0 of the value: its compressed stream starts after chunk_id, chunk_seq, the varlena header and va_tcinfo.
+      const { rows: items } = await sql(inst, `SELECT lp_off, t_hoff, t_data FROM heap_page_items(get_raw_page($1, 0))`, [meta[0].toast]);
+      const first = items.find((r) => (r.t_data as Buffer).readInt32LE(4) === 0)!;
+      const streamAt = first.lp_off + first.t_hoff + 8 + 4 + 4;
+      await db.restart(async () => {
+        const file = await open(meta[0].file, 'r+');
+        try {
+          await file.write(Buffer.alloc(64, 0xff), 0, 64, streamAt);
+        } finally {
+          await file.close();
+        }
+      });
+      const named = new RegExp(`${table} \\(TOAST\\) value \\d+ is corrupt: ${method}|${table}: TOAST value \\d+ is corrupt: ${method}`);
+      await expect(dumpDirect(inst, table)).rejects.toThrow(named);
+      await expect(readPackedBuffers(inst, table)).rejects.toThrow(named);
+      await expect(readPackedBuffers(inst, table, { inPlace: false })).rejects.toThrow(named);
+    }
   });
 });
 

@@ -14,7 +14,7 @@ import type { Instance } from '../../db/topology.js';
 import type { Value } from './decode.js';
 import { RelationFork } from './files.js';
 import { DirectReadError, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './format.js';
-import { checkPage, normalItems, readChunks, rereadPage, type DirectReadStats } from './pages.js';
+import { PageCursor, type DirectReadStats } from './pages.js';
 import { lockTable, type DirectReadOptions } from './reader.js';
 import type { InstanceSession } from './session.js';
 import { pageChecksum } from './checksum.js';
@@ -93,28 +93,26 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
   let toastFork: RelationFork | undefined;
   try {
     // Pass 1: the heap.
+    let phaseStart = performance.now();
     const ctx = { fork: heap, checksums, stats, name };
     const items: number[] = [];
     const row = new Array<Value | ExternalRef>(COLUMNS.length);
-    for await (const chunk of readChunks(heap, options.chunkBlocks ?? 256)) {
-      const buf = chunk.buf;
-      for (let b = 0; b < chunk.count; b++) {
-        const p = b * bs;
-        const block = chunk.firstBlock + b;
-        let header = checkPage(ctx, buf, p, block);
-        if (header === null) header = await rereadPage(ctx, buf, p, block);
-        stats.heapPages++;
-        if (!header) continue;
-        const n = normalItems(buf, p, header, () => `${name} block ${block}`, items);
+    const pages = new PageCursor(ctx, { chunkBlocks: options.chunkBlocks ?? 256, counter: 'heapPages' });
+    try {
+      while (pages.next() || (await pages.more())) {
+        const { buf, p, block } = pages;
+        const where = () => `${name} block ${block}`;
+        let n = session.visibleItems(buf, p, pages.header, where, items, stats);
+        if (typeof n !== 'number') n = await n;
         for (let k = 0; k < n; k++) {
-          const t = p + items[k * 3 + 1];
-          if (!(await session.tupleVisible(buf, t))) {
-            stats.invisibleTuples++;
-            continue;
+          try {
+            decodeTuple(layout, buf, p + items[k * 3 + 1], items[k * 3 + 2], row, stats, false);
+          } catch (error) {
+            if (error instanceof DirectReadError) throw new DirectReadError(`${where()} item ${items[k * 3]}: ${error.message}`);
+            throw error;
           }
-          decodeTuple(layout, buf, t, items[k * 3 + 2], row, stats, false);
           for (let c = 0; c < 3; c++) {
-            if (row[c] === null) throw new DirectReadError(`${name} block ${block}: ${COLUMNS[c]} is NULL`);
+            if (row[c] === null) throw new DirectReadError(`${where()}: ${COLUMNS[c]} is NULL`);
           }
           const out: PackedRow = { seg: row[0] as number, bufferId: row[1] as number, n: row[2] as number, x: EMPTY, y: EMPTY };
           for (const [c, field] of [
@@ -122,7 +120,7 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
             [4, 'y'],
           ] as const) {
             const v = row[c];
-            if (v === null) throw new DirectReadError(`${name} block ${block}: ${field} is NULL`);
+            if (v === null) throw new DirectReadError(`${where()}: ${field} is NULL`);
             if (v instanceof ExternalRef) {
               if (!relation.toast || v.toastRelId !== relation.toast.oid) throw new DirectReadError(`${name}: TOAST pointer to relation ${v.toastRelId}`);
               const shared = pending.get(v.valueId);
@@ -141,9 +139,13 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           rows.push(out);
         }
       }
+    } finally {
+      await pages.close();
     }
+    stats.heapSeconds += (performance.now() - phaseStart) / 1000;
     // Pass 2: the TOAST relation, every chunk copied to its value's buffer.
     if (pending.size) {
+      phaseStart = performance.now();
       toastFork = await RelationFork.open(relation.toast!.path, bs, facts.segmentBlocks);
       const toastCtx: ToastContext = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast!.oid };
       let total = 0;
@@ -161,6 +163,8 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
         stats.copyAssemblies++;
       }
+      stats.toastSeconds += (performance.now() - phaseStart) / 1000;
+      phaseStart = performance.now();
       // Decompressed values share one new buffer (one allocation, not one per value).
       let rawTotal = 0;
       for (const v of pending.values()) if (v.ref.compressed) rawTotal += v.ref.rawSize - 4;
@@ -175,7 +179,7 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           const tcinfo = v.dest.readUInt32LE(0);
           const raw = tcinfo & VARLENA_EXTSIZE_MASK;
           if (raw !== v.ref.rawSize - 4) throw new DirectReadError(`${name}: TOAST value ${valueId}: compressed header says ${raw} bytes`);
-          value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw, rawSlab?.subarray(rawAt, rawAt + raw));
+          value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw, rawSlab?.subarray(rawAt, rawAt + raw), `${name}: TOAST value ${valueId}`);
           rawAt += raw;
           stats.compressedValues++;
         } else if (v.ref.extSize !== v.ref.rawSize - 4) {
@@ -184,6 +188,7 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         v.row[v.field] = value;
         for (const a of v.also) a.row[a.field] = value;
       }
+      stats.decompressSeconds += (performance.now() - phaseStart) / 1000;
     }
   } finally {
     stats.clogLookups += judge.clogDecisions - clogBefore;
@@ -239,16 +244,8 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   const bs = fork.blockSize;
   const lag = bs;
   const arena = Buffer.allocUnsafeSlow(fork.blocks * bs + lag);
-  const chunks = Math.ceil(fork.blocks / chunkBlocks);
-  const depth = 3;
-  const reads: Promise<void>[] = [];
-  const issue = (i: number) => {
-    const first = i * chunkBlocks;
-    reads[i] = fork.readBlocks(first, Math.min(chunkBlocks, fork.blocks - first), arena, lag + first * bs);
-    reads[i].catch(() => undefined); // awaited below; never an unhandled rejection
-  };
-  for (let i = 0; i < Math.min(depth, chunks); i++) issue(i);
-  let cursor = 0;
+  // Where the next value's place starts in the arena.
+  let placed = 0;
   const items: number[] = [];
   // One page's visible chunks (valueId, seq, start, len, item), collected in address order.
   const page: number[] = [];
@@ -279,8 +276,8 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
     for (const i of order) {
       const v = lookup(page[i * 5]);
       if (v !== undefined && v.region < 0 && page[i * 5 + 1] === 0) {
-        v.region = cursor;
-        cursor += v.ref.extSize;
+        v.region = placed;
+        placed += v.ref.extSize;
       }
     }
     for (let i = 0; i < m; i++) {
@@ -314,29 +311,28 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   // Typed views for the hot loop (the arena starts 8-aligned: allocUnsafeSlow owns its memory).
   const u16 = new Uint16Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 2));
   const u32 = new Uint32Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 4));
-  const fast = arena.byteOffset % 8 === 0;
-  try {
-    for (let i = 0; i < chunks; i++) {
-      await reads[i];
-      if (i + depth < chunks) issue(i + depth);
-      const first = i * chunkBlocks;
-      const count = Math.min(chunkBlocks, fork.blocks - first);
-      for (let b = 0; b < count; b++) {
-        const block = first + b;
-        const p = lag + block * bs;
-        ctx.stats.toastPages++;
-        if (!(fast && (!ctx.checksums || pageChecksum(arena, p, bs, block) === u16[(p + 8) >>> 1]) && fastToastPage(arena, u16, u32, p, bs, collect))) {
-          page.length = 0;
-          let header = checkPage(ctx, arena, p, block);
-          if (header === null) header = await rereadPage(ctx, arena, p, block);
-          if (header) toastPageChunks(ctx, arena, p, block, header, items, collect);
-        }
-        flushPage();
+  const aligned = arena.byteOffset % 8 === 0;
+  const pages = new PageCursor(ctx, {
+    chunkBlocks,
+    ahead: 3,
+    into: { buf: arena, at: lag },
+    counter: 'toastPages',
+    fast: (buf, p, block) => {
+      if (!(aligned && (!ctx.checksums || pageChecksum(buf, p, bs, block) === u16[(p + 8) >>> 1]) && fastToastPage(buf, u16, u32, p, bs, collect))) {
+        return false;
       }
+      flushPage();
+      return true;
+    },
+  });
+  try {
+    while (pages.next() || (await pages.more())) {
+      page.length = 0;
+      toastPageChunks(ctx, arena, pages.p, pages.block, pages.header, items, collect);
+      flushPage();
     }
-  } catch (error) {
-    await Promise.allSettled(reads);
-    throw error;
+  } finally {
+    await pages.close();
   }
   for (const { v, seq, data } of stashed) {
     if (v.region < 0) throw new DirectReadError(`${ctx.name}: TOAST value ${v.ref.valueId} has no chunk 0`);
