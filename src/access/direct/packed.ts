@@ -202,6 +202,8 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
 const EMPTY = Buffer.alloc(0);
 const BUFFER_MAX = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 const SLAB_MAX = 2 ** 30;
+/** Line pointers a page can hold: (block size - header) / 4 bytes each, for blocks up to 32 kB. */
+const MAX_ITEMS = (32768 - 24) / 4;
 
 function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: number, name: string): void {
   const want = seq === v.expected - 1 ? v.ref.extSize - seq * cs : cs;
@@ -247,10 +249,17 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   // Where the next value's place starts in the arena.
   let placed = 0;
   const items: number[] = [];
-  // One page's visible chunks (valueId, seq, start, len, item), collected in address order.
-  const page: number[] = [];
+  // One page's visible chunks (valueId, seq, start, len, item), collected in address order; a
+  // page has at most MAX_ITEMS line pointers.
+  const page = new Float64Array(5 * MAX_ITEMS);
+  let pageLength = 0;
   const collect = (valueId: number, seq: number, _buf: Buffer, start: number, len: number, _pos: number, item: number) => {
-    page.push(valueId, seq, start, len, item);
+    page[pageLength] = valueId;
+    page[pageLength + 1] = seq;
+    page[pageLength + 2] = start;
+    page[pageLength + 3] = len;
+    page[pageLength + 4] = item;
+    pageLength += 5;
   };
   let lastId = -1;
   let last: Pending | undefined;
@@ -269,15 +278,20 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
    * its own, so no move reaches data not yet moved.
    */
   const flushPage = () => {
-    const m = page.length / 5;
+    const m = pageLength / 5;
     if (m === 0) return;
-    // Line pointer order: usually the reverse of address order.
-    const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => page[a * 5 + 4] - page[b * 5 + 4]);
-    for (const i of order) {
-      const v = lookup(page[i * 5]);
-      if (v !== undefined && v.region < 0 && page[i * 5 + 1] === 0) {
-        v.region = placed;
-        placed += v.ref.extSize;
+    // Most pages hold no value's first chunk; those that do place their values in line pointer
+    // order (usually the reverse of address order).
+    let firsts = 0;
+    for (let i = 0; i < m; i++) if (page[i * 5 + 1] === 0) firsts++;
+    if (firsts > 0) {
+      const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => page[a * 5 + 4] - page[b * 5 + 4]);
+      for (const i of order) {
+        const v = lookup(page[i * 5]);
+        if (v !== undefined && v.region < 0 && page[i * 5 + 1] === 0) {
+          v.region = placed;
+          placed += v.ref.extSize;
+        }
       }
     }
     for (let i = 0; i < m; i++) {
@@ -304,7 +318,7 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
         stashedBytes += len;
       }
     }
-    page.length = 0;
+    pageLength = 0;
   };
   const stashed: { v: Pending; seq: number; data: Buffer }[] = [];
   let stashedBytes = 0;
@@ -327,7 +341,7 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   });
   try {
     while (pages.next() || (await pages.more())) {
-      page.length = 0;
+      pageLength = 0;
       toastPageChunks(ctx, arena, pages.p, pages.block, pages.header, items, collect);
       flushPage();
     }
