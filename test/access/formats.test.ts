@@ -32,6 +32,34 @@ describe('pglz', () => {
     expect(pglz([0b100, 0x78, 0x79, 0x0f, 0x02, 100], 120).toString()).toBe('xy'.repeat(60));
   });
 
+  it('equals a byte-by-byte reference on random valid streams (every copy length and offset class)', () => {
+    let state = 99;
+    const random = (n: number) => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n);
+    for (let trial = 0; trial < 200; trial++) {
+      const stream: number[] = [];
+      const expected: number[] = [];
+      while (expected.length < 3000) {
+        let ctrl = 0;
+        const items: number[][] = [];
+        for (let c = 0; c < 8; c++) {
+          if (expected.length > 0 && random(3) > 0) {
+            const off = 1 + random(Math.min(expected.length, [7, 60, 4095][random(3)]));
+            const len = 3 + random([5, 15, 60, 271][random(4)]);
+            items.push(len >= 18 ? [((off >> 8) << 4) | 15, off & 0xff, len - 18] : [((off >> 8) << 4) | (len - 3), off & 0xff]);
+            ctrl |= 1 << c;
+            for (let i = 0; i < len; i++) expected.push(expected[expected.length - off]);
+          } else {
+            const b = random(256);
+            items.push([b]);
+            expected.push(b);
+          }
+        }
+        stream.push(ctrl, ...items.flat());
+      }
+      expect(pglz(stream, expected.length).equals(Buffer.from(expected))).toBe(true);
+    }
+  });
+
   it('rejects corrupt streams instead of returning garbage', () => {
     expect(() => pglz([0b1, 0x00, 0x05], 3)).toThrow(CompressionError); // offset before the start
     expect(() => pglz([0x00, 0x61], 2)).toThrow(CompressionError); // too short
