@@ -13,7 +13,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { Instance } from '../../db/topology.js';
 import type { Value } from './decode.js';
 import { RelationFork } from './files.js';
-import { DirectReadError, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './format.js';
+import { DirectReadError, TOAST_LZ4, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './format.js';
+import { lz4DecompressBlocks, type Lz4Job } from './lz4.js';
 import { PageCursor, type DirectReadStats } from './pages.js';
 import { lockTable, type DirectReadOptions } from './reader.js';
 import type { InstanceSession } from './session.js';
@@ -150,6 +151,8 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
       const toastCtx: ToastContext = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast!.oid };
       let total = 0;
       for (const v of pending.values()) total += v.ref.extSize;
+      // Compressed values: their stored bytes and their output in shared memory, for helper threads.
+      const shared = [...pending.values()].some((v) => v.ref.compressed);
       const fileBytes = toastFork.blocks * bs;
       // In place needs one arena the size of the TOAST file: only when little of it is waste, and
       // within what one Buffer can hold.
@@ -157,19 +160,22 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         options.inPlace !== false &&
         fileBytes <= total * 1.25 + (1 << 20) &&
         fileBytes + bs <= BUFFER_MAX &&
-        (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512));
+        (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512, shared));
       if (inPlace) stats.inPlaceAssemblies++;
       else {
-        await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
+        await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024, shared);
         stats.copyAssemblies++;
       }
       stats.toastSeconds += (performance.now() - phaseStart) / 1000;
       phaseStart = performance.now();
-      // Decompressed values share one new buffer (one allocation, not one per value).
+      // Decompressed values share one new buffer (one allocation, not one per value); lz4 values
+      // are decoded by several threads when their buffers are shared (see lz4DecompressBlocks).
       let rawTotal = 0;
       for (const v of pending.values()) if (v.ref.compressed) rawTotal += v.ref.rawSize - 4;
-      const rawSlab = rawTotal > 0 && rawTotal <= SLAB_MAX ? Buffer.allocUnsafeSlow(rawTotal) : undefined;
+      const rawSlab = rawTotal > 0 && rawTotal <= SLAB_MAX ? newBuffer(rawTotal, shared) : undefined;
       let rawAt = 0;
+      const lz4Jobs: Lz4Job[] = [];
+      const lz4Values: number[] = [];
       for (const [valueId, v] of pending) {
         if (v.got !== v.expected) throw new DirectReadError(`${name}: TOAST value ${valueId} has ${v.got} of ${v.expected} chunks`);
         stats.toastChunks += v.got;
@@ -179,8 +185,15 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           const tcinfo = v.dest.readUInt32LE(0);
           const raw = tcinfo & VARLENA_EXTSIZE_MASK;
           if (raw !== v.ref.rawSize - 4) throw new DirectReadError(`${name}: TOAST value ${valueId}: compressed header says ${raw} bytes`);
-          value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw, rawSlab?.subarray(rawAt, rawAt + raw), `${name}: TOAST value ${valueId}`);
+          const into = rawSlab?.subarray(rawAt, rawAt + raw);
           rawAt += raw;
+          if (into && tcinfo >>> 30 === TOAST_LZ4) {
+            lz4Jobs.push({ src: v.dest, start: 4, end: v.dest.length, dest: into, destStart: 0, rawSize: raw });
+            lz4Values.push(valueId);
+            value = into;
+          } else {
+            value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw, into, `${name}: TOAST value ${valueId}`);
+          }
           stats.compressedValues++;
         } else if (v.ref.extSize !== v.ref.rawSize - 4) {
           throw new DirectReadError(`${name}: TOAST value ${valueId}: external size ${v.ref.extSize} for raw size ${v.ref.rawSize}`);
@@ -188,6 +201,10 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         v.row[v.field] = value;
         for (const a of v.also) a.row[a.field] = value;
       }
+      const { errors, threads } = await lz4DecompressBlocks(lz4Jobs);
+      stats.decodeThreads = Math.max(stats.decodeThreads, threads);
+      const failed = errors.findIndex((e) => e !== undefined);
+      if (failed >= 0) throw new DirectReadError(`${name}: TOAST value ${lz4Values[failed]} is corrupt: ${errors[failed]!.message}`);
       stats.decompressSeconds += (performance.now() - phaseStart) / 1000;
     }
   } finally {
@@ -200,6 +217,11 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A new buffer that owns its memory (8-aligned), on a SharedArrayBuffer when helper threads are to see it. */
+function newBuffer(size: number, shared: boolean): Buffer {
+  return shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
+}
 const BUFFER_MAX = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 const SLAB_MAX = 2 ** 30;
 /** Line pointers a page can hold: (block size - header) / 4 bytes each, for blocks up to 32 kB. */
@@ -215,9 +237,16 @@ function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: 
 }
 
 /** Every value gets its slice of one new buffer; chunks are copied out of two reused read buffers. */
-async function assembleByCopy(ctx: ToastContext, pending: Map<number, Pending>, total: number, cs: number, chunkBlocks: number): Promise<void> {
+async function assembleByCopy(
+  ctx: ToastContext,
+  pending: Map<number, Pending>,
+  total: number,
+  cs: number,
+  chunkBlocks: number,
+  shared: boolean,
+): Promise<void> {
   // One slab for all values when it fits in a Buffer, else one buffer per value.
-  const slab = total <= SLAB_MAX ? Buffer.allocUnsafeSlow(total) : undefined;
+  const slab = total <= SLAB_MAX ? newBuffer(total, shared) : undefined;
   let at = 0;
   for (const v of pending.values()) {
     v.dest = slab ? slab.subarray(at, at + v.ref.extSize) : Buffer.allocUnsafeSlow(v.ref.extSize);
@@ -241,11 +270,17 @@ async function assembleByCopy(ctx: ToastContext, pending: Map<number, Pending>, 
  * a chunk whose place lies ahead of its own position (the server put it into free space of an
  * earlier page, or writers interleaved) is copied aside and placed after the last page.
  */
-async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>, cs: number, chunkBlocks: number): Promise<boolean> {
+async function assembleInPlace(
+  ctx: ToastContext,
+  pending: Map<number, Pending>,
+  cs: number,
+  chunkBlocks: number,
+  shared: boolean,
+): Promise<boolean> {
   const fork = ctx.fork;
   const bs = fork.blockSize;
   const lag = bs;
-  const arena = Buffer.allocUnsafeSlow(fork.blocks * bs + lag);
+  const arena = newBuffer(fork.blocks * bs + lag, shared);
   // Where the next value's place starts in the arena.
   let placed = 0;
   const items: number[] = [];
@@ -322,7 +357,7 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
   };
   const stashed: { v: Pending; seq: number; data: Buffer }[] = [];
   let stashedBytes = 0;
-  // Typed views for the hot loop (the arena starts 8-aligned: allocUnsafeSlow owns its memory).
+  // Typed views for the hot loop (the arena starts 8-aligned: it owns its memory).
   const u16 = new Uint16Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 2));
   const u32 = new Uint32Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 4));
   const aligned = arena.byteOffset % 8 === 0;

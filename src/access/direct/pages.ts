@@ -36,6 +36,8 @@ export interface DirectReadStats {
   heapSeconds: number;
   toastSeconds: number;
   decompressSeconds: number;
+  /** readPackedBuffers: threads that decoded lz4 values (this one and helpers; 0 when none were). */
+  decodeThreads: number;
   /** Wall time of the whole read, lock and checkpoint included. */
   seconds: number;
 }
@@ -60,6 +62,7 @@ export function emptyStats(): DirectReadStats {
     heapSeconds: 0,
     toastSeconds: 0,
     decompressSeconds: 0,
+    decodeThreads: 0,
     seconds: 0,
   };
 }
