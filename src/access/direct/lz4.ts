@@ -33,15 +33,31 @@ export function lz4Binding(): Lz4Binding {
  * Decompress the block `src[start, end)` into `dest[destStart, destStart + rawSize)`: the output
  * must be exactly rawSize bytes, the whole input consumed.
  */
-export function lz4DecompressBlock(src: Uint8Array, start: number, end: number, dest: Uint8Array, destStart: number, rawSize: number): void {
-  if (!(start >= 0 && start <= end && end <= src.length && destStart >= 0 && rawSize >= 0 && destStart + rawSize <= dest.length)) {
+export function lz4DecompressBlock(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  dest: Uint8Array,
+  destStart: number,
+  rawSize: number,
+): void {
+  if (!(
+    start >= 0 &&
+    start <= end &&
+    end <= src.length &&
+    destStart >= 0 &&
+    rawSize >= 0 &&
+    destStart + rawSize <= dest.length
+  )) {
     throw new CompressionError('lz4: buffer bounds');
   }
   const input = asBuffer(src);
   const output = asBuffer(dest).subarray(destStart, destStart + rawSize);
   const written = lz4Binding().decodeBlock(input, output, start, end);
-  if (written < 0) throw new CompressionError(`lz4: malformed block (error at input byte ${-written - 1} of ${end - start})`);
-  if (written !== rawSize) throw new CompressionError(`lz4: block decompressed to ${written} bytes, expected ${rawSize}`);
+  if (written < 0)
+    throw new CompressionError(`lz4: malformed block (error at input byte ${-written - 1} of ${end - start})`);
+  if (written !== rawSize)
+    throw new CompressionError(`lz4: block decompressed to ${written} bytes, expected ${rawSize}`);
 }
 
 function asBuffer(a: Uint8Array): Buffer {
@@ -69,7 +85,9 @@ const PARALLEL_MIN_BYTES = 8 << 20;
  * all run here. Returns per job undefined or the CompressionError it ended with, and the number
  * of threads that decoded.
  */
-export async function lz4DecompressBlocks(jobs: Lz4Job[]): Promise<{ errors: (CompressionError | undefined)[]; threads: number }> {
+export async function lz4DecompressBlocks(
+  jobs: Lz4Job[],
+): Promise<{ errors: (CompressionError | undefined)[]; threads: number }> {
   const errors = new Array<CompressionError | undefined>(jobs.length);
   const runHere = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
@@ -86,7 +104,9 @@ export async function lz4DecompressBlocks(jobs: Lz4Job[]): Promise<{ errors: (Co
   const src = jobs[0]?.src.buffer;
   const dest = jobs[0]?.dest.buffer;
   const shareable =
-    src instanceof SharedArrayBuffer && dest instanceof SharedArrayBuffer && jobs.every((j) => j.src.buffer === src && j.dest.buffer === dest);
+    src instanceof SharedArrayBuffer &&
+    dest instanceof SharedArrayBuffer &&
+    jobs.every((j) => j.src.buffer === src && j.dest.buffer === dest);
   const pool = shareable && total >= PARALLEL_MIN_BYTES ? helperPool() : [];
   if (pool.length === 0) {
     runHere(0, jobs.length);
@@ -104,7 +124,13 @@ export async function lz4DecompressBlocks(jobs: Lz4Job[]): Promise<{ errors: (Co
   }
   while (bounds.length < pool.length + 2) bounds.push(jobs.length);
   for (const j of jobs) {
-    if (!(j.start >= 0 && j.start <= j.end && j.end <= j.src.length && j.destStart >= 0 && j.destStart + j.rawSize <= j.dest.length)) {
+    if (!(
+      j.start >= 0 &&
+      j.start <= j.end &&
+      j.end <= j.src.length &&
+      j.destStart >= 0 &&
+      j.destStart + j.rawSize <= j.dest.length
+    )) {
       throw new CompressionError('lz4: buffer bounds');
     }
   }
@@ -123,8 +149,12 @@ export async function lz4DecompressBlocks(jobs: Lz4Job[]): Promise<{ errors: (Co
     return helper.decode(src as SharedArrayBuffer, dest as SharedArrayBuffer, spec).then((written) => {
       for (let i = from; i < to; i++) {
         const w = written[i - from];
-        if (w < 0) errors[i] = new CompressionError(`lz4: malformed block (error at input byte ${-w - 1} of ${jobs[i].end - jobs[i].start})`);
-        else if (w !== jobs[i].rawSize) errors[i] = new CompressionError(`lz4: block decompressed to ${w} bytes, expected ${jobs[i].rawSize}`);
+        if (w < 0)
+          errors[i] = new CompressionError(
+            `lz4: malformed block (error at input byte ${-w - 1} of ${jobs[i].end - jobs[i].start})`,
+          );
+        else if (w !== jobs[i].rawSize)
+          errors[i] = new CompressionError(`lz4: block decompressed to ${w} bytes, expected ${jobs[i].rawSize}`);
       }
     });
   });
@@ -143,7 +173,8 @@ parentPort.on('message', ({ id, src, dest, spec }) => {
   const output = Buffer.from(dest);
   const written = new Float64Array(spec.length / 4);
   for (let k = 0; k < spec.length; k += 4) {
-    written[k / 4] = lz4.decodeBlock(input, output.subarray(spec[k + 2], spec[k + 2] + spec[k + 3]), spec[k], spec[k + 1]);
+    const out = output.subarray(spec[k + 2], spec[k + 2] + spec[k + 3]);
+    written[k / 4] = lz4.decodeBlock(input, out, spec[k], spec[k + 1]);
   }
   parentPort.postMessage({ id, written });
 });

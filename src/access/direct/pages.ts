@@ -259,7 +259,8 @@ function checkPageOrThrow(ctx: PageContext, buf: Buffer, p: number, block: numbe
   const header = readPageHeader(buf, p, bs, where);
   if (header && ctx.checksums) {
     const computed = pageChecksum(buf, p, bs, block);
-    if (computed !== header.checksum) throw new DirectReadError(`${where()}: checksum ${header.checksum} stored, ${computed} computed`);
+    if (computed !== header.checksum)
+      throw new DirectReadError(`${where()}: checksum ${header.checksum} stored, ${computed} computed`);
   }
   return header;
 }
@@ -268,7 +269,12 @@ function checkPageOrThrow(ctx: PageContext, buf: Buffer, p: number, block: numbe
  * A page that failed its checks may have been read while the server wrote it (torn): read it
  * again, up to 5 times, replacing it in `buf`; then give up with the check's error.
  */
-export async function rereadPage(ctx: PageContext, buf: Buffer, p: number, block: number): Promise<PageHeader | undefined> {
+export async function rereadPage(
+  ctx: PageContext,
+  buf: Buffer,
+  p: number,
+  block: number,
+): Promise<PageHeader | undefined> {
   const bs = ctx.fork.blockSize;
   for (let attempt = 0; ; attempt++) {
     ctx.stats.checksumRetries++;
@@ -294,7 +300,9 @@ export function normalItems(buf: Buffer, p: number, header: PageHeader, where: (
     const off = lp & 0x7fff;
     const len = lp >>> 17;
     if (off < header.upper || off + len > header.special || len < 23 || (off & 7) !== 0) {
-      throw new DirectReadError(`${where()}: line pointer ${i + 1} (offset ${off}, length ${len}) is outside the tuple area`);
+      throw new DirectReadError(
+        `${where()}: line pointer ${i + 1} (offset ${off}, length ${len}) is outside the tuple area`,
+      );
     }
     out[n * 3] = i + 1;
     out[n * 3 + 1] = off;
