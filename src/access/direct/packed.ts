@@ -109,8 +109,8 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           try {
             decodeTuple(layout, buf, p + items[k * 3 + 1], items[k * 3 + 2], row, stats, false);
           } catch (error) {
-            if (error instanceof DirectReadError) throw new DirectReadError(`${where()} item ${items[k * 3]}: ${error.message}`);
-            throw error;
+            if (!(error instanceof DirectReadError)) throw error;
+            throw new DirectReadError(`${where()} item ${items[k * 3]}: ${error.message}`);
           }
           for (let c = 0; c < 3; c++) {
             if (row[c] === null) throw new DirectReadError(`${where()}: ${COLUMNS[c]} is NULL`);
@@ -204,7 +204,9 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
       const { errors, threads } = await lz4DecompressBlocks(lz4Jobs);
       stats.decodeThreads = Math.max(stats.decodeThreads, threads);
       const failed = errors.findIndex((e) => e !== undefined);
-      if (failed >= 0) throw new DirectReadError(`${name}: TOAST value ${lz4Values[failed]} is corrupt: ${errors[failed]!.message}`);
+      if (failed >= 0) {
+        throw new DirectReadError(`${name}: TOAST value ${lz4Values[failed]} is corrupt: ${errors[failed]!.message}`);
+      }
       stats.decompressSeconds += (performance.now() - phaseStart) / 1000;
     }
   } finally {
@@ -367,9 +369,8 @@ async function assembleInPlace(
     into: { buf: arena, at: lag },
     counter: 'toastPages',
     fast: (buf, p, block) => {
-      if (!(aligned && (!ctx.checksums || pageChecksum(buf, p, bs, block) === u16[(p + 8) >>> 1]) && fastToastPage(buf, u16, u32, p, bs, collect))) {
-        return false;
-      }
+      if (!aligned || (ctx.checksums && pageChecksum(buf, p, bs, block) !== u16[(p + 8) >>> 1])) return false;
+      if (!fastToastPage(buf, u16, u32, p, bs, collect)) return false;
       flushPage();
       return true;
     },

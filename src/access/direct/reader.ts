@@ -162,16 +162,18 @@ async function* readLeaf(
         try {
           decodeTuple(layout, buf, p + items[k * 3 + 1], items[k * 3 + 2], row, stats, true);
         } catch (error) {
-          if (error instanceof DirectReadError) throw new DirectReadError(`${where()} item ${items[k * 3]}: ${error.message}`);
-          throw error;
+          if (!(error instanceof DirectReadError)) throw error;
+          throw new DirectReadError(`${where()} item ${items[k * 3]}: ${error.message}`);
         }
         for (let c = 0; c < row.length; c++) {
           const v = row[c];
           if (v instanceof ExternalRef) {
             if (!toast) {
-              if (!relation.toast) throw new DirectReadError(`${where()}: TOAST pointer in a relation without a TOAST table`);
-              toastFork = await RelationFork.open(relation.toast.path, facts.blockSize, facts.segmentBlocks);
-              toast = await ToastStore.build({ fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast.oid });
+              const rel = relation.toast;
+              if (!rel) throw new DirectReadError(`${where()}: TOAST pointer in a relation without a TOAST table`);
+              toastFork = await RelationFork.open(rel.path, facts.blockSize, facts.segmentBlocks);
+              const toastCtx = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: rel.oid };
+              toast = await ToastStore.build(toastCtx);
             }
             const col = layout.attrs.find((a) => a.out === c)!.column;
             row[c] = decodeVarlena(col.type!, await toast.fetch(v));

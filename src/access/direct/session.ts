@@ -147,7 +147,14 @@ export class InstanceSession {
    * offset in the page, length) triples of the visible ones, in line pointer order, and the count
    * is returned - at once, unless a multixact xmax must first be resolved through the instance.
    */
-  visibleItems(buf: Buffer, p: number, header: PageHeader, where: () => string, out: number[], stats: DirectReadStats): number | Promise<number> {
+  visibleItems(
+    buf: Buffer,
+    p: number,
+    header: PageHeader,
+    where: () => string,
+    out: number[],
+    stats: DirectReadStats,
+  ): number | Promise<number> {
     const n = normalItems(buf, p, header, where, out);
     const judge = this.judge;
     let kept = 0;

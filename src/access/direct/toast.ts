@@ -45,7 +45,15 @@ export class ExternalRef {
  * Decompress `src[start,end)` (compressed data after va_tcinfo) with `method` into `into` or a new
  * buffer. A corrupt stream is a DirectReadError that starts with `where` (the value's relation and id).
  */
-export function decompress(method: number, src: Buffer, start: number, end: number, rawSize: number, into?: Buffer, where = 'compressed value'): Buffer {
+export function decompress(
+  method: number,
+  src: Buffer,
+  start: number,
+  end: number,
+  rawSize: number,
+  into?: Buffer,
+  where = 'compressed value',
+): Buffer {
   if (into && into.length !== rawSize) throw new DirectReadError(`decompress: ${into.length}-byte target for ${rawSize} bytes`);
   const out = into ?? Buffer.allocUnsafe(rawSize);
   try {
@@ -87,7 +95,9 @@ export async function scanToastChunks(ctx: ToastContext, chunkBlocks: number, vi
   const items: number[] = [];
   const pages = new PageCursor(ctx, { chunkBlocks, into: 'reuse', counter: 'toastPages' });
   try {
-    while (pages.next() || (await pages.more())) toastPageChunks(ctx, pages.buf, pages.p, pages.block, pages.header, items, visit);
+    while (pages.next() || (await pages.more())) {
+      toastPageChunks(ctx, pages.buf, pages.p, pages.block, pages.header, items, visit);
+    }
   } finally {
     await pages.close();
   }
