@@ -23,10 +23,10 @@
 //
 // Speed (npm run bench:access, docs/direct-reader.md): packed x/y stored uncompressed (ALTER TABLE
 // ... ALTER COLUMN x SET STORAGE EXTERNAL) are read straight into one arena and assembled in place;
-// lz4 values are decoded by the reference C library (the lz4 package) on this thread and helper
-// threads, pglz values by a JavaScript decoder. New memory is the floor: run the reading process
-// with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages for large buffers; settable only at process
-// start) to make it several times cheaper.
+// lz4 values are decoded by the reference C library (the lz4 package), on helper threads too when
+// malloc's huge pages are off; pglz values by a JavaScript decoder. New memory is the floor: run the
+// reading process with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages for large buffers;
+// settable only at process start) to make it several times cheaper.
 export { readTableDirect, openDirectRead, lockTable, type DirectRead, type DirectReadOptions, type LockedTable, type Row } from './reader.js';
 export { readPackedBuffers, type PackedRow, type PackedReadOptions } from './packed.js';
 export { emptyStats, type DirectReadStats } from './pages.js';

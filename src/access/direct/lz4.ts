@@ -74,6 +74,17 @@ export interface Lz4Job {
   rawSize: number;
 }
 
+/**
+ * Whether lz4 values are to be decoded on helper threads, in SharedArrayBuffer memory. Measured
+ * (docs/direct-reader.md): SharedArrayBuffer memory is not malloc's, so it misses the huge pages
+ * that GLIBC_TUNABLES=glibc.malloc.hugetlb=1 gives malloc'd memory; with those, one thread
+ * decoding into malloc'd memory costs less than two decoding into shared memory, and without them
+ * two threads cost less.
+ */
+export function sharedDecoding(): boolean {
+  return availableParallelism() > 1 && !/glibc\.malloc\.hugetlb=[12]/.test(process.env.GLIBC_TUNABLES ?? '');
+}
+
 /** Below this many output bytes a helper thread's round trip is not worth it. */
 const PARALLEL_MIN_BYTES = 8 << 20;
 

@@ -14,7 +14,7 @@ import type { Instance } from '../../db/topology.js';
 import type { Value } from './decode.js';
 import { RelationFork } from './files.js';
 import { DirectReadError, TOAST_LZ4, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './format.js';
-import { lz4DecompressBlocks, type Lz4Job } from './lz4.js';
+import { lz4DecompressBlocks, sharedDecoding, type Lz4Job } from './lz4.js';
 import { PageCursor, type DirectReadStats } from './pages.js';
 import { lockTable, type DirectReadOptions } from './reader.js';
 import type { InstanceSession } from './session.js';
@@ -151,8 +151,9 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
       const toastCtx: ToastContext = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast!.oid };
       let total = 0;
       for (const v of pending.values()) total += v.ref.extSize;
-      // Compressed values: their stored bytes and their output in shared memory, for helper threads.
-      const shared = [...pending.values()].some((v) => v.ref.compressed);
+      // lz4 values: their stored bytes and their output in shared memory for helper threads, when
+      // that pays (sharedDecoding).
+      const shared = sharedDecoding() && [...pending.values()].some((v) => v.ref.compressed && v.ref.method === TOAST_LZ4);
       const fileBytes = toastFork.blocks * bs;
       // In place needs one arena the size of the TOAST file: only when little of it is waste, and
       // within what one Buffer can hold.
