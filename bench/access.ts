@@ -13,10 +13,14 @@
 // process's CPU (user/system) and page faults, the server backend's CPU for the SQL paths, and the
 // floor every path that delivers its data in new memory pays (allocating and writing it once).
 //
+// Targets (docs/benchmarks.md): direct uncompressed >= 3x COPY BINARY, direct lz4 >= 2x; a missed
+// one exits 1. The moonshot, direct uncompressed files MB/s >= 0.5x cat's, is printed apart and does
+// not fail the run.
+//
 // By default it starts its own scratch PostgreSQL instance (the embedded cluster is untouched);
 // --cluster uses segment 0 of the embedded cluster instead. It runs itself with
 // GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (transparent huge pages for large buffers) unless
-// --no-hugepages is given.
+// --no-hugepages is given (as `bench run` runs; lz4 is then also decoded on helper threads).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -591,7 +595,11 @@ async function main(options: Options): Promise<void> {
     console.log('\nWhat limits each path (measured in its best round):');
     const memory = results.get('memory');
     for (const r of results.values()) console.log(`  ${r.spec.label}: ${limitLine(r, memory)}`);
-    const missed = printTargets('Targets (ratios measured side by side in this run)', targets, 2);
+    // The moonshot is printed with the targets but does not fail the run.
+    const moonshots = targets.filter((t) => t.name.includes('moonshot'));
+    const hard = targets.filter((t) => !moonshots.includes(t));
+    const missed = printTargets('Targets (ratios measured side by side in this run)', hard, 2);
+    if (moonshots.length) printTargets('Moonshot', moonshots, 2);
     if (missed > 0) process.exitCode = 1;
   } finally {
     await scratch?.stop();
