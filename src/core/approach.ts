@@ -36,7 +36,7 @@ export interface RunContext<O extends Record<string, OptionValue> = Record<strin
   log(message: string): void;
   /**
    * Finished units and validations. Report every finished unit (`unitDone`) and validation
-   * (`validated`) here; on `--resume` it already holds what the earlier attempt finished
+   * (`validated`) here, and where it is known, every unit as it begins (`unitStarted`); on `--resume` it already holds what the earlier attempt finished
    * (`completedUnits`, which the scheduler skips).
    */
   epochs: EpochBook;
