@@ -5,6 +5,8 @@
 import { createLogUpdate } from 'log-update';
 import picocolors from 'picocolors';
 import type { Argv } from 'yargs';
+import { z } from 'zod';
+import { runEventSchema } from '../core/events.js';
 
 export type OutputMode = 'live' | 'lines' | 'json' | 'quiet';
 export type Colors = ReturnType<typeof picocolors.createColors>;
@@ -14,6 +16,15 @@ export interface OutputFlags {
   quiet?: boolean;
   verbose?: boolean;
 }
+
+/**
+ * The last line a command other than `bench run` writes under --json: what it made, as data.
+ * (`bench run --json` writes the run's events only; the first names the run folder.)
+ */
+export const resultLineSchema = z.looseObject({ type: z.literal('result'), command: z.string() });
+export type ResultLine = z.infer<typeof resultLineSchema>;
+/** Every line a command writes to stdout under --json. */
+export const jsonLineSchema = z.union([runEventSchema, resultLineSchema]);
 
 /** The --json, --quiet and --verbose flags every long command takes. */
 export function withOutputFlags<T>(yargs: Argv<T>): Argv<T & OutputFlags> {

@@ -103,7 +103,7 @@ export function jobFrame(j: JobSnapshot, terminalColumns: number, c: Colors): st
   return fit(`${c.bold(j.label)}${drawn} ${text}`, columns);
 }
 
-type Node = RunProgress | JobProgress;
+type Node = RunProgress | JobProgress | TaskProgress;
 
 /** One display per process; every run and job of a command goes through it. */
 export class Progress {
@@ -124,6 +124,11 @@ export class Progress {
 
   startRun(spec: RunSpec): RunProgress {
     return this.push(new RunProgress(this, spec, undefined));
+  }
+
+  /** A step without units (loading data, building a report): its label and elapsed time, live. */
+  startTask(label: string): TaskProgress {
+    return this.push(new TaskProgress(this, label, undefined));
   }
 
   /** Ends every run and job still shown and the live region (call it in a `finally`). */
@@ -199,6 +204,13 @@ export class JobProgress {
   startRun(spec: RunSpec): RunProgress {
     this.begin();
     this.child = this.progress.push(new RunProgress(this.progress, spec, this));
+    return this.child;
+  }
+
+  /** An item without units (a baseline measurement, a report): shown with its elapsed time. */
+  startTask(label: string): TaskProgress {
+    this.begin();
+    this.child = this.progress.push(new TaskProgress(this.progress, label, this));
     return this.child;
   }
 
@@ -340,6 +352,38 @@ export class RunProgress {
   }
 
   /** The run ended (finished or failed): its live lines go; the command prints its summary next. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.progress.pop(this);
+    this.parent?.childEnded(this);
+  }
+}
+
+/** A step without units: shown live as its label and elapsed time; its notes go above. */
+export class TaskProgress {
+  private readonly startedAt: number;
+  private finished = false;
+
+  constructor(
+    private readonly progress: Progress,
+    readonly label: string,
+    private readonly parent: JobProgress | undefined,
+  ) {
+    this.startedAt = progress.clock();
+  }
+
+  /** @internal */
+  leftMs(): number | undefined {
+    return undefined;
+  }
+
+  /** @internal */
+  frame(now: number, terminalColumns: number): string[] {
+    const c = this.progress.output.colors;
+    return [fit(`${c.bold(this.label)} · ${c.cyan(`elapsed ${clock(now - this.startedAt)}`)}`, terminalColumns - 1)];
+  }
+
   finish(): void {
     if (this.finished) return;
     this.finished = true;

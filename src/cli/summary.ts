@@ -27,10 +27,9 @@ export function reportCommandFor(runDir: string): string {
   return `npx bench report ${displayPath(runDir)}`;
 }
 
-/** The last line of a run's output (all that --quiet prints of it). */
+/** The last line of a run's output (all that --quiet prints of it): the status and the run folder. */
 export function finalLine(summary: Summary, ctx: SummaryContext): string {
-  const time = seconds(summary.etlSeconds + summary.executionSeconds);
-  return `${ctx.label} ${summary.status} (ETL + execution ${time}): ${displayPath(ctx.runDir)}`;
+  return `${ctx.label} ${summary.status}: ${displayPath(ctx.runDir)}`;
 }
 
 /** Execution time over epochs, the paper's epoch time (Table 6); an incomplete run divides by the epochs it timed. */

@@ -65,7 +65,7 @@ describe('the end-of-run block', () => {
   it('ends with the command that builds the report, and a final line naming the run folder', () => {
     expect(lines.at(-1)).toMatch(/Report\s+npx bench report runs\/r1$/);
     expect(reportCommandFor(ctx.runDir)).toBe('npx bench report runs/r1');
-    expect(finalLine(summary, ctx)).toBe('ctq criteo/small complete (ETL + execution 3.8 min): runs/r1');
+    expect(finalLine(summary, ctx)).toBe('ctq criteo/small complete: runs/r1');
     expect(displayPath('/elsewhere/runs/r1', '/work')).toBe('/elsewhere/runs/r1');
   });
 });

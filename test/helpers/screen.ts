@@ -7,6 +7,8 @@ export interface Screen {
   lines: string[];
   /** The lines in view, right-trimmed. */
   viewport: string[];
+  /** Lines that continue the one above: output wider than the terminal. */
+  wrapped: string[];
 }
 
 /**
@@ -18,9 +20,14 @@ export async function renderScreen(data: string | Uint8Array, cols: number, rows
   await new Promise<void>((resolve) => terminal.write(data, resolve));
   const buffer = terminal.buffer.active;
   const lines: string[] = [];
-  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
+  const wrapped: string[] = [];
+  for (let i = 0; i < buffer.length; i++) {
+    const line = buffer.getLine(i);
+    lines.push(line?.translateToString(true) ?? '');
+    if (line?.isWrapped) wrapped.push(lines[i]);
+  }
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const viewport = lines.slice(buffer.viewportY, buffer.viewportY + rows);
   terminal.dispose();
-  return { lines, viewport };
+  return { lines, viewport, wrapped };
 }
