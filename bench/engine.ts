@@ -11,7 +11,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/format.js';
-import { scriptOutput } from '../src/cli/script.js';
+import { Output } from '../src/cli/output.js';
+import { Progress } from '../src/cli/progress.js';
 import { runSpec } from '../approaches/resolve.js';
 import { repoRoot } from '../src/core/paths.js';
 import { runEventSchema } from '../src/core/events.js';
@@ -20,16 +21,18 @@ import { ensureCluster } from '../src/db/cluster.js';
 import { runRawLoopOnShards, writeRawLoopShards } from './lib/raw-baseline.js';
 import { resolveWorkload } from '../workloads/index.js';
 
-const { output, progress, args } = scriptOutput();
 const { values } = parseArgs({
-  args,
   options: {
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
     workload: { type: 'string', default: 'criteo' },
     scale: { type: 'string', default: 'small' },
     segments: { type: 'string', default: '2' },
     approaches: { type: 'string', default: 'export,udaf' },
   },
 });
+const output = Output.fromFlags(values);
+const progress = new Progress(output);
 const scale = values.scale as ScaleName;
 if (!SCALES.includes(scale)) throw new Error(`--scale must be one of ${SCALES.join(', ')}`);
 const segments = Number(values.segments);

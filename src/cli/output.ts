@@ -32,6 +32,7 @@ export function withOutputFlags<T>(yargs: Argv<T>): Argv<T & OutputFlags> {
     .option('json', { type: 'boolean', describe: 'one JSON object per line on stdout and nothing else (errors on stderr)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the final line' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'more detail (bench run: every config after every epoch)' })
+    .group(['json', 'quiet', 'verbose'], 'Output:')
     .conflicts('json', 'quiet') as unknown as Argv<T & OutputFlags>;
 }
 
