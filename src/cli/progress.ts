@@ -9,6 +9,8 @@
 //   const run = job.startRun({ label: 'ctq criteo/small', shape });      // or progress.startRun
 //   await runApproach({ ..., onEvent: run.onEvent });
 //   run.finish(); ...; job.finish();
+import sliceAnsi from 'slice-ansi';
+import stringWidth from 'string-width';
 import type { RunEvent } from '../core/events.js';
 import { bar, clock, configLine, epochLine, percent, PHASE_LABELS, rate, seconds } from './format.js';
 import type { Colors, Output } from './output.js';
@@ -35,10 +37,9 @@ export const WIDE_COLUMNS = 100;
 const REDRAW_MS = 200;
 const LINES_STATUS_EVERY_MS = 30_000;
 
-const visibleLength = (text: string): number => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').length;
-
+/** Cuts a line with colours to `columns` cells, ending it with an ellipsis. */
 function fit(text: string, columns: number): string {
-  return visibleLength(text) <= columns ? text : text.slice(0, Math.max(0, columns - 1)) + '…';
+  return stringWidth(text) <= columns ? text : `${sliceAnsi(text, 0, Math.max(0, columns - 1))}…`;
 }
 
 /**
@@ -81,7 +82,7 @@ export function runFrame(label: string, s: RunSnapshot, now: number, terminalCol
   const columns = terminalColumns - 1;
   const head = fit(`${c.bold(label)} · ${c.cyan(phaseText(s))}`, columns);
   const status = [statusText(s), statusText(s, 1), statusText(s, 2)].find((text) => text.length + 2 <= columns) ?? statusText(s, 2);
-  const barWidth = Math.min(40, columns - visibleLength(status) - 4);
+  const barWidth = Math.min(40, columns - stringWidth(status) - 4);
   const fraction = s.unitsTotal === 0 ? 1 : s.unitsDone / s.unitsTotal;
   const progress = barWidth >= 10 ? `  ${c.green(bar(fraction, barWidth))} ${status}` : `  ${status}`;
   const lines = [head, fit(progress, columns)];
@@ -98,7 +99,7 @@ export function jobText(j: JobSnapshot): string {
 export function jobFrame(j: JobSnapshot, terminalColumns: number, c: Colors): string {
   const columns = terminalColumns - 1;
   const text = jobText(j);
-  const barWidth = Math.min(20, columns - visibleLength(j.label) - visibleLength(text) - 6);
+  const barWidth = Math.min(20, columns - stringWidth(j.label) - stringWidth(text) - 6);
   const drawn = barWidth >= 8 ? ` ${c.magenta(bar(j.total === 0 ? 1 : j.done / j.total, barWidth))}` : '';
   return fit(`${c.bold(j.label)}${drawn} ${text}`, columns);
 }
@@ -279,7 +280,8 @@ export class RunProgress {
     const { output } = progress;
     const { configs, segments, epochs } = spec.shape;
     if (output.forHumans) {
-      const resumed = spec.prior && spec.prior.length > 0 ? `, resuming at ${this.tracker.snapshot(now).unitsDone} units done` : '';
+      const done = this.tracker.snapshot(now).unitsDone;
+      const resumed = spec.prior && spec.prior.length > 0 ? `, resuming with ${done} done` : '';
       output.info(
         output.colors.bold(`▶ ${spec.label}`) +
           ` · ${segments} segment${segments === 1 ? '' : 's'} · ${configs} config${configs === 1 ? '' : 's'} × ${epochs} epoch${epochs === 1 ? '' : 's'}` +

@@ -55,5 +55,6 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     output.result(`\n${args.workload}/${scale} on ${topology.segments.length} segments, ${workload.configs.length} configs, ${workload.epochs} epochs`);
     output.result(formatTable(['Approach', 'ETL time', 'Exec. time', 'Epoch time', 'final valid loss (mean)', 'extra storage', 'run folder'], rows));
     output.final(`report: npx bench report ${runDirs.join(' ')}`);
+    output.json({ type: 'result', command: 'demo', runs: runDirs });
   },
 };
