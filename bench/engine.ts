@@ -1,4 +1,5 @@
-// npm run bench:engine -- [--workload criteo] [--scale small] [--segments 2] [--approaches export,udaf] [--quiet|--json]
+// npm run bench:engine -- [--workload criteo] [--scale small] [--segments 2] [--approaches export,udaf]
+//                          [--quiet | --json]
 //
 // Training throughput of the raw engine loop (one process per shard, the shard in memory, the same
 // Trainer code, no scheduler, no hops) against the approaches on the same configs and data,
@@ -54,7 +55,8 @@ task.finish();
 const measured: { approach: string; examples: number; trainSeconds: number; machineSeconds: number; executionSeconds: number }[] = [];
 for (const approach of approaches) {
   const display = job.startRun({ label: `${approach} ${workload.id}/${scale}`, shape });
-  const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads, onEvent: display.onEvent });
+  const onEvent = display.onEvent;
+  const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads, onEvent });
   display.finish();
   const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
     .split('\n')

@@ -7,7 +7,11 @@ import type { EpochMetrics } from '../core/events.js';
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -36,7 +40,9 @@ export function rate(perSecond: number, noun = 'unit'): string {
 export function bar(fraction: number, width: number, ascii = false): string {
   const cells = Math.max(0, Math.round(width));
   const full = Math.min(cells, Math.max(0, Math.floor(Math.min(1, Math.max(0, fraction)) * cells)));
-  return ascii ? `[${'#'.repeat(full)}${'-'.repeat(cells - full)}]` : `${'█'.repeat(full)}${'░'.repeat(cells - full)}`;
+  const [on, off] = ascii ? ['#', '-'] : ['█', '░'];
+  const drawn = `${on.repeat(full)}${off.repeat(cells - full)}`;
+  return ascii ? `[${drawn}]` : drawn;
 }
 
 export function percent(fraction: number): string {
@@ -58,12 +64,16 @@ const accuracy = (a: number): string => `${(a * 100).toFixed(1)}%`;
 export function epochLine(stats: EpochStats, epochs: number): string {
   const time = stats.seconds === undefined ? '' : ` · ${seconds(stats.seconds)}`;
   return (
-    `epoch ${stats.epoch + 1}/${epochs}${time} · best/median valid loss ${stats.bestLoss.toFixed(4)}/${stats.medianLoss.toFixed(4)},` +
+    `epoch ${stats.epoch + 1}/${epochs}${time} · ` +
+    `best/median valid loss ${stats.bestLoss.toFixed(4)}/${stats.medianLoss.toFixed(4)},` +
     ` accuracy ${accuracy(stats.bestAccuracy)}/${accuracy(stats.medianAccuracy)} · best config ${stats.bestConfig}`
   );
 }
 
 /** One config's figures after an epoch (--verbose). */
 export function configLine(m: EpochMetrics): string {
-  return `  epoch ${m.epoch + 1} config ${m.config}: train loss ${m.trainLoss.toFixed(4)}, valid loss ${m.validLoss.toFixed(4)}, valid acc ${accuracy(m.validAccuracy)}`;
+  return (
+    `  epoch ${m.epoch + 1} config ${m.config}: train loss ${m.trainLoss.toFixed(4)}, ` +
+    `valid loss ${m.validLoss.toFixed(4)}, valid acc ${accuracy(m.validAccuracy)}`
+  );
 }

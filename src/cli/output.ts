@@ -29,9 +29,16 @@ export const jsonLineSchema = z.union([runEventSchema, resultLineSchema]);
 /** The --json, --quiet and --verbose flags every long command takes. */
 export function withOutputFlags<T>(yargs: Argv<T>): Argv<T & OutputFlags> {
   return yargs
-    .option('json', { type: 'boolean', describe: 'one JSON object per line on stdout and nothing else (errors on stderr)' })
+    .option('json', {
+      type: 'boolean',
+      describe: 'one JSON object per line on stdout and nothing else (errors on stderr)',
+    })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only errors and the final line' })
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'more detail (bench run: every config after every epoch)' })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      describe: 'more detail (bench run: every config after every epoch)',
+    })
     .group(['json', 'quiet', 'verbose'], 'Output:')
     .conflicts('json', 'quiet') as unknown as Argv<T & OutputFlags>;
 }
@@ -55,7 +62,11 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: Env = process.env
   return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
-export function outputMode(flags: OutputFlags, stream: { isTTY?: boolean } = process.stderr, env: Env = process.env): OutputMode {
+export function outputMode(
+  flags: OutputFlags,
+  stream: { isTTY?: boolean } = process.stderr,
+  env: Env = process.env,
+): OutputMode {
   if (flags.json) return 'json';
   if (flags.quiet) return 'quiet';
   return isInteractive(stream, env) ? 'live' : 'lines';
@@ -118,7 +129,8 @@ export class Output {
     this.mode = options.mode;
     this.verbose = options.verbose === true;
     this.stderr = options.stderr ?? process.stderr;
-    const color = options.color ?? (options.mode === 'live' || options.mode === 'lines' ? colorEnabled(this.stderr) : false);
+    const color =
+      options.color ?? (options.mode === 'live' || options.mode === 'lines' ? colorEnabled(this.stderr) : false);
     this.colors = picocolors.createColors(color);
   }
 

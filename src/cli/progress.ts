@@ -37,6 +37,8 @@ export const WIDE_COLUMNS = 100;
 const REDRAW_MS = 200;
 const LINES_STATUS_EVERY_MS = 30_000;
 
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** Cuts a line with colours to `columns` cells, ending it with an ellipsis. */
 function fit(text: string, columns: number): string {
   return stringWidth(text) <= columns ? text : `${sliceAnsi(text, 0, Math.max(0, columns - 1))}…`;
@@ -47,7 +49,9 @@ function fit(text: string, columns: number): string {
  * line. `terse` leaves out the rate, then the elapsed time, for narrow terminals.
  */
 export function statusText(s: RunSnapshot, terse: 0 | 1 | 2 = 0): string {
-  const parts = [`${s.unitsDone}/${s.unitsTotal} units ${percent(s.unitsTotal === 0 ? 1 : s.unitsDone / s.unitsTotal)}`];
+  const parts = [
+    `${s.unitsDone}/${s.unitsTotal} units ${percent(s.unitsTotal === 0 ? 1 : s.unitsDone / s.unitsTotal)}`,
+  ];
   if (terse < 2) parts.push(`elapsed ${clock(s.elapsedMs)}`);
   if (terse < 1 && s.rate !== undefined) parts.push(rate(s.rate));
   if (s.leftMs !== undefined) parts.push(`left ~${clock(s.leftMs)}`);
@@ -55,13 +59,18 @@ export function statusText(s: RunSnapshot, terse: 0 | 1 | 2 = 0): string {
 }
 
 export function phaseText(s: RunSnapshot): string {
-  const epoch = s.phase === 'execution' || s.phase === 'validation' ? ` · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}` : '';
+  const epoch =
+    s.phase === 'execution' || s.phase === 'validation'
+      ? ` · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}`
+      : '';
   return `${PHASE_LABELS[s.phase]}${epoch}`;
 }
 
 /** The units running now, as many as fit: "s0 c12 e2 3.1s  s1 c3 e2 0.4s  +6 more". */
 export function workersText(s: RunSnapshot, now: number, columns: number): string {
-  const items = s.active.map((u) => `s${u.segment} c${u.config} e${u.epoch + 1} ${((now - u.since) / 1000).toFixed(1)}s`);
+  const items = s.active.map(
+    (u) => `s${u.segment} c${u.config} e${u.epoch + 1} ${((now - u.since) / 1000).toFixed(1)}s`,
+  );
   const out: string[] = [];
   let used = 'workers '.length + 2;
   for (let i = 0; i < items.length; i++) {
@@ -81,12 +90,14 @@ export function runFrame(label: string, s: RunSnapshot, now: number, terminalCol
   // One column spare: a line as wide as the terminal leaves the cursor in its pending-wrap state.
   const columns = terminalColumns - 1;
   const head = fit(`${c.bold(label)} · ${c.cyan(phaseText(s))}`, columns);
-  const status = [statusText(s), statusText(s, 1), statusText(s, 2)].find((text) => text.length + 2 <= columns) ?? statusText(s, 2);
+  const status =
+    [statusText(s), statusText(s, 1), statusText(s, 2)].find((text) => text.length + 2 <= columns) ?? statusText(s, 2);
   const barWidth = Math.min(40, columns - stringWidth(status) - 4);
   const fraction = s.unitsTotal === 0 ? 1 : s.unitsDone / s.unitsTotal;
   const progress = barWidth >= 10 ? `  ${c.green(bar(fraction, barWidth))} ${status}` : `  ${status}`;
   const lines = [head, fit(progress, columns)];
-  if (terminalColumns >= WIDE_COLUMNS && s.active.length > 0) lines.push(c.dim(fit(`  ${workersText(s, now, columns - 2)}`, columns)));
+  if (terminalColumns >= WIDE_COLUMNS && s.active.length > 0)
+    lines.push(c.dim(fit(`  ${workersText(s, now, columns - 2)}`, columns)));
   return lines;
 }
 
@@ -256,7 +267,8 @@ export class JobProgress {
     const now = this.progress.clock();
     const { output } = this.progress;
     const s = this.snapshot(now);
-    if (output.forHumans) output.info(output.colors.bold(`${this.spec.label}: ${s.done}/${s.total} ${s.noun} in ${clock(s.elapsedMs)}`));
+    if (output.forHumans)
+      output.info(output.colors.bold(`${this.spec.label}: ${s.done}/${s.total} ${s.noun} in ${clock(s.elapsedMs)}`));
     this.progress.pop(this);
     this.parent?.childEnded(this);
   }
@@ -284,7 +296,7 @@ export class RunProgress {
       const resumed = spec.prior && spec.prior.length > 0 ? `, resuming with ${done} done` : '';
       output.info(
         output.colors.bold(`▶ ${spec.label}`) +
-          ` · ${segments} segment${segments === 1 ? '' : 's'} · ${configs} config${configs === 1 ? '' : 's'} × ${epochs} epoch${epochs === 1 ? '' : 's'}` +
+          ` · ${plural(segments, 'segment')} · ${plural(configs, 'config')} × ${plural(epochs, 'epoch')}` +
           ` = ${this.tracker.unitsTotal} units${resumed}`,
       );
     }
@@ -300,7 +312,8 @@ export class RunProgress {
     const notices = this.tracker.apply(event);
     if (!output.forHumans) return;
     for (const notice of notices) this.print(notice);
-    if (output.mode === 'lines' && (event.type === 'unit' || (event.type === 'phase' && event.edge === 'start'))) this.maybeStatusLine(event.type === 'phase');
+    if (output.mode === 'lines' && (event.type === 'unit' || (event.type === 'phase' && event.edge === 'start')))
+      this.maybeStatusLine(event.type === 'phase');
   };
 
   private print(notice: Notice): void {
@@ -332,8 +345,10 @@ export class RunProgress {
     const now = this.progress.clock();
     const s = this.tracker.snapshot(now);
     const step = Math.max(1, Math.ceil(s.unitsTotal / 10));
-    const crossed = Math.floor(s.unitsDone / step) > Math.floor(this.lastStatusUnits / step) || s.unitsDone === s.unitsTotal;
-    if (!force && !(crossed && s.unitsDone !== this.lastStatusUnits) && now - this.lastStatusAt < LINES_STATUS_EVERY_MS) return;
+    const crossed =
+      Math.floor(s.unitsDone / step) > Math.floor(this.lastStatusUnits / step) || s.unitsDone === s.unitsTotal;
+    if (!force && !(crossed && s.unitsDone !== this.lastStatusUnits) && now - this.lastStatusAt < LINES_STATUS_EVERY_MS)
+      return;
     this.lastStatusUnits = s.unitsDone;
     this.lastStatusAt = now;
     this.progress.output.info(`${phaseText(s)} · ${statusText(s)}`);

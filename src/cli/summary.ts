@@ -16,6 +16,8 @@ export interface SummaryContext {
   runDir: string;
 }
 
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** A path as the user can type it from here: relative when it is under the working directory. */
 export function displayPath(path: string, cwd: string = process.cwd()): string {
   const rel = relative(cwd, path);
@@ -41,30 +43,44 @@ function epochTime(summary: Summary, epochs: number): number {
 export function runSummaryLines(summary: Summary, ctx: SummaryContext, c: Colors): string[] {
   const label = (text: string): string => c.dim(text.padEnd(20));
   const status = summary.status === 'complete' ? c.green('complete') : c.yellow('incomplete');
-  const lines = [c.bold(`${ctx.label} on ${ctx.segments} segment${ctx.segments === 1 ? '' : 's'}: `) + status];
+  const lines = [c.bold(`${ctx.label} on ${plural(ctx.segments, 'segment')}: `) + status];
   lines.push(`  ${label('ETL time')}${seconds(summary.etlSeconds)}`);
   lines.push(`  ${label('Exec. time')}${seconds(summary.executionSeconds)}`);
   lines.push(`  ${label('Epoch time')}${seconds(epochTime(summary, ctx.epochs))} (execution / epochs)`);
   if (summary.breakdown.length > 0) {
     const perComponent = COMPONENTS.map((key) => [key, mean(summary.breakdown.map((b) => b[key]))] as const);
     const total = perComponent.reduce((sum, [, v]) => sum + v, 0);
-    lines.push(`  Per-epoch breakdown, machine time per segment (mean of ${summary.breakdown.length} epoch${summary.breakdown.length === 1 ? '' : 's'}):`);
+    lines.push(
+      `  Per-epoch breakdown, machine time per segment (mean of ${plural(summary.breakdown.length, 'epoch')}):`,
+    );
     for (const [key, value] of perComponent) {
       const share = total > 0 ? formatPercent((100 * value) / total) : '-';
       lines.push(`    ${label(COMPONENT_LABELS[key])}${seconds(value).padEnd(10)}${share.padStart(6)}`);
     }
   }
   const res = summary.resources;
-  if (res) lines.push(`  ${label('CPU util.')}${formatPercent(res.cpuPctMean)}    ${c.dim('DRAM util.')} ${formatPercent(res.memUsedPctMean)}`);
+  if (res)
+    lines.push(
+      `  ${label('CPU util.')}${formatPercent(res.cpuPctMean)}    ` +
+        `${c.dim('DRAM util.')} ${formatPercent(res.memUsedPctMean)}`,
+    );
   const network = Object.values(summary.transportBytes).reduce((sum, b) => sum + b, 0);
   lines.push(`  ${label('Total network')}${bytes(network)} (bytes every transport moved, counted exactly)`);
   const { storage } = summary;
-  lines.push(`  ${label('Storage blowup')}${storage.blowup.toFixed(2)}x (packed data ${bytes(storage.sourceBytes)}, extra copies ${bytes(storage.extraBytes)})`);
+  lines.push(
+    `  ${label('Storage blowup')}${storage.blowup.toFixed(2)}x ` +
+      `(packed data ${bytes(storage.sourceBytes)}, extra copies ${bytes(storage.extraBytes)})`,
+  );
   const lastEpoch = Math.max(-1, ...summary.metrics.map((m) => m.epoch));
   if (lastEpoch >= 0) {
-    const s = epochStats(lastEpoch, summary.metrics.filter((m) => m.epoch === lastEpoch), undefined);
+    const s = epochStats(
+      lastEpoch,
+      summary.metrics.filter((m) => m.epoch === lastEpoch),
+      undefined,
+    );
     lines.push(
-      `  ${label(`Valid. (epoch ${lastEpoch + 1})`)}loss best ${s.bestLoss.toFixed(4)} (config ${s.bestConfig}), median ${s.medianLoss.toFixed(4)}` +
+      `  ${label(`Valid. (epoch ${lastEpoch + 1})`)}` +
+        `loss best ${s.bestLoss.toFixed(4)} (config ${s.bestConfig}), median ${s.medianLoss.toFixed(4)}` +
         ` · accuracy best ${(s.bestAccuracy * 100).toFixed(1)}%, median ${(s.medianAccuracy * 100).toFixed(1)}%`,
     );
   }

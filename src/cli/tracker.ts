@@ -67,7 +67,8 @@ export type ConfigFigures = Pick<EpochMetrics, 'config' | 'validLoss' | 'validAc
 /** Best and median validation figures of one epoch's configs. */
 export function epochStats(epoch: number, metrics: readonly ConfigFigures[], seconds: number | undefined): EpochStats {
   let best = metrics[0];
-  for (const m of metrics) if (m.validLoss < best.validLoss || (m.validLoss === best.validLoss && m.config < best.config)) best = m;
+  for (const m of metrics)
+    if (m.validLoss < best.validLoss || (m.validLoss === best.validLoss && m.config < best.config)) best = m;
   return {
     epoch,
     configs: metrics.length,
@@ -80,7 +81,8 @@ export function epochStats(epoch: number, metrics: readonly ConfigFigures[], sec
   };
 }
 
-const unitKey = (u: { config: number; segment: number; epoch: number }): string => `${u.config}/${u.segment}/${u.epoch}`;
+const unitKey = (u: { config: number; segment: number; epoch: number }): string =>
+  `${u.config}/${u.segment}/${u.epoch}`;
 
 export class RunTracker {
   private phase: DisplayPhase = 'preparing';
@@ -126,7 +128,12 @@ export class RunTracker {
       case 'phase':
         return this.applyPhase(event.phase, event.edge, event.at);
       case 'unit-start':
-        this.active.set(unitKey(event), { config: event.config, segment: event.segment, epoch: event.epoch, since: event.at });
+        this.active.set(unitKey(event), {
+          config: event.config,
+          segment: event.segment,
+          epoch: event.epoch,
+          since: event.at,
+        });
         return [];
       case 'unit': {
         const started = this.active.get(unitKey(event));
@@ -310,11 +317,18 @@ export class JobTracker {
   }
 
   snapshot(now: number, currentLeftMs?: number): JobSnapshot {
-    const base = { label: this.label, noun: this.noun, done: this.done, total: this.total, elapsedMs: now - this.startedAt };
+    const base = {
+      label: this.label,
+      noun: this.noun,
+      done: this.done,
+      total: this.total,
+      elapsedMs: now - this.startedAt,
+    };
     const mean = this.itemMs.length > 0 ? this.itemMs.reduce((a, b) => a + b, 0) / this.itemMs.length : undefined;
     const running = this.currentStart === undefined ? 0 : 1;
     const notStarted = Math.max(0, this.total - this.done - running);
-    if (running === 0) return { ...base, leftMs: mean === undefined ? (notStarted === 0 ? 0 : undefined) : notStarted * mean };
+    if (running === 0)
+      return { ...base, leftMs: mean === undefined ? (notStarted === 0 ? 0 : undefined) : notStarted * mean };
     const currentElapsed = now - this.currentStart!;
     const currentLeft = currentLeftMs ?? (mean === undefined ? undefined : Math.max(0, mean - currentElapsed));
     if (currentLeft === undefined) return { ...base, leftMs: undefined };

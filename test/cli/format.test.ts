@@ -15,8 +15,22 @@ describe('format', () => {
   });
 
   it('gives an epoch one line of at most 100 columns', () => {
-    const line = epochLine({ epoch: 9, configs: 256, bestLoss: 0.2470123, medianLoss: 0.27, bestAccuracy: 0.927, medianAccuracy: 0.921, bestConfig: 8, seconds: 12.34 }, 10);
-    expect(line).toBe('epoch 10/10 · 12.3 s · best/median valid loss 0.2470/0.2700, accuracy 92.7%/92.1% · best config 8');
+    const line = epochLine(
+      {
+        epoch: 9,
+        configs: 256,
+        bestLoss: 0.2470123,
+        medianLoss: 0.27,
+        bestAccuracy: 0.927,
+        medianAccuracy: 0.921,
+        bestConfig: 8,
+        seconds: 12.34,
+      },
+      10,
+    );
+    expect(line).toBe(
+      'epoch 10/10 · 12.3 s · best/median valid loss 0.2470/0.2700, accuracy 92.7%/92.1% · best config 8',
+    );
     expect(line.length).toBeLessThanOrEqual(100);
   });
 });
@@ -49,9 +63,19 @@ describe('the end-of-run block', () => {
   const ctx = { label: 'ctq criteo/small', segments: 2, epochs: 3, runDir: `${process.cwd()}/runs/r1` };
   const lines = runSummaryLines(summary, ctx, picocolors.createColors(false));
 
-  it('uses the report\'s labels and units', () => {
+  it("uses the report's labels and units", () => {
     const text = lines.join('\n');
-    for (const label of ['ETL time', 'Exec. time', 'Epoch time', 'Train+Valid', 'Data Transmission', 'Model Transmission', 'Approach-specific', 'Total network', 'Storage blowup']) {
+    for (const label of [
+      'ETL time',
+      'Exec. time',
+      'Epoch time',
+      'Train+Valid',
+      'Data Transmission',
+      'Model Transmission',
+      'Approach-specific',
+      'Total network',
+      'Storage blowup',
+    ]) {
       expect(text).toContain(label);
     }
     expect(text).toMatch(/Exec\. time\s+3\.8 min/);

@@ -21,13 +21,28 @@ function runEvents(): RunEvent[] {
     { type: 'phase', phase: 'execution', edge: 'start', at: 0 },
   ];
   for (let epoch = 0; epoch < 2; epoch++) {
-    for (const [config, segment] of [[0, 0], [1, 1], [1, 0], [0, 1]]) {
+    for (const [config, segment] of [
+      [0, 0],
+      [1, 1],
+      [1, 0],
+      [0, 1],
+    ]) {
       events.push({ type: 'unit-start', config, segment, epoch, at: 0 });
       events.push({ type: 'unit', config, segment, epoch, lossSum: 1, examples: 10, at: 0 });
     }
-    if (epoch === 0) events.push({ type: 'log', level: 'warn', message: 'unit config 0 on seg1 failed (attempt 1)', at: 0 });
+    if (epoch === 0)
+      events.push({ type: 'log', level: 'warn', message: 'unit config 0 on seg1 failed (attempt 1)', at: 0 });
     for (const config of [0, 1]) {
-      events.push({ type: 'epoch', config, epoch, trainLoss: 0.5, validLoss: 0.4 - 0.1 * config - 0.1 * epoch, validAccuracy: 0.7 + 0.1 * config, trainExamples: 20, at: 0 });
+      events.push({
+        type: 'epoch',
+        config,
+        epoch,
+        trainLoss: 0.5,
+        validLoss: 0.4 - 0.1 * config - 0.1 * epoch,
+        validAccuracy: 0.7 + 0.1 * config,
+        trainExamples: 20,
+        at: 0,
+      });
     }
   }
   events.push({ type: 'phase', phase: 'execution', edge: 'end', at: 0 });
@@ -96,7 +111,9 @@ describe('progress without a terminal', () => {
       'epoch 1/2 · 5.50 s · best/median valid loss 0.3000/0.3500, accuracy 80.0%/75.0% · best config 1',
       'epoch 2/2 · 5.00 s · best/median valid loss 0.2000/0.2500, accuracy 80.0%/75.0% · best config 1',
     ]);
-    expect(err.filter((l) => l.startsWith('execution · epoch'))[0]).toMatch(/^execution · epoch 1\/2 · 0\/8 units 0% · elapsed 0:02$/);
+    expect(err.filter((l) => l.startsWith('execution · epoch'))[0]).toMatch(
+      /^execution · epoch 1\/2 · 0\/8 units 0% · elapsed 0:02$/,
+    );
     // The last validation is still to come: the first one's time (1.5 s) is what is left.
     expect(err).toContain('validation · epoch 2/2 · 8/8 units 100% · elapsed 0:12 · 1.0 units/s · left ~0:02');
     expect(err.join('\n')).not.toMatch(/config 0: train loss|the failure the command reports/);
@@ -136,16 +153,19 @@ describe('the live region', () => {
   };
   const plain = picocolors.createColors(false);
 
-  it('fits the terminal, and shows the workers\' units on wide ones', () => {
+  it("fits the terminal, and shows the workers' units on wide ones", () => {
     for (const columns of [60, 80, 100, 160]) {
       const lines = runFrame('ctq criteo/small', snapshot, 62_000, columns, plain);
       for (const line of lines) expect(line.length).toBeLessThan(columns);
       expect(lines[0]).toBe('ctq criteo/small · execution · epoch 2/3');
       expect(lines[1]).toMatch(/65\/192 units 33% · .*left ~2:01$/);
-      if (columns >= 80) expect(lines[1]).toMatch(/█+░+ 65\/192 units 33% · elapsed 1:02 · 1\.1 units\/s · left ~2:01$/);
+      if (columns >= 80)
+        expect(lines[1]).toMatch(/█+░+ 65\/192 units 33% · elapsed 1:02 · 1\.1 units\/s · left ~2:01$/);
       expect(lines.length).toBe(columns >= 100 ? 3 : 2);
     }
-    expect(runFrame('x', snapshot, 62_000, 100, plain)[2]).toMatch(/^ {2}workers s0 c0 e2 2\.0s {2}s1 c3 e2 2\.0s .* \+\d more$/);
+    expect(runFrame('x', snapshot, 62_000, 100, plain)[2]).toMatch(
+      /^ {2}workers s0 c0 e2 2\.0s {2}s1 c3 e2 2\.0s .* \+\d more$/,
+    );
     expect(runFrame('x', snapshot, 62_000, 160, plain)[2]).toContain('s7 c21 e2 2.0s');
   });
 
@@ -158,7 +178,9 @@ describe('the live region', () => {
       },
     }) as unknown as NodeJS.WriteStream;
     Object.assign(stream, { isTTY: true, columns: 100, rows: 30 });
-    const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void stream.write(`${a.join(' ')}\n`));
+    const err = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void stream.write(`${a.join(' ')}\n`));
     const clock = new FakeClock();
     const output = new Output({ mode: 'live', stderr: stream, color: true });
     const progress = new Progress(output, clock.now);

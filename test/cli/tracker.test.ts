@@ -4,9 +4,28 @@ import type { RunEvent } from '../../src/core/events.js';
 import { JobTracker, RunTracker, epochStats, median } from '../../src/cli/tracker.js';
 
 const shape = { configs: 2, segments: 2, epochs: 2 };
-const phase = (p: 'etl' | 'startup' | 'execution', edge: 'start' | 'end', at: number): RunEvent => ({ type: 'phase', phase: p, edge, at });
-const start = (config: number, segment: number, epoch: number, at: number): RunEvent => ({ type: 'unit-start', config, segment, epoch, at });
-const unit = (config: number, segment: number, epoch: number, at: number): RunEvent => ({ type: 'unit', config, segment, epoch, lossSum: 1, examples: 10, at });
+const phase = (p: 'etl' | 'startup' | 'execution', edge: 'start' | 'end', at: number): RunEvent => ({
+  type: 'phase',
+  phase: p,
+  edge,
+  at,
+});
+const start = (config: number, segment: number, epoch: number, at: number): RunEvent => ({
+  type: 'unit-start',
+  config,
+  segment,
+  epoch,
+  at,
+});
+const unit = (config: number, segment: number, epoch: number, at: number): RunEvent => ({
+  type: 'unit',
+  config,
+  segment,
+  epoch,
+  lossSum: 1,
+  examples: 10,
+  at,
+});
 const validated = (config: number, epoch: number, validLoss: number, validAccuracy: number, at: number): RunEvent => ({
   type: 'epoch',
   config,
@@ -30,7 +49,16 @@ describe('epoch figures', () => {
       ],
       12,
     );
-    expect(s).toEqual({ epoch: 3, configs: 4, bestLoss: 0.3, medianLoss: 0.45, bestAccuracy: 0.8, medianAccuracy: 0.725, bestConfig: 1, seconds: 12 });
+    expect(s).toEqual({
+      epoch: 3,
+      configs: 4,
+      bestLoss: 0.3,
+      medianLoss: 0.45,
+      bestAccuracy: 0.8,
+      medianAccuracy: 0.725,
+      bestConfig: 1,
+      seconds: 12,
+    });
     expect(median([3, 1, 2])).toBe(2);
   });
 });
@@ -38,28 +66,58 @@ describe('epoch figures', () => {
 describe('RunTracker', () => {
   it('follows the phases, counts units once and tells validation apart', () => {
     const t = new RunTracker(shape, 0);
-    expect(t.snapshot(0)).toMatchObject({ phase: 'preparing', unitsDone: 0, unitsTotal: 8, epoch: 0, rate: undefined, leftMs: undefined });
+    expect(t.snapshot(0)).toMatchObject({
+      phase: 'preparing',
+      unitsDone: 0,
+      unitsTotal: 8,
+      epoch: 0,
+      rate: undefined,
+      leftMs: undefined,
+    });
     expect(t.apply(phase('etl', 'start', 1000))).toEqual([]);
     expect(t.snapshot(1500).phase).toBe('etl');
     expect(t.apply(phase('etl', 'end', 3000))).toEqual([{ kind: 'phase-end', phase: 'etl', seconds: 2 }]);
     t.apply(phase('execution', 'start', 3000));
-    for (const [c, s] of [[0, 0], [1, 1]]) t.apply(start(c, s, 0, 3000));
-    expect(t.snapshot(3500).active.map((u) => [u.segment, u.config])).toEqual([[0, 0], [1, 1]]);
+    for (const [c, s] of [
+      [0, 0],
+      [1, 1],
+    ])
+      t.apply(start(c, s, 0, 3000));
+    expect(t.snapshot(3500).active.map((u) => [u.segment, u.config])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
     t.apply(unit(0, 0, 0, 5000));
     t.apply(unit(0, 0, 0, 5000)); // a retried unit's second report
     expect(t.snapshot(5000)).toMatchObject({ phase: 'execution', unitsDone: 1 });
-    for (const [c, s] of [[1, 1], [0, 1], [1, 0]]) t.apply(unit(c, s, 0, 6000));
+    for (const [c, s] of [
+      [1, 1],
+      [0, 1],
+      [1, 0],
+    ])
+      t.apply(unit(c, s, 0, 6000));
     expect(t.snapshot(6000)).toMatchObject({ phase: 'validation', unitsDone: 4, epoch: 0, active: [] });
-    expect(t.apply(validated(0, 0, 0.4, 0.8, 6500))).toEqual([{ kind: 'config', metrics: expect.objectContaining({ config: 0 }) }]);
+    expect(t.apply(validated(0, 0, 0.4, 0.8, 6500))).toEqual([
+      { kind: 'config', metrics: expect.objectContaining({ config: 0 }) },
+    ]);
     const notices = t.apply(validated(1, 0, 0.3, 0.7, 7000));
     expect(notices[1]).toEqual({
       kind: 'epoch',
-      stats: { epoch: 0, configs: 2, bestLoss: 0.3, medianLoss: 0.35, bestAccuracy: 0.8, medianAccuracy: 0.75, bestConfig: 1, seconds: 4 },
+      stats: {
+        epoch: 0,
+        configs: 2,
+        bestLoss: 0.3,
+        medianLoss: 0.35,
+        bestAccuracy: 0.8,
+        medianAccuracy: 0.75,
+        bestConfig: 1,
+        seconds: 4,
+      },
     });
     expect(t.snapshot(7000)).toMatchObject({ phase: 'execution', epoch: 1 });
   });
 
-  it('estimates from unit times during the first wave, then from this attempt\'s throughput and validation times', () => {
+  it("estimates from unit times in the first wave, then from the attempt's throughput and validation times", () => {
     const t = new RunTracker(shape, 0);
     t.apply(phase('execution', 'start', 0));
     t.apply(start(0, 0, 0, 0));
@@ -83,12 +141,23 @@ describe('RunTracker', () => {
 
   it('counts what an earlier attempt finished but times only this attempt', () => {
     const t = new RunTracker(shape, 50_000);
-    t.restore([phase('execution', 'start', 0), unit(0, 0, 0, 1000), unit(1, 1, 0, 1000), unit(0, 1, 0, 2000), unit(1, 0, 0, 2000), validated(0, 0, 1, 0.5, 3000), validated(1, 0, 1, 0.5, 3000), unit(0, 0, 1, 4000)]);
+    t.restore([
+      phase('execution', 'start', 0),
+      unit(0, 0, 0, 1000),
+      unit(1, 1, 0, 1000),
+      unit(0, 1, 0, 2000),
+      unit(1, 0, 0, 2000),
+      validated(0, 0, 1, 0.5, 3000),
+      validated(1, 0, 1, 0.5, 3000),
+      unit(0, 0, 1, 4000),
+    ]);
     expect(t.snapshot(50_000)).toMatchObject({ unitsDone: 5, epoch: 1, rate: undefined, elapsedMs: 0 });
     t.apply(phase('execution', 'start', 60_000));
     t.apply(unit(1, 1, 1, 62_000));
     expect(t.snapshot(62_000)).toMatchObject({ unitsDone: 6, rate: 0.5, leftMs: 4000 });
-    expect(t.apply({ type: 'interrupted', reason: 'SIGINT', at: 63_000 })).toEqual([{ kind: 'interrupted', reason: 'SIGINT' }]);
+    expect(t.apply({ type: 'interrupted', reason: 'SIGINT', at: 63_000 })).toEqual([
+      { kind: 'interrupted', reason: 'SIGINT' },
+    ]);
   });
 });
 

@@ -15,7 +15,12 @@ export interface Screen {
  * `convertEol`: treat a bare LF as CR LF, as a terminal driver does for a program's output (bytes
  * captured from a pseudo-terminal already have the CR).
  */
-export async function renderScreen(data: string | Uint8Array, cols: number, rows: number, convertEol = false): Promise<Screen> {
+export async function renderScreen(
+  data: string | Uint8Array,
+  cols: number,
+  rows: number,
+  convertEol = false,
+): Promise<Screen> {
   const terminal = new xterm.Terminal({ cols, rows, scrollback: 10_000, allowProposedApi: true, convertEol });
   await new Promise<void>((resolve) => terminal.write(data, resolve));
   const buffer = terminal.buffer.active;

@@ -46,7 +46,9 @@ async function load(args: DataArgs, progress: Progress, last: boolean) {
   const topology = await resolveTopology({ db: args.db, segments: args.segments });
   const started = performance.now();
   const task = progress.startTask(`loading ${workload.datasetName}`);
-  const result = await ensureRawData(topology, workload, { source: args.source, force: args.force, log: (m) => output.info(m) }).finally(() => task.finish());
+  const log = (message: string): void => output.info(message);
+  const loading = ensureRawData(topology, workload, { source: args.source, force: args.force, log });
+  const result = await loading.finally(() => task.finish());
   const took = (performance.now() - started) / 1000;
   const line =
     `${workload.datasetName}: ${result.reused ? 'already loaded' : 'loaded'} ${result.trainRows} train and ${result.validRows} validation rows ` +
@@ -95,7 +97,8 @@ const packCommand: CommandModule<object, DataArgs> = {
       workload = loaded.workload;
       const started = performance.now();
       const task = progress.startTask(`packing ${workload.datasetName}`);
-      packed = await packDataset(loaded.topology, workload, { reuse: args.reuse, log: (m) => output.info(m) }).finally(() => task.finish());
+      const log = (message: string): void => output.info(message);
+      packed = await packDataset(loaded.topology, workload, { reuse: args.reuse, log }).finally(() => task.finish());
       took = (performance.now() - started) / 1000;
     } finally {
       progress.close();
@@ -110,7 +113,8 @@ const packCommand: CommandModule<object, DataArgs> = {
         ],
       ),
     );
-    output.final(`${workload.datasetName}: packed ${packed.trainBuffers} train and ${packed.validBuffers} validation buffers in ${seconds(took)}`);
+    const buffers = `${packed.trainBuffers} train and ${packed.validBuffers} validation buffers`;
+    output.final(`${workload.datasetName}: packed ${buffers} in ${seconds(took)}`);
     output.json({
       type: 'result',
       command: 'data pack',

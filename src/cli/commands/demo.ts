@@ -46,14 +46,19 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         const s = result.summary;
         const finalLoss = s.metrics.filter((m) => m.epoch === workload.epochs - 1).map((m) => m.validLoss);
         const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-        runDirs.push(displayPath(result.runDir));
-        rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), seconds(s.executionSeconds / workload.epochs), mean(finalLoss).toFixed(4), bytes(s.storage.extraBytes), displayPath(result.runDir)]);
+        const runDir = displayPath(result.runDir);
+        runDirs.push(runDir);
+        const epochTime = seconds(s.executionSeconds / workload.epochs);
+        const loss = mean(finalLoss).toFixed(4);
+        rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), epochTime, loss, bytes(s.storage.extraBytes), runDir]);
       }
     } finally {
       progress.close();
     }
-    output.result(`\n${args.workload}/${scale} on ${topology.segments.length} segments, ${workload.configs.length} configs, ${workload.epochs} epochs`);
-    output.result(formatTable(['Approach', 'ETL time', 'Exec. time', 'Epoch time', 'final valid loss (mean)', 'extra storage', 'run folder'], rows));
+    const { configs, segments, epochs } = shape;
+    output.result(`\n${args.workload}/${scale} on ${segments} segments, ${configs} configs, ${epochs} epochs`);
+    const headers = ['Approach', 'ETL time', 'Exec. time', 'Epoch time', 'final valid loss (mean)', 'extra storage'];
+    output.result(formatTable([...headers, 'run folder'], rows));
     output.final(`report: npx bench report ${runDirs.join(' ')}`);
     output.json({ type: 'result', command: 'demo', runs: runDirs });
   },

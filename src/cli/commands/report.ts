@@ -28,7 +28,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     const progress = new Progress(output);
     try {
       const task = progress.startTask(`building the report in ${args.out}`);
-      const result = await buildReport(args.runs, args.out, { simulation: args.simulation, title: args.title }).finally(() => task.finish());
+      const options = { simulation: args.simulation, title: args.title };
+      const result = await buildReport(args.runs, args.out, options).finally(() => task.finish());
       const incomplete = result.runs.filter((r) => r.summary.status !== 'complete');
       for (const w of result.warnings) output.warn(w);
       const index = result.files.find((f) => f.endsWith('index.html'));

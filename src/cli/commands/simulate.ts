@@ -123,7 +123,8 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
     }
     const speedups = file.points.map((pt) => pt.speedup);
     output.final(
-      `${file.points.length} point(s), async over sync speedup ${Math.min(...speedups).toFixed(3)}..${Math.max(...speedups).toFixed(3)}` +
+      `${file.points.length} point(s), async over sync speedup ` +
+        `${Math.min(...speedups).toFixed(3)}..${Math.max(...speedups).toFixed(3)}` +
         (path === undefined ? '' : `; wrote ${path}`),
     );
     output.json({ type: 'result', command: 'simulate', ...(path === undefined ? {} : { path }), ...file });
