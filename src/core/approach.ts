@@ -56,6 +56,16 @@ export interface Approach<P extends Prepared = Prepared> {
   check(topology: Topology): Promise<Problem[]>;
   /** The ETL; the harness times it as ETL. */
   prepare(ctx: RunContext): Promise<P>;
+  /**
+   * Engine start-up (optional): import engines, open and warm connections and workers, so that
+   * execution pays for none of it. Timed as its own phase between ETL and execution.
+   */
+  startup?(ctx: RunContext, prepared: P): Promise<void>;
+  /**
+   * Before a resume (optional): what would make continuing lose or duplicate trained work
+   * (a model missing, duplicated, or at a version its recorded units do not explain). Reads only.
+   */
+  verifyResume?(ctx: RunContext): Promise<Problem[]>;
   /** All epochs. Emits spans, epoch metrics, counters and finished units through ctx.emit. */
   train(ctx: RunContext, prepared: P): Promise<void>;
   /** Always called; `outcome` says whether the run finished (an incomplete run keeps what resume needs). */

@@ -9,6 +9,8 @@ import type { Unit } from '../sched/types.js';
 export interface UnitResult {
   lossSum: number;
   examples: number;
+  /** The model's version after the unit, recorded with it when the approach keeps one. */
+  modelVersion?: number;
 }
 
 export interface ValidationResult {
@@ -49,6 +51,7 @@ export class EpochBook {
   /** A sub-epoch finished: record its training loss and emit the 'unit' event (resume reads it). */
   unitDone(unit: Unit, result: UnitResult): void {
     const event: UnitDone = { type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, lossSum: result.lossSum, examples: result.examples, at: Date.now() };
+    if (result.modelVersion !== undefined) event.modelVersion = result.modelVersion;
     this.record(event);
     this.emit(event);
   }

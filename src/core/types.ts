@@ -81,6 +81,8 @@ export interface UnitDone {
   /** The unit's training loss sum and example count (an epoch's loss survives a resume). */
   lossSum: number;
   examples: number;
+  /** The model's version after this unit: the sub-epochs it has trained (in-DBMS approaches). */
+  modelVersion?: number;
   at: number;
 }
 

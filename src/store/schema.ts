@@ -84,6 +84,7 @@ const unitSchema = z.object({
   epoch: z.number(),
   lossSum: z.number(),
   examples: z.number(),
+  modelVersion: z.number().int().nonnegative().optional(),
   at: z.number(),
 });
 const phaseSchema = z.object({
