@@ -4,16 +4,17 @@
 // that reads only that segment's partition of the run's training view (`WHERE seg = i AND config =
 // c AND version = v`, pruned to that segment, the quals shipped there), where `bench_step` trains
 // the config's model over the partition's buffers. No barrier between segments.
-// Models live in the shared model store (files, the default), or with `--option modelsIn=db` in a
+// Models live in the shared model store (files, the default), or with `--option models-in=db` in a
 // distributed models table (the governance variant of paper 4.2), hopping to the unit's segment
 // (copy, verify, delete) before it trains there. docs/indb.md.
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
+import { choiceOption, stringOption, type OptionValues } from '../src/core/options.js';
 import { modelSeed } from '../src/core/workload.js';
 import { postgresOwner, sharedModelDir } from '../src/db/cluster.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { runSchedule } from '../src/sched/driver.js';
-import type { Unit } from '../src/sched/types.js';
+import type { Unit } from '../src/core/unit.js';
 import {
   assertPushedDown,
   configSpec,
@@ -26,7 +27,7 @@ import {
   type Task,
   type TaskSource,
 } from '../src/engine/indb.js';
-import { cleanupInDbms, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsPrepared, type RunViews } from './shared/indb-prepare.js';
+import { cleanupInDbms, INDB_OPTIONS, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsPrepared, type RunViews } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
 import {
@@ -40,28 +41,28 @@ import {
 } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 
-type ModelsIn = 'files' | 'db';
+const CTQ_OPTIONS = {
+  ...INDB_OPTIONS,
+  modelsIn: choiceOption(['files', 'db'], 'files', 'where models live between units: the shared model store (files) or a distributed table, hopping to each unit (db)'),
+  modelStore: stringOption('', 'with models-in=files: a directory every segment server can read and write (default: beside the embedded cluster)'),
+} as const;
 
-function modelsIn(ctx: RunContext): ModelsIn {
-  const value = ctx.options.modelsIn ?? 'files';
-  if (value !== 'files' && value !== 'db') throw new Error(`--option modelsIn=${value}: expected files or db`);
-  return value;
-}
+type CtqContext = RunContext<OptionValues<typeof CTQ_OPTIONS>>;
 
-function modelStoreDir(ctx: RunContext): string {
+function modelStoreDir(ctx: CtqContext): string {
   if (ctx.options.modelStore) return ctx.options.modelStore;
   if (!ctx.topology.embedded) {
-    throw new Error('ctq with models in files needs a directory every segment server can read and write: pass --option modelStore=<shared path> (or --option modelsIn=db)');
+    throw new Error('ctq with models in files needs a directory every segment server can read and write: pass --option model-store=<shared path> (or --option models-in=db)');
   }
   return sharedModelDir(ctx.runId);
 }
 
-function modelsTable(ctx: RunContext): string {
+function modelsTable(ctx: CtqContext): string {
   return indbObjectName(ctx.runId, 'models');
 }
 
-function taskSource(ctx: RunContext): TaskSource {
-  if (modelsIn(ctx) === 'db') return { kind: 'table', table: modelsTable(ctx) };
+function taskSource(ctx: CtqContext): TaskSource {
+  if (ctx.options.modelsIn === 'db') return { kind: 'table', table: modelsTable(ctx) };
   const { workload } = ctx;
   return {
     kind: 'files',
@@ -71,29 +72,29 @@ function taskSource(ctx: RunContext): TaskSource {
   };
 }
 
-async function recover(ctx: RunContext): Promise<ModelRecovery> {
-  if (modelsIn(ctx) === 'db') return recoverTableModels(ctx, modelsTable(ctx), 'one');
+async function recover(ctx: CtqContext): Promise<ModelRecovery> {
+  if (ctx.options.modelsIn === 'db') return recoverTableModels(ctx, modelsTable(ctx), 'one');
   const configs = ctx.workload.configs.map((c) => c.id);
   const copies: ModelCopy[] = readFileCopies(modelStoreDir(ctx), configs);
   return planModelRecovery(copies, ctx.epochs.completedUnits, { configs, segments: ctx.topology.segments.length, layout: 'one', absentMeansFresh: true });
 }
 
-async function startup(ctx: RunContext, prepared: InDbmsPrepared): Promise<IndbSession> {
+async function startup(ctx: CtqContext, prepared: InDbmsPrepared): Promise<IndbSession> {
   return startInDbms(ctx, prepared, taskSource(ctx), { connections: 'perSegment', returnModel: false, warmCoordinator: false });
 }
 
 class CtqRun {
-  private readonly mode: ModelsIn;
+  private readonly mode: CtqContext['options']['modelsIn'];
   private readonly views: RunViews;
   private readonly checked = new Set<string>();
 
   constructor(
-    private readonly ctx: RunContext,
+    private readonly ctx: CtqContext,
     private readonly session: IndbSession,
     /** Each model's version and, in a table, its segment. */
     private readonly models: Map<number, { version: number; segment?: number }>,
   ) {
-    this.mode = modelsIn(ctx);
+    this.mode = ctx.options.modelsIn;
     this.views = runViewNames(ctx.runId);
   }
 
@@ -185,19 +186,20 @@ class CtqRun {
   }
 }
 
-export const ctq = defineApproach<InDbmsPrepared>({
+export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
   id: 'ctq',
   title: 'CTQ: concurrent targeted queries, one per (config, segment), async random scheduler',
   layers: {
     scheduling: 'async random (Cerebro), no barrier between segments',
     execution: 'in-DBMS aggregate, one targeted query per unit over N concurrent coordinator connections',
     dataAccess: 'DBMS scan of one partition',
-    modelsLive: 'shared model store (files); --option modelsIn=db: a distributed DB table, hopping',
+    modelsLive: 'shared model store (files); models-in=db: a distributed DB table, hopping',
   },
+  options: CTQ_OPTIONS,
   check: checkInDbms,
 
   async prepare(ctx) {
-    const mode = modelsIn(ctx);
+    const mode = ctx.options.modelsIn;
     const prepared = await prepareInDbms(ctx);
     const fresh = ctx.epochs.completedUnits.length === 0;
     if (mode === 'db') {
@@ -224,7 +226,7 @@ export const ctq = defineApproach<InDbmsPrepared>({
   async train(ctx, prepared) {
     const session = await startup(ctx, prepared);
     const recovery = await recover(ctx);
-    await applyModelRecovery(ctx, recovery, modelsIn(ctx) === 'db' ? modelsTable(ctx) : undefined, (work) => session.directly(work));
+    await applyModelRecovery(ctx, recovery, ctx.options.modelsIn === 'db' ? modelsTable(ctx) : undefined, (work) => session.directly(work));
     const run = new CtqRun(ctx, session, recovery.current);
     const { workload } = ctx;
     const segments = ctx.topology.segments.length;
@@ -248,7 +250,7 @@ export const ctq = defineApproach<InDbmsPrepared>({
   },
 
   async cleanup(ctx, prepared, outcome) {
-    const db = modelsIn(ctx) === 'db';
+    const db = ctx.options.modelsIn === 'db';
     await cleanupInDbms(ctx, prepared, outcome, db ? modelsTable(ctx) : undefined);
     if (outcome === 'complete' && !db && !ctx.options.modelStore) rmSync(modelStoreDir(ctx), { recursive: true, force: true });
   },

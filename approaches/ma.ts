@@ -15,7 +15,7 @@ import {
   type StepRow,
   type Task,
 } from '../src/engine/indb.js';
-import { cleanupInDbms, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
+import { cleanupInDbms, INDB_OPTIONS, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsContext, type InDbmsPrepared } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
 import { applyModelRecovery, createModelsTable, type StoredUnit } from './shared/models-table.js';
@@ -26,11 +26,11 @@ function modelsTable(ctx: RunContext): string {
   return indbObjectName(ctx.runId, 'models');
 }
 
-async function startup(ctx: RunContext, prepared: InDbmsPrepared): Promise<IndbSession> {
+async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
   return startInDbms(ctx, prepared, { kind: 'table', table: modelsTable(ctx) }, { connections: 'one', returnModel: true, warmCoordinator: true });
 }
 
-export const ma = defineApproach<InDbmsPrepared>({
+export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
   id: 'ma',
   title: 'MA: model averaging, one bulk-synchronous statement per config per epoch (MADlib baseline)',
   layers: {
@@ -39,6 +39,7 @@ export const ma = defineApproach<InDbmsPrepared>({
     dataAccess: 'DBMS scan',
     modelsLive: 'DB: a copy on every segment, the average broadcast after each epoch',
   },
+  options: INDB_OPTIONS,
   check: checkInDbms,
 
   async prepare(ctx) {

@@ -5,7 +5,7 @@
 // batches, models hop to the segments of their next units (copy, verify, delete). docs/indb.md.
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
-import type { Unit } from '../src/sched/types.js';
+import type { Unit } from '../src/core/unit.js';
 import {
   assertPushedDown,
   emitEngineSpans,
@@ -18,10 +18,12 @@ import {
 } from '../src/engine/indb.js';
 import {
   cleanupInDbms,
+  INDB_OPTIONS,
   prepareInDbms,
   recoverTableModels,
   runViewNames,
   startInDbms,
+  type InDbmsContext,
   type InDbmsPrepared,
 } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
@@ -33,14 +35,14 @@ function modelsTable(ctx: RunContext): string {
   return indbObjectName(ctx.runId, 'models');
 }
 
-async function startup(ctx: RunContext, prepared: InDbmsPrepared): Promise<IndbSession> {
+async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
   return startInDbms(ctx, prepared, { kind: 'table', table: modelsTable(ctx) }, { connections: 'one', returnModel: false, warmCoordinator: false });
 }
 
 /** Where each model is and at which version, kept in step with the table. */
 type Placement = Map<number, { segment: number; version: number }>;
 
-export const udaf = defineApproach<InDbmsPrepared>({
+export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
   id: 'udaf',
   title: 'UDAF: fully in-DBMS, synchronous round-robin, one aggregate statement per sub-epoch batch',
   layers: {
@@ -49,6 +51,7 @@ export const udaf = defineApproach<InDbmsPrepared>({
     dataAccess: 'DBMS scan of packed buffers',
     modelsLive: 'distributed DB table; hop = copy, verify, delete across segments',
   },
+  options: INDB_OPTIONS,
   check: checkInDbms,
 
   async prepare(ctx) {

@@ -2,11 +2,20 @@
 // nothing copied out), the `cache` option, the run's views and session (the start-up phase), the
 // resume check of their models, and cleanup. docs/indb.md explains the design.
 import type { Prepared, Problem, RunContext } from '../../src/core/approach.js';
+import { booleanOption, type OptionValues } from '../../src/core/options.js';
 import { dropDistributedTable, dropDistributedView } from '../../src/db/distributed.js';
 import { createStepView, createWarmView, engineMeta, indbObjectName, type TaskSource } from '../../src/engine/indb.js';
 import { IndbSession } from './indb-session.js';
 import { modelsTableExists, planModelRecovery, readTableCopies, type ModelRecovery, type RecoveryOptions } from './models-table.js';
-import { packForRun } from './pack.js';
+import { PACKING_OPTIONS, packForRun } from './pack.js';
+
+/** Options every in-DBMS approach declares. */
+export const INDB_OPTIONS = {
+  ...PACKING_OPTIONS,
+  cache: booleanOption(true, "decoded training buffers stay in each segment backend's memory across statements (MADlib's use_caching)"),
+} as const;
+
+export type InDbmsContext = RunContext<OptionValues<typeof INDB_OPTIONS>>;
 
 export interface InDbmsPrepared extends Prepared {
   trainTable: string;
@@ -15,17 +24,9 @@ export interface InDbmsPrepared extends Prepared {
   session?: IndbSession;
 }
 
-export async function prepareInDbms(ctx: RunContext): Promise<InDbmsPrepared> {
+export async function prepareInDbms(ctx: InDbmsContext): Promise<InDbmsPrepared> {
   const packed = await packForRun(ctx);
   return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
-}
-
-/** `--option cache=on|off` (default on): decoded buffers stay in each segment backend's memory across statements. */
-export function cacheOption(ctx: RunContext): boolean {
-  const value = ctx.options.cache ?? 'on';
-  if (['on', 'true', '1'].includes(value)) return true;
-  if (['off', 'false', '0'].includes(value)) return false;
-  throw new Error(`--option cache=${value}: expected on or off`);
 }
 
 export interface RunViews {
@@ -43,7 +44,7 @@ export function runViewNames(runId: string): RunViews {
  * segment, then the session's connections, each segment backend importing the engine.
  */
 export async function startInDbms(
-  ctx: RunContext,
+  ctx: InDbmsContext,
   prepared: InDbmsPrepared,
   source: TaskSource,
   options: { connections: 'one' | 'perSegment'; returnModel: boolean; warmCoordinator: boolean },
@@ -52,7 +53,7 @@ export async function startInDbms(
   const { topology } = ctx;
   const meta = engineMeta(ctx.workload, ctx.threads);
   const views = runViewNames(ctx.runId);
-  const cache = cacheOption(ctx);
+  const cache = ctx.options.cache;
   const common = { source, meta, cache };
   await createStepView(topology, views.train, { ...common, data: prepared.trainTable, kind: 'train', writeBack: !options.returnModel, returnModel: options.returnModel });
   await createStepView(topology, views.valid, { ...common, data: prepared.validTable, kind: 'valid', writeBack: false, returnModel: false });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Problem, RunContext } from '../../src/core/approach.js';
-import type { UnitDone } from '../../src/core/types.js';
+import type { UnitDone } from '../../src/core/events.js';
 import { modelSeed } from '../../src/core/workload.js';
 import { withClient, ident, literal } from '../../src/db/connect.js';
 import { createDistributedTable, onEverySegment } from '../../src/db/distributed.js';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RunContext } from '../core/approach.js';
-import type { SpanKind, TrainEvent } from '../core/types.js';
+import type { SpanKind, TrainEvent } from '../core/events.js';
 import { classCount, featureShape, type ModelConfig, type ResolvedWorkload } from '../core/workload.js';
 import { createDistributedView } from '../db/distributed.js';
 import { ident, literal } from '../db/connect.js';

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runApproach } from '../../src/core/harness.js';
+import { runSpec } from '../../approaches/resolve.js';
 import { repoRoot } from '../../src/core/paths.js';
-import type { RunEvent } from '../../src/core/types.js';
+import type { RunEvent } from '../../src/core/events.js';
 import { ensureCluster } from '../../src/db/cluster.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { testTopology, TEST_SEGMENTS } from '../helpers/cluster.js';
@@ -52,7 +52,7 @@ async function reference(approach: string, options: Record<string, string>): Pro
   if (!references.has(key)) {
     const topology = await testTopology();
     const runsDir = mkdtempSync(join(tmpdir(), 'bench-crash-ref-'));
-    const { runDir } = await runApproach({ approach, workload: WORKLOAD, scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 0 });
+    const { runDir } = await runSpec({ approach, workload: WORKLOAD, scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 0 });
     references.set(key, validLosses(runDir));
   }
   return references.get(key) as Map<string, number>;
@@ -102,7 +102,7 @@ describe('in-DBMS runs survive crashes at every step', () => {
     const runDir = join(runsDir, runName);
 
     await ensureCluster({ segments: TEST_SEGMENTS });
-    const { summary } = await runApproach({ approach: scenario.approach, workload: WORKLOAD, scale: 'tiny', topology, options, resume: runDir, sampleIntervalMs: 0 });
+    const { summary } = await runSpec({ approach: scenario.approach, workload: WORKLOAD, scale: 'tiny', topology, options, resume: runDir, sampleIntervalMs: 0 });
     expect(summary.status).toBe('complete');
     expect(summary.unitsCompleted).toBe(unitsPerRun);
     expect(summary.unitsRetried).toBe(0);

@@ -1,7 +1,7 @@
 // Which copy of a model a resume trusts (approaches/shared/models-table.ts, planModelRecovery):
 // pure decisions from the copies found and the units the event log recorded.
 import { describe, expect, it } from 'vitest';
-import type { UnitDone } from '../../src/core/types.js';
+import type { UnitDone } from '../../src/core/events.js';
 import { planModelRecovery, type ModelCopy, type RecoveryOptions } from '../../approaches/shared/models-table.js';
 
 const one: RecoveryOptions = { configs: [0], segments: 2, layout: 'one', absentMeansFresh: false };
