@@ -66,7 +66,10 @@ export async function startInDbms(
 export async function recoverTableModels(ctx: RunContext, table: string, layout: RecoveryOptions['layout']): Promise<ModelRecovery> {
   const configs = ctx.workload.configs.map((c) => c.id);
   const options = { configs, segments: ctx.topology.segments.length, layout, absentMeansFresh: false };
+  const fresh = ctx.epochs.completedUnits.length === 0;
   if (!(await modelsTableExists(ctx.topology, table))) {
+    // Nothing trained was recorded: prepare makes the table anew.
+    if (fresh) return { problems: [], current: new Map(), unrecorded: [], drop: [], refresh: [] };
     const problems: Problem[] = [{ message: `the run's models table ${table} is gone from the cluster, with every model it trained`, fix: 'start a new run' }];
     return { problems, current: new Map(), unrecorded: [], drop: [], refresh: [] };
   }

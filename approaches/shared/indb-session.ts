@@ -8,6 +8,7 @@ import { connect } from '../../src/db/connect.js';
 import { nameDeadInstances } from '../../src/db/distributed.js';
 import { emitEngineSpans, type EngineSpan } from '../../src/engine/indb.js';
 import { parseHeader } from '../../src/engine/protocol.js';
+import type { SegmentClients } from './models-table.js';
 
 export interface SessionOptions {
   /** One coordinator connection for the whole run, or one per segment (ctq's concurrent targeted queries). */
@@ -20,14 +21,17 @@ export interface SessionOptions {
 }
 
 export class IndbSession {
-  private readonly direct = new Map<number, pg.Client>();
+  private readonly direct = new Map<string, pg.Client>();
+  private readonly ended = new WeakSet<pg.Client>();
   private directQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly ctx: RunContext,
     private readonly coordinators: pg.Client[],
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    for (const client of coordinators) this.watch(client);
+  }
 
   /** Open the connections and warm every segment backend (and the coordinator's when asked). */
   static async open(ctx: RunContext, options: SessionOptions): Promise<IndbSession> {
@@ -61,20 +65,22 @@ export class IndbSession {
 
   /**
    * The coordinator connection for a segment's work (ctq: its own; udaf, ma: the one). A
-   * connection that broke (its backend died) is replaced; the new one imports the engine on use.
+   * connection that ended (its backend died) is replaced; the new one imports the engine on use.
    */
   async coordinator(segment = 0): Promise<pg.Client> {
     const index = this.coordinators.length === 1 ? 0 : segment;
-    const client = this.coordinators[index];
-    try {
-      await client.query('SELECT 1');
-      return client;
-    } catch {
-      await client.end().catch(() => undefined);
+    if (this.ended.has(this.coordinators[index])) {
+      await this.coordinators[index].end().catch(() => undefined);
       this.ctx.log(`coordinator connection ${index} broke; reconnecting`);
-      this.coordinators[index] = await connect(this.ctx.topology.coordinator, `bench-indb-seg${index}`);
-      return this.coordinators[index];
+      this.coordinators[index] = this.watch(await connect(this.ctx.topology.coordinator, `bench-indb-seg${index}`));
     }
+    return this.coordinators[index];
+  }
+
+  private watch(client: pg.Client): pg.Client {
+    client.once('end', () => this.ended.add(client));
+    client.once('error', () => this.ended.add(client));
+    return client;
   }
 
   /** Run a statement on a coordinator connection; a failure names the instances that are down. */
@@ -90,25 +96,24 @@ export class IndbSession {
    * Work over direct connections to the segments (hops, copies), one piece of work at a time: two
    * COPY pipelines sharing connections in opposite directions would wait on each other.
    */
-  async directly<T>(work: (segment: (i: number) => Promise<pg.Client>) => Promise<T>): Promise<T> {
-    const run = this.directQueue.then(() => work((i) => this.segmentClient(i)));
+  async directly<T>(work: (segment: SegmentClients) => Promise<T>): Promise<T> {
+    const run = this.directQueue.then(() => work((i, role = 'out') => this.segmentClient(i, role)));
     this.directQueue = run.catch(() => undefined);
     try {
       return await run;
     } catch (error) {
-      for (const [i, client] of this.direct) {
-        await client.end().catch(() => undefined);
-        this.direct.delete(i);
-      }
+      await Promise.all([...this.direct.values()].map((c) => c.end().catch(() => undefined)));
+      this.direct.clear();
       throw await nameDeadInstances(this.ctx.topology, error);
     }
   }
 
-  private async segmentClient(segment: number): Promise<pg.Client> {
-    let client = this.direct.get(segment);
+  private async segmentClient(segment: number, role: 'out' | 'in'): Promise<pg.Client> {
+    const key = `${segment}/${role}`;
+    let client = this.direct.get(key);
     if (!client) {
-      client = await connect(this.ctx.topology.segments[segment], 'bench-indb-direct');
-      this.direct.set(segment, client);
+      client = await connect(this.ctx.topology.segments[segment], `bench-indb-${role}`);
+      this.direct.set(key, client);
     }
     return client;
   }

@@ -2,8 +2,8 @@
 // finds out which copy of a model is the current one. A row is (seg, config, seed, spec, state,
 // version, units): state is the checkpoint (NULL until the first unit trains it: the engine makes
 // it from the seed), version the sub-epochs it has trained, units the results of the units that
-// made this version. Every write to the table commits synchronously (the bench_durable_commit
-// trigger), so a commit that bench has seen survives an immediate stop of the instance.
+// made this version. Every insert and update commits synchronously (the bench_durable_commit
+// trigger), so a model that bench has seen written survives an immediate stop of the instance.
 //
 // A hop is copy, verify, delete: the row is copied to the destination segment (committed there),
 // the copy is checked, and only then is the source row deleted. A crash at any point leaves the
@@ -54,7 +54,7 @@ export async function createModelsTable(ctx: RunContext, table: string, placemen
     // Checkpoints are float32 noise to a compressor: stored uncompressed, no pglz pass per read and write.
     await client.query(`ALTER TABLE ${ident(table)} ALTER COLUMN state SET STORAGE EXTERNAL`);
     await client.query(
-      `CREATE TRIGGER ${ident(`${table}_durable`)} AFTER INSERT OR UPDATE OR DELETE ON ${ident(table)} ` +
+      `CREATE TRIGGER ${ident(`${table}_durable`)} AFTER INSERT OR UPDATE ON ${ident(table)} ` +
         'FOR EACH STATEMENT EXECUTE FUNCTION bench_durable_commit()',
     );
   });
@@ -226,8 +226,14 @@ async function copyRow(source: pg.Client, target: pg.Client, table: string, wher
   return bytes;
 }
 
-/** Direct connections to the segments, used one operation at a time (see IndbSession.direct). */
-export type DirectAccess = <T>(work: (segment: (i: number) => Promise<pg.Client>) => Promise<T>) => Promise<T>;
+/**
+ * Direct connections to the segments: `segment(i)` for reads and writes on segment i, `segment(i,
+ * 'in')` a second one that receives copies, so that moves between distinct segments run at once.
+ */
+export type SegmentClients = (segment: number, role?: 'out' | 'in') => Promise<pg.Client>;
+
+/** Work over direct connections, one piece of work at a time (IndbSession.directly). */
+export type DirectAccess = <T>(work: (segment: SegmentClients) => Promise<T>) => Promise<T>;
 
 export interface Move {
   config: number;
@@ -236,38 +242,50 @@ export interface Move {
   version: number;
 }
 
+/** Moves grouped so that no two in a group share a source or a destination (they run at once). */
+export function moveWaves(moves: readonly Move[]): Move[][] {
+  const waves: Move[][] = [];
+  for (const move of moves) {
+    const wave = waves.find((w) => w.every((m) => m.from !== move.from && m.to !== move.to));
+    if (wave) wave.push(move);
+    else waves.push([move]);
+  }
+  return waves;
+}
+
 /**
  * Hop models between segments over direct connections: for each, copy the row to the destination
- * (committed there), check the copy, then delete the source row. Returns the bytes copied.
+ * (its commit is synchronous: the table's trigger), check the copy, then delete the source row.
+ * Moves between distinct segments run at once. Returns the bytes copied.
  */
-export async function hopModels(
-  table: string,
-  segment: (i: number) => Promise<pg.Client>,
-  moves: readonly Move[],
-  inject: (point: string, move: Move) => Promise<void>,
-): Promise<number> {
+export async function hopModels(table: string, segment: SegmentClients, moves: readonly Move[], inject: (point: string, move: Move) => Promise<void>): Promise<number> {
   let total = 0;
-  for (const move of moves) {
-    const here = `config = ${Math.trunc(move.config)} AND version = ${Math.trunc(move.version)}`;
-    total += await (async () => {
-      const source = await segment(move.from);
-      const target = await segment(move.to);
-      const { rows } = await source.query<{ bytes: number | null }>(`SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`);
-      if (rows.length !== 1) throw new Error(`hop of config ${move.config}: seg${move.from} has ${rows.length} copies of it at version ${move.version}`);
-      const copied = await copyRow(source, target, table, here, move.to);
-      await inject('hop:copied', move);
-      const check = await target.query<{ bytes: number | null }>(`SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`);
-      if (check.rows.length !== 1 || check.rows[0].bytes !== rows[0].bytes) {
-        throw new Error(`hop of config ${move.config} to seg${move.to}: the copy does not match the source (${JSON.stringify(check.rows)} vs ${JSON.stringify(rows)})`);
-      }
-      await inject('hop:verified', move);
-      const deleted = await source.query(`DELETE FROM ${ident(table)} WHERE ${here}`);
-      if (deleted.rowCount !== 1) throw new Error(`hop of config ${move.config}: deleting it on seg${move.from} removed ${deleted.rowCount} rows`);
-      await inject('hop:deleted', move);
-      return copied;
-    })();
+  for (const wave of moveWaves(moves)) {
+    const copied = await Promise.all(wave.map((move) => hopOne(table, segment, move, inject)));
+    total += copied.reduce((a, b) => a + b, 0);
   }
   return total;
+}
+
+async function hopOne(table: string, segment: SegmentClients, move: Move, inject: (point: string, move: Move) => Promise<void>): Promise<number> {
+  const here = `config = ${Math.trunc(move.config)} AND version = ${Math.trunc(move.version)}`;
+  const source = await segment(move.from, 'out');
+  const target = await segment(move.to, 'in');
+  const { rows } = await source.query<{ bytes: number | null }>(`SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`);
+  if (rows.length !== 1) throw new Error(`hop of config ${move.config}: seg${move.from} has ${rows.length} copies of it at version ${move.version}`);
+  const copied = await copyRow(source, target, table, here, move.to);
+  await inject('hop:copied', move);
+  const check = await target.query<{ bytes: number | null }>(`SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`);
+  if (check.rows.length !== 1 || check.rows[0].bytes !== rows[0].bytes) {
+    throw new Error(`hop of config ${move.config} to seg${move.to}: the copy does not match the source (${JSON.stringify(check.rows)} vs ${JSON.stringify(rows)})`);
+  }
+  await inject('hop:verified', move);
+  // Need not be durable: a delete lost in a crash leaves a duplicate at the same version, which a
+  // resume removes.
+  const deleted = await source.query(`DELETE FROM ${ident(table)} WHERE ${here}`);
+  if (deleted.rowCount !== 1) throw new Error(`hop of config ${move.config}: deleting it on seg${move.from} removed ${deleted.rowCount} rows`);
+  await inject('hop:deleted', move);
+  return copied;
 }
 
 /**
