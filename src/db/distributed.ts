@@ -3,8 +3,7 @@
 // Distributed views: the same shape over a view defined on every segment, so that a coordinator
 // statement reading them is an Append of (async) Foreign Scans and nothing else: all the work is in
 // the segments' views, none is left for the coordinator's planner to place (docs/indb.md).
-import { createConnection } from 'node:net';
-import type pg from 'pg';
+import pg from 'pg';
 import { withClient, ident, literal } from './connect.js';
 import type { Instance, Topology } from './topology.js';
 
@@ -84,29 +83,50 @@ export async function onEverySegment<T>(topology: Topology, work: (client: pg.Cl
   return Promise.all(topology.segments.map((instance, i) => withClient(instance, (client) => work(client, i))));
 }
 
-/** Undefined when the instance accepts TCP connections now, else why not (e.g. ECONNREFUSED). */
-export function probeInstance(instance: Instance, timeoutMs = 3000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: instance.host, port: instance.port });
-    const done = (why: string | undefined): void => {
-      socket.destroy();
-      resolve(why);
-    };
-    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
-    socket.once('connect', () => done(undefined));
-    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+/**
+ * Undefined when the instance serves a query now, else why not (ECONNREFUSED, "the database system
+ * is shutting down", ...). A server that refuses our credentials is up.
+ */
+export async function probeInstance(instance: Instance, timeoutMs = 3000): Promise<string | undefined> {
+  const client = new pg.Client({
+    host: instance.host,
+    port: instance.port,
+    user: instance.user,
+    database: instance.database,
+    password: instance.password,
+    connectionTimeoutMillis: timeoutMs,
+    application_name: 'bench-probe',
   });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code === '28P01' || e.code === '28000') return undefined;
+    return e.code && !/^[0-9A-Z]{5}$/.test(e.code) ? e.code : (e.message ?? String(error));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /**
  * An error from a statement that spans instances, with the instances that are down named: a dead
  * segment surfaces on the coordinator as "server closed the connection unexpectedly", a dead
- * coordinator as "Connection terminated unexpectedly", neither saying which instance it was.
+ * coordinator as "Connection terminated unexpectedly", neither saying which instance it was. A
+ * connection lost while no instance looks down yet is looked at again a moment later (an instance
+ * being stopped still accepts connections for a moment).
  */
 export async function nameDeadInstances(topology: Topology, error: unknown): Promise<Error> {
   const original = error instanceof Error ? error : new Error(String(error));
   const instances = [topology.coordinator, ...topology.segments];
-  const down = (await Promise.all(instances.map(async (instance) => ({ instance, why: await probeInstance(instance) })))).filter((d) => d.why !== undefined);
+  const probe = async () => (await Promise.all(instances.map(async (instance) => ({ instance, why: await probeInstance(instance) })))).filter((d) => d.why !== undefined);
+  let down = await probe();
+  if (down.length === 0 && /connection|terminated|closed|ECONN/i.test(original.message)) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    down = await probe();
+  }
   if (down.length === 0) return original;
   const named = down.map((d) => `${d.instance.name} (${d.instance.host}:${d.instance.port}) is down: ${d.why}`).join('; ');
   const hint = topology.embedded ? 'Start it again with `npx bench db up`' : 'Start it again';

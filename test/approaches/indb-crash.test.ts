@@ -93,6 +93,8 @@ describe('in-DBMS runs survive crashes at every step', () => {
   it.each(SCENARIOS)('$approach $options with $inject resumes to the uninterrupted result', async (scenario) => {
     const options = scenario.options ?? {};
     const topology = await testTopology();
+    // Whatever an earlier scenario left stopped is started again.
+    await ensureCluster({ segments: TEST_SEGMENTS });
     const expected = scenario.deterministic ? await reference(scenario.approach, options) : undefined;
     const runsDir = mkdtempSync(join(tmpdir(), 'bench-crash-'));
     const crashed = await crashedRun(scenario.approach, options, scenario.inject, runsDir);
