@@ -2,7 +2,7 @@
 // pure decisions from the copies found and the units the event log recorded.
 import { describe, expect, it } from 'vitest';
 import type { UnitDone } from '../../src/core/events.js';
-import { planModelRecovery, type ModelCopy, type RecoveryOptions } from '../../approaches/shared/models-table.js';
+import { moveWaves, planModelRecovery, type ModelCopy, type RecoveryOptions } from '../../approaches/shared/models-table.js';
 
 const one: RecoveryOptions = { configs: [0], segments: 2, layout: 'one', absentMeansFresh: false };
 
@@ -79,5 +79,15 @@ describe('planModelRecovery', () => {
     expect(plan.current.get(0)).toEqual({ version: 4, segment: 1 });
     expect(plan.refresh).toEqual([{ config: 0, from: 1, to: [0] }]);
     expect(planModelRecovery([copy(0, 2)], [unit(0, 0, 0), unit(0, 1, 0)], every).problems[0].message).toBe('config 0: its copy is missing on seg1');
+  });
+});
+
+describe('moveWaves', () => {
+  it('runs moves at once only when no two share a source or a destination', () => {
+    const move = (config: number, from: number, to: number) => ({ config, from, to, version: 0 });
+    // A round-robin batch: a permutation, one wave.
+    expect(moveWaves([move(0, 0, 1), move(1, 1, 2), move(2, 2, 0)])).toEqual([[move(0, 0, 1), move(1, 1, 2), move(2, 2, 0)]]);
+    // Two models leaving the segment where they waited: one after the other.
+    expect(moveWaves([move(3, 0, 1), move(4, 0, 2), move(5, 1, 0)])).toEqual([[move(3, 0, 1), move(5, 1, 0)], [move(4, 0, 2)]]);
   });
 });
