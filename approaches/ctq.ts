@@ -36,6 +36,7 @@ import {
   hopModels,
   planModelRecovery,
   readFileCopies,
+  removeUnfinishedCheckpoints,
   type ModelCopy,
   type ModelRecovery,
 } from './shared/models-table.js';
@@ -208,6 +209,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
       const dir = modelStoreDir(ctx);
       if (fresh) rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
+      if (!fresh) removeUnfinishedCheckpoints(dir);
       const owner = postgresOwner();
       if (owner) chownSync(dir, owner.uid, owner.gid);
       chmodSync(dir, 0o770);

@@ -106,10 +106,12 @@ function readCheckpointHeader(path: string): { units?: number; lastUnits?: Store
   }
 }
 
-/**
- * The checkpoints of a model store directory as copies (a config without a file has none yet).
- * Temporary files a killed writer left behind are removed.
- */
+/** Remove the temporary files writers killed mid-write left in a model store (never while units run). */
+export function removeUnfinishedCheckpoints(dir: string): void {
+  for (const name of readdirSync(dir).filter((n) => n.includes('.tmp-'))) rmSync(join(dir, name), { force: true });
+}
+
+/** The checkpoints of a model store directory as copies (a config without a file has none yet). */
 export function readFileCopies(dir: string, configs: readonly number[]): ModelCopy[] {
   let names: string[];
   try {
@@ -117,7 +119,6 @@ export function readFileCopies(dir: string, configs: readonly number[]): ModelCo
   } catch {
     return [];
   }
-  for (const name of names.filter((n) => n.includes('.tmp-'))) rmSync(join(dir, name), { force: true });
   return configs.flatMap((config) => {
     if (!names.includes(`config-${config}.pt`)) return [];
     const header = readCheckpointHeader(checkpointPath(dir, config));
