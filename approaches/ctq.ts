@@ -16,13 +16,11 @@ import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { runSchedule } from '../src/sched/driver.js';
 import type { Unit } from '../src/core/unit.js';
 import {
-  assertPushedDown,
   configSpec,
   emitEngineSpans,
   indbObjectName,
   modelBytesMoved,
   parseStepFrame,
-  stepStatement,
   type StepRow,
   type Task,
   type TaskSource,
@@ -87,7 +85,6 @@ async function startup(ctx: CtqContext, prepared: InDbmsPrepared): Promise<IndbS
 class CtqRun {
   private readonly mode: CtqContext['options']['modelsIn'];
   private readonly views: RunViews;
-  private readonly checked = new Set<string>();
 
   constructor(
     private readonly ctx: CtqContext,
@@ -106,13 +103,7 @@ class CtqRun {
   }
 
   private async run(view: string, tasks: Task[]): Promise<StepRow[]> {
-    const client = await this.session.coordinator(tasks[0].segment);
-    const sql = stepStatement(view, tasks);
-    if (!this.checked.has(view)) {
-      await assertPushedDown(client, sql, 1);
-      this.checked.add(view);
-    }
-    return this.session.query<StepRow>(client, sql);
+    return this.session.step(await this.session.coordinator(tasks[0].segment), view, tasks);
   }
 
   async trainUnit(unit: Unit): Promise<void> {

@@ -6,15 +6,7 @@
 // so this equals MADlib's config-after-config order and keeps epoch windows comparable with the
 // other approaches). docs/indb.md.
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
-import {
-  assertPushedDown,
-  emitEngineSpans,
-  indbObjectName,
-  parseStepFrame,
-  stepStatement,
-  type StepRow,
-  type Task,
-} from '../src/engine/indb.js';
+import { emitEngineSpans, indbObjectName, parseStepFrame, type StepRow, type Task } from '../src/engine/indb.js';
 import { cleanupInDbms, INDB_OPTIONS, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsContext, type InDbmsPrepared } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
@@ -68,15 +60,7 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
     const segments = topology.segments.length;
     const views = runViewNames(ctx.runId);
     const client = await session.coordinator();
-    const checked = new Set<string>();
-    const runTasks = async (view: string, tasks: Task[]): Promise<StepRow[]> => {
-      const sql = stepStatement(view, tasks);
-      if (!checked.has(view)) {
-        await assertPushedDown(client, sql, tasks.length);
-        checked.add(view);
-      }
-      return session.query<StepRow>(client, sql);
-    };
+    const runTasks = (view: string, tasks: Task[]): Promise<StepRow[]> => session.step(client, view, tasks);
     const recordedIn = (config: number, epoch: number): Set<number> =>
       new Set(ctx.epochs.completedUnits.filter((u) => u.config === config && u.epoch === epoch).map((u) => u.segment));
 

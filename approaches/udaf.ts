@@ -6,16 +6,7 @@
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/core/unit.js';
-import {
-  assertPushedDown,
-  emitEngineSpans,
-  indbObjectName,
-  modelBytesMoved,
-  parseStepFrame,
-  stepStatement,
-  type StepRow,
-  type Task,
-} from '../src/engine/indb.js';
+import { emitEngineSpans, indbObjectName, modelBytesMoved, parseStepFrame, type StepRow, type Task } from '../src/engine/indb.js';
 import {
   cleanupInDbms,
   INDB_OPTIONS,
@@ -82,15 +73,7 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
     scheduler.restore?.(ctx.epochs.completedUnits);
     const views = runViewNames(ctx.runId);
     const client = await session.coordinator();
-    const checked = new Set<string>();
-    const runTasks = async (view: string, tasks: Task[]): Promise<StepRow[]> => {
-      const sql = stepStatement(view, tasks);
-      if (!checked.has(view)) {
-        await assertPushedDown(client, sql, new Set(tasks.map((t) => t.segment)).size);
-        checked.add(view);
-      }
-      return session.query<StepRow>(client, sql);
-    };
+    const runTasks = (view: string, tasks: Task[]): Promise<StepRow[]> => session.step(client, view, tasks);
     const validate = async (epoch: number): Promise<void> => {
       const tasks = workload.configs.map((c) => ({ config: c.id, ...placementOf(placement, c.id) }));
       for (const row of await runTasks(views.valid, tasks)) {

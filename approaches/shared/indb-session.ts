@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { RunContext } from '../../src/core/approach.js';
 import { connect } from '../../src/db/connect.js';
 import { nameDeadInstances } from '../../src/db/distributed.js';
-import { emitEngineSpans, type EngineSpan } from '../../src/engine/indb.js';
+import { assertPushedDown, emitEngineSpans, stepStatement, type EngineSpan, type StepRow, type Task } from '../../src/engine/indb.js';
 import { parseHeader } from '../../src/engine/protocol.js';
 import type { SegmentClients } from './models-table.js';
 
@@ -23,6 +23,7 @@ export interface SessionOptions {
 export class IndbSession {
   private readonly direct = new Map<string, pg.Client>();
   private readonly ended = new WeakSet<pg.Client>();
+  private readonly checked = new Set<string>();
   private directQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -81,6 +82,20 @@ export class IndbSession {
     client.once('end', () => this.ended.add(client));
     client.once('error', () => this.ended.add(client));
     return client;
+  }
+
+  /**
+   * Run tasks through one of the run's step views on a coordinator connection: the statement's plan
+   * is checked (assertPushedDown) the first time a view is read, a failure names the instances
+   * that are down.
+   */
+  async step(client: pg.Client, view: string, tasks: readonly Task[]): Promise<StepRow[]> {
+    const sql = stepStatement(view, tasks);
+    if (!this.checked.has(view)) {
+      await assertPushedDown(client, sql, new Set(tasks.map((t) => t.segment)).size);
+      this.checked.add(view);
+    }
+    return this.query<StepRow>(client, sql);
   }
 
   /** Run a statement on a coordinator connection; a failure names the instances that are down. */
