@@ -47,8 +47,10 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
 
   async prepare(ctx) {
     const prepared = await prepareInDbms(ctx);
-    // Every model starts on the segment of its first unit; unscheduled ones wait on segment 0.
-    if (ctx.epochs.completedUnits.length === 0) await createModelsTable(ctx, modelsTable(ctx), (config) => [config % ctx.topology.segments.length]);
+    // Every model starts on the segment of its first unit: in round-robin batch b, segment s trains
+    // config s + b, so config c < N starts on segment c in batch 0 and the others on the last segment.
+    const last = ctx.topology.segments.length - 1;
+    if (ctx.epochs.completedUnits.length === 0) await createModelsTable(ctx, modelsTable(ctx), (config) => [Math.min(config, last)]);
     return prepared;
   },
 
