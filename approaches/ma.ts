@@ -88,18 +88,15 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
           const next = version + segments;
           const units: StoredUnit[] = trained.map((t) => ({ segment: t.seg, lossSum: t.result.lossSum, examples: t.result.examples }));
           const broadcastStart = Date.now();
-          await session.directly(async (segment) => {
-            for (let s = 0; s < segments; s++) {
-              await (await segment(s)).query(`UPDATE ${ident(table)} SET state = $1, version = $2, units = $3 WHERE config = $4 AND version = $5`, [
-                model,
-                next,
-                JSON.stringify(units),
-                config.id,
-                version,
-              ]);
-              await injectionPoint(topology, 'ma:broadcast', { segment: `seg${s}` });
-            }
-          });
+          await session.directly((segment) =>
+            Promise.all(
+              topology.segments.map(async (_, s) => {
+                const sql = `UPDATE ${ident(table)} SET state = $1, version = $2, units = $3 WHERE config = $4 AND version = $5`;
+                await (await segment(s)).query(sql, [model, next, JSON.stringify(units), config.id, version]);
+                await injectionPoint(topology, 'ma:broadcast', { segment: `seg${s}` });
+              }),
+            ),
+          );
           ctx.emit({ type: 'span', kind: 'model-hop', start: broadcastStart, end: Date.now(), config: config.id, epoch, bytes: segments * model.length });
           // The model went to every segment and came back from each: the collect and the broadcast.
           ctx.emit({ type: 'counter', transport: 'sql', bytes: trained.reduce((sum, t) => sum + t.model.length, 0) + segments * model.length, at: Date.now() });
