@@ -4,7 +4,7 @@
 // they sit side by side and survive between test runs), driven by a child process.
 // BENCH_MATRIX_SEGMENTS=2,3 runs other sizes (the note's full matrix is 1,2,3,4,8).
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,10 @@ interface MatrixLine {
 
 function runMatrix(segments: number): Promise<{ lines: MatrixLine[]; output: string; code: number | null }> {
   const runsDir = mkdtempSync(join(tmpdir(), `bench-matrix-${segments}-`));
-  const env = { ...process.env, BENCH_HOME: join(repoRoot(), '.bench-matrix', `s${segments}`) };
+  const home = join(repoRoot(), '.bench-matrix', `s${segments}`);
+  // Made first (world-traversable): the postgres user must reach the cluster under it.
+  mkdirSync(home, { recursive: true, mode: 0o755 });
+  const env = { ...process.env, BENCH_HOME: home };
   const args = ['--import', 'tsx', 'test/approaches/fixtures/matrix-runner.ts', String(segments), approachIds().join(','), WORKLOADS.join(','), runsDir];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: repoRoot(), env });
