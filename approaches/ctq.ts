@@ -108,6 +108,7 @@ class CtqRun {
 
   async trainUnit(unit: Unit): Promise<void> {
     const { ctx } = this;
+    ctx.epochs.unitStarted(unit);
     const where = { segment: unit.segment, config: unit.config, epoch: unit.epoch };
     const model = this.model(unit.config);
     if (this.mode === 'db' && model.segment !== unit.segment) {

@@ -71,6 +71,7 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
         const version = versions.get(config.id) ?? 0;
         if (recordedIn(config.id, epoch).size < segments) {
           if (version !== epoch * segments) throw new Error(`config ${config.id}: its model is at version ${version}, epoch ${epoch} starts at ${epoch * segments}`);
+          for (let segment = 0; segment < segments; segment++) ctx.epochs.unitStarted({ config: config.id, segment, epoch });
           const rows = await runTasks(views.train, topology.segments.map((_, segment) => ({ segment, config: config.id, version })));
           const trained = rows.map((row) => ({ seg: row.seg, ...parseStepFrame(row.result) }));
           for (const t of trained) emitEngineSpans(ctx, t.result.spans, { segment: t.seg, config: config.id, epoch });

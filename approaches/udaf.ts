@@ -101,6 +101,7 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
       const batchEpoch = batch[0].epoch;
       if (epoch !== undefined && batchEpoch !== epoch) await validate(epoch);
       epoch = batchEpoch;
+      for (const unit of batch) ctx.epochs.unitStarted(unit);
 
       const moves: Move[] = batch
         .filter((u) => placementOf(placement, u.config).segment !== u.segment)

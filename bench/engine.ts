@@ -1,5 +1,5 @@
 // npm run bench:engine -- [--workloads criteo,imagenet] [--scale small] [--segments 2]
-//                         [--approaches da,udaf,ctq,udaf/cache=false]
+//                         [--approaches da,udaf,ctq,udaf/cache=false] [--quiet | --json]
 //
 // Training throughput of the raw engine loop (one process per shard, the shard in memory, the same
 // Trainer code, no scheduler, no hops) against the approaches on the same configs and data,
@@ -17,6 +17,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSpec } from '../approaches/resolve.js';
 import { formatTable } from '../src/cli/format.js';
+import { Output, withOutputFlags, type OutputFlags } from '../src/cli/output.js';
+import { Progress } from '../src/cli/progress.js';
 import { runEventSchema, type Phase, type RunEvent } from '../src/core/events.js';
 import { repoRoot } from '../src/core/paths.js';
 import { SCALES, type ScaleName } from '../src/core/workload.js';
@@ -26,7 +28,7 @@ import { resolveWorkload } from '../workloads/index.js';
 import { printTargets, runBench, type Target } from './lib/entry.js';
 import { runRawLoopOnShards, writeRawLoopShards } from './lib/raw-baseline.js';
 
-interface Args {
+interface Args extends OutputFlags {
   workloads: string;
   scale: string;
   segments: number;
@@ -72,18 +74,32 @@ function parseApproach(label: string): { approach: string; options: Record<strin
   return { approach, options };
 }
 
-async function measureWorkload(topology: Topology, workloadId: string, scale: ScaleName, labels: string[], outDir: string): Promise<Target[]> {
+interface Measurement {
+  workload: string;
+  rawLoop: { before: number; after: number; spread: number };
+  approaches: Measured[];
+  targets: Target[];
+}
+
+async function measureWorkload(topology: Topology, workloadId: string, scale: ScaleName, labels: string[], outDir: string, progress: Progress): Promise<Measurement> {
+  const output = progress.output;
   const segments = topology.segments.length;
   const workload = resolveWorkload(workloadId, scale, 1);
   const threads = Math.max(1, Math.floor(2 / segments));
   const dataFiles = await writeRawLoopShards(topology, workload, join(outDir, workloadId));
   const rawLoop = () => runRawLoopOnShards(dataFiles, workload, threads);
 
+  const job = progress.startJob({ label: `bench:engine ${workload.id}/${scale}`, total: labels.length + 2, noun: 'steps' });
+  const shape = { configs: workload.configs.length, segments, epochs: workload.epochs };
+  let task = job.startTask('raw engine loop, before');
   const before = await rawLoop();
+  task.finish();
   const measured: Measured[] = [];
   for (const label of labels) {
     const { approach, options } = parseApproach(label);
-    const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads, options });
+    const display = job.startRun({ label: `${label} ${workload.id}/${scale}`, shape });
+    const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads, options, onEvent: display.onEvent });
+    display.finish();
     const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -94,15 +110,18 @@ async function measureWorkload(topology: Topology, workloadId: string, scale: Sc
     const startupSeconds = phaseSeconds(events, 'startup');
     measured.push({ label, approach, examples, trainSeconds, machineSeconds, executionSeconds: summary.executionSeconds, startupSeconds });
   }
+  task = job.startTask('raw engine loop, after');
   const after = await rawLoop();
+  task.finish();
+  job.finish();
 
   const baseline = (before.examplesPerSecond + after.examplesPerSecond) / 2;
   const spread = Math.abs(before.examplesPerSecond - after.examplesPerSecond) / baseline;
   const reference = measured[0];
   const rawSeconds = (m: Measured): number => m.examples / baseline / segments;
-  console.log(`\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`);
-  console.log(`raw engine loop: ${before.examplesPerSecond.toFixed(0)} examples/s before, ${after.examplesPerSecond.toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`);
-  console.log(
+  output.result(`\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`);
+  output.result(`raw engine loop: ${before.examplesPerSecond.toFixed(0)} examples/s before, ${after.examplesPerSecond.toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`);
+  output.result(
     formatTable(
       ['approach', 'examples', 'train s', 'examples/s in train', 'x raw loop', 'train+valid+data+model machine s', `x ${reference.label}`, 'start-up s', 'execution s', 'execution x raw'],
       measured.map((m) => [
@@ -130,14 +149,14 @@ async function measureWorkload(topology: Topology, workloadId: string, scale: Sc
       targets.push({ name: `${m.label} execution / raw loop, ${workload.id}/${scale}`, measured: m.executionSeconds / rawSeconds(m), bound: 3, direction: '<=', note: 'raw = examples / raw examples/s / segments' });
     }
   }
-  return targets;
+  return { workload: workload.id, rawLoop: { before: before.examplesPerSecond, after: after.examplesPerSecond, spread }, approaches: measured, targets };
 }
 
 void runBench<Args>({
   name: 'bench:engine',
   describe: 'the approaches against the raw engine loop on the same data, side by side',
   options: (argv) =>
-    argv
+    withOutputFlags(argv)
       .option('workloads', { type: 'string', default: 'criteo,imagenet', describe: 'comma-separated workload ids' })
       .option('scale', { type: 'string', default: 'small', choices: [...SCALES] })
       .option('segments', { type: 'number', default: 2 })
@@ -149,9 +168,17 @@ void runBench<Args>({
     const outDir = join(repoRoot(), 'runs', `bench-engine-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     mkdirSync(outDir, { recursive: true });
     const topology = await ensureCluster({ segments: args.segments });
-    const targets: Target[] = [];
-    for (const workload of args.workloads.split(',').filter(Boolean)) targets.push(...(await measureWorkload(topology, workload, scale, labels, outDir)));
-    if (targets.length > 0) printTargets('targets (one run on this machine; ratios measured side by side)', targets);
-    console.log(`\nrun folders and shard files: ${outDir}`);
+    const output = Output.fromFlags(args);
+    const progress = new Progress(output);
+    const measurements: Measurement[] = [];
+    try {
+      for (const workload of args.workloads.split(',').filter(Boolean)) measurements.push(await measureWorkload(topology, workload, scale, labels, outDir, progress));
+    } finally {
+      progress.close();
+    }
+    const targets = measurements.flatMap((m) => m.targets);
+    if (targets.length > 0 && output.forHumans) printTargets('targets (one run on this machine; ratios measured side by side)', targets);
+    output.final(`run folders and shard files: ${outDir}`);
+    output.json({ type: 'result', command: 'bench:engine', scale, segments: args.segments, measurements, outDir });
   },
 });
