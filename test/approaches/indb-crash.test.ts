@@ -12,6 +12,8 @@ import { runSpec } from '../../approaches/resolve.js';
 import { repoRoot } from '../../src/core/paths.js';
 import type { RunEvent } from '../../src/core/events.js';
 import { ensureCluster } from '../../src/db/cluster.js';
+import { withClient } from '../../src/db/connect.js';
+import { indbObjectName } from '../../src/engine/indb.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { testTopology, TEST_SEGMENTS } from '../helpers/cluster.js';
 
@@ -129,5 +131,27 @@ describe('in-DBMS runs survive crashes at every step', () => {
       // must continue (the last epoch learned more than the first), not restart.
       for (const config of workload.configs) expect(losses.get(`${config.id}/${workload.epochs - 1}`)).toBeLessThan(losses.get(`${config.id}/0`) as number);
     }
+  });
+});
+
+describe('a resume that would lose trained work', () => {
+  it('is refused before anything is changed, naming the config whose model is gone', async () => {
+    const topology = await testTopology();
+    await ensureCluster({ segments: TEST_SEGMENTS });
+    const runsDir = mkdtempSync(join(tmpdir(), 'bench-crash-'));
+    const crashed = await crashedRun('udaf', {}, 'udaf:batch-done=kill@3', runsDir);
+    expect(crashed.signal).toBe('SIGKILL');
+    const runDir = join(runsDir, readdirSync(runsDir)[0]);
+    const runId = (JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { runId: string }).runId;
+    const table = indbObjectName(runId, 'models');
+    for (const segment of topology.segments) await withClient(segment, (c) => c.query(`DELETE FROM ${table} WHERE config = 1`));
+    const before = events(runDir).filter((e) => e.type === 'unit').length;
+    await expect(runSpec({ approach: 'udaf', workload: WORKLOAD, scale: 'tiny', topology, resume: runDir, sampleIntervalMs: 0 })).rejects.toThrow(
+      /cannot resume .*config 1: its model is missing \(the run recorded \d+ sub-epochs of it\)/s,
+    );
+    // Nothing was recorded or rebuilt: the other models are as the crash left them.
+    expect(events(runDir).filter((e) => e.type === 'unit').length).toBe(before);
+    const left = await Promise.all(topology.segments.map((s) => withClient(s, async (c) => (await c.query(`SELECT config FROM ${table}`)).rowCount ?? 0)));
+    expect(left.reduce((a, b) => a + b, 0)).toBe(workload.configs.length - 1);
   });
 });

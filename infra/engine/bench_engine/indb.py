@@ -95,6 +95,7 @@ class _Step:
         self.statement = statement
         self.spans = spans
         self.train = task['kind'] == 'train'
+        self.buffers = None
         self.loss_sum = 0.0
         self.correct = 0
         self.examples = 0
@@ -187,10 +188,11 @@ def _cached_buffers(GD, plpy, step, table):
 def _buffer(GD, plpy, step, buffer_id, x, y, n):
     table = step.task.get('cache')
     if table:
-        buffers = _cached_buffers(GD, plpy, step, table)
-        if buffer_id not in buffers:
+        if step.buffers is None:
+            step.buffers = _cached_buffers(GD, plpy, step, table)
+        if buffer_id not in step.buffers:
             raise TaskError('buffer %d is not in %s' % (buffer_id, table))
-        return buffers[buffer_id]
+        return step.buffers[buffer_id]
     start = _now_ms()
     decoded = GD[_TRAINER].decode(x, y, n, step.task['meta']['inputShape'])
     step.spans.append({'kind': 'data' if step.train else 'valid', 'start': start, 'end': _now_ms()})
