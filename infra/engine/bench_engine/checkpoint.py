@@ -10,9 +10,13 @@ hop that would otherwise be a visible share of a short sub-epoch.
 
 A checkpoint is one frame (bench_engine.frames): u32 LE header length, JSON header, u64 LE
 payload length, payload. Header:
-  {format: 'bench-engine-checkpoint', version: 2, arch, config, steps, paramCount,
-   paramStep: [Adam's step per parameter], buffers: [{name, dtype, shape, offset, bytes}],
+  {format: 'bench-engine-checkpoint', version: 2, arch, config, steps, units, lastUnits,
+   paramCount, paramStep: [Adam's step per parameter], buffers: [{name, dtype, shape, offset, bytes}],
    sections: {params: [offset, bytes], exp_avg: [...], exp_avg_sq: [...], buffers: [...]}}
+units is the model's version: the number of sub-epochs it has trained (0 for a fresh model;
+absent in older files, read as 0); lastUnits lists the results of the sub-epochs that made this
+version ({segment, lossSum, examples}), so a resume that finds a model one version ahead of its
+event log can record that unit instead of training it twice (docs/indb.md).
 Payload: params | exp_avg | exp_avg_sq (float32 LE, parameter order of model.parameters())
 | buffers (batch norm running statistics and counters, each 8-byte aligned).
 Weights AND optimizer state travel together: hopping without the optimizer state would break

@@ -138,6 +138,10 @@ class Trainer:
         self.arch_key = architecture_key(config, self.input_shape, self.classes)
         self.flat = FlatState(model, dev)
         self.steps = 0
+        # The model's version (sub-epochs trained) and the results of the units that made it,
+        # kept in the checkpoint header so a resume can tell which copy is current.
+        self.units = 0
+        self.last_units = []
         self.configure(config)
 
     # -- construction ------------------------------------------------------------------
@@ -190,7 +194,7 @@ class Trainer:
         trainer = cls._empty(config, input_shape, classes, reuse)
         trainer._check_arch(header)
         trainer.flat.read_from_bytes(blob)
-        trainer.steps = int(header.get('steps', 0))
+        trainer._read_counters(header)
         return trainer
 
     @classmethod
@@ -202,13 +206,19 @@ class Trainer:
             trainer = cls._empty(config, input_shape, classes, reuse)
             trainer._check_arch(header)
             trainer.flat.read_sections(f, header)
-        trainer.steps = int(header.get('steps', 0))
+        trainer._read_counters(header)
         return trainer
+
+    def _read_counters(self, header):
+        self.steps = int(header.get('steps', 0))
+        self.units = int(header.get('units', 0))
+        self.last_units = list(header.get('lastUnits', []))
 
     # -- checkpoints -------------------------------------------------------------------
 
     def _meta(self):
-        return {'arch': list(self.arch_key), 'config': self.config, 'steps': self.steps}
+        return {'arch': list(self.arch_key), 'config': self.config, 'steps': self.steps,
+                'units': self.units, 'lastUnits': self.last_units}
 
     def to_chunks(self):
         """The checkpoint as a list of bytes-like chunks (the big ones alias the live tensors:
