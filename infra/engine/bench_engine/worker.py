@@ -11,11 +11,12 @@ out, in order. Requests (header 'op'):
   clear {dataset?}               -> {ok, examples}   (no dataset: every dataset)
   init {config, seed, inputShape?, classes?, modelOut?}: a fresh model; written to modelOut,
        else returned as the payload -> {ok, modelBytesOut, spans}
-  train {config, seed, modelIn: path|null, modelOut: path, epoch, dataset?}: load the
-       checkpoint (or create from seed), train once over every in-memory buffer of the
-       dataset ('train'), write modelOut atomically
-                                 -> {ok, lossSum, examples, steps, modelBytesIn, modelBytesOut,
-                                     spans: [model-hop | engine-init, train, model-hop]}
+  train {config, seed, modelIn: path|null, modelOut: path, epoch, dataset?, modelVersion?,
+       segment?}: load the checkpoint (or create from seed), train once over every in-memory
+       buffer of the dataset ('train'), write modelOut atomically with its header's `units` =
+       modelVersion (default: the loaded version + 1) and `lastUnits` = this unit's result
+                                 -> {ok, lossSum, examples, steps, modelVersion, modelBytesIn,
+                                     modelBytesOut, spans: [model-hop | engine-init, train, model-hop]}
   validate {config, modelIn, dataset?}  ('valid') -> {ok, lossSum, correct, examples, spans}
   train_bytes / validate_bytes: as train / validate with the model as the request payload
        (empty: create from seed) and, for train_bytes, the new model as the reply payload
@@ -68,13 +69,22 @@ EXIT_MISSING_TORCH = 3
 
 
 
-def _train_reply(header, result, bytes_in, bytes_out, spans):
+def _count_unit(trainer, header, result):
+    """The model's version (sub-epochs trained; the request's modelVersion when it says) and this
+    unit's result go into the checkpoint header, so a resume can tell which version a file holds."""
+    version = header.get('modelVersion')
+    trainer.units = int(version) if version is not None else trainer.units + 1
+    trainer.last_units = [{'segment': header.get('segment'), 'lossSum': result['loss_sum'], 'examples': result['examples']}]
+
+
+def _train_reply(header, result, bytes_in, bytes_out, spans, trainer):
     return {
         'ok': True,
         'epoch': header.get('epoch'),
         'lossSum': result['loss_sum'],
         'examples': result['examples'],
         'steps': result['steps'],
+        'modelVersion': trainer.units,
         'modelBytesIn': bytes_in,
         'modelBytesOut': bytes_out,
         'spans': spans,
@@ -246,11 +256,12 @@ class Worker:
         trainer, bytes_in = self._trainer_from_path(header, data, spans, seed_ok=True)
         result = trainer.train_buffers(data.buffers)
         spans.extend(result['spans'])
+        _count_unit(trainer, header, result)
         start = now_ms()
         bytes_out = trainer.save(header['modelOut'])
         spans.append({'kind': 'model-hop', 'start': start, 'end': now_ms()})
         self._keep_idle(trainer)
-        return _train_reply(header, result, bytes_in, bytes_out, spans), None
+        return _train_reply(header, result, bytes_in, bytes_out, spans, trainer), None
 
     def op_validate(self, header, payload, received):
         data = self.dataset(header.get('dataset', 'valid'))
@@ -268,11 +279,12 @@ class Worker:
         del payload
         result = trainer.train_buffers(data.buffers)
         spans.extend(result['spans'])
+        _count_unit(trainer, header, result)
         start = now_ms()
         chunks = trainer.to_chunks()
         spans.append({'kind': 'model-hop', 'start': start, 'end': now_ms()})
         self._keep_idle(trainer)
-        return _train_reply(header, result, bytes_in, sum(len(c) for c in chunks), spans), chunks
+        return _train_reply(header, result, bytes_in, sum(len(c) for c in chunks), spans, trainer), chunks
 
     def op_validate_bytes(self, header, payload, received):
         data = self.dataset(header.get('dataset', 'valid'))
