@@ -31,6 +31,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         `report of ${result.runs.length} run(s)${incomplete.length > 0 ? ` (${incomplete.length} incomplete, marked as such)` : ''}: ` +
           `${result.files.length} files in ${args.out}; open ${index}`,
       );
+      if (result.unreadable.length > 0) {
+        console.error(`bench report: ${result.unreadable.length} run folder(s) could not be read and are left out of the report: ${result.unreadable.join(', ')}`);
+      }
     } catch (error) {
       if (error instanceof RunFolderError || error instanceof RenderError) {
         console.error(`bench report: ${error.message}`);
