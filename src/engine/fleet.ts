@@ -66,12 +66,12 @@ export async function verifyModelStore(ctx: RunContext): Promise<Problem[]> {
       problems.push({ message: `config ${config.id}: its recorded units skip model versions (unit ${recorded.indexOf(inconsistent) + 1} says version ${inconsistent.modelVersion})` });
       continue;
     }
-    if (version === 0 || configFinished(ctx, config.id, version)) continue;
-    const problem = store.problemWith(config.id, version);
+    if (configFinished(ctx, config.id, version)) continue;
+    const problem = version > 0 ? store.problemWith(config.id, version) : undefined;
     if (problem) {
       problems.push({
         message: `config ${config.id} (${config.label}) has ${version} recorded sub-epochs, but ${problem}; resuming would train it from the wrong weights`,
-        fix: 'start the run afresh (the run folder cannot be continued)',
+        fix: 'start a new run; this folder cannot be continued',
       });
     } else if (store.exists(config.id, version + 1)) {
       ctx.log(`config ${config.id}: its checkpoint after ${version + 1} sub-epochs was written but that sub-epoch was never recorded; it is discarded and the sub-epoch trains again`);
@@ -190,7 +190,9 @@ export class WorkerFleet {
     this.ctx.epochs.unitDone(unit, reply);
     this.versions.set(unit.config, version + 1);
     injectionPoint(FLEET_POINTS.recorded);
-    if (version > 0) this.store.remove(unit.config, version);
+    // Once the run is stopped the unit may not have reached the run folder (an unwritable folder
+    // stops it): the version the folder's events describe stays, a resume removes what is newer.
+    if (version > 0 && !this.ctx.signal.aborted) this.store.remove(unit.config, version);
   }
 
   /** Validate every config once, spread over the workers (each holds the validation set). */

@@ -20,8 +20,9 @@ export const FLEET_POINTS = {
 export function injectionPoint(point: string): void {
   const spec = process.env.BENCH_INJECT;
   if (!spec) return;
-  const [name, action, nth] = spec.split(':');
-  if (name !== point) return;
+  // Point names contain ':' themselves (fleet:training), so the spec is matched from the front.
+  if (!spec.startsWith(`${point}:`)) return;
+  const [action, nth] = spec.slice(point.length + 1).split(':');
   const n = nth === undefined ? 1 : Number(nth);
   if (action !== 'kill' || !Number.isInteger(n) || n < 1) throw new Error(`BENCH_INJECT=${spec}: expected ${point}:kill[:<n>] (n a positive integer)`);
   const count = (reached.get(point) ?? 0) + 1;

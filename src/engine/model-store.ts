@@ -39,7 +39,8 @@ export function readCheckpointHeader(path: string): CheckpointHeader {
     const prefix = Buffer.alloc(4);
     if (size < 12 || readSync(fd, prefix, 0, 4, 0) !== 4) throw new Error(`${path} is not a checkpoint (${size} bytes)`);
     const headerBytes = prefix.readUInt32LE(0);
-    if (headerBytes > MAX_HEADER_BYTES || 4 + headerBytes + 8 > size) throw new Error(`${path} is not a checkpoint (bad header length)`);
+    if (headerBytes > MAX_HEADER_BYTES) throw new Error(`${path} is not a checkpoint (bad header length)`);
+    if (4 + headerBytes + 8 > size) throw new Error(`${path} is torn: it ends inside its header (${size} bytes)`);
     const rest = Buffer.alloc(headerBytes + 8);
     if (readSync(fd, rest, 0, rest.length, 4) !== rest.length) throw new Error(`${path} ends inside its header`);
     let header: { format?: unknown; units?: unknown; steps?: unknown };

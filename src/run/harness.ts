@@ -165,9 +165,15 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   }
 
   const emitted: RunEvent[] = resumedEvents;
+  // While a resume is being verified, events wait here: a refused resume leaves the folder as it was.
+  let held: RunEvent[] | undefined = request.resume && approach.verifyResume ? [] : undefined;
   // The first write that fails stops the run: what follows is kept in memory and reported.
   let writeFailure: RunFolderWriteError | undefined;
   const record = (event: RunEvent): void => {
+    if (held) {
+      held.push(event);
+      return;
+    }
     emitted.push(event);
     if (!writeFailure) {
       try {
@@ -200,7 +206,27 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     trackPid: (pid: number) => extraPids.add(pid),
   };
 
+  if (held && approach.verifyResume) {
+    let refusals: Problem[];
+    try {
+      refusals = await approach.verifyResume(ctx);
+    } catch (error) {
+      refusals = [{ message: `verifying the resume failed: ${errorMessage(error)}` }];
+    }
+    if (refusals.length > 0) {
+      await lock.release();
+      request.signal?.removeEventListener('abort', onOuterAbort);
+      unwatch();
+      throw new Error(`cannot resume ${folder.info.runId}; the state it left does not match its events:\n${listProblems(refusals)}\nNothing was changed.`);
+    }
+    const verified = held;
+    held = undefined;
+    for (const event of verified) record(event);
+  }
+
   let prepared: Prepared | undefined;
+  /** The ETL while it runs: a stopped run that stopped waiting for it cleans up after it when it ends. */
+  let preparing: Promise<Prepared> | undefined;
   let openPhase: Phase | undefined;
   let status: 'complete' | 'incomplete' = 'incomplete';
   let failure: unknown;
@@ -213,9 +239,15 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
       storage: { sourceBytes: prepared?.sourceBytes ?? 0, extraBytes: prepared?.extraBytes ?? 0 },
       finishedAt: status === 'complete' ? new Date().toISOString() : null,
     });
+  let attemptClosed = false;
   const closeAttempt = (reason: string): void => {
     if (openPhase) record({ type: 'phase', phase: openPhase, edge: 'end', at: Date.now() });
     openPhase = undefined;
+    if (attemptClosed) {
+      record({ type: 'log', level: 'warn', message: `stopped at once: ${reason}`, at: Date.now() });
+      return;
+    }
+    attemptClosed = true;
     record({ type: 'interrupted', reason, at: Date.now() });
   };
   // A second signal: the attempt ends now. Events are on disk as they happen and checkpoints are
@@ -271,6 +303,8 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     }
   };
   const phase = async <T>(name: Phase, work: () => Promise<T>): Promise<T> => {
+    const before = stopped();
+    if (before) throw before;
     openPhase = name;
     record({ type: 'phase', phase: name, edge: 'start', at: Date.now() });
     const result = await untilStopped(work());
@@ -280,20 +314,15 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   };
 
   try {
-    if (request.resume && approach.verifyResume) {
-      const refusals = await approach.verifyResume(ctx);
-      if (refusals.length > 0) {
-        throw new Error(`cannot resume ${folder.info.runId}; the state it left does not match its events:\n${listProblems(refusals)}`);
-      }
-    }
     const raw = await untilStopped(ensureRawData(topology, workload));
     log(`raw data ${workload.datasetName}: ${raw.trainRows} train rows, ${raw.validRows} validation rows (${raw.reused ? 'reused' : 'loaded'})`);
-    const ready = await phase('etl', () =>
-      approach.prepare(ctx).then((p) => {
+    const ready = await phase('etl', () => {
+      preparing = approach.prepare(ctx).then((p) => {
         prepared = p;
         return p;
-      }),
-    );
+      });
+      return preparing;
+    });
     const startup = approach.startup;
     if (startup) await phase('startup', () => startup(ctx, ready));
     await phase('execution', () => approach.train(ctx, ready));
@@ -311,6 +340,12 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     samples = sampler ? await sampler.stop() : [];
   } catch (error) {
     record({ type: 'log', level: 'warn', message: errorMessage(error), at: Date.now() });
+  }
+  if (preparing && !prepared) {
+    preparing.then(
+      (late) => approach.cleanup(ctx, late, 'incomplete'),
+      () => undefined,
+    ).catch(() => undefined);
   }
   try {
     await approach.cleanup(ctx, prepared, status);
