@@ -87,7 +87,9 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
       // Retraining from epoch 0 inside the same run folder would count those epochs twice.
       return [
         {
-          message: `${options.id} keeps its models only in the interrupted attempt's process memory, which is gone, so ${ctx.runId} cannot be resumed (${ctx.epochs.completedUnits.length} sub-epochs were recorded)`,
+          message:
+            `${options.id} keeps its models only in the interrupted attempt's process memory, which is gone, ` +
+            `so ${ctx.runId} cannot be resumed (${ctx.epochs.completedUnits.length} sub-epochs were recorded)`,
           fix: `start a new run: bench run --approach ${options.id} ...`,
         },
       ];

@@ -16,10 +16,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Transparent huge pages for large allocations: the direct reader writes hundreds of MB into new
 // memory, and on a VM the page faults otherwise halve its speed (see bench/access.ts).
 const env = { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? 'glibc.malloc.hugetlb=1' };
-const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env,
-});
+const child = spawn(
+  process.execPath,
+  ['--import', import.meta.resolve('tsx'), join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    env,
+  },
+);
 
 const forward = (signal) => {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);

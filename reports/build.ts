@@ -39,7 +39,10 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
   const dirs = await expandRunPaths(runDirs);
   const { runs, unreadable } = await loadReadableRuns(dirs);
   const simulation = options.simulation ? await loadSimulation(options.simulation) : undefined;
-  const warnings = [...unreadable.map((u) => `left out ${u.dir}: ${u.error.message}`), ...runs.flatMap((r) => r.warnings)];
+  const warnings = [
+    ...unreadable.map((u) => `left out ${u.dir}: ${u.error.message}`),
+    ...runs.flatMap((r) => r.warnings),
+  ];
 
   const out = resolve(outDir);
   await mkdir(out, { recursive: true });

@@ -63,18 +63,27 @@ export async function verifyModelStore(ctx: RunContext): Promise<Problem[]> {
     const recorded = ctx.epochs.completedUnits.filter((u) => u.config === config.id && u.modelVersion !== undefined);
     const inconsistent = recorded.find((u, i) => u.modelVersion !== i + 1);
     if (inconsistent && recorded.length === version) {
-      problems.push({ message: `config ${config.id}: its recorded units skip model versions (unit ${recorded.indexOf(inconsistent) + 1} says version ${inconsistent.modelVersion})` });
+      problems.push({
+        message:
+          `config ${config.id}: its recorded units skip model versions ` +
+          `(unit ${recorded.indexOf(inconsistent) + 1} says version ${inconsistent.modelVersion})`,
+      });
       continue;
     }
     if (configFinished(ctx, config.id, version)) continue;
     const problem = version > 0 ? store.problemWith(config.id, version) : undefined;
     if (problem) {
       problems.push({
-        message: `config ${config.id} (${config.label}) has ${version} recorded sub-epochs, but ${problem}; resuming would train it from the wrong weights`,
+        message:
+          `config ${config.id} (${config.label}) has ${version} recorded sub-epochs, but ${problem}; ` +
+          'resuming would train it from the wrong weights',
         fix: 'start a new run; this folder cannot be continued',
       });
     } else if (store.exists(config.id, version + 1)) {
-      ctx.log(`config ${config.id}: its checkpoint after ${version + 1} sub-epochs was written but that sub-epoch was never recorded; it is discarded and the sub-epoch trains again`);
+      ctx.log(
+        `config ${config.id}: its checkpoint after ${version + 1} sub-epochs was written but that sub-epoch ` +
+          'was never recorded; it is discarded and the sub-epoch trains again',
+      );
     }
   }
   return problems;
@@ -98,7 +107,9 @@ export class WorkerFleet {
 
   /** Spawn one worker per source and load its shard (part of ETL: the data is cached in the workers). */
   static async start(ctx: RunContext, sources: ShardSource[]): Promise<WorkerFleet> {
-    const spawned = await Promise.allSettled(sources.map((source, segment) => WorkerFleet.spawnLoaded(ctx, source, segment)));
+    const spawned = await Promise.allSettled(
+      sources.map((source, segment) => WorkerFleet.spawnLoaded(ctx, source, segment)),
+    );
     const workers = spawned.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = spawned.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed || ctx.signal.aborted) {
@@ -147,7 +158,9 @@ export class WorkerFleet {
       return await request(worker);
     } catch (error) {
       if (!worker.alive) {
-        this.ctx.log(`engine worker seg${segment} (pid ${worker.pid}) died; starting a new one and reloading its shard`);
+        this.ctx.log(
+          `engine worker seg${segment} (pid ${worker.pid}) died; starting a new one and reloading its shard`,
+        );
         await this.replace(segment);
       }
       throw error;
@@ -163,7 +176,10 @@ export class WorkerFleet {
    * One sub-epoch: the unit's config trains over a cached dataset (by default the segment's own
    * shard on the segment's worker), from the model's recorded version to the next one.
    */
-  async trainUnit(unit: Unit, where: { worker: number; dataset: string } = { worker: unit.segment, dataset: 'train' }): Promise<void> {
+  async trainUnit(
+    unit: Unit,
+    where: { worker: number; dataset: string } = { worker: unit.segment, dataset: 'train' },
+  ): Promise<void> {
     const config = this.ctx.workload.configs[unit.config];
     const version = this.versionOf(unit.config);
     const request = this.call(where.worker, (worker) =>
@@ -181,12 +197,22 @@ export class WorkerFleet {
     injectionPoint(FLEET_POINTS.training);
     const reply = await request;
     if (reply.modelVersion !== version + 1) {
-      throw new Error(`engine worker seg${where.worker} wrote version ${reply.modelVersion} of config ${unit.config}'s model, expected ${version + 1}`);
+      throw new Error(
+        `engine worker seg${where.worker} wrote version ${reply.modelVersion} of config ${unit.config}'s model, ` +
+          `expected ${version + 1}`,
+      );
     }
     injectionPoint(FLEET_POINTS.checkpointed);
     // Spans are the worker's machine time.
-    for (const span of replySpans(reply, { segment: where.worker, config: unit.config, epoch: unit.epoch })) this.ctx.emit(span);
-    this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: reply.modelBytesIn + reply.modelBytesOut, at: Date.now(), segment: where.worker });
+    for (const span of replySpans(reply, { segment: where.worker, config: unit.config, epoch: unit.epoch }))
+      this.ctx.emit(span);
+    this.ctx.emit({
+      type: 'counter',
+      transport: 'model-store',
+      bytes: reply.modelBytesIn + reply.modelBytesOut,
+      at: Date.now(),
+      segment: where.worker,
+    });
     this.ctx.epochs.unitDone(unit, reply);
     this.versions.set(unit.config, version + 1);
     injectionPoint(FLEET_POINTS.recorded);
@@ -197,14 +223,19 @@ export class WorkerFleet {
 
   /** Validate every config once, spread over the workers (each holds the validation set). */
   async validateAll(epoch: number): Promise<void> {
-    const queue = this.ctx.workload.configs.map((c) => c.id).filter((config) => !this.ctx.epochs.isValidated(config, epoch));
+    const queue = this.ctx.workload.configs
+      .map((c) => c.id)
+      .filter((config) => !this.ctx.epochs.isValidated(config, epoch));
     await Promise.all(
       this.workers.map(async (_, segment) => {
         for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
           const modelIn = this.store.pathFor(config, this.versionOf(config));
-          const reply = await this.call(segment, (worker) => worker.validate({ config: this.ctx.workload.configs[config], modelIn, epoch }));
+          const reply = await this.call(segment, (worker) =>
+            worker.validate({ config: this.ctx.workload.configs[config], modelIn, epoch }),
+          );
           // Reading the checkpoint to validate it is part of validation, not a hop.
-          for (const span of replySpans(reply, { segment, config, epoch })) this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
+          for (const span of replySpans(reply, { segment, config, epoch }))
+            this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
           this.ctx.epochs.validated(epoch, { config, ...reply });
           injectionPoint(FLEET_POINTS.validated);
         }

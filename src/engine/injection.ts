@@ -24,7 +24,8 @@ export function injectionPoint(point: string): void {
   if (!spec.startsWith(`${point}:`)) return;
   const [action, nth] = spec.slice(point.length + 1).split(':');
   const n = nth === undefined ? 1 : Number(nth);
-  if (action !== 'kill' || !Number.isInteger(n) || n < 1) throw new Error(`BENCH_INJECT=${spec}: expected ${point}:kill[:<n>] (n a positive integer)`);
+  if (action !== 'kill' || !Number.isInteger(n) || n < 1)
+    throw new Error(`BENCH_INJECT=${spec}: expected ${point}:kill[:<n>] (n a positive integer)`);
   const count = (reached.get(point) ?? 0) + 1;
   reached.set(point, count);
   if (count === n) process.kill(process.pid, 'SIGKILL');

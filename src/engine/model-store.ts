@@ -37,7 +37,8 @@ export function readCheckpointHeader(path: string): CheckpointHeader {
   try {
     const size = statSync(path).size;
     const prefix = Buffer.alloc(4);
-    if (size < 12 || readSync(fd, prefix, 0, 4, 0) !== 4) throw new Error(`${path} is not a checkpoint (${size} bytes)`);
+    if (size < 12 || readSync(fd, prefix, 0, 4, 0) !== 4)
+      throw new Error(`${path} is not a checkpoint (${size} bytes)`);
     const headerBytes = prefix.readUInt32LE(0);
     if (headerBytes > MAX_HEADER_BYTES) throw new Error(`${path} is not a checkpoint (bad header length)`);
     if (4 + headerBytes + 8 > size) throw new Error(`${path} is torn: it ends inside its header (${size} bytes)`);
@@ -53,7 +54,10 @@ export function readCheckpointHeader(path: string): CheckpointHeader {
     const payload = rest.readBigUInt64LE(headerBytes);
     const expected = BigInt(4 + headerBytes + 8) + payload;
     if (expected !== BigInt(size)) throw new Error(`${path} holds ${size} bytes, its header announces ${expected}`);
-    return { units: typeof header.units === 'number' ? header.units : 0, steps: typeof header.steps === 'number' ? header.steps : 0 };
+    return {
+      units: typeof header.units === 'number' ? header.units : 0,
+      steps: typeof header.steps === 'number' ? header.steps : 0,
+    };
   } finally {
     closeSync(fd);
   }
@@ -71,7 +75,8 @@ export class ModelStore {
   /** The checkpoint file of a config's model (by ModelConfig.id) after `version` sub-epochs. */
   pathFor(config: number, version: number): string {
     if (!Number.isInteger(config) || config < 0) throw new Error(`bad config id ${config}`);
-    if (!Number.isInteger(version) || version < 1) throw new Error(`bad model version ${version} (a stored model has trained at least one sub-epoch)`);
+    if (!Number.isInteger(version) || version < 1)
+      throw new Error(`bad model version ${version} (a stored model has trained at least one sub-epoch)`);
     return join(this.dir, `config-${config}.v${version}.pt`);
   }
 
@@ -112,7 +117,8 @@ export class ModelStore {
     } catch (error) {
       return (error as Error).message;
     }
-    if (header.units !== version) return `${path} holds the model after ${header.units} sub-epochs, the events record ${version}`;
+    if (header.units !== version)
+      return `${path} holds the model after ${header.units} sub-epochs, the events record ${version}`;
     return undefined;
   }
 
@@ -124,14 +130,16 @@ export class ModelStore {
   keepOnly(config: number, keep: number): void {
     for (const v of this.versions()) if (v.config === config && v.version !== keep) rmSync(v.path, { force: true });
     for (const name of readdirSync(this.dir)) {
-      if (name.startsWith(`config-${config}.`) && name.includes('.pt.tmp-')) rmSync(join(this.dir, name), { force: true });
+      if (name.startsWith(`config-${config}.`) && name.includes('.pt.tmp-'))
+        rmSync(join(this.dir, name), { force: true });
     }
   }
 
   /** Removes every checkpoint (and temporary files left by killed workers). */
   clear(): void {
     for (const name of readdirSync(this.dir)) {
-      if (FILE_NAME.test(name) || /^config-\d+\.v\d+\.pt\.tmp-/.test(name)) rmSync(join(this.dir, name), { force: true });
+      if (FILE_NAME.test(name) || /^config-\d+\.v\d+\.pt\.tmp-/.test(name))
+        rmSync(join(this.dir, name), { force: true });
     }
   }
 

@@ -78,7 +78,8 @@ export async function checkClusterRebuild(choice: ClusterChoice): Promise<string
   if (wanted === undefined || wanted === current) return undefined;
   if (choice.resume) {
     throw new Error(
-      `cannot resume ${choice.resume.runId}: it ran on ${wanted} segments and the embedded cluster now has ${current}. ` +
+      `cannot resume ${choice.resume.runId}: it ran on ${wanted} segments ` +
+        `and the embedded cluster now has ${current}. ` +
         `A resume never rebuilds the cluster (that deletes ${DELETES}); nothing was changed. ` +
         `To rebuild it on purpose: bench db up --segments ${wanted}, then resume again`,
     );
@@ -89,7 +90,8 @@ export async function checkClusterRebuild(choice: ClusterChoice): Promise<string
       `--segments ${wanted} would rebuild the embedded cluster (it has ${current} segments), deleting ${DELETES}; ` +
         `these interrupted runs on it could then not be resumed as they are:\n` +
         dependents.map((d) => `  - ${d.dir} (${d.info.approach})`).join('\n') +
-        `\nResume them first (bench run ... --resume <folder>), or pass --rebuild-cluster to rebuild anyway; nothing was changed`,
+        '\nResume them first (bench run ... --resume <folder>), or pass --rebuild-cluster to rebuild anyway; ' +
+        'nothing was changed',
     );
   }
   return `rebuilding the embedded cluster from ${current} to ${wanted} segments: this deletes ${DELETES}`;

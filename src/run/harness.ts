@@ -101,7 +101,10 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
       ? () => undefined
       : watchInterrupts({
           stop: (signal) => {
-            process.stderr.write(`\nbench: ${describeSignal(signal)}: stopping the run; its folder stays resumable (send it again to stop at once)\n`);
+            process.stderr.write(
+              `\nbench: ${describeSignal(signal)}: stopping the run; its folder stays resumable ` +
+                '(send it again to stop at once)\n',
+            );
             stopWith(new RunInterrupted(signal));
           },
           force: (signal) => {
@@ -115,15 +118,27 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     return controller.signal.aborted ? (reason instanceof Error ? reason : new Error(String(reason))) : undefined;
   };
   const notStarted = (error: Error): Error =>
-    error instanceof RunInterrupted ? new RunInterrupted(error.signal, `${error.message} before the run started; no run folder was made`) : error;
+    error instanceof RunInterrupted
+      ? new RunInterrupted(error.signal, `${error.message} before the run started; no run folder was made`)
+      : error;
 
   let lock: Awaited<ReturnType<typeof lockCluster>> | undefined;
   let folder: RunFolder;
   let resumedEvents: RunEvent[] = [];
   try {
     // Refusals first: nothing is locked, created or loaded until every one has passed.
-    const resumeFrom = request.resume ? checkResumeRequest(request.resume, { approach: approach.id, workload, options, workloadOptions: request.workloadOptions, segments }) : undefined;
-    const runsDir = resumeFrom ? undefined : prepareWritableFolder(request.runsDir ?? defaultRunsDir(), 'the runs directory (--runs-dir, BENCH_RUNS)');
+    const resumeFrom = request.resume
+      ? checkResumeRequest(request.resume, {
+          approach: approach.id,
+          workload,
+          options,
+          workloadOptions: request.workloadOptions,
+          segments,
+        })
+      : undefined;
+    const runsDir = resumeFrom
+      ? undefined
+      : prepareWritableFolder(request.runsDir ?? defaultRunsDir(), 'the runs directory (--runs-dir, BENCH_RUNS)');
     if (resumeFrom) prepareWritableFolder(resumeFrom.dir, 'the run folder');
     const problems = await approach.check(topology);
     // A signal to the process group also reaches the check's probes: the stop explains their failure.
@@ -202,7 +217,12 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     signal: controller.signal,
     emit: (event: TrainEvent) => record(event),
     log,
-    epochs: new EpochBook((event) => record(event), workload.configs.length * segments, workload.configs.length, emitted),
+    epochs: new EpochBook(
+      (event) => record(event),
+      workload.configs.length * segments,
+      workload.configs.length,
+      emitted,
+    ),
     trackPid: (pid: number) => extraPids.add(pid),
   };
 
@@ -217,7 +237,10 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
       await lock.release();
       request.signal?.removeEventListener('abort', onOuterAbort);
       unwatch();
-      throw new Error(`cannot resume ${folder.info.runId}; the state it left does not match its events:\n${listProblems(refusals)}\nNothing was changed.`);
+      throw new Error(
+        `cannot resume ${folder.info.runId}; the state it left does not match its events:\n` +
+          `${listProblems(refusals)}\nNothing was changed.`,
+      );
     }
     const verified = held;
     held = undefined;
@@ -268,7 +291,10 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     } catch (error) {
       process.stderr.write(`bench: ${errorMessage(error)}\n`);
     }
-    process.stderr.write(`bench: ${interrupted.message}; the run is marked incomplete in ${folder.dir}; continue it with --resume ${folder.dir}\n`);
+    process.stderr.write(
+      `bench: ${interrupted.message}; the run is marked incomplete in ${folder.dir}; ` +
+        `continue it with --resume ${folder.dir}\n`,
+    );
     process.exit(interrupted.exitCode);
   };
 
@@ -277,7 +303,11 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   const sampler =
     request.sampleIntervalMs === 0
       ? undefined
-      : startSampler({ out: folder.samplesPath, intervalMs: request.sampleIntervalMs ?? 1000, rootPids: () => [process.pid, ...postmasters, ...extraPids] });
+      : startSampler({
+          out: folder.samplesPath,
+          intervalMs: request.sampleIntervalMs ?? 1000,
+          rootPids: () => [process.pid, ...postmasters, ...extraPids],
+        });
 
   // A phase's work, abandoned (after a grace period) once the run is stopped.
   const untilStopped = async <T>(work: Promise<T>): Promise<T> => {
@@ -285,10 +315,12 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
         const grace = setTimeout(() => reject(stopped()), PHASE_GRACE_MS);
-        work.then(
-          () => undefined,
-          () => undefined,
-        ).finally(() => clearTimeout(grace));
+        work
+          .then(
+            () => undefined,
+            () => undefined,
+          )
+          .finally(() => clearTimeout(grace));
       };
       if (controller.signal.aborted) onAbort();
       else controller.signal.addEventListener('abort', onAbort, { once: true });
@@ -315,7 +347,10 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
 
   try {
     const raw = await untilStopped(ensureRawData(topology, workload));
-    log(`raw data ${workload.datasetName}: ${raw.trainRows} train rows, ${raw.validRows} validation rows (${raw.reused ? 'reused' : 'loaded'})`);
+    log(
+      `raw data ${workload.datasetName}: ${raw.trainRows} train rows, ${raw.validRows} validation rows ` +
+        `(${raw.reused ? 'reused' : 'loaded'})`,
+    );
     const ready = await phase('etl', () => {
       preparing = approach.prepare(ctx).then((p) => {
         prepared = p;
@@ -333,7 +368,8 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     failure = stopped() ?? error;
     // The phase an attempt died in ends here: a resumed run's times leave the pause out.
     closeAttempt(failure instanceof RunInterrupted ? describeSignal(failure.signal) : errorMessage(failure));
-    if (!(failure instanceof RunInterrupted)) record({ type: 'log', level: 'error', message: errorMessage(failure), at: Date.now() });
+    if (!(failure instanceof RunInterrupted))
+      record({ type: 'log', level: 'error', message: errorMessage(failure), at: Date.now() });
   }
   let samples: Parameters<typeof summarize>[0]['samples'] = [];
   try {
@@ -342,10 +378,12 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     record({ type: 'log', level: 'warn', message: errorMessage(error), at: Date.now() });
   }
   if (preparing && !prepared) {
-    preparing.then(
-      (late) => approach.cleanup(ctx, late, 'incomplete'),
-      () => undefined,
-    ).catch(() => undefined);
+    preparing
+      .then(
+        (late) => approach.cleanup(ctx, late, 'incomplete'),
+        () => undefined,
+      )
+      .catch(() => undefined);
   }
   try {
     await approach.cleanup(ctx, prepared, status);
@@ -367,7 +405,10 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   }
   if (writeFailure || summaryFailure) {
     const first = writeFailure ?? summaryFailure;
-    const lost = writeFailure && summaryFailure ? `; the summary could not be written either (${errorMessage(summaryFailure)})` : '';
+    const lost =
+      writeFailure && summaryFailure
+        ? `; the summary could not be written either (${errorMessage(summaryFailure)})`
+        : '';
     throw new Error(
       `${errorMessage(first)}: the run stopped because its folder became unwritable${lost}. ` +
         `Make ${folder.dir} writable again, then continue the run with --resume ${folder.dir}`,

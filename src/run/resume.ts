@@ -31,7 +31,9 @@ export function resumeMismatches(info: RunInfo, request: ResumeRequest): string[
   if (info.workloadOptions && request.workloadOptions) {
     wanted.push(['workload options', JSON.stringify(info.workloadOptions), JSON.stringify(request.workloadOptions)]);
   }
-  return wanted.filter(([, was, is]) => was !== is).map(([name, was, is]) => `${name} was ${String(was)}, now ${String(is)}`);
+  return wanted
+    .filter(([, was, is]) => was !== is)
+    .map(([name, was, is]) => `${name} was ${String(was)}, now ${String(is)}`);
 }
 
 /** Opens the run folder to resume, or throws saying why it cannot be resumed with this request. */
@@ -39,7 +41,9 @@ export function checkResumeRequest(dir: string, request: ResumeRequest): RunFold
   const folder = RunFolder.open(dir);
   const mismatches = resumeMismatches(folder.info, request);
   if (mismatches.length > 0) {
-    throw new Error(`cannot resume ${folder.info.runId} with a different request: ${mismatches.join('; ')} (nothing was changed)`);
+    throw new Error(
+      `cannot resume ${folder.info.runId} with a different request: ${mismatches.join('; ')} (nothing was changed)`,
+    );
   }
   return folder;
 }

@@ -42,7 +42,8 @@ async function engineVersions(topology: Topology, engine: EngineLocation): Promi
       return { python: 'unavailable', torch: `unavailable: ${(error as Error).message}` };
     }
   }
-  const versions = await output(workerPython(), ['-c', 'import sys, torch; print(sys.version.split()[0], torch.__version__)']);
+  const probe = 'import sys, torch; print(sys.version.split()[0], torch.__version__)';
+  const versions = await output(workerPython(), ['-c', probe]);
   const [python, torch] = (versions ?? 'unavailable unavailable').split(' ');
   return { python, torch };
 }

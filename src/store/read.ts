@@ -216,19 +216,24 @@ export interface UnreadableRun {
  * Loads every folder that can be read and names the ones that cannot, so one broken folder does
  * not hide the others. Throws (a RunFolderError listing them) only when none can be read.
  */
-export async function loadReadableRuns(dirs: readonly string[], options: LoadOptions = {}): Promise<{ runs: LoadedRun[]; unreadable: UnreadableRun[] }> {
+export async function loadReadableRuns(
+  dirs: readonly string[],
+  options: LoadOptions = {},
+): Promise<{ runs: LoadedRun[]; unreadable: UnreadableRun[] }> {
   const runs: LoadedRun[] = [];
   const unreadable: UnreadableRun[] = [];
   for (const dir of dirs) {
     try {
       runs.push(await loadRun(dir, options));
     } catch (error) {
-      const folderError = error instanceof RunFolderError ? error : new RunFolderError(`cannot be read: ${(error as Error).message}`, dir);
+      const folderError =
+        error instanceof RunFolderError ? error : new RunFolderError(`cannot be read: ${(error as Error).message}`, dir);
       unreadable.push({ dir, error: folderError });
     }
   }
   if (runs.length === 0 && unreadable.length > 0) {
-    throw new RunFolderError(`no run folder could be read:\n${unreadable.map((u) => `  - ${u.error.message}`).join('\n')}`, unreadable[0].dir);
+    const reasons = unreadable.map((u) => `  - ${u.error.message}`).join('\n');
+    throw new RunFolderError(`no run folder could be read:\n${reasons}`, unreadable[0].dir);
   }
   return { runs, unreadable };
 }

@@ -2,7 +2,16 @@
 // appended to events.jsonl the moment it is emitted, and summary.json says 'incomplete' until the
 // harness writes the final one. A crash therefore loses nothing that was already measured. A write
 // that fails (the folder became unwritable) is a RunFolderWriteError naming the file.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { RunEvent } from '../core/events.js';
 import { runEventSchema } from '../core/events.js';
@@ -67,12 +76,15 @@ export function prepareWritableFolder(dir: string, what: string): string {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(current) === current) {
-        throw new UnusableFolderError(`${what} ${target} is unusable: cannot look at ${current} (${describeFsError(error)})`);
+        throw new UnusableFolderError(
+          `${what} ${target} is unusable: cannot look at ${current} (${describeFsError(error)})`,
+        );
       }
       missing.unshift(current);
       continue;
     }
-    if (!isDirectory) throw new UnusableFolderError(`${what} ${target} is unusable: ${current} is a file, not a folder`);
+    if (!isDirectory)
+      throw new UnusableFolderError(`${what} ${target} is unusable: ${current} is a file, not a folder`);
     break;
   }
   for (const folder of missing) {
@@ -80,7 +92,9 @@ export function prepareWritableFolder(dir: string, what: string): string {
       mkdirSync(folder);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(folder).isDirectory()) continue;
-      throw new UnusableFolderError(`${what} ${target} is unusable: cannot create ${folder} (${describeFsError(error)})`);
+      throw new UnusableFolderError(
+        `${what} ${target} is unusable: cannot create ${folder} (${describeFsError(error)})`,
+      );
     }
   }
   const probe = join(target, `.bench-write-probe-${process.pid}`);
@@ -88,7 +102,9 @@ export function prepareWritableFolder(dir: string, what: string): string {
     writeFileSync(probe, '');
     rmSync(probe, { force: true });
   } catch (error) {
-    throw new UnusableFolderError(`${what} ${target} is unusable: cannot create files in it (${describeFsError(error)})`);
+    throw new UnusableFolderError(
+      `${what} ${target} is unusable: cannot create files in it (${describeFsError(error)})`,
+    );
   }
   return target;
 }

@@ -55,7 +55,9 @@ describe('EngineWorker', () => {
     let last;
     for (let version = 1; version <= 4; version++) {
       const modelIn = version === 1 ? fresh : store.pathFor(MLP.id, version - 1);
-      last = await worker.train({ config: MLP, seed: 7, modelIn, modelOut: store.pathFor(MLP.id, version), epoch: version, modelVersion: version, segment: 0 });
+      const modelOut = store.pathFor(MLP.id, version);
+      const request = { config: MLP, seed: 7, modelIn, modelOut, epoch: version, modelVersion: version, segment: 0 };
+      last = await worker.train(request);
       expect(last.examples).toBe(4 * 128);
       expect(last.steps).toBe(4 * 4);
       expect(last.modelVersion).toBe(version);

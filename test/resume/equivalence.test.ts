@@ -13,7 +13,17 @@ import { describe, expect, it } from 'vitest';
 import { runSpec } from '../../approaches/resolve.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { testTopology } from '../helpers/cluster.js';
-import { epochMetrics, freshRunsDir, onlyRunFolder, readEvents, readSummary, relativeDifference, replayRun, runCli, unitEvents } from './helpers.js';
+import {
+  epochMetrics,
+  freshRunsDir,
+  onlyRunFolder,
+  readEvents,
+  readSummary,
+  relativeDifference,
+  replayRun,
+  runCli,
+  unitEvents,
+} from './helpers.js';
 
 const TOLERANCE = 1e-6;
 const workload = resolveWorkload('criteo', 'tiny', 1);
@@ -56,45 +66,70 @@ describe.each(['export', 'da'])('%s resumes to the results of an uninterrupted r
 
   it('an uninterrupted run equals the replay of its schedule (the comparison is exact)', async () => {
     const runsDir = freshRunsDir(`equal-${approach}`);
-    const { runDir, summary } = await runSpec({ approach, workload: 'criteo', scale: 'tiny', topology: await testTopology(), runsDir, sampleIntervalMs: 0 });
+    const { runDir, summary } = await runSpec({
+      approach,
+      workload: 'criteo',
+      scale: 'tiny',
+      topology: await testTopology(),
+      runsDir,
+      sampleIntervalMs: 0,
+    });
     expect(summary.status).toBe('complete');
     await expectEqualToReplay(runDir);
   });
 
-  it.each(POINTS)('killed $point: the resume records every sub-epoch once and equals the replay', async ({ inject }) => {
-    const runsDir = freshRunsDir(`kill-${approach}`);
-    const killed = await runCli(['run', '-a', approach, '-w', 'criteo', '-s', 'tiny', '--runs-dir', runsDir, '--sample-ms', '0'], { BENCH_INJECT: inject });
-    expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const runDir = onlyRunFolder(runsDir);
-    const before = unitEvents(readEvents(runDir));
-    expect(before.length).toBeGreaterThan(0);
-    expect(before.length).toBeLessThan(totalUnits);
-    expect(existsSync(join(runDir, 'summary.json'))).toBe(false);
+  it.each(POINTS)(
+    'killed $point: the resume records every sub-epoch once and equals the replay',
+    async ({ inject }) => {
+      const runsDir = freshRunsDir(`kill-${approach}`);
+      const killed = await runCli(
+        ['run', '-a', approach, '-w', 'criteo', '-s', 'tiny', '--runs-dir', runsDir, '--sample-ms', '0'],
+        { BENCH_INJECT: inject },
+      );
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      const runDir = onlyRunFolder(runsDir);
+      const before = unitEvents(readEvents(runDir));
+      expect(before.length).toBeGreaterThan(0);
+      expect(before.length).toBeLessThan(totalUnits);
+      expect(existsSync(join(runDir, 'summary.json'))).toBe(false);
 
-    const models = join(runDir, 'work', 'models');
-    if (inject.startsWith('fleet:checkpointed')) {
-      // The killed attempt left one model a version ahead of its recorded units.
-      const recorded = new Map<number, number>();
-      for (const u of before) recorded.set(u.config, (recorded.get(u.config) ?? 0) + 1);
-      const ahead = readdirSync(models).filter((name) => {
-        const m = /^config-(\d+)\.v(\d+)\.pt$/.exec(name);
-        return m !== null && Number(m[2]) === (recorded.get(Number(m[1])) ?? 0) + 1;
+      const models = join(runDir, 'work', 'models');
+      if (inject.startsWith('fleet:checkpointed')) {
+        // The killed attempt left one model a version ahead of its recorded units.
+        const recorded = new Map<number, number>();
+        for (const u of before) recorded.set(u.config, (recorded.get(u.config) ?? 0) + 1);
+        const ahead = readdirSync(models).filter((name) => {
+          const m = /^config-(\d+)\.v(\d+)\.pt$/.exec(name);
+          return m !== null && Number(m[2]) === (recorded.get(Number(m[1])) ?? 0) + 1;
+        });
+        expect(ahead.length).toBeGreaterThan(0);
+      }
+
+      const { summary } = await runSpec({
+        approach,
+        workload: 'criteo',
+        scale: 'tiny',
+        topology: await testTopology(),
+        resume: runDir,
+        sampleIntervalMs: 0,
       });
-      expect(ahead.length).toBeGreaterThan(0);
-    }
-
-    const { summary } = await runSpec({ approach, workload: 'criteo', scale: 'tiny', topology: await testTopology(), resume: runDir, sampleIntervalMs: 0 });
-    expect(summary.status).toBe('complete');
-    expect(readSummary(runDir).status).toBe('complete');
-    const events = readEvents(runDir);
-    const units = unitEvents(events);
-    expect(units).toHaveLength(totalUnits);
-    expect(new Set(units.map((u) => `${u.config}/${u.segment}/${u.epoch}`)).size).toBe(totalUnits);
-    // Every (config, epoch) validated exactly once, across both attempts.
-    expect(events.filter((e) => e.type === 'epoch')).toHaveLength(workload.configs.length * workload.epochs);
-    if (inject.startsWith('fleet:checkpointed')) {
-      expect(events.some((e) => e.type === 'log' && /was written but that sub-epoch was never recorded; it is discarded/.test(e.message))).toBe(true);
-    }
-    await expectEqualToReplay(runDir);
-  });
+      expect(summary.status).toBe('complete');
+      expect(readSummary(runDir).status).toBe('complete');
+      const events = readEvents(runDir);
+      const units = unitEvents(events);
+      expect(units).toHaveLength(totalUnits);
+      expect(new Set(units.map((u) => `${u.config}/${u.segment}/${u.epoch}`)).size).toBe(totalUnits);
+      // Every (config, epoch) validated exactly once, across both attempts.
+      expect(events.filter((e) => e.type === 'epoch')).toHaveLength(workload.configs.length * workload.epochs);
+      if (inject.startsWith('fleet:checkpointed')) {
+        expect(
+          events.some(
+            (e) =>
+              e.type === 'log' && /was written but that sub-epoch was never recorded; it is discarded/.test(e.message),
+          ),
+        ).toBe(true);
+      }
+      await expectEqualToReplay(runDir);
+    },
+  );
 });

@@ -34,14 +34,24 @@ export interface Finished {
 }
 
 /** Starts a command in its own process group (as a shell starts a foreground job). */
-export function startCommand(command: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Finished> } {
+export function startCommand(
+  command: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<Finished> } {
   const started = Date.now();
-  const child = spawn(command[0], command.slice(1), { cwd: repoRoot(), env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0], command.slice(1), {
+    cwd: repoRoot(),
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Finished>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started })));
+  const done = new Promise<Finished>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started })),
+  );
   return { child, done };
 }
 
@@ -115,9 +125,19 @@ export async function replayRun(runDir: string, topology: Topology): Promise<Rep
     const inputShape = featureShape(workload.dataset);
     const classes = classCount(workload.dataset);
     for (const [s, segment] of topology.segments.entries()) {
-      await worker.load({ dataset: `train_s${s}`, inputShape, classes, buffers: await copyPackedBuffers(segment, tables.train) });
+      await worker.load({
+        dataset: `train_s${s}`,
+        inputShape,
+        classes,
+        buffers: await copyPackedBuffers(segment, tables.train),
+      });
     }
-    await worker.load({ dataset: 'valid', inputShape, classes, buffers: await copyPackedBuffers(topology.segments[0], tables.valid) });
+    await worker.load({
+      dataset: 'valid',
+      inputShape,
+      classes,
+      buffers: await copyPackedBuffers(topology.segments[0], tables.valid),
+    });
     const recorded = unitEvents(readEvents(runDir));
     const replay: Replay = { units: [], metrics: new Map() };
     for (const config of workload.configs) {
@@ -136,13 +156,23 @@ export async function replayRun(runDir: string, topology: Topology): Promise<Rep
           segment: unit.segment,
         });
         version++;
-        replay.units.push({ config: config.id, segment: unit.segment, epoch: unit.epoch, lossSum: reply.lossSum, examples: reply.examples });
+        replay.units.push({
+          config: config.id,
+          segment: unit.segment,
+          epoch: unit.epoch,
+          lossSum: reply.lossSum,
+          examples: reply.examples,
+        });
         const sum = sums.get(unit.epoch) ?? { lossSum: 0, examples: 0 };
         sum.lossSum += reply.lossSum;
         sum.examples += reply.examples;
         sums.set(unit.epoch, sum);
         if (units[i + 1]?.epoch !== unit.epoch) {
-          const valid = await worker.validate({ config, modelIn: join(dir, `c${config.id}.v${version}.pt`), epoch: unit.epoch });
+          const valid = await worker.validate({
+            config,
+            modelIn: join(dir, `c${config.id}.v${version}.pt`),
+            epoch: unit.epoch,
+          });
           replay.metrics.set(`${config.id}/${unit.epoch}`, {
             trainLoss: sum.lossSum / sum.examples,
             validLoss: valid.lossSum / valid.examples,

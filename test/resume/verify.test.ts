@@ -53,9 +53,27 @@ describe('resume refuses before changing anything', () => {
   });
 
   it('bench run --segments 3 --resume <a 2-segment run> is refused before the cluster is touched', async () => {
-    const done = await runCli(['run', '-a', 'export', '-w', 'criteo', '-s', 'tiny', '--segments', '3', '--resume', runDir, '--runs-dir', runsDir, '--sample-ms', '0']);
+    const done = await runCli([
+      'run',
+      '-a',
+      'export',
+      '-w',
+      'criteo',
+      '-s',
+      'tiny',
+      '--segments',
+      '3',
+      '--resume',
+      runDir,
+      '--runs-dir',
+      runsDir,
+      '--sample-ms',
+      '0',
+    ]);
     expect(done.code).toBe(2);
-    expect(done.stderr).toMatch(/cannot resume \S+ with a different request: segments was 2, now 3 \(nothing was changed\)/);
+    expect(done.stderr).toMatch(
+      /cannot resume \S+ with a different request: segments was 2, now 3 \(nothing was changed\)/,
+    );
     const status = await clusterStatus();
     expect(status).toHaveLength(TEST_SEGMENTS + 1);
     expect(status!.every((s) => s.running)).toBe(true);
@@ -63,13 +81,35 @@ describe('resume refuses before changing anything', () => {
 
   it('a resume with other options is refused before the lock, naming them', async () => {
     const before = readEvents(runDir);
-    const resume = runSpec({ approach: 'export', workload: 'criteo', scale: 'tiny', options: { compression: 'none' }, topology: await testTopology(), resume: runDir, sampleIntervalMs: 0 });
+    const resume = runSpec({
+      approach: 'export',
+      workload: 'criteo',
+      scale: 'tiny',
+      options: { compression: 'none' },
+      topology: await testTopology(),
+      resume: runDir,
+      sampleIntervalMs: 0,
+    });
     await expect(resume).rejects.toThrow(/options was \{"compression":"lz4"\}, now \{"compression":"none"\}/);
     expect(readEvents(runDir)).toEqual(before);
   });
 
   it('bench run --segments 3 does not rebuild the cluster under an interrupted run that could be resumed', async () => {
-    const done = await runCli(['run', '-a', 'export', '-w', 'criteo', '-s', 'tiny', '--segments', '3', '--runs-dir', runsDir, '--sample-ms', '0']);
+    const done = await runCli([
+      'run',
+      '-a',
+      'export',
+      '-w',
+      'criteo',
+      '-s',
+      'tiny',
+      '--segments',
+      '3',
+      '--runs-dir',
+      runsDir,
+      '--sample-ms',
+      '0',
+    ]);
     expect(done.code).toBe(2);
     expect(done.stderr).toContain('--segments 3 would rebuild the embedded cluster (it has 2 segments)');
     expect(done.stderr).toContain(runDir);
@@ -88,7 +128,14 @@ describe('resume refuses before changing anything', () => {
     };
     const resume = async (): Promise<string> => {
       const before = readEvents(runDir);
-      const error = await runSpec({ approach: 'export', workload: 'criteo', scale: 'tiny', topology: await testTopology(), resume: runDir, sampleIntervalMs: 0 }).then(
+      const error = await runSpec({
+        approach: 'export',
+        workload: 'criteo',
+        scale: 'tiny',
+        topology: await testTopology(),
+        resume: runDir,
+        sampleIntervalMs: 0,
+      }).then(
         () => 'resumed',
         (e: Error) => e.message,
       );
@@ -106,12 +153,19 @@ describe('resume refuses before changing anything', () => {
 
     // Today's symptom: the models were recreated from their initial weights (here: the store emptied).
     rmSync(models, { recursive: true });
-    expect(await resume()).toMatch(new RegExp(`config ${config} \\(.*\\) has ${version} recorded sub-epochs, but its checkpoint after ${version} sub-epochs is missing`));
+    expect(await resume()).toMatch(
+      new RegExp(
+        `config ${config} \\(.*\\) has ${version} recorded sub-epochs, ` +
+          `but its checkpoint after ${version} sub-epochs is missing`,
+      ),
+    );
     restore();
 
     const size = statSync(join(models, first)).size;
     truncateSync(join(models, first), size - 100);
-    expect(await resume()).toMatch(new RegExp(`config ${config} .* holds ${size - 100} bytes, its header announces ${size}`));
+    expect(await resume()).toMatch(
+      new RegExp(`config ${config} .* holds ${size - 100} bytes, its header announces ${size}`),
+    );
     restore();
 
     // Six or seven recorded units over four configs: some model is at another version than `first`.
@@ -119,12 +173,21 @@ describe('resume refuses before changing anything', () => {
     expect(other).toBeDefined();
     const otherVersion = /\.v(\d+)\.pt$/.exec(other!)![1];
     copyFileSync(join(saved, other!), join(models, first));
-    expect(await resume()).toMatch(new RegExp(`config ${config} .* holds the model after ${otherVersion} sub-epochs, the events record ${version}`));
+    expect(await resume()).toMatch(
+      new RegExp(`config ${config} .* holds the model after ${otherVersion} sub-epochs, the events record ${version}`),
+    );
     restore();
     expect(readSummary(runDir).status).toBe('incomplete');
 
     // With the checkpoints back, the same folder resumes to the full set of sub-epochs.
-    const { summary } = await runSpec({ approach: 'export', workload: 'criteo', scale: 'tiny', topology: await testTopology(), resume: runDir, sampleIntervalMs: 0 });
+    const { summary } = await runSpec({
+      approach: 'export',
+      workload: 'criteo',
+      scale: 'tiny',
+      topology: await testTopology(),
+      resume: runDir,
+      sampleIntervalMs: 0,
+    });
     expect(summary.status).toBe('complete');
     expect(unitEvents(readEvents(runDir))).toHaveLength(totalUnits);
   });
@@ -135,8 +198,21 @@ describe('ddp refuses --resume before its ETL', () => {
     const runsDir = freshRunsDir('ddp-resume');
     const runDir = await interruptedRun('ddp', runsDir, 1);
     const before = readEvents(runDir);
-    const resume = runSpec({ approach: 'ddp', workload: 'criteo', scale: 'tiny', topology: await testTopology(), resume: runDir, sampleIntervalMs: 0 });
-    await expect(resume).rejects.toThrow(/ddp keeps its models only in the interrupted attempt's process memory, which is gone, so \S+ cannot be resumed .*fix: start a new run/s);
+    const resume = runSpec({
+      approach: 'ddp',
+      workload: 'criteo',
+      scale: 'tiny',
+      topology: await testTopology(),
+      resume: runDir,
+      sampleIntervalMs: 0,
+    });
+    await expect(resume).rejects.toThrow(
+      new RegExp(
+        "ddp keeps its models only in the interrupted attempt's process memory, which is gone, " +
+          'so \\S+ cannot be resumed .*fix: start a new run',
+        's',
+      ),
+    );
     expect(appendedAfter(before, runDir)).toEqual([]);
   });
 });

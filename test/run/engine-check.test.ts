@@ -32,9 +32,20 @@ afterEach(() => {
 describe('the pre-run check imports torch before anything happens', () => {
   it('export with a Python without torch is refused; no run folder, no lock, no ETL', async () => {
     const runsDir = freshRunsDir('engine-check');
-    const run = runSpec({ approach: 'export', workload: 'criteo', scale: 'tiny', topology: await testTopology(), runsDir, sampleIntervalMs: 0 });
+    const run = runSpec({
+      approach: 'export',
+      workload: 'criteo',
+      scale: 'tiny',
+      topology: await testTopology(),
+      runsDir,
+      sampleIntervalMs: 0,
+    });
     await expect(run).rejects.toThrow(
-      new RegExp(`export cannot run here:\\n  - ${pythonWithoutTorch} cannot import the engine \\(torch, numpy, bench_engine\\): ModuleNotFoundError: No module named 'torch' \\(fix: bash infra/setup.sh`),
+      new RegExp(
+        `export cannot run here:\\n  - ${pythonWithoutTorch} ` +
+          'cannot import the engine \\(torch, numpy, bench_engine\\): ' +
+          "ModuleNotFoundError: No module named 'torch' \\(fix: bash infra/setup.sh",
+      ),
     );
     expect(readdirSync(runsDir)).toEqual([]);
   });

@@ -11,7 +11,10 @@ function delivered(): Promise<void> {
 describe('watchInterrupts', () => {
   it('stops on the first signal, ignores its copies, forces on a later one', async () => {
     const calls: string[] = [];
-    const unwatch = watchInterrupts({ stop: (s: StopSignal) => calls.push(`stop ${s}`), force: (s: StopSignal) => calls.push(`force ${s}`) }, 300);
+    const unwatch = watchInterrupts(
+      { stop: (s: StopSignal) => calls.push(`stop ${s}`), force: (s: StopSignal) => calls.push(`force ${s}`) },
+      300,
+    );
     try {
       process.kill(process.pid, 'SIGINT');
       await delivered();

@@ -40,17 +40,42 @@ afterEach(() => {
 
 describe('an unusable runs directory is refused before the lock', () => {
   it('bench run --runs-dir /proc/forbidden exits 2 at once, naming the folder', async () => {
-    const done = await runCli(['run', '-a', 'export', '-w', 'criteo', '-s', 'tiny', '--runs-dir', '/proc/forbidden', '--sample-ms', '0']);
+    const done = await runCli([
+      'run',
+      '-a',
+      'export',
+      '-w',
+      'criteo',
+      '-s',
+      'tiny',
+      '--runs-dir',
+      '/proc/forbidden',
+      '--sample-ms',
+      '0',
+    ]);
     expect(done.code).toBe(2);
-    expect(done.stderr).toContain('bench: the runs directory (--runs-dir, BENCH_RUNS) /proc/forbidden is unusable: cannot create /proc/forbidden (ENOENT');
+    expect(done.stderr).toContain(
+      'bench: the runs directory (--runs-dir, BENCH_RUNS) /proc/forbidden is unusable: ' +
+        'cannot create /proc/forbidden (ENOENT',
+    );
   });
 
   it('refuses a file in the way, in-process, and the lock is free', async () => {
     const parent = freshRunsDir('paths-file');
     writeFileSync(join(parent, 'taken'), 'not a folder');
     const topology = await testTopology();
-    const run = runSpec({ approach: 'export', workload: 'criteo', scale: 'tiny', topology, runsDir: join(parent, 'taken', 'runs'), sampleIntervalMs: 0 });
-    await expect(run).rejects.toThrow(`the runs directory (--runs-dir, BENCH_RUNS) ${join(parent, 'taken', 'runs')} is unusable: ${join(parent, 'taken')} is a file, not a folder`);
+    const run = runSpec({
+      approach: 'export',
+      workload: 'criteo',
+      scale: 'tiny',
+      topology,
+      runsDir: join(parent, 'taken', 'runs'),
+      sampleIntervalMs: 0,
+    });
+    await expect(run).rejects.toThrow(
+      `the runs directory (--runs-dir, BENCH_RUNS) ${join(parent, 'taken', 'runs')} is unusable: ` +
+        `${join(parent, 'taken')} is a file, not a folder`,
+    );
     const lock = await lockCluster(topology);
     await lock.release();
   });
@@ -82,7 +107,10 @@ describe('a run folder that becomes unwritable', () => {
     );
     const code = isRoot ? 'EPERM' : 'EACCES';
     expect(message).toContain(`cannot write ${join(runDir, 'events.jsonl')} (${code}: `);
-    expect(message).toContain(`the run stopped because its folder became unwritable; the summary could not be written either (cannot write ${join(runDir, 'summary.json')} (${code}: `);
+    expect(message).toContain(
+      'the run stopped because its folder became unwritable; the summary could not be written either ' +
+        `(cannot write ${join(runDir, 'summary.json')} (${code}: `,
+    );
     expect(message).toContain(`Make ${runDir} writable again, then continue the run with --resume ${runDir}`);
     // The run let go of the cluster: another run can take the lock.
     const lock = await lockCluster(topology);
@@ -90,10 +118,19 @@ describe('a run folder that becomes unwritable', () => {
 
     thaw(frozen);
     frozen = [];
-    const { summary } = await runSpec({ approach: 'export', workload: 'criteo', scale: 'tiny', topology, resume: runDir, sampleIntervalMs: 0 });
+    const { summary } = await runSpec({
+      approach: 'export',
+      workload: 'criteo',
+      scale: 'tiny',
+      topology,
+      resume: runDir,
+      sampleIntervalMs: 0,
+    });
     expect(summary.status).toBe('complete');
     expect(readSummary(runDir).status).toBe('complete');
     const units = unitEvents(readEvents(runDir));
-    expect(new Set(units.map((u) => `${u.config}/${u.segment}/${u.epoch}`)).size).toBe(workload.configs.length * TEST_SEGMENTS * workload.epochs);
+    expect(new Set(units.map((u) => `${u.config}/${u.segment}/${u.epoch}`)).size).toBe(
+      workload.configs.length * TEST_SEGMENTS * workload.epochs,
+    );
   });
 });

@@ -45,7 +45,10 @@ function childrenOf(pid: number): { pid: number; args: string }[] {
 
 function groupMembers(pgid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -81,8 +84,13 @@ async function countLeftovers(): Promise<{ connections: number; lockHolders: num
   let lockHolders = 0;
   for (const instance of [topology.coordinator, ...topology.segments]) {
     await withClient(instance, async (client) => {
-      const a = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'bench%' AND pid <> pg_backend_pid()");
-      const l = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1", [RUN_LOCK_KEY]);
+      const a = await client.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'bench%' AND pid <> pg_backend_pid()",
+      );
+      const l = await client.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1",
+        [RUN_LOCK_KEY],
+      );
       connections += Number(a.rows[0].n);
       lockHolders += Number(l.rows[0].n);
     });
@@ -101,7 +109,21 @@ interface StartedRun {
 
 /** `npx bench run` in its own process group (a terminal's foreground job), up to its engine workers. */
 async function startRun(runsDir: string): Promise<StartedRun> {
-  const { child, done } = startCommand(['npx', 'bench', 'run', '-a', 'export', '-w', 'criteo', '-s', 'tiny', '--runs-dir', runsDir, '--sample-ms', '0']);
+  const { child, done } = startCommand([
+    'npx',
+    'bench',
+    'run',
+    '-a',
+    'export',
+    '-w',
+    'criteo',
+    '-s',
+    'tiny',
+    '--runs-dir',
+    runsDir,
+    '--sample-ms',
+    '0',
+  ]);
   const npx = child.pid!;
   const runDir = await waitFor('the run folder', () => {
     const names = existsSync(runsDir) ? readdirSync(runsDir) : [];
@@ -109,13 +131,18 @@ async function startRun(runsDir: string): Promise<StartedRun> {
   });
   // Both workers spawned and answered: their engine-init spans are written.
   await waitFor('the engine workers', () =>
-    existsSync(join(runDir, 'events.jsonl')) && readEvents(runDir).filter((e) => e.type === 'span' && e.kind === 'engine-init').length === TEST_SEGMENTS ? true : undefined,
+    existsSync(join(runDir, 'events.jsonl')) &&
+    readEvents(runDir).filter((e) => e.type === 'span' && e.kind === 'engine-init').length === TEST_SEGMENTS
+      ? true
+      : undefined,
   );
   const benchJs = childrenOf(npx).find((c) => /\bbench\b/.test(c.args))?.pid;
   expect(benchJs, 'npx runs bin/bench.js directly (no shell in between)').toBeDefined();
   const cli = childrenOf(benchJs!).find((c) => c.args.includes('src/cli/main.ts'))?.pid;
   expect(cli).toBeDefined();
-  const workers = childrenOf(cli!).filter((c) => c.args.includes('bench_engine.worker')).map((c) => c.pid);
+  const workers = childrenOf(cli!)
+    .filter((c) => c.args.includes('bench_engine.worker'))
+    .map((c) => c.pid);
   expect(workers).toHaveLength(TEST_SEGMENTS);
   return { npx, benchJs: benchJs!, cli: cli!, workers, runDir, done };
 }
@@ -124,10 +151,14 @@ async function expectEndedCleanly(run: StartedRun, finished: Finished, signal: '
   expect(finished.code, finished.stderr).toBe(signal === 'SIGINT' ? 130 : 143);
   const said = signal === 'SIGINT' ? 'SIGINT \\(Ctrl-C\\)' : 'SIGTERM';
   expect(finished.stderr).toMatch(new RegExp(`bench: ${said}: stopping the run; its folder stays resumable`));
-  expect(finished.stderr).toContain(`The run is marked incomplete in ${run.runDir}; continue it with --resume ${run.runDir}`);
+  expect(finished.stderr).toContain(
+    `The run is marked incomplete in ${run.runDir}; continue it with --resume ${run.runDir}`,
+  );
   const events = readEvents(run.runDir);
   expect(events.filter((e) => e.type === 'interrupted')).toHaveLength(1);
-  expect(events.find((e) => e.type === 'interrupted')).toMatchObject({ reason: signal === 'SIGINT' ? 'SIGINT (Ctrl-C)' : 'SIGTERM' });
+  expect(events.find((e) => e.type === 'interrupted')).toMatchObject({
+    reason: signal === 'SIGINT' ? 'SIGINT (Ctrl-C)' : 'SIGTERM',
+  });
   expect(readSummary(run.runDir)).toMatchObject({ status: 'incomplete', finishedAt: null });
   expect(groupMembers(run.npx)).toEqual([]);
   for (const worker of run.workers) expect(alive(worker), `engine worker ${worker}`).toBe(false);
@@ -135,7 +166,14 @@ async function expectEndedCleanly(run: StartedRun, finished: Finished, signal: '
 }
 
 async function expectResumes(runDir: string): Promise<void> {
-  const { summary } = await runSpec({ approach: 'export', workload: 'criteo', scale: 'tiny', topology: await testTopology(), resume: runDir, sampleIntervalMs: 0 });
+  const { summary } = await runSpec({
+    approach: 'export',
+    workload: 'criteo',
+    scale: 'tiny',
+    topology: await testTopology(),
+    resume: runDir,
+    sampleIntervalMs: 0,
+  });
   expect(summary.status).toBe('complete');
   expect(unitEvents(readEvents(runDir))).toHaveLength(workload.configs.length * TEST_SEGMENTS * workload.epochs);
 }
@@ -183,7 +221,13 @@ describe('a signal to any process of a run ends it the same way', () => {
     // Ctrl-C had already closed the attempt and was waiting for the workers to close.
     const events = readEvents(run.runDir);
     expect(events.filter((e) => e.type === 'interrupted')).toHaveLength(1);
-    expect(events.some((e) => (e.type === 'interrupted' && e.reason === 'SIGINT (Ctrl-C), forced') || (e.type === 'log' && e.message === 'stopped at once: SIGINT (Ctrl-C), forced'))).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          (e.type === 'interrupted' && e.reason === 'SIGINT (Ctrl-C), forced') ||
+          (e.type === 'log' && e.message === 'stopped at once: SIGINT (Ctrl-C), forced'),
+      ),
+    ).toBe(true);
     expect(readSummary(run.runDir).status).toBe('incomplete');
     expect(groupMembers(run.npx)).toEqual([]);
     for (const worker of run.workers) expect(alive(worker), `engine worker ${worker}`).toBe(false);

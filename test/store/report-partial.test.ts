@@ -43,7 +43,9 @@ describe('bench report with unreadable run folders', () => {
     const said = err.join('\n');
     expect(said).toContain(`warning: left out ${eisdir}: ${join(eisdir, 'events.jsonl')}: cannot be read: EISDIR`);
     expect(said).toContain(`warning: left out ${garbled}: ${join(garbled, 'run.json')}: is not valid JSON`);
-    expect(said).toContain(`bench report: 2 run folder(s) could not be read and are left out of the report: ${eisdir}, ${garbled}`);
+    expect(said).toContain(
+      `bench report: 2 run folder(s) could not be read and are left out of the report: ${eisdir}, ${garbled}`,
+    );
   });
 
   it('exits 2 when no folder can be read, naming each', async () => {

@@ -23,13 +23,16 @@ const tables = rawTableNames(workload);
 afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
   const topology = await testTopology();
-  for (const t of [...Object.values(tables), `${tables.train}_new`, `${tables.valid}_new`]) await dropDistributedTable(topology, t);
+  for (const t of [...Object.values(tables), `${tables.train}_new`, `${tables.valid}_new`])
+    await dropDistributedTable(topology, t);
   await deleteRecord(topology, workload.datasetName);
 });
 
 async function rowCount(table: string): Promise<number> {
   const topology = await testTopology();
-  return withClient(topology.coordinator, async (c) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(table)}`)).rows[0].n));
+  return withClient(topology.coordinator, async (c) =>
+    Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(table)}`)).rows[0].n),
+  );
 }
 
 describe('a load that fails leaves the loaded dataset as it was', () => {
@@ -47,7 +50,8 @@ describe('a load that fails leaves the loaded dataset as it was', () => {
     const bad = join(scratch, 'bad.tsv');
     writeFileSync(bad, lines.join('\n') + '\n');
     await expect(ensureRawData(topology, workload, { source: bad })).rejects.toThrow(
-      `test_criteo_atomic: the load failed and was undone (the ${before!.description} loaded before is still there): ${bad}:101: integer feature I1 is not an integer: 'not-an-int'`,
+      `test_criteo_atomic: the load failed and was undone (the ${before!.description} loaded before is still there): ` +
+        `${bad}:101: integer feature I1 is not an integer: 'not-an-int'`,
     );
     expect(await readRecord(topology, workload.datasetName)).toEqual(before);
     expect(await rowCount(tables.train)).toBe(96);
@@ -60,7 +64,11 @@ describe('a load that fails leaves the loaded dataset as it was', () => {
     // A good file replaces it; the swapped-in tables answer through their partitions.
     const fewer = join(scratch, 'fewer.tsv');
     writeFileSync(fewer, rows.slice(0, 60).map(formatCriteoLine).join('\n') + '\n');
-    expect(await ensureRawData(topology, workload, { source: fewer })).toEqual({ trainRows: 48, validRows: 12, reused: false });
+    expect(await ensureRawData(topology, workload, { source: fewer })).toEqual({
+      trainRows: 48,
+      validRows: 12,
+      reused: false,
+    });
     expect(await rowCount(tables.train)).toBe(48);
     expect(await rowCount(tables.valid)).toBe(12);
     expect(await tableExists(topology, `${tables.train}_new`)).toBe(false);

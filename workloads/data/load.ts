@@ -11,7 +11,12 @@ import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { connect, ident, literal, withClient } from '../../src/db/connect.js';
-import { analyzeDistributed, createDistributedTable, dropDistributedTable, partitionName } from '../../src/db/distributed.js';
+import {
+  analyzeDistributed,
+  createDistributedTable,
+  dropDistributedTable,
+  partitionName,
+} from '../../src/db/distributed.js';
 import type { Topology } from '../../src/db/topology.js';
 import type { ResolvedWorkload } from '../../src/core/workload.js';
 import type { CriteoRow, ImageRow } from '../featurize.js';
@@ -192,7 +197,7 @@ async function copySplit(topology: Topology, source: RawSource, split: Split, ta
   }
 }
 
-/** Replaces distributed table `to` (if any) by `from`: on every segment, then on the coordinator with its partitions. */
+/** Replaces distributed table `to` (if any) by `from`: on every segment, then on the coordinator and its partitions. */
 async function renameDistributedTable(topology: Topology, from: string, to: string): Promise<void> {
   const swap = async (client: pg.Client, statements: string[]): Promise<void> => {
     await client.query('BEGIN');
@@ -242,12 +247,15 @@ export async function ensureRawData(topology: Topology, workload: ResolvedWorklo
   } catch (error) {
     await Promise.allSettled(Object.values(staging).map((table) => dropDistributedTable(topology, table)));
     const kept = record ? `the ${record.description} loaded before is still there` : 'nothing was loaded';
-    throw new Error(`${workload.datasetName}: the load failed and was undone (${kept}): ${(error as Error).message}`, { cause: error });
+    const message = `${workload.datasetName}: the load failed and was undone (${kept}): ${(error as Error).message}`;
+    throw new Error(message, { cause: error });
   }
   // The swap is not atomic across instances: forget the old record first, so a swap cut short is
   // never taken as a finished load.
   if (record) await deleteRecord(topology, workload.datasetName);
-  for (const split of ['train', 'valid'] as const) await renameDistributedTable(topology, staging[split], tables[split]);
+  for (const split of ['train', 'valid'] as const) {
+    await renameDistributedTable(topology, staging[split], tables[split]);
+  }
   const loadSeconds = (performance.now() - started) / 1000;
   await writeLoadRecord(topology, {
     name: workload.datasetName,

@@ -74,7 +74,8 @@ def _count_unit(trainer, header, result):
     unit's result go into the checkpoint header, so a resume can tell which version a file holds."""
     version = header.get('modelVersion')
     trainer.units = int(version) if version is not None else trainer.units + 1
-    trainer.last_units = [{'segment': header.get('segment'), 'lossSum': result['loss_sum'], 'examples': result['examples']}]
+    trainer.last_units = [{'segment': header.get('segment'), 'lossSum': result['loss_sum'],
+                           'examples': result['examples']}]
 
 
 def _train_reply(header, result, bytes_in, bytes_out, spans, trainer):

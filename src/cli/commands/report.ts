@@ -32,7 +32,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
           `${result.files.length} files in ${args.out}; open ${index}`,
       );
       if (result.unreadable.length > 0) {
-        console.error(`bench report: ${result.unreadable.length} run folder(s) could not be read and are left out of the report: ${result.unreadable.join(', ')}`);
+        console.error(
+          `bench report: ${result.unreadable.length} run folder(s) could not be read and are left out of the report: ` +
+            result.unreadable.join(', '),
+        );
       }
     } catch (error) {
       if (error instanceof RunFolderError || error instanceof RenderError) {

@@ -97,7 +97,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('rebuild-cluster', {
         type: 'boolean',
         default: false,
-        describe: 'let --segments rebuild the embedded cluster even though interrupted runs on it could then not be resumed',
+        describe:
+          'let --segments rebuild the embedded cluster even though interrupted runs on it could then not be resumed',
       })
       .epilogue(declaredOptionsText()) as unknown as Argv<RunArgs>,
   handler: async (args) => {
@@ -113,7 +114,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let result: RunResult;
     try {
       const scale = checkScale(args.scale);
-      const resolved = resolveRunSpec({ approach: args.approach, workload: args.workload, scale, seed: args.seed, options: parseOptions(args.option) });
+      const resolved = resolveRunSpec({
+        approach: args.approach,
+        workload: args.workload,
+        scale,
+        seed: args.seed,
+        options: parseOptions(args.option),
+      });
       const { approach, workload } = resolved;
       const runsDir = args['runs-dir'] ?? defaultRunsDir();
       // A resume is checked against its run.json before the cluster is even looked at.
@@ -127,7 +134,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
           }).info
         : undefined;
       const segments = resumed?.segments ?? args.segments;
-      const rebuild = await checkClusterRebuild({ db: args.db, segments, resume: resumed, runsDir, rebuild: args['rebuild-cluster'] });
+      const rebuild = await checkClusterRebuild({
+        db: args.db,
+        segments,
+        resume: resumed,
+        runsDir,
+        rebuild: args['rebuild-cluster'],
+      });
       if (rebuild) process.stderr.write(`bench: ${rebuild}\n`);
       const topology = await resolveTopology({ db: args.db, segments });
       const label = `${approach.id} ${workload.id}/${scale}`;
@@ -143,7 +156,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
         threads: args.threads,
         sampleIntervalMs: args['sample-ms'],
         signal: early.signal,
-        onEvent: progressPrinter({ label, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
+        onEvent: progressPrinter({
+          label,
+          totalUnits: workload.configs.length * topology.segments.length * workload.epochs,
+          epochs: workload.epochs,
+        }),
       });
     } finally {
       unwatch();
