@@ -33,10 +33,15 @@ export interface Finished {
   ms: number;
 }
 
-/** Starts a command in its own process group (as a shell starts a foreground job). */
+/**
+ * Starts a command in its own process group (as a shell starts a foreground job). After
+ * `timeoutMs` the whole group is killed (SIGKILL), so a hang fails the test instead of leaving a
+ * process behind that holds the cluster's lock.
+ */
 export function startCommand(
   command: string[],
   env: NodeJS.ProcessEnv = {},
+  timeoutMs = 240_000,
 ): { child: ChildProcess; done: Promise<Finished> } {
   const started = Date.now();
   const child = spawn(command[0], command.slice(1), {
@@ -49,14 +54,36 @@ export function startCommand(
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => {
+    stderr += `\n[test] killed after ${timeoutMs} ms`;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
   const done = new Promise<Finished>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started })),
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    }),
   );
   return { child, done };
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
-  return startCommand(cliCommand(args), env).done;
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<Finished> {
+  return startCommand(cliCommand(args), env, timeoutMs).done;
+}
+
+/** Polls `probe` every 100 ms until it returns something other than undefined. */
+export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 export function freshRunsDir(label: string): string {

@@ -2,14 +2,14 @@
 // (BENCH_PYTHON), a worker approach is refused before the lock, the run folder and any ETL (it used
 // to pass the check, fail after packing, and leave a folder that said to --resume); an in-DBMS
 // approach trains in the segment backends whatever BENCH_PYTHON says, and run.json records the
-// backends' torch (it used to record BENCH_PYTHON's, 'unavailable').
-import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+// backends' torch (it used to record BENCH_PYTHON's: 'unavailable').
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSpec } from '../../approaches/resolve.js';
 import { withClient } from '../../src/db/connect.js';
 import { testTopology } from '../helpers/cluster.js';
-import { freshRunsDir, onlyRunFolder, readInfo } from '../resume/helpers.js';
+import { cliCommand, freshRunsDir, readInfo, startCommand, waitFor } from '../resume/helpers.js';
 
 let saved: string | undefined;
 let pythonWithoutTorch = '';
@@ -57,19 +57,16 @@ describe('the pre-run check imports torch before anything happens', () => {
       return (JSON.parse(rows[0].v) as { torch: string }).torch;
     });
     expect(backendTorch).toMatch(/^\d+\.\d+/);
+    // The CLI, so that BENCH_PYTHON is set before anything reads it; stopped once run.json exists.
     const runsDir = freshRunsDir('engine-udaf');
-    const controller = new AbortController();
-    const run = runSpec({
-      approach: 'udaf',
-      workload: 'criteo',
-      scale: 'tiny',
-      topology,
-      runsDir,
-      sampleIntervalMs: 0,
-      signal: controller.signal,
-      onEvent: () => controller.abort(new Error('enough: run.json is written')),
+    const args = ['run', '-a', 'udaf', '-w', 'criteo', '-s', 'tiny', '--runs-dir', runsDir, '--sample-ms', '0'];
+    const { child, done } = startCommand(cliCommand(args), { BENCH_PYTHON: pythonWithoutTorch });
+    const runDir = await waitFor('run.json', () => {
+      const [name] = readdirSync(runsDir);
+      return name && existsSync(join(runsDir, name, 'run.json')) ? join(runsDir, name) : undefined;
     });
-    await expect(run).rejects.toThrow(/enough: run\.json is written/);
-    expect(readInfo(onlyRunFolder(runsDir)).environment.torch).toBe(backendTorch);
+    process.kill(-child.pid!, 'SIGINT');
+    expect((await done).code).toBe(130);
+    expect(readInfo(runDir).environment.torch).toBe(backendTorch);
   });
 });

@@ -40,19 +40,11 @@ afterEach(() => {
 
 describe('an unusable runs directory is refused before the lock', () => {
   it('bench run --runs-dir /proc/forbidden exits 2 at once, naming the folder', async () => {
-    const done = await runCli([
-      'run',
-      '-a',
-      'export',
-      '-w',
-      'criteo',
-      '-s',
-      'tiny',
-      '--runs-dir',
-      '/proc/forbidden',
-      '--sample-ms',
-      '0',
-    ]);
+    const done = await runCli(
+      ['run', '-a', 'export', '-w', 'criteo', '-s', 'tiny', '--runs-dir', '/proc/forbidden', '--sample-ms', '0'],
+      {},
+      60_000,
+    );
     expect(done.code).toBe(2);
     expect(done.stderr).toContain(
       'bench: the runs directory (--runs-dir, BENCH_RUNS) /proc/forbidden is unusable: ' +

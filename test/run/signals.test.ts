@@ -12,20 +12,18 @@ import { runSpec } from '../../approaches/resolve.js';
 import { withClient } from '../../src/db/connect.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { TEST_SEGMENTS, testTopology } from '../helpers/cluster.js';
-import { freshRunsDir, readEvents, readSummary, startCommand, unitEvents, type Finished } from '../resume/helpers.js';
+import {
+  freshRunsDir,
+  readEvents,
+  readSummary,
+  startCommand,
+  unitEvents,
+  waitFor,
+  type Finished,
+} from '../resume/helpers.js';
 
 const RUN_LOCK_KEY = 0x62656e63;
 const workload = resolveWorkload('criteo', 'tiny', 1);
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function childrenOf(pid: number): { pid: number; args: string }[] {
   let out = '';
