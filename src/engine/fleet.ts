@@ -180,6 +180,7 @@ export class WorkerFleet {
     unit: Unit,
     where: { worker: number; dataset: string } = { worker: unit.segment, dataset: 'train' },
   ): Promise<void> {
+    this.ctx.epochs.unitStarted(unit);
     const config = this.ctx.workload.configs[unit.config];
     const version = this.versionOf(unit.config);
     const request = this.call(where.worker, (worker) =>

@@ -44,7 +44,7 @@ describe('bench report with unreadable run folders', () => {
     expect(said).toContain(`warning: left out ${eisdir}: ${join(eisdir, 'events.jsonl')}: cannot be read: EISDIR`);
     expect(said).toContain(`warning: left out ${garbled}: ${join(garbled, 'run.json')}: is not valid JSON`);
     expect(said).toContain(
-      `bench report: 2 run folder(s) could not be read and are left out of the report: ${eisdir}, ${garbled}`,
+      `warning: 2 run folder(s) could not be read and are left out of the report: ${eisdir}, ${garbled}`,
     );
   });
 
