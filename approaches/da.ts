@@ -6,7 +6,7 @@ import { defineApproach, type Prepared, type Problem, type RunContext } from '..
 import { readPackedBuffers, type PackedRow } from '../src/access/direct/packed.js';
 import { emptyStats } from '../src/access/direct/pages.js';
 import type { Instance, Topology } from '../src/db/topology.js';
-import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
+import { WorkerFleet, verifyModelStore, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import type { PackedBuffer } from '../src/engine/messages.js';
 import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
@@ -54,6 +54,7 @@ export const da = defineApproach<DaPrepared, typeof PACKING_OPTIONS>({
   },
   check: async (topology) => [...(await checkWorkers()), ...(await checkDirectAccess(topology))],
   options: PACKING_OPTIONS,
+  verifyResume: verifyModelStore,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

@@ -56,10 +56,6 @@ function mb(bytes: number): string {
 
 async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
   const { workload } = ctx;
-  if (ctx.epochs.completedUnits.length > 0) {
-    // Retraining from epoch 0 inside the same run folder would count those epochs twice.
-    throw new Error(`${ctx.runId}: data-parallel models live only in the interrupted attempt's process memory, so this run cannot be resumed; start a new run`);
-  }
   for (let epoch = 0; epoch < workload.epochs; epoch++) {
     let bytes = 0;
     let allreduceSeconds = 0;
@@ -95,6 +91,18 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
       modelsLive: 'process memory',
     },
     options: DDP_OPTIONS,
+    async verifyResume(ctx) {
+      if (ctx.epochs.completedUnits.length === 0) return [];
+      // Retraining from epoch 0 inside the same run folder would count those epochs twice.
+      return [
+        {
+          message:
+            `${options.id} keeps its models only in the interrupted attempt's process memory, which is gone, ` +
+            `so ${ctx.runId} cannot be resumed (${ctx.epochs.completedUnits.length} sub-epochs were recorded)`,
+          fix: `start a new run: bench run --approach ${options.id} ...`,
+        },
+      ];
+    },
     async check(topology) {
       return [...(await checkWorkers()), ...((await options.check?.(topology)) ?? [])];
     },

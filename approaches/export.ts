@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
-import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
+import { WorkerFleet, verifyModelStore, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
@@ -47,6 +47,7 @@ export const exportApproach = defineApproach<ExportPrepared, typeof PACKING_OPTI
   },
   check: () => checkWorkers(),
   options: PACKING_OPTIONS,
+  verifyResume: verifyModelStore,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
-import { WorkerFleet, type ShardSource } from '../src/engine/fleet.js';
+import { WorkerFleet, verifyModelStore, type ShardSource } from '../src/engine/fleet.js';
 import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 
@@ -50,6 +50,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
   },
   check: () => checkWorkers(),
   options: PACKING_OPTIONS,
+  verifyResume: verifyModelStore,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LoadedRun } from '../src/core/records.js';
-import { expandRunPaths, loadRun } from '../src/store/read.js';
+import { expandRunPaths, loadReadableRuns } from '../src/store/read.js';
 import { figure9, type Figure } from './figure9.js';
 import { ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';
@@ -26,6 +26,8 @@ export interface BuildResult {
   /** Things tolerated on the way (torn last lines, derived summaries, vega warnings). */
   warnings: string[];
   runs: LoadedRun[];
+  /** Run folders that could not be read (each named in `warnings` too); the report leaves them out. */
+  unreadable: string[];
 }
 
 /** Every figure the runs (and the simulation) give, in report order. */
@@ -35,10 +37,12 @@ export function reportFigures(runs: readonly LoadedRun[], simulation?: Parameter
 
 export async function buildReport(runDirs: string[], outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const dirs = await expandRunPaths(runDirs);
-  const runs: LoadedRun[] = [];
-  for (const dir of dirs) runs.push(await loadRun(dir));
+  const { runs, unreadable } = await loadReadableRuns(dirs);
   const simulation = options.simulation ? await loadSimulation(options.simulation) : undefined;
-  const warnings = runs.flatMap((r) => r.warnings);
+  const warnings = [
+    ...unreadable.map((u) => `left out ${u.dir}: ${u.error.message}`),
+    ...runs.flatMap((r) => r.warnings),
+  ];
 
   const out = resolve(outDir);
   await mkdir(out, { recursive: true });
@@ -75,5 +79,5 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
       warnings,
     }),
   );
-  return { files, warnings, runs };
+  return { files, warnings, runs, unreadable: unreadable.map((u) => u.dir) };
 }

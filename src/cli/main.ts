@@ -34,6 +34,9 @@ await cli
   .fail((message, error, y) => {
     if (error) {
       console.error(`bench: ${error.message}`);
+      // A run stopped by a signal exits as the shell expects (128 + the signal's number).
+      const { exitCode } = error as { exitCode?: unknown };
+      if (typeof exitCode === 'number') process.exit(exitCode);
     } else {
       const argv = hideBin(process.argv);
       const command = COMMANDS.find((c) => String(c.command).split(' ')[0] === argv[0]);

@@ -11,11 +11,12 @@ out, in order. Requests (header 'op'):
   clear {dataset?}               -> {ok, examples}   (no dataset: every dataset)
   init {config, seed, inputShape?, classes?, modelOut?}: a fresh model; written to modelOut,
        else returned as the payload -> {ok, modelBytesOut, spans}
-  train {config, seed, modelIn: path|null, modelOut: path, epoch, dataset?}: load the
-       checkpoint (or create from seed), train once over every in-memory buffer of the
-       dataset ('train'), write modelOut atomically
-                                 -> {ok, lossSum, examples, steps, modelBytesIn, modelBytesOut,
-                                     spans: [model-hop | engine-init, train, model-hop]}
+  train {config, seed, modelIn: path|null, modelOut: path, epoch, dataset?, modelVersion?,
+       segment?}: load the checkpoint (or create from seed), train once over every in-memory
+       buffer of the dataset ('train'), write modelOut atomically with its header's `units` =
+       modelVersion (default: the loaded version + 1) and `lastUnits` = this unit's result
+                                 -> {ok, lossSum, examples, steps, modelVersion, modelBytesIn,
+                                     modelBytesOut, spans: [model-hop | engine-init, train, model-hop]}
   validate {config, modelIn, dataset?}  ('valid') -> {ok, lossSum, correct, examples, spans}
   train_bytes / validate_bytes: as train / validate with the model as the request payload
        (empty: create from seed) and, for train_bytes, the new model as the reply payload
@@ -87,6 +88,15 @@ MODEL_OPS = {
     'train_bytes': ('train', 'payload'),
     'validate_bytes': ('validate', 'payload'),
 }
+
+
+def _count_unit(trainer: 'Trainer', header: dict, result: dict) -> None:
+    """The model's version (sub-epochs trained; the request's modelVersion when it says) and this
+    unit's result go into the checkpoint header, so a resume can tell which version a file holds."""
+    version = header.get('modelVersion')
+    trainer.units = int(version) if version is not None else trainer.units + 1
+    trainer.last_units = [{'segment': header.get('segment'), 'lossSum': result['loss_sum'],
+                           'examples': result['examples']}]
 
 
 def validate_reply(header: dict, result: dict, bytes_in: int, spans: List[dict]) -> dict:
@@ -179,6 +189,7 @@ class Worker:
             return validate_reply(header, result, bytes_in, spans + result['spans']), None
         result = trainer.train_buffers(data.buffers)
         spans.extend(result['spans'])
+        _count_unit(trainer, header, result)
         start = now_ms()
         out: Optional[Payload] = None
         if source == 'path':
@@ -194,6 +205,7 @@ class Worker:
             'lossSum': result['loss_sum'],
             'examples': result['examples'],
             'steps': result['steps'],
+            'modelVersion': trainer.units,
             'modelBytesIn': bytes_in,
             'modelBytesOut': bytes_out,
             'spans': spans,

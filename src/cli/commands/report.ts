@@ -37,11 +37,18 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         `report of ${result.runs.length} run(s)${incomplete.length > 0 ? ` (${incomplete.length} incomplete, marked as such)` : ''}: ` +
           `${result.files.length} files in ${args.out}; open ${index}`,
       );
+      if (result.unreadable.length > 0) {
+        output.warn(
+          `${result.unreadable.length} run folder(s) could not be read and are left out of the report: ` +
+            result.unreadable.join(', '),
+        );
+      }
       output.json({
         type: 'result',
         command: 'report',
         runs: result.runs.map((r) => r.dir),
         incomplete: incomplete.map((r) => r.dir),
+        unreadable: result.unreadable,
         warnings: result.warnings,
         files: result.files,
         index,

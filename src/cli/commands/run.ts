@@ -2,8 +2,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { APPROACHES, approachIds } from '../../../approaches/index.js';
 import { resolveRunSpec } from '../../../approaches/resolve.js';
-import { describeOptions } from '../../core/options.js';
-import { runApproach, type RunResult } from '../../run/harness.js';
+import { describeOptions, parseOptionValues } from '../../core/options.js';
+import { checkClusterRebuild } from '../../run/cluster-guard.js';
+import { defaultRunsDir, runApproach, type RunResult } from '../../run/harness.js';
+import { RunInterrupted, describeSignal, watchInterrupts } from '../../run/interrupt.js';
+import { checkResumeRequest } from '../../run/resume.js';
 import { SCALES, type ScaleName } from '../../core/workload.js';
 import { WORKLOADS } from '../../../workloads/index.js';
 import { resolveTopology } from '../../db/resolve.js';
@@ -26,6 +29,7 @@ export interface RunArgs extends OutputFlags {
   'runs-dir'?: string;
   threads?: number;
   'sample-ms': number;
+  'rebuild-cluster': boolean;
 }
 
 /** `key=value` pairs as given on the command line; their types come from the declarations they are routed to. */
@@ -92,19 +96,63 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('runs-dir', { type: 'string', describe: 'where run folders go (default ./runs, or BENCH_RUNS)' })
       .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
       .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' })
+      .option('rebuild-cluster', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'let --segments rebuild the embedded cluster even though interrupted runs on it could then not be resumed',
+      })
       .epilogue(declaredOptionsText()) as unknown as Argv<RunArgs>,
   handler: async (args) => {
-    const scale = checkScale(args.scale);
-    const resolved = resolveRunSpec({ approach: args.approach, workload: args.workload, scale, seed: args.seed, options: parseOptions(args.option) });
-    const { approach, workload } = resolved;
-    const topology = await resolveTopology({ db: args.db, segments: args.segments });
-    const label = `${approach.id} ${workload.id}/${scale}`;
-    const shape = { configs: workload.configs.length, segments: topology.segments.length, epochs: workload.epochs };
+    // Until the harness takes over signals: a first one stops before the run starts, a second exits.
+    const early = new AbortController();
+    const unwatch = watchInterrupts({
+      stop: (signal) => {
+        process.stderr.write(`\nbench: ${describeSignal(signal)}: stopping before the run starts\n`);
+        early.abort(new RunInterrupted(signal));
+      },
+      force: (signal) => process.exit(new RunInterrupted(signal).exitCode),
+    });
     const output = Output.fromFlags(args);
     const progress = new Progress(output);
-    const display = progress.startRun({ label, shape, prior: priorEvents(args.resume) });
     let result: RunResult;
+    let context: Omit<SummaryContext, 'runDir'>;
     try {
+      const scale = checkScale(args.scale);
+      const resolved = resolveRunSpec({
+        approach: args.approach,
+        workload: args.workload,
+        scale,
+        seed: args.seed,
+        options: parseOptions(args.option),
+      });
+      const { approach, workload } = resolved;
+      const runsDir = args['runs-dir'] ?? defaultRunsDir();
+      // A resume is checked against its run.json before the cluster is even looked at.
+      const resumed = args.resume
+        ? checkResumeRequest(args.resume, {
+            approach: approach.id,
+            workload,
+            options: parseOptionValues(`approach ${approach.id}`, approach.options, resolved.approachOptions),
+            workloadOptions: resolved.workloadOptions,
+            segments: args.segments,
+          }).info
+        : undefined;
+      const segments = resumed?.segments ?? args.segments;
+      const rebuild = await checkClusterRebuild({
+        db: args.db,
+        segments,
+        resume: resumed,
+        runsDir,
+        rebuild: args['rebuild-cluster'],
+      });
+      if (rebuild) output.warn(rebuild);
+      const topology = await resolveTopology({ db: args.db, segments });
+      const label = `${approach.id} ${workload.id}/${scale}`;
+      const shape = { configs: workload.configs.length, segments: topology.segments.length, epochs: workload.epochs };
+      context = { label, segments: shape.segments, epochs: shape.epochs };
+      const display = progress.startRun({ label, shape, prior: priorEvents(args.resume) });
+      unwatch();
       result = await runApproach({
         approach,
         workload,
@@ -112,15 +160,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
         workloadOptions: resolved.workloadOptions,
         topology,
         resume: args.resume,
-        runsDir: args['runs-dir'],
+        runsDir,
         threads: args.threads,
         sampleIntervalMs: args['sample-ms'],
+        signal: early.signal,
         onEvent: display.onEvent,
       });
     } finally {
+      unwatch();
       progress.close();
     }
-    printRunSummary(output, result, { label, segments: shape.segments, epochs: shape.epochs });
+    printRunSummary(output, result, context);
   },
 };
 
