@@ -11,6 +11,8 @@ import { compareCommand } from './commands/compare.js';
 import { simulateCommand } from './commands/simulate.js';
 import { dataCommand } from './commands/data.js';
 import { inspectCommand } from './commands/inspect.js';
+import { redact } from '../core/secrets.js';
+import { usePasswordFile } from '../db/credentials.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('bench')
@@ -23,13 +25,19 @@ await yargs(hideBin(process.argv))
   .command(reportCommand)
   .command(compareCommand)
   .command(inspectCommand)
+  .option('password-file', {
+    type: 'string',
+    global: true,
+    describe: 'passwords in ~/.pgpass format (host:port:database:user:password), instead of PGPASSFILE / ~/.pgpass',
+  })
+  .middleware((argv) => usePasswordFile(argv['password-file'] as string | undefined))
   .demandCommand(1, 'say which command to run; see bench --help')
   .strict()
   .fail((message, error, y) => {
     if (error) {
-      console.error(`bench: ${error.message}`);
+      console.error(`bench: ${redact(error.message)}`);
     } else {
-      console.error(`${y.help()}\n\nbench: ${message}`);
+      console.error(`${y.help()}\n\nbench: ${redact(message)}`);
     }
     process.exit(2);
   })

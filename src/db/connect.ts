@@ -8,6 +8,9 @@ import { resolvePassword } from './credentials.js';
 import { instanceUrl, type Instance } from './topology.js';
 
 export class DatabaseUnreachableError extends Error {
+  /** Why, as the client library said it (masked). */
+  readonly reason: string;
+
   constructor(instance: Instance, cause: unknown) {
     const why = redact(cause instanceof Error ? cause.message : String(cause));
     const hint = instance.dataDir
@@ -16,6 +19,7 @@ export class DatabaseUnreachableError extends Error {
         'running coordinator (`npx bench db check --db <URL>` says what is missing).';
     super(`could not connect to ${instance.name} at ${instanceUrl(instance)}: ${why}. ${hint}`);
     this.name = 'DatabaseUnreachableError';
+    this.reason = why;
   }
 }
 
