@@ -24,7 +24,7 @@ function escapeRegExp(text: string): string {
 export function redact(text: string): string {
   let out = text
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):([^@\s]*)@/gi, `$1:${MASK}@`)
-    .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&,;)]+)/gi, `$1${MASK}`)
+    .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&,;)\]}"]+)/gi, `$1${MASK}`)
     .replace(/("password"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, `$1"${MASK}"`);
   const secrets = [...known].filter((s) => s.length >= MIN_BARE_SECRET).sort((a, b) => b.length - a.length);
   for (const secret of secrets) {

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type pg from 'pg';
 import { benchHome, repoRoot } from '../core/paths.js';
 import { redact } from '../core/secrets.js';
-import { ident, literal, withClient } from './connect.js';
+import { DatabaseUnreachableError, connect, ident, literal, withClient } from './connect.js';
 import { resolvePassword } from './credentials.js';
 import { addRecord, ensureRecordTable, readRecord, recorded, type RecordRow } from './attach-record.js';
 import { SESSION_SETTINGS, checkLayout, type CheckRow } from './check.js';
@@ -73,7 +73,12 @@ async function gitSha(): Promise<string> {
 
 /** Phase 1, read-only: connect to the maintenance database and probe the server and its Python. */
 async function probeInstance(instance: Instance): Promise<Probe> {
-  return withClient({ ...instance, database: 'postgres' }, async (client) => {
+  const client = await connect({ ...instance, database: 'postgres' }, 'bench-attach').catch((error: Error) => {
+    const reason = error instanceof DatabaseUnreachableError ? error.reason : error.message;
+    const ssl = /no encryption/.test(reason) && !instance.params?.sslmode ? ' (it accepts SSL connections only: add ?sslmode=require to its URL)' : '';
+    throw new Error(`${instance.name}: cannot connect to ${instanceUrl(instance)}: ${reason}${ssl}`);
+  });
+  try {
     const server = await serverFacts(client);
     if (!server.superuser) {
       throw new Error(`${instance.name}: ${server.user} is not a superuser on ${instanceUrl(instance)}; attach creates untrusted-language functions and extensions, so it needs one (later runs do not)`);
@@ -82,7 +87,9 @@ async function probeInstance(instance: Instance): Promise<Probe> {
       throw new Error(`${instance.name}: PL/Python is not installed for PostgreSQL ${server.major} on its host: there, apt-get install postgresql-plpython3-${server.major}`);
     }
     return { instance, server, python: await pythonFacts(client, true) };
-  });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 function consistencyProblems(probes: Probe[], isCoordinator: (p: Probe) => boolean): string[] {

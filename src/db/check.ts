@@ -57,7 +57,12 @@ async function measureSkew(client: pg.Client): Promise<number> {
   return Number(rows[0].ms) - (before + after) / 2;
 }
 
-async function probe(instance: Instance): Promise<Probed> {
+export interface CheckOptions {
+  /** Probe the engine and torch inside each server (a PL/Python import of torch, ~2 s per instance); default true. */
+  engine?: boolean;
+}
+
+async function probe(instance: Instance, options: CheckOptions): Promise<Probed> {
   let client: pg.Client;
   try {
     client = await connect(instance, 'bench-check');
@@ -68,7 +73,7 @@ async function probe(instance: Instance): Promise<Probed> {
   try {
     probed.server = await serverFacts(client);
     probed.skewMs = await measureSkew(client);
-    if (probed.server.superuser) probed.python = await pythonFacts(client, true);
+    if (probed.server.superuser && options.engine !== false) probed.python = await pythonFacts(client, true);
   } catch (error) {
     probed.error = redact((error as Error).message);
   }
@@ -90,7 +95,7 @@ async function ancestry(installedSha: string | undefined): Promise<string | unde
   return `installed by bench ${installedSha.slice(0, 10)}, unrelated to this checkout's ${head.slice(0, 10)}`;
 }
 
-async function instanceRows(p: Probed, reference: Probed, versions: { extension: string; engine: string }, isCoordinator: boolean): Promise<CheckRow[]> {
+async function instanceRows(p: Probed, reference: Probed, versions: { extension: string; engine: string }, isCoordinator: boolean, options: CheckOptions): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const name = p.instance.name;
   const add = (item: string, status: CheckStatus, detail: string, fix?: string): void => {
@@ -124,7 +129,9 @@ async function instanceRows(p: Probed, reference: Probed, versions: { extension:
     add('extension', 'FAIL', `bench ${installed} is installed, this checkout's is ${versions.extension} (${relation})`, REPAIR);
   } else add('extension', 'ok', `bench ${installed}, this checkout's${lastInstall?.gitSha ? ` (attached by bench ${lastInstall.gitSha.slice(0, 10)})` : ''}`);
 
-  if (!python) {
+  if (!python && options.engine === false) {
+    add('engine', 'warn', 'not probed (asked not to)');
+  } else if (!python) {
     const fallback = installed ? await client.query<{ v: string }>('SELECT bench_engine_versions() AS v').then((r) => r.rows[0].v, (e: Error) => e.message) : undefined;
     add('engine', 'warn', `not probed: PL/Python probes need a superuser${fallback ? `; bench_engine_versions() says ${fallback}` : ''}`);
   } else if ('error' in python.engine) {
@@ -220,16 +227,16 @@ async function fdwRows(client: pg.Client, segments: Instance[]): Promise<CheckRo
   return rows;
 }
 
-export async function checkLayout(topology: Topology): Promise<CheckRow[]> {
+export async function checkLayout(topology: Topology, options: CheckOptions = {}): Promise<CheckRow[]> {
   const [extension, engine] = await Promise.all([extensionBuild(), enginePackage()]);
   const versions = { extension: extension.version, engine: engine.version };
   const all = [topology.coordinator, ...topology.segments];
-  const probed = await Promise.all(all.map((instance) => probe(instance)));
+  const probed = await Promise.all(all.map((instance) => probe(instance, options)));
   try {
     const rows: CheckRow[] = [];
     const reference = probed[0];
     for (const [i, p] of probed.entries()) {
-      rows.push(...(await instanceRows(p, reference, versions, i === 0)));
+      rows.push(...(await instanceRows(p, reference, versions, i === 0, options)));
       if (i === 0 && reference.client && reference.server) rows.push(...(await fdwRows(reference.client, topology.segments)));
     }
     const seen = new Map<string, string>();
