@@ -21,6 +21,7 @@ import { readPackedBuffers } from '../src/access/direct/packed.js';
 import { emptyStats, type DirectReadStats } from '../src/access/direct/pages.js';
 import { startScratchInstance, type ScratchInstance } from '../src/access/direct/scratch.js';
 import type { Instance } from '../src/db/topology.js';
+import { connect } from '../src/db/connect.js';
 
 interface Args {
   hugepages: boolean;
@@ -102,10 +103,9 @@ const VARIANTS = [
   { table: 'access_lz4', label: 'direct, lz4', ddl: 'x bytea COMPRESSION lz4, y bytea COMPRESSION lz4', alter: '' },
 ] as const;
 
+/** A connection with the instance's password (the embedded cluster's comes from its password file). */
 async function client(instance: Instance): Promise<pg.Client> {
-  const c = new pg.Client({ host: instance.host, port: instance.port, user: instance.user, database: instance.database });
-  await c.connect();
-  return c;
+  return connect(instance, 'bench-access');
 }
 
 async function load(instance: Instance, args: Args): Promise<number> {

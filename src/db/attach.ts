@@ -328,7 +328,7 @@ export async function attach(coordinatorUrl: string, segmentUrls: string[]): Pro
   for (const instance of [...topology.segments, topology.coordinator]) {
     await configureInstance(instance, topology, extension, engine, sha, actions);
   }
-  const check = await checkLayout(topology);
+  const check = await checkLayout(topology, { torchKnown: Object.fromEntries(probes.map((p) => [p.instance.name, p.python.torch])) });
   return { topology, actions, check };
 }
 

@@ -60,6 +60,8 @@ async function measureSkew(client: pg.Client): Promise<number> {
 export interface CheckOptions {
   /** Probe the engine and torch inside each server (a PL/Python import of torch, ~2 s per instance); default true. */
   engine?: boolean;
+  /** torch as each instance (by name) imported it moments ago: not imported again. */
+  torchKnown?: Record<string, PythonFacts['torch']>;
 }
 
 async function probe(instance: Instance, options: CheckOptions): Promise<Probed> {
@@ -73,7 +75,11 @@ async function probe(instance: Instance, options: CheckOptions): Promise<Probed>
   try {
     probed.server = await serverFacts(client);
     probed.skewMs = await measureSkew(client);
-    if (probed.server.superuser && options.engine !== false) probed.python = await pythonFacts(client, true);
+    if (probed.server.superuser && options.engine !== false) {
+      const known = options.torchKnown?.[instance.name];
+      probed.python = await pythonFacts(client, known === undefined);
+      if (known !== undefined) probed.python.torch = known;
+    }
   } catch (error) {
     probed.error = redact((error as Error).message);
   }
