@@ -11,6 +11,8 @@ import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { defineApproach, type RunContext } from '../src/core/approach.js';
+import { choiceOption, stringOption, type OptionValues } from '../src/core/options.js';
+import { PACKING_OPTIONS } from './shared/pack.js';
 import { connect, literal, withClient } from '../src/db/connect.js';
 import { postgresOwner, sharedModelDir } from '../src/db/cluster.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
@@ -22,12 +24,18 @@ import { checkInDbms } from './shared/checks.js';
 import { parseInlineResult } from './shared/inline.js';
 import { modelSeed } from '../src/core/workload.js';
 
-type ModelsIn = 'files' | 'db';
+const CTQ_OPTIONS = {
+  ...PACKING_OPTIONS,
+  modelsIn: choiceOption(['files', 'db'], 'files', 'where checkpoints live between units: a shared model store (files) or a coordinator table (db)'),
+  modelStore: stringOption('', 'with models-in=files: a directory every segment server can read and write (default: beside the embedded cluster)'),
+} as const;
 
-function modelsIn(ctx: RunContext): ModelsIn {
-  const value = ctx.options.modelsIn ?? 'files';
-  if (value !== 'files' && value !== 'db') throw new Error(`--models-in must be files or db, got "${value}"`);
-  return value;
+type CtqContext = RunContext<OptionValues<typeof CTQ_OPTIONS>>;
+type ModelsIn = CtqContext['options']['modelsIn'];
+
+/** The coordinator table of `models-in=db`: named after the run, so cleanup finds it from the context alone. */
+function modelsTableOf(ctx: CtqContext): string {
+  return `bench_ctq_models_${ctx.runId.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.slice(0, 63);
 }
 
 /** The targeted query for one unit: only segment `segment`'s partition, aggregate pushed down. */
@@ -35,7 +43,7 @@ export function targetedStatement(table: string, segment: number, aggregate: str
   return `SELECT seg, ${aggregate} AS result FROM ${table} WHERE seg = ${Math.trunc(segment)} GROUP BY seg`;
 }
 
-function modelStoreDir(ctx: RunContext): string {
+function modelStoreDir(ctx: CtqContext): string {
   if (ctx.options.modelStore) return ctx.options.modelStore;
   if (!ctx.topology.embedded) {
     throw new Error('ctq with models in files needs a directory every segment server can read and write: pass --option modelStore=<shared path> (or use --models-in db)');
@@ -50,12 +58,12 @@ class CtqRun {
   private readonly modelsTable: string;
 
   constructor(
-    private readonly ctx: RunContext,
+    private readonly ctx: CtqContext,
     private readonly prepared: InDbmsPrepared,
     private readonly mode: ModelsIn,
   ) {
     this.meta = engineMeta(ctx.workload, ctx.threads);
-    this.modelsTable = `bench_ctq_models_${ctx.runId.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.slice(0, 63);
+    this.modelsTable = modelsTableOf(ctx);
     if (mode === 'files') {
       this.storeDir = modelStoreDir(ctx);
       mkdirSync(this.storeDir, { recursive: true });
@@ -168,53 +176,55 @@ class CtqRun {
     );
   }
 
-  async close(dropModels: boolean): Promise<void> {
+  async close(): Promise<void> {
     await Promise.all(this.connections.map((c) => c.end().catch(() => undefined)));
-    if (!dropModels) return;
-    if (this.mode === 'db') await withClient(this.ctx.topology.coordinator, (c) => c.query(`DROP TABLE IF EXISTS ${this.modelsTable}`));
-    else if (this.storeDir && !this.ctx.options.modelStore) rmSync(this.storeDir, { recursive: true, force: true });
   }
 }
 
-const runs = new WeakMap<RunContext, CtqRun>();
+/** A finished run's models: the coordinator table or the model store bench made (never a user's --option model-store). */
+async function dropModels(ctx: CtqContext): Promise<void> {
+  if (ctx.options.modelsIn === 'db') await withClient(ctx.topology.coordinator, (c) => c.query(`DROP TABLE IF EXISTS ${modelsTableOf(ctx)}`));
+  else if (!ctx.options.modelStore && ctx.topology.embedded) rmSync(sharedModelDir(ctx.runId), { recursive: true, force: true });
+}
 
-export const ctq = defineApproach<InDbmsPrepared>({
+export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
   id: 'ctq',
   title: 'CTQ: concurrent targeted queries, one per (config, segment), async random scheduler',
   layers: {
     scheduling: 'async random (Cerebro), no barrier between segments',
     execution: 'in-DBMS aggregate, one targeted query per unit over N concurrent coordinator connections',
     dataAccess: 'DBMS scan of one partition',
-    modelsLive: 'shared model store (files); --models-in db: a coordinator table',
+    modelsLive: 'shared model store (files); models-in=db: a coordinator table',
   },
+  options: CTQ_OPTIONS,
   check: checkInDbms,
 
-  async prepare(ctx) {
-    modelsIn(ctx);
-    return prepareInDbms(ctx);
-  },
+  prepare: prepareInDbms,
 
   async train(ctx, prepared) {
-    const run = new CtqRun(ctx, prepared, modelsIn(ctx));
-    runs.set(ctx, run);
-    await run.open();
-    const { workload } = ctx;
-    const segments = ctx.topology.segments.length;
-    const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
-    scheduler.restore?.(ctx.epochs.completedUnits);
-    for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await run.validateAll(epoch);
-    await runSchedule({
-      scheduler,
-      segments,
-      signal: ctx.signal,
-      runUnit: (unit) => run.trainUnit(unit),
-      onUnitFailed: (unit, error, attempt) =>
-        ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`, at: Date.now() }),
-      onEpochComplete: (epoch) => run.validateAll(epoch),
-    });
+    const run = new CtqRun(ctx, prepared, ctx.options.modelsIn);
+    try {
+      await run.open();
+      const { workload } = ctx;
+      const segments = ctx.topology.segments.length;
+      const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
+      scheduler.restore?.(ctx.epochs.completedUnits);
+      for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await run.validateAll(epoch);
+      await runSchedule({
+        scheduler,
+        segments,
+        signal: ctx.signal,
+        runUnit: (unit) => run.trainUnit(unit),
+        onUnitFailed: (unit, error, attempt) =>
+          ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`, at: Date.now() }),
+        onEpochComplete: (epoch) => run.validateAll(epoch),
+      });
+    } finally {
+      await run.close();
+    }
   },
 
   async cleanup(ctx, _prepared, outcome) {
-    await runs.get(ctx)?.close(outcome === 'complete');
+    if (outcome === 'complete') await dropModels(ctx);
   },
 });

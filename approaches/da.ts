@@ -9,7 +9,7 @@ import type { Instance, Topology } from '../src/db/topology.js';
 import { directReadProblems } from '../src/db/host-access.js';
 import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import type { PackedBuffer } from '../src/engine/messages.js';
-import { packForRun } from './shared/pack.js';
+import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
 
@@ -43,7 +43,7 @@ export async function checkDirectAccess(topology: Topology): Promise<Problem[]> 
   }));
 }
 
-export const da = defineApproach<DaPrepared>({
+export const da = defineApproach<DaPrepared, typeof PACKING_OPTIONS>({
   id: 'da',
   title: "DA: engine workers read each partition's heap and TOAST files directly, MOP outside the DBMS",
   layers: {
@@ -53,6 +53,7 @@ export const da = defineApproach<DaPrepared>({
     modelsLive: 'shared model store (files)',
   },
   check: async (topology) => [...(await checkWorkers()), ...(await checkDirectAccess(topology))],
+  options: PACKING_OPTIONS,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

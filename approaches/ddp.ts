@@ -9,7 +9,8 @@ import { defineApproach, type Approach, type Prepared, type Problem, type RunCon
 import type { Topology } from '../src/db/topology.js';
 import { DdpGroup, type DdpBackend } from '../src/engine/ddp.js';
 import type { ShardSource } from '../src/engine/fleet.js';
-import { packForRun } from './shared/pack.js';
+import { choiceOption, numberOption, type OptionValues } from '../src/core/options.js';
+import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { exportToFiles } from './export.js';
 import { checkWorkers } from './shared/checks.js';
 
@@ -29,19 +30,17 @@ export interface DdpApproachOptions {
   check?: (topology: Topology) => Promise<Problem[]>;
 }
 
-/** `--option ddpTimeout=SECONDS` bounds every collective; `--option ddpBackend=gloo|nccl` forces a backend. */
-function groupOptions(ctx: RunContext): { timeoutSeconds?: number; backend?: DdpBackend } {
-  const out: { timeoutSeconds?: number; backend?: DdpBackend } = {};
-  if (ctx.options.ddpTimeout !== undefined) {
-    const seconds = Number(ctx.options.ddpTimeout);
-    if (!(seconds > 0)) throw new Error(`--option ddpTimeout=${ctx.options.ddpTimeout}: expected a number of seconds`);
-    out.timeoutSeconds = seconds;
-  }
-  if (ctx.options.ddpBackend !== undefined) {
-    if (ctx.options.ddpBackend !== 'gloo' && ctx.options.ddpBackend !== 'nccl') throw new Error(`--option ddpBackend=${ctx.options.ddpBackend}: expected gloo or nccl`);
-    out.backend = ctx.options.ddpBackend;
-  }
-  return out;
+const DDP_OPTIONS = {
+  ...PACKING_OPTIONS,
+  ddpTimeout: numberOption({ min: 1, max: 86_400 }, 1800, 'seconds any collective may take before the ranks give up'),
+  ddpBackend: choiceOption(['auto', 'gloo', 'nccl'], 'auto', 'torch.distributed backend: auto is nccl with a GPU per rank, else gloo'),
+} as const;
+
+type DdpContext = RunContext<OptionValues<typeof DDP_OPTIONS>>;
+
+function groupOptions(ctx: DdpContext): { timeoutSeconds: number; backend?: DdpBackend } {
+  const { ddpTimeout, ddpBackend } = ctx.options;
+  return ddpBackend === 'auto' ? { timeoutSeconds: ddpTimeout } : { timeoutSeconds: ddpTimeout, backend: ddpBackend };
 }
 
 function mb(bytes: number): string {
@@ -77,7 +76,7 @@ async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
 }
 
 export function ddpApproach(options: DdpApproachOptions): Approach {
-  return defineApproach<DdpPrepared>({
+  return defineApproach<DdpPrepared, typeof DDP_OPTIONS>({
     id: options.id,
     title: options.title,
     layers: {
@@ -86,6 +85,7 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
       dataAccess: options.dataAccess,
       modelsLive: 'process memory',
     },
+    options: DDP_OPTIONS,
     async check(topology) {
       return [...(await checkWorkers()), ...((await options.check?.(topology)) ?? [])];
     },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
 import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
-import { packForRun } from './shared/pack.js';
+import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
 
@@ -36,7 +36,7 @@ export async function exportToFiles(ctx: RunContext, trainTable: string, validTa
   return { sources, bytes: validBytes + trainBytes.reduce((a, b) => a + b, 0) };
 }
 
-export const exportApproach = defineApproach<ExportPrepared>({
+export const exportApproach = defineApproach<ExportPrepared, typeof PACKING_OPTIONS>({
   id: 'export',
   title: 'Export: COPY out to Arrow files, train outside the DBMS with MOP (Cerebro-Spark analogue)',
   layers: {
@@ -46,6 +46,7 @@ export const exportApproach = defineApproach<ExportPrepared>({
     modelsLive: 'shared model store (files)',
   },
   check: () => checkWorkers(),
+  options: PACKING_OPTIONS,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

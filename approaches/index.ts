@@ -1,5 +1,6 @@
-// The registry of approaches: one module each, registered here (DESIGN section 3).
+// The registry of approaches: one module each, registered here (docs/architecture.md, "Adding an approach").
 import type { Approach } from '../src/core/approach.js';
+import { didYouMean, ownEntry } from '../src/core/options.js';
 import { udaf } from './udaf.js';
 import { exportApproach } from './export.js';
 import { ctq } from './ctq.js';
@@ -9,7 +10,7 @@ import { da } from './da.js';
 import { ddp } from './ddp.js';
 import { daDdp } from './da-ddp.js';
 
-export const APPROACHES: Record<string, Approach> = {
+export const APPROACHES: Readonly<Record<string, Approach>> = {
   udaf,
   export: exportApproach,
   ctq,
@@ -25,7 +26,7 @@ export function approachIds(): string[] {
 }
 
 export function getApproach(id: string): Approach {
-  const approach = APPROACHES[id];
-  if (!approach) throw new Error(`unknown approach "${id}"; valid approaches: ${approachIds().join(', ')}`);
+  const approach = ownEntry(APPROACHES, id);
+  if (!approach) throw new Error(`unknown approach "${id}"${didYouMean(id, approachIds())}; valid approaches: ${approachIds().join(', ')}`);
   return approach;
 }

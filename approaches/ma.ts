@@ -4,6 +4,7 @@
 // averages the returned models weighted by example count; the average starts the next epoch.
 // Epochs run epoch-major over the configs (each config's trajectory is independent, so this equals
 // MADlib's config-after-config order and keeps epoch windows comparable with the other approaches).
+import { PACKING_OPTIONS } from './shared/pack.js';
 import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
@@ -18,7 +19,7 @@ function stateTableName(runId: string): string {
   return `bench_ma_models_${runId.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.slice(0, 63);
 }
 
-export const ma = defineApproach<InDbmsPrepared>({
+export const ma = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
   id: 'ma',
   title: 'MA: model averaging, one bulk-synchronous statement per config per epoch (MADlib baseline)',
   layers: {
@@ -28,6 +29,7 @@ export const ma = defineApproach<InDbmsPrepared>({
     modelsLive: 'DB (coordinator)',
   },
   check: checkInDbms,
+  options: PACKING_OPTIONS,
 
   prepare: prepareInDbms,
 

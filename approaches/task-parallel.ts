@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
 import { WorkerFleet, type ShardSource } from '../src/engine/fleet.js';
-import { packForRun } from './shared/pack.js';
+import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 
 interface TaskParallelPrepared extends Prepared {
@@ -39,7 +39,7 @@ async function replicate(ctx: RunContext, trainTable: string, validTable: string
   return { sources, bytes };
 }
 
-export const taskParallel = defineApproach<TaskParallelPrepared>({
+export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_OPTIONS>({
   id: 'task-parallel',
   title: 'Task-parallel: full data replica per worker, whole configs per worker (Hyperopt-Spark analogue)',
   layers: {
@@ -49,6 +49,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared>({
     modelsLive: 'local to the worker',
   },
   check: () => checkWorkers(),
+  options: PACKING_OPTIONS,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

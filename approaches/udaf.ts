@@ -3,6 +3,7 @@
 // data with the models table and aggregates per segment with the `bench_train` PL/Python aggregate,
 // pushed down to every segment and run there concurrently (the statement's end is the barrier).
 // A hop is an UPDATE of a model row's distribution key `seg` (a cross-partition row move).
+import { PACKING_OPTIONS } from './shared/pack.js';
 import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach, type RunContext } from '../src/core/approach.js';
 import { literal, withClient } from '../src/db/connect.js';
@@ -66,7 +67,7 @@ async function hop(ctx: RunContext, client: pg.Client, modelsTable: string, move
   ctx.emit({ type: 'counter', transport: 'model-table', bytes: 2 * bytes, at: Date.now() });
 }
 
-export const udaf = defineApproach<InDbmsPrepared>({
+export const udaf = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
   id: 'udaf',
   title: 'UDAF: fully in-DBMS, synchronous round-robin, one aggregate statement per sub-epoch batch',
   layers: {
@@ -76,6 +77,7 @@ export const udaf = defineApproach<InDbmsPrepared>({
     modelsLive: 'distributed DB table; hop = update of the distribution key',
   },
   check: checkInDbms,
+  options: PACKING_OPTIONS,
 
   prepare: prepareInDbms,
 

@@ -1,4 +1,4 @@
-// `npm run bench:ci`: the CI regression run (DESIGN section 1, "regression runs in CI").
+// `npm run bench:ci`: the CI regression run (docs/architecture.md, "Measurement").
 //
 // Runs a tiny grid of every approach several times (in rounds: each round runs every approach
 // once), measures the raw engine loop on the same data before the first round and after every
@@ -24,12 +24,12 @@ import { hideBin } from 'yargs/helpers';
 import { approachIds, getApproach } from '../approaches/index.js';
 import { sidePatterns } from '../src/cli/commands/compare.js';
 import { formatTable } from '../src/cli/format.js';
-import { runApproach } from '../src/core/harness.js';
+import { runSpec } from '../approaches/resolve.js';
 import { repoRoot } from '../src/core/paths.js';
 import type { ScaleName } from '../src/core/workload.js';
 import { SCALES } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
-import { runRawLoopOnShards, writeRawLoopShards, type RawLoopMeasurement } from '../src/engine/raw-baseline.js';
+import { runRawLoopOnShards, writeRawLoopShards, type RawLoopMeasurement } from './lib/raw-baseline.js';
 import {
   CI_BASELINE_VERSION,
   CI_TABLE_HEADERS,
@@ -44,7 +44,7 @@ import {
 } from '../src/metrics/ci-ratios.js';
 import { mean } from '../src/metrics/stats.js';
 import { captureEnvironment } from '../src/store/environment.js';
-import type { Summary } from '../src/store/schema.js';
+import type { Summary } from '../src/core/records.js';
 import { loadRun } from '../src/store/read.js';
 import { resolveWorkload } from '../workloads/index.js';
 import { buildReport } from '../reports/build.js';
@@ -163,7 +163,7 @@ for (let r = 0; r < args.repeats; r++) {
   for (const approach of approaches) {
     const label = `${approach} ${workload.id}/${scale} run ${r + 1}/${args.repeats}`;
     try {
-      const result = await runApproach({ approach, workload: workload.id, scale, topology, runsDir, threads });
+      const result = await runSpec({ approach, workload: workload.id, scale, topology, runsDir, threads });
       const s = result.summary;
       console.log(`${label}: ETL ${s.etlSeconds.toFixed(2)} s, execution ${s.executionSeconds.toFixed(2)} s (${result.runDir})`);
       const run = await loadRun(result.runDir, { requireSummary: true });

@@ -11,12 +11,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/format.js';
-import { runApproach } from '../src/core/harness.js';
+import { runSpec } from '../approaches/resolve.js';
 import { repoRoot } from '../src/core/paths.js';
-import type { RunEvent } from '../src/core/types.js';
+import { runEventSchema } from '../src/core/events.js';
 import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
-import { runRawLoopOnShards, writeRawLoopShards } from '../src/engine/raw-baseline.js';
+import { runRawLoopOnShards, writeRawLoopShards } from './lib/raw-baseline.js';
 import { resolveWorkload } from '../workloads/index.js';
 
 const { values } = parseArgs({
@@ -43,11 +43,11 @@ const rawLoop = () => runRawLoopOnShards(dataFiles, workload, threads);
 const before = await rawLoop();
 const measured: { approach: string; examples: number; trainSeconds: number; machineSeconds: number; executionSeconds: number }[] = [];
 for (const approach of approaches) {
-  const { runDir, summary } = await runApproach({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads });
+  const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads });
   const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as RunEvent);
+    .map((line) => runEventSchema.parse(JSON.parse(line)));
   const trainSeconds = events.reduce((sum, e) => sum + (e.type === 'span' && e.kind === 'train' ? (e.end - e.start) / 1000 : 0), 0);
   const examples = events.reduce((sum, e) => sum + (e.type === 'epoch' ? e.trainExamples : 0), 0);
   const machineSeconds = summary.breakdown.reduce((sum, b) => sum + (b.trainValid + b.dataTransmission + b.modelTransmission) * segments, 0);

@@ -22,7 +22,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/format.js';
-import { runApproach } from '../src/core/harness.js';
+import { runSpec } from '../approaches/resolve.js';
 import { benchHome, repoRoot } from '../src/core/paths.js';
 import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
@@ -31,8 +31,14 @@ import { configTimes, heteroParametersOf, unionLength, unitConcurrency, unitTime
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import { proposition1, proposition2, simulate, simulateSchedule } from '../src/sched/simulator.js';
-import { loadRun, loadRuns, type LoadedRun } from '../src/store/read.js';
+import type { LoadedRun } from '../src/core/records.js';
+import { loadRun, loadRuns } from '../src/store/read.js';
 import { SLOW_REPEAT } from '../workloads/definitions/hetero.js';
+
+/** The hetero workload's p of a stored run (runs before workload options were recorded kept it with the options). */
+function heteroP(run: LoadedRun): string {
+  return String(run.info.workloadOptions?.p ?? run.info.options.p ?? '0.8');
+}
 
 const APPROACHES = ['udaf', 'ctq'] as const;
 type ApproachId = (typeof APPROACHES)[number];
@@ -57,11 +63,11 @@ if (from) {
     if (run.info.workload === 'hetero' && run.summary.status === 'complete' && APPROACHES.includes(id) && (!runs[id] || runs[id].info.startedAt < run.info.startedAt)) runs[id] = run;
   }
   for (const a of APPROACHES) if (!runs[a]) throw new Error(`--from: no complete hetero run of ${a} in ${from}`);
-  if (runs.udaf.info.segments !== runs.ctq.info.segments || runs.udaf.info.scale !== runs.ctq.info.scale || runs.udaf.info.options.p !== runs.ctq.info.options.p) {
+  if (runs.udaf.info.segments !== runs.ctq.info.segments || runs.udaf.info.scale !== runs.ctq.info.scale || heteroP(runs.udaf) !== heteroP(runs.ctq)) {
     throw new Error(`--from: the udaf and ctq runs in ${from} differ in scale, segments or p`);
   }
   values.scale = runs.udaf.info.scale;
-  values.p = runs.udaf.info.options.p ?? '0.8';
+  values.p = heteroP(runs.udaf);
   values.segments = String(runs.udaf.info.segments);
   values.seed = String(runs.udaf.info.seed);
 }
@@ -90,7 +96,7 @@ if (from) {
   for (const approach of APPROACHES) {
     const started = Date.now();
     process.stdout.write(`  ${approach} ... `);
-    const { runDir } = await runApproach({ approach, workload: 'hetero', scale, topology, seed, runsDir: outDir, options: { p: String(p) } });
+    const { runDir } = await runSpec({ approach, workload: 'hetero', scale, topology, seed, runsDir: outDir, options: { p: String(p) } });
     runs[approach] = await loadRun(runDir, { requireSummary: true });
     console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (execution ${runs[approach].summary.executionSeconds.toFixed(1)} s): ${relative(process.cwd(), runDir)}`);
   }

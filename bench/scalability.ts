@@ -22,13 +22,13 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/format.js';
-import { runApproach } from '../src/core/harness.js';
+import { runSpec } from '../approaches/resolve.js';
 import { benchHome, repoRoot } from '../src/core/paths.js';
 import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
 import { unitConcurrency, unitTimes } from '../src/metrics/unit-times.js';
 import { loadRun, loadRuns } from '../src/store/read.js';
-import type { Breakdown, Summary } from '../src/store/schema.js';
+import type { Breakdown, Summary } from '../src/core/records.js';
 
 const { values } = parseArgs({
   options: {
@@ -128,7 +128,7 @@ if (from) {
       const t0 = Date.now();
       process.stdout.write(`  ${approach} on ${segments} ... `);
       try {
-        const { runDir, summary } = await runApproach({ approach, workload: 'scalability', scale, topology, seed, runsDir: outDir, options, threads });
+        const { runDir, summary } = await runSpec({ approach, workload: 'scalability', scale, topology, seed, runsDir: outDir, options, threads });
         const run = await loadRun(runDir);
         results.push(resultOf(approach, segments, runDir, summary, unitConcurrency(unitTimes(run.events))));
         console.log(`execution ${summary.executionSeconds.toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s in all): ${relative(process.cwd(), runDir)}`);

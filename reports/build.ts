@@ -2,7 +2,8 @@
 // table6.md, table6.csv, index.html, and each figure as .vl.json, .svg and .png.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { expandRunPaths, loadRun, type LoadedRun } from '../src/store/read.js';
+import type { LoadedRun } from '../src/core/records.js';
+import { expandRunPaths, loadRun } from '../src/store/read.js';
 import { figure9, type Figure } from './figure9.js';
 import { ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';

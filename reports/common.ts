@@ -1,6 +1,6 @@
 // Shared vocabulary of the report modules: how runs are grouped, named and formatted.
-import type { LoadedRun } from '../src/store/read.js';
-import type { Breakdown } from '../src/store/schema.js';
+import type { LoadedRun } from '../src/core/records.js';
+import type { Breakdown } from '../src/core/records.js';
 
 /** The paper's order of approaches (Table 6, Figure 9); others follow alphabetically. */
 export const APPROACH_ORDER = ['ma', 'udaf', 'ctq', 'da', 'export', 'ddp', 'da-ddp', 'task-parallel'];

@@ -2,7 +2,7 @@
 // configs and the best config; (B/C) the per-epoch breakdown of machine time per worker into the
 // four components, stacked per approach. One spec of each per workload (workload, scale, segments).
 import type { TopLevelSpec } from 'vega-lite';
-import type { LoadedRun } from '../src/store/read.js';
+import type { LoadedRun } from '../src/core/records.js';
 import {
   approachLabel,
   byApproach,

@@ -2,8 +2,8 @@
 // coordinator's spans), time since the start of execution across, colour = config; idle,
 // model hops, averaging and scheduling get their own colours so they stand out.
 import type { TopLevelSpec } from 'vega-lite';
-import type { Span, SpanKind } from '../src/core/types.js';
-import type { LoadedRun } from '../src/store/read.js';
+import type { Span, SpanKind } from '../src/core/events.js';
+import type { LoadedRun } from '../src/core/records.js';
 import { slug } from './common.js';
 import type { Figure } from './figure9.js';
 

@@ -1,6 +1,6 @@
 // The report's index.html: one self-contained page (figures inline as SVG, tables as HTML, no
 // scripts, no external resources; a Content-Security-Policy forbids any network access).
-import type { LoadedRun } from '../src/store/read.js';
+import type { LoadedRun } from '../src/core/records.js';
 import { formatDuration } from './common.js';
 import { formatRow, TABLE6_COLUMNS, type Table6 } from './table6.js';
 

@@ -1,4 +1,4 @@
-// Headless rendering of typed Vega-Lite specs (DESIGN section 8): vega-lite compile -> vega View
+// Headless rendering of typed Vega-Lite specs (docs/architecture.md, "Layers": reports): vega-lite compile -> vega View
 // with renderer 'none' -> toSVG(); PNG through @resvg/resvg-js with one known font file, so the
 // output does not depend on the fonts a machine happens to have. No canvas, no browser.
 import { existsSync } from 'node:fs';

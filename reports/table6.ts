@@ -1,6 +1,6 @@
 // Table 6 of the paper: runtimes and resource utilisation of the end-to-end runs, one section per
 // workload, one row per approach. Pure: loaded runs in, a table out; renderers for Markdown and CSV.
-import type { LoadedRun } from '../src/store/read.js';
+import type { LoadedRun } from '../src/core/records.js';
 import {
   byApproach,
   formatBytes,

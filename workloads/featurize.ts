@@ -1,4 +1,4 @@
-// The featurisation of DESIGN section 6, in TypeScript. It is the reference that the in-DBMS
+// The featurisation of docs/architecture.md ("Data"), in TypeScript. It is the reference that the in-DBMS
 // packer (infra/engine/bench_engine/featurize.py) must match value for value; the generators'
 // hidden teachers use it too, so generated labels are a function of exactly what a model sees.
 //

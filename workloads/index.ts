@@ -1,5 +1,5 @@
 // The workload registry: Table 5's grids and the drill-downs of section 5.2, each resolvable at
-// every scale preset (DESIGN section 6).
+// every scale preset (docs/architecture.md, "Adding a workload").
 import type { ResolvedWorkload, ScaleName } from '../src/core/workload.js';
 import { SCALES } from '../src/core/workload.js';
 import { criteoWorkload } from './definitions/criteo.js';

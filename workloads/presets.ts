@@ -1,4 +1,4 @@
-// Dataset sizes per scale preset (DESIGN section 6). Workloads on the same data at the same scale
+// Dataset sizes per scale preset (docs/architecture.md, "Data"). Workloads on the same data at the same scale
 // share one dataset (and so one set of tables): its name is `<kind>_<scale>`.
 //
 // Rows per buffer are chosen so a packed buffer is about 0.5-4 MB of float32 features

@@ -1,5 +1,6 @@
 // The ETL of the in-DBMS approaches (udaf, ctq, ma): packing inside the database, nothing copied out.
 import type { Prepared, RunContext } from '../../src/core/approach.js';
+import type { PackCompression } from '../../workloads/data/pack.js';
 import { packForRun } from './pack.js';
 
 export interface InDbmsPrepared extends Prepared {
@@ -7,7 +8,7 @@ export interface InDbmsPrepared extends Prepared {
   validTable: string;
 }
 
-export async function prepareInDbms(ctx: RunContext): Promise<InDbmsPrepared> {
+export async function prepareInDbms(ctx: RunContext<{ compression: PackCompression }>): Promise<InDbmsPrepared> {
   const packed = await packForRun(ctx);
   return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
 }

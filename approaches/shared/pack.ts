@@ -1,14 +1,14 @@
-// The in-DBMS packing every approach's ETL starts with, with the run's `--option compression=`
-// (lz4, the default; pglz; none) for the packed buffers.
+// The in-DBMS packing every approach's ETL starts with, and the option that chooses how the packed
+// buffers are stored.
 import type { RunContext } from '../../src/core/approach.js';
+import { choiceOption } from '../../src/core/options.js';
 import { packDataset, type PackCompression, type PackResult } from '../../workloads/data/pack.js';
 
-const COMPRESSIONS: readonly PackCompression[] = ['lz4', 'pglz', 'none'];
+/** Options every approach that packs declares. */
+export const PACKING_OPTIONS = {
+  compression: choiceOption(['lz4', 'pglz', 'none'], 'lz4', 'how the packed buffers are stored in the database (TOAST compression)'),
+} as const;
 
-export function packForRun(ctx: RunContext): Promise<PackResult> {
-  const compression = ctx.options.compression;
-  if (compression !== undefined && !(COMPRESSIONS as readonly string[]).includes(compression)) {
-    throw new Error(`--option compression=${compression}: expected one of ${COMPRESSIONS.join(', ')}`);
-  }
-  return packDataset(ctx.topology, ctx.workload, { compression: compression as PackCompression | undefined, log: ctx.log });
+export function packForRun(ctx: RunContext<{ compression: PackCompression }>): Promise<PackResult> {
+  return packDataset(ctx.topology, ctx.workload, { compression: ctx.options.compression, log: ctx.log });
 }

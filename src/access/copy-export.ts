@@ -7,7 +7,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { connect, ident } from '../db/connect.js';
 import type { Instance } from '../db/topology.js';
 
-import type { PackedBuffer } from '../engine/messages.js';
+import type { PackedBuffer } from '../core/packed.js';
 
 export type { PackedBuffer };
 

@@ -11,20 +11,38 @@ import { compareCommand } from './commands/compare.js';
 import { simulateCommand } from './commands/simulate.js';
 import { dataCommand } from './commands/data.js';
 import { inspectCommand } from './commands/inspect.js';
+import { commandFlags, unknownFlags } from './flags.js';
+import type { CommandModule } from 'yargs';
 import { redact } from '../core/secrets.js';
 import { usePasswordFile } from '../db/credentials.js';
+import { DB_COMMANDS } from './commands/db.js';
 
-await yargs(hideBin(process.argv))
-  .scriptName('bench')
-  .command(runCommand)
-  .command(listCommand)
-  .command(dbCommand)
-  .command(demoCommand)
-  .command(dataCommand)
-  .command(simulateCommand)
-  .command(reportCommand)
-  .command(compareCommand)
-  .command(inspectCommand)
+const COMMANDS = [
+  runCommand,
+  listCommand,
+  dbCommand,
+  demoCommand,
+  dataCommand,
+  simulateCommand,
+  reportCommand,
+  compareCommand,
+  inspectCommand,
+] as unknown as CommandModule<object, object>[];
+
+/** Flags every command accepts. */
+const GLOBAL_FLAGS = ['password-file', 'passwordFile'];
+
+/** The command (or `db` subcommand) argv names, and the arguments after its name. */
+function namedCommand(argv: string[]): { command?: CommandModule<object, object>; rest: string[] } {
+  const top = COMMANDS.find((c) => String(c.command).split(' ')[0] === argv[0]);
+  if (top !== (dbCommand as unknown)) return { command: top, rest: argv.slice(1) };
+  const sub = (DB_COMMANDS as unknown as CommandModule<object, object>[]).find((c) => String(c.command) === argv[1]);
+  return { command: sub, rest: argv.slice(2) };
+}
+
+const cli = yargs(hideBin(process.argv)).scriptName('bench');
+for (const command of COMMANDS) cli.command(command);
+await cli
   .option('password-file', {
     type: 'string',
     global: true,
@@ -37,7 +55,11 @@ await yargs(hideBin(process.argv))
     if (error) {
       console.error(`bench: ${redact(error.message)}`);
     } else {
-      console.error(`${y.help()}\n\nbench: ${redact(message)}`);
+      const { command, rest } = namedCommand(hideBin(process.argv));
+      const unknown = command ? unknownFlags(rest, new Set([...commandFlags(command), ...GLOBAL_FLAGS])) : [];
+      // An unknown flag explains a "missing required argument" that yargs reports first (--aproach).
+      const said = unknown.length > 0 ? unknown.join('\n') : message;
+      console.error(`${y.help()}\n\nbench: ${redact(said)}`);
     }
     process.exit(2);
   })

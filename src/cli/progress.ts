@@ -1,5 +1,5 @@
 // Run progress: one rewritten status line on a TTY, plain lines otherwise (CI logs, pipes).
-import type { RunEvent } from '../core/types.js';
+import type { RunEvent } from '../core/events.js';
 
 export interface ProgressOptions {
   label: string;

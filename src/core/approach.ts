@@ -1,9 +1,11 @@
-// The Approach contract (DESIGN section 3): an approach declares its row of Table 2 and supplies
-// only what is specific to it; the harness owns timing, the run folder and resume.
-import type { TrainEvent } from './types.js';
-import type { ResolvedWorkload } from './workload.js';
-import type { Topology } from '../db/topology.js';
+// The Approach contract (docs/architecture.md, "Approaches"): an approach declares its row of the
+// paper's Table 2 and its options, and supplies only what is specific to it; the harness owns the
+// phases, the run folder, resume and the timing.
 import type { EpochBook } from './epoch-book.js';
+import type { TrainEvent } from './events.js';
+import type { OptionSpecs, OptionValue, OptionValues } from './options.js';
+import type { Topology } from './topology.js';
+import type { ResolvedWorkload } from './workload.js';
 
 export interface Layers {
   scheduling: string;
@@ -12,21 +14,21 @@ export interface Layers {
   modelsLive: string;
 }
 
-/** Something missing on this machine, said plainly, with the command that fixes it. */
+/** Something missing or wrong, said plainly, with the command that fixes it. */
 export interface Problem {
   message: string;
   fix?: string;
 }
 
-export interface RunContext {
+export interface RunContext<O extends Record<string, OptionValue> = Record<string, OptionValue>> {
   runId: string;
   runDir: string;
-  /** Scratch space for this run: exported files, the model store. Removed by cleanup. */
+  /** Scratch space for this run: exported files, the model store. Removed when the run completes. */
   workDir: string;
   workload: ResolvedWorkload;
   topology: Topology;
-  /** Free-form approach options from the CLI (`--option key=value`, `--models-in db`). */
-  options: Record<string, string>;
+  /** The approach's declared options, parsed, defaults filled in. */
+  options: O;
   /** Engine threads per worker. */
   threads: number;
   signal: AbortSignal;
@@ -49,23 +51,36 @@ export interface Prepared {
   extraBytes: number;
 }
 
-export interface Approach<P extends Prepared = Prepared> {
+export interface Approach<P extends Prepared = Prepared, S extends OptionSpecs = OptionSpecs> {
   id: string;
   title: string;
   layers: Layers;
+  /** The options the approach reads (`--option key=value`); anything else is refused. */
+  options: S;
   check(topology: Topology): Promise<Problem[]>;
-  /** The ETL; the harness times it as ETL. */
-  prepare(ctx: RunContext): Promise<P>;
+  /**
+   * Before a resumed run does anything else: whether the state the earlier attempt left (models,
+   * checkpoints) matches its recorded units. Problems refuse the resume, naming what is missing.
+   */
+  verifyResume?(ctx: RunContext<OptionValues<S>>): Promise<Problem[]>;
+  /** The ETL; the harness times it as the ETL phase. */
+  prepare(ctx: RunContext<OptionValues<S>>): Promise<P>;
+  /**
+   * Engine start-up (backends importing the engine, workers spawning, CUDA init); the harness
+   * times it as the start-up phase, between ETL and execution.
+   */
+  startup?(ctx: RunContext<OptionValues<S>>, prepared: P): Promise<void>;
   /** All epochs. Emits spans, epoch metrics, counters and finished units through ctx.emit. */
-  train(ctx: RunContext, prepared: P): Promise<void>;
+  train(ctx: RunContext<OptionValues<S>>, prepared: P): Promise<void>;
   /** Always called; `outcome` says whether the run finished (an incomplete run keeps what resume needs). */
-  cleanup(ctx: RunContext, prepared: P | undefined, outcome: 'complete' | 'incomplete'): Promise<void>;
+  cleanup(ctx: RunContext<OptionValues<S>>, prepared: P | undefined, outcome: 'complete' | 'incomplete'): Promise<void>;
 }
 
 /**
- * Erase an approach's Prepared type for the registry. Sound because the harness hands the value
- * prepare() returned back to the same approach's train() and cleanup().
+ * Erase an approach's Prepared and option types for the registry. Sound because the harness hands
+ * the value prepare() returned back to the same approach's other methods, and the options it
+ * parsed against the approach's own declarations.
  */
-export function defineApproach<P extends Prepared>(approach: Approach<P>): Approach {
+export function defineApproach<P extends Prepared, S extends OptionSpecs>(approach: Approach<P, S>): Approach {
   return approach as unknown as Approach;
 }

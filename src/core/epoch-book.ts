@@ -3,12 +3,14 @@
 // 'unit' and 'epoch' events. On resume it is rebuilt from the interrupted run's events, so an epoch
 // split across two attempts still reports its full training loss, and an epoch whose units all
 // finished before the interruption but was never validated is found and validated.
-import type { EpochMetrics, RunEvent, TrainEvent, UnitDone } from './types.js';
-import type { Unit } from '../sched/types.js';
+import type { EpochMetrics, RunEvent, TrainEvent, UnitDone } from './events.js';
+import type { Unit } from './unit.js';
 
 export interface UnitResult {
   lossSum: number;
   examples: number;
+  /** The model's version after the unit (sub-epochs trained), where the approach stores one. */
+  modelVersion?: number;
 }
 
 export interface ValidationResult {
@@ -48,7 +50,16 @@ export class EpochBook {
 
   /** A sub-epoch finished: record its training loss and emit the 'unit' event (resume reads it). */
   unitDone(unit: Unit, result: UnitResult): void {
-    const event: UnitDone = { type: 'unit', config: unit.config, segment: unit.segment, epoch: unit.epoch, lossSum: result.lossSum, examples: result.examples, at: Date.now() };
+    const event: UnitDone = {
+      type: 'unit',
+      config: unit.config,
+      segment: unit.segment,
+      epoch: unit.epoch,
+      lossSum: result.lossSum,
+      examples: result.examples,
+      ...(result.modelVersion === undefined ? {} : { modelVersion: result.modelVersion }),
+      at: Date.now(),
+    };
     this.record(event);
     this.emit(event);
   }

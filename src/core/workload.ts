@@ -1,25 +1,28 @@
-// Workloads: a dataset + a grid of configs + epochs, resolved at one scale (DESIGN section 2, 6).
+// Workloads: a dataset + a grid of configs + epochs, resolved at one scale (docs/architecture.md).
+import { z } from 'zod';
 
-export type Arch = 'mlp' | 'vgg' | 'resnet';
-export type ScaleName = 'tiny' | 'small' | 'medium' | 'paper';
-export const SCALES: readonly ScaleName[] = ['tiny', 'small', 'medium', 'paper'];
+export const ARCHS = ['mlp', 'vgg', 'resnet'] as const;
+export type Arch = (typeof ARCHS)[number];
+export const SCALES = ['tiny', 'small', 'medium', 'paper'] as const;
+export type ScaleName = (typeof SCALES)[number];
 
 /** One model to train (the paper's model config, MADlib's MST). */
-export interface ModelConfig {
-  id: number;
-  arch: Arch;
-  batchSize: number;
-  learningRate: number;
-  l2: number;
+export const modelConfigSchema = z.object({
+  id: z.number(),
+  arch: z.enum(ARCHS),
+  batchSize: z.number(),
+  learningRate: z.number(),
+  l2: z.number(),
   /** Hidden layer widths for the MLP. */
-  hidden?: number[];
+  hidden: z.array(z.number()).optional(),
   /** Base channel width for the CNNs. */
-  width?: number;
+  width: z.number().optional(),
   /** Extra passes over each mini-batch: makes a config slower without changing the data (hetero workload). */
-  repeat?: number;
+  repeat: z.number().optional(),
   /** A short human label, e.g. "mlp b256 lr1e-3 l2 1e-4". */
-  label: string;
-}
+  label: z.string(),
+});
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
 
 export interface CriteoSpec {
   kind: 'criteo';

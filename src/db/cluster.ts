@@ -1,4 +1,4 @@
-// The embedded cluster of DESIGN section 5: a coordinator and N segment PostgreSQL 15 instances,
+// The embedded cluster (docs/architecture.md, "Cluster"): a coordinator and N segment PostgreSQL 15 instances,
 // each its own data directory and loopback port under .bench/pg, wired with postgres_fdw so that
 // one statement runs on all segments concurrently (Async Foreign Scans) and a `WHERE seg = i`
 // statement is pruned to one segment. Only the holder of the cluster's password file gets in

@@ -16,7 +16,7 @@ import { discoverTopology } from './resolve.js';
 import { instanceUrl, type Instance, type Topology } from './topology.js';
 import { restoreMappingOptions, restoreServerOptions } from './wiring.js';
 
-/** The advisory lock key of a run (src/core/harness.ts): detach waits for no run, it refuses. */
+/** The advisory lock key of a run (src/run/lock.ts): detach waits for no run, it refuses. */
 const RUN_LOCK_KEY = 0x62656e63;
 
 export interface DetachOutcome {

@@ -1,37 +1,11 @@
-// Where the coordinator and the segment instances listen (DESIGN section 5).
+// Where the coordinator and the segment instances listen (docs/architecture.md, "Cluster"), and
+// how bench names them in messages: never with a password (docs/attach.md, "Credentials").
+import type { ConnectionParams, Instance } from '../core/topology.js';
 
-/** libpq connection parameters bench honours besides host/port/user/database (docs/attach.md). */
-export interface ConnectionParams {
-  sslmode?: string;
-  sslrootcert?: string;
-  sslcert?: string;
-  sslkey?: string;
-}
+export type { ConnectionParams, Instance, Topology } from '../core/topology.js';
 
+/** The libpq connection parameters bench honours besides host/port/user/database. */
 export const CONNECTION_PARAM_NAMES = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'] as const satisfies readonly (keyof ConnectionParams)[];
-
-export interface Instance {
-  /** 'coordinator' or 'seg0', 'seg1', ... */
-  name: string;
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  /** Given explicitly (a URL's password, a user mapping's); otherwise looked up when connecting (src/db/credentials.ts). */
-  password?: string;
-  /** A password file bench owns for this instance (the embedded cluster's), read before anything else. */
-  passfile?: string;
-  params?: ConnectionParams;
-  /** Data directory, known only for instances this machine runs (the embedded cluster). */
-  dataDir?: string;
-}
-
-export interface Topology {
-  coordinator: Instance;
-  segments: Instance[];
-  /** True when `bench db up` made it (under .bench/pg); false for --db / PG* connections. */
-  embedded: boolean;
-}
 
 /** The instance's URL for messages and records: never with its password. */
 export function instanceUrl(instance: Instance): string {

@@ -1,4 +1,4 @@
-// Where the Python engine lives and how to start it (DESIGN section 5, 10).
+// Where the Python engine lives and how to start it (docs/architecture.md, "Vocabulary": the engine).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RunContext } from '../core/approach.js';
-import type { SpanKind, TrainEvent } from '../core/types.js';
+import type { SpanKind, TrainEvent } from '../core/events.js';
 import { classCount, featureShape, type ModelConfig, type ResolvedWorkload, modelSeed } from '../core/workload.js';
 import { analyzeDistributed, createDistributedTable, dropDistributedTable, tableExists } from '../db/distributed.js';
 import { literal, withClient } from '../db/connect.js';

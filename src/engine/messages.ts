@@ -1,5 +1,5 @@
 // The worker protocol's requests and replies, typed (infra/engine/bench_engine/worker.py).
-import type { Span, SpanKind } from '../core/types.js';
+import type { Span, SpanKind } from '../core/events.js';
 import type { ModelConfig } from '../core/workload.js';
 
 /** A span as the engine reports it: wall-clock ms since the Unix epoch. */
@@ -10,11 +10,9 @@ export interface EngineSpan {
 }
 
 /** One packed buffer: x = n * prod(inputShape) float32 LE, y = n int32 LE. */
-export interface PackedBuffer {
-  n: number;
-  x: Uint8Array;
-  y: Uint8Array;
-}
+import type { PackedBuffer } from '../core/packed.js';
+
+export type { PackedBuffer } from '../core/packed.js';
 
 export type DatasetName = 'train' | 'valid' | (string & {});
 

@@ -20,8 +20,8 @@
 //                    numbers of the run's 'epoch' events)
 // examplesTrained counts each (config, epoch) once (the last 'epoch' event wins, as in the summary).
 import { z } from 'zod';
-import type { RunEvent } from '../core/types.js';
-import type { Summary } from '../store/schema.js';
+import type { RunEvent } from '../core/events.js';
+import type { Summary } from '../core/records.js';
 import { judge, mean } from './stats.js';
 
 export const CI_METRICS = ['executionRatio', 'etlRatio', 'epochRatio'] as const;

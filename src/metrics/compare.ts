@@ -9,7 +9,7 @@
 // mean is slower than the baseline's by more than maxSlowdown AND, when both sides have at
 // least minRunsForTest runs, Welch's one-sided t-test says the slowdown is not noise
 // (p < alpha). With fewer runs the factor alone decides, and the verdict says so.
-import type { LoadedRun } from '../store/read.js';
+import type { LoadedRun } from '../core/records.js';
 import { judge, mean } from './stats.js';
 
 export const FINGERPRINT_FIELDS = ['cpuModel', 'cpuCores', 'gpu', 'torch', 'postgres', 'python'] as const;

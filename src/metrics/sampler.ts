@@ -1,4 +1,4 @@
-// The resource sampler (DESIGN section 7): CPU, DRAM, disk, network and GPU, system-wide and
+// The resource sampler (docs/architecture.md, "Measurement"): CPU, DRAM, disk, network and GPU, system-wide and
 // for the run's process tree, appended to samples.jsonl as each sample is taken.
 //
 // System figures come straight from /proc (stat, meminfo, diskstats, net/dev): a few small
@@ -17,7 +17,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import type { Sample } from '../store/schema.js';
+import type { Sample } from '../core/records.js';
 
 export interface SamplerOptions {
   /** Path of samples.jsonl; each sample is appended as it is taken. */

@@ -1,4 +1,4 @@
-// The one place where a run's summary numbers are computed (DESIGN section 7). Pure: the same
+// The one place where a run's summary numbers are computed (docs/architecture.md, "Measurement"). Pure: the same
 // events, samples and inputs always give the same Summary; nothing here reads a clock or a file.
 //
 // Definitions (each is what the reports and `bench compare` mean by the name):
@@ -31,8 +31,8 @@
 //   over loopback counts once as tx and once as rx); diskRead/WriteBytes the growth of the
 //   process tree's storage I/O over the window (see counterGrowth).
 //   GPU means are null when no sample had a GPU.
-import { COMPONENT_OF_KIND, type BreakdownComponent, type RunEvent, type Span, type SpanKind } from '../core/types.js';
-import { FORMAT_VERSION, type Breakdown, type RunInfo, type Sample, type Summary } from '../store/schema.js';
+import { COMPONENT_OF_KIND, type BreakdownComponent, type RunEvent, type Span, type SpanKind } from '../core/events.js';
+import { FORMAT_VERSION, type Breakdown, type RunInfo, type Sample, type Summary } from '../core/records.js';
 
 export interface SummarizeInput {
   info: RunInfo;

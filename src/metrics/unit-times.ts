@@ -29,7 +29,7 @@
 //   `hetero` workload has repeat 1 and 8). l_s / l_m: the mean over fast / slow configs of the
 //   per-config means (each config weighs the same, as l_x is one value per config). p: fast
 //   configs over all configs that have at least one measured unit.
-import type { RunEvent, Span, SpanKind } from '../core/types.js';
+import type { RunEvent, Span, SpanKind } from '../core/events.js';
 
 /** Span kinds counted as a unit's own time by default. */
 export const UNIT_KINDS: readonly SpanKind[] = ['train', 'data', 'model-hop'];

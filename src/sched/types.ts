@@ -1,12 +1,9 @@
-// The scheduler contract of DESIGN section 3: pure, no I/O, no clock. The same implementation
+// The scheduler contract (docs/architecture.md, "Schedulers"): pure, no I/O, no clock. The same implementation
 // is driven by real workers (wall clock, src/sched/driver.ts) and by the simulator (virtual clock).
 
-/** One sub-epoch: a config trained once over one segment's shard. */
-export interface Unit {
-  config: number;
-  segment: number;
-  epoch: number;
-}
+import type { Unit } from '../core/unit.js';
+
+export type { Unit } from '../core/unit.js';
 
 export type Decision = Unit | 'wait' | 'done';
 

@@ -1,4 +1,4 @@
-// The environment fingerprint of a run (DESIGN section 7): what must match for two runs to be compared.
+// The environment fingerprint of a run (docs/architecture.md, "Run folder"): what must match for two runs to be compared.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { withClient } from '../db/connect.js';
 import type { Topology } from '../db/topology.js';
 import { repoRoot } from '../core/paths.js';
-import type { Environment } from './schema.js';
+import type { Environment } from '../core/records.js';
 
 const run = promisify(execFile);
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';

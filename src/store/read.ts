@@ -5,9 +5,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { z } from 'zod';
-import type { RunEvent } from '../core/types.js';
 import { summarize } from '../metrics/summarize.js';
-import { runEventSchema, runInfoSchema, sampleSchema, summarySchema, type RunInfo, type Sample, type Summary } from './schema.js';
+import { runEventSchema } from '../core/events.js';
+import { runInfoSchema, sampleSchema, summarySchema, type LoadedRun } from '../core/records.js';
 
 export const RUN_FILE_NAMES = {
   info: 'run.json',
@@ -27,22 +27,6 @@ export class RunFolderError extends Error {
     super(line === undefined ? `${file}: ${message}` : `${file}:${line}: ${message}`);
     this.name = 'RunFolderError';
   }
-}
-
-export interface LoadedRun {
-  dir: string;
-  info: RunInfo;
-  events: RunEvent[];
-  samples: Sample[];
-  summary: Summary;
-  /**
-   * 'file': summary.json as the harness wrote it. 'derived': summary.json was missing (the
-   * process died before writing it), so the summary was computed from the events and marked
-   * incomplete (storage sizes unknown: 0).
-   */
-  summarySource: 'file' | 'derived';
-  /** Things tolerated while reading (a torn last line of a run that died mid-write). */
-  warnings: string[];
 }
 
 export interface LoadOptions {
@@ -121,7 +105,7 @@ export async function loadRun(dir: string, options: LoadOptions = {}): Promise<L
 
   const eventsText = await readIfExists(path(RUN_FILE_NAMES.events));
   if (eventsText === null) throw new RunFolderError('missing', path(RUN_FILE_NAMES.events));
-  const events = parseJsonLines(eventsText, path(RUN_FILE_NAMES.events), runEventSchema, warnings) as RunEvent[];
+  const events = parseJsonLines(eventsText, path(RUN_FILE_NAMES.events), runEventSchema, warnings);
 
   // A run with the sampler turned off has no samples file.
   const samplesText = await readIfExists(path(RUN_FILE_NAMES.samples));

@@ -1,10 +1,11 @@
-// Writes a run folder as the run happens (DESIGN section 7): run.json first, then every event is
+// Writes a run folder as the run happens (docs/architecture.md, "Run folder"): run.json first, then every event is
 // appended to events.jsonl the moment it is emitted, and summary.json says 'incomplete' until the
 // harness writes the final one. A crash therefore loses nothing that was already measured.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunEvent } from '../core/types.js';
-import { runEventSchema, runInfoSchema, summarySchema, type RunInfo, type Summary } from './schema.js';
+import type { RunEvent } from '../core/events.js';
+import { runEventSchema } from '../core/events.js';
+import { runInfoSchema, summarySchema, type RunInfo, type Summary } from '../core/records.js';
 
 export const RUN_FILES = {
   info: 'run.json',
@@ -69,7 +70,7 @@ export class RunFolder {
     for (const [i, line] of lines.entries()) {
       if (!line.trim()) continue;
       try {
-        events.push(runEventSchema.parse(JSON.parse(line)) as RunEvent);
+        events.push(runEventSchema.parse(JSON.parse(line)));
       } catch (error) {
         if (i >= lines.length - 2) break;
         throw new Error(`${path}:${i + 1} is malformed: ${(error as Error).message}`);

@@ -1,4 +1,4 @@
-// The contract every registered approach must pass on the tiny workloads (DESIGN section 4):
+// The contract every registered approach must pass on the tiny workloads (docs/architecture.md, "Adding an approach"):
 // it runs to completion, every config gets epochs x segments sub-epochs (each (config, segment)
 // exactly once per epoch), the four-part breakdown sums to the epoch time within 10%, and the
 // validation loss falls on the learnable data.
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { approachIds } from '../../approaches/index.js';
-import { runApproach } from '../../src/core/harness.js';
-import type { RunEvent } from '../../src/core/types.js';
+import { runSpec } from '../../approaches/resolve.js';
+import { runEventSchema, type RunEvent } from '../../src/core/events.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { testTopology } from '../helpers/cluster.js';
 
@@ -18,7 +18,7 @@ function readEvents(runDir: string): RunEvent[] {
   return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as RunEvent);
+    .map((line) => runEventSchema.parse(JSON.parse(line)));
 }
 
 /** Every registered approach, plus the variants that change where models live. */
@@ -30,7 +30,7 @@ describe.each(VARIANTS)('approach %s %j', (approach, options) => {
     const topology = await testTopology();
     const segments = topology.segments.length;
     const workload = resolveWorkload(workloadId, 'tiny', 1);
-    const { runDir, summary } = await runApproach({ approach, workload: workloadId, scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 250 });
+    const { runDir, summary } = await runSpec({ approach, workload: workloadId, scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 250 });
 
     expect(summary.status).toBe('complete');
     const units = readEvents(runDir).filter((e): e is Extract<RunEvent, { type: 'unit' }> => e.type === 'unit');

@@ -4,7 +4,7 @@
 // names it, instead of hanging its peer. No database: tiny synthetic shards, 1 thread per worker.
 import { afterAll, describe, expect, it } from 'vitest';
 import { EpochBook } from '../../src/core/epoch-book.js';
-import type { RunEvent, Span, TrainEvent } from '../../src/core/types.js';
+import type { RunEvent, Span, TrainEvent } from '../../src/core/events.js';
 import type { ModelConfig, ResolvedWorkload } from '../../src/core/workload.js';
 import { DdpError, DdpGroup, type DdpContext } from '../../src/engine/ddp.js';
 import { shardSource } from '../../src/engine/fleet.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../src/core/types.js';
+import type { RunEvent } from '../../src/core/events.js';
 import {
   ciExitCode,
   collectRatios,

@@ -2,9 +2,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize } from '../../src/metrics/summarize.js';
-import type { LoadedRun } from '../../src/store/read.js';
-import { FORMAT_VERSION, type RunInfo, type Sample } from '../../src/store/schema.js';
-import type { RunEvent, Span, SpanKind } from '../../src/core/types.js';
+import type { LoadedRun } from '../../src/core/records.js';
+import { FORMAT_VERSION, type RunInfo, type Sample } from '../../src/core/records.js';
+import type { RunEvent, Span, SpanKind } from '../../src/core/events.js';
 
 export function runInfo(overrides: Partial<RunInfo> = {}): RunInfo {
   return {

@@ -13,7 +13,7 @@ import {
   readNetwork,
   startSampler,
 } from '../../src/metrics/sampler.js';
-import { sampleSchema } from '../../src/store/schema.js';
+import { sampleSchema } from '../../src/core/records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-sampler-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summarize, sweepKinds, phaseIntervals, epochWindows } from '../../src/metrics/summarize.js';
-import { summarySchema, type Breakdown } from '../../src/store/schema.js';
-import type { RunEvent } from '../../src/core/types.js';
+import { summarySchema, type Breakdown } from '../../src/core/records.js';
+import type { RunEvent } from '../../src/core/events.js';
 import { phase, runInfo, sample, span, syntheticRun } from './fixtures.js';
 
 const storage = { sourceBytes: 1000, extraBytes: 0 };

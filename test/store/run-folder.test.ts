@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunFolder, newRunId } from '../../src/store/run-folder.js';
-import { FORMAT_VERSION, type RunInfo, type Summary } from '../../src/store/schema.js';
+import { FORMAT_VERSION, type RunInfo, type Summary } from '../../src/core/records.js';
 
 function info(runId: string): RunInfo {
   return {

@@ -1,4 +1,4 @@
-// Decoding a packed buffer (the layout of .notes/common.md) in TypeScript.
+// Decoding a packed buffer (the layout of docs/architecture.md, "Data") in TypeScript.
 export interface PackedBuffer {
   n: number;
   /** n x prod(featureShape) float32. */

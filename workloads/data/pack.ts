@@ -1,4 +1,4 @@
-// The in-DBMS ETL (DESIGN section 6, like MADlib's training_preprocessor_dl): on every segment at
+// The in-DBMS ETL (docs/architecture.md, "Data"; like MADlib's training_preprocessor_dl): on every segment at
 // once, one statement shuffles that segment's raw rows (seeded: ORDER BY a hash of row_id and the
 // seed), cuts them into buffers of rowsPerBuffer rows and packs each buffer with a PL/Python
 // aggregate of the `bench` extension (infra/sql/10-pack.sql, bench_engine.featurize) into

@@ -1,4 +1,4 @@
-"""Featurisation and packing of raw rows into buffers: the in-DBMS ETL (DESIGN section 6).
+"""Featurisation and packing of raw rows into buffers: the in-DBMS ETL (docs/architecture.md, "Data").
 
 Called by the aggregates of infra/sql/10-pack.sql, one aggregate call per buffer:
 
@@ -8,7 +8,7 @@ Called by the aggregates of infra/sql/10-pack.sql, one aggregate call per buffer
 The transition functions only append the row's values to Python lists kept in PL/Python's GD
 (the aggregate's SQL state is a bigint key into GD); the final function builds the whole buffer
 at once with numpy and returns (n, x, y): x = n * prod(feature shape) float32 little-endian, y = n
-int32 little-endian (the packed layout of .notes/common.md).
+int32 little-endian (the packed layout of docs/architecture.md, "Data").
 
 Criteo (the paper's artifact; workloads/featurize.ts is the TypeScript twin and must agree value
 for value):

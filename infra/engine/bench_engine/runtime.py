@@ -1,7 +1,7 @@
 """Process-wide torch settings: threads and the device models and batches live on.
 
 torch defaults to 1 thread on this machine whatever the core count, so every entry point
-(worker, raw loop, PL/Python) sets threads explicitly (DESIGN section 10).
+(worker, raw loop, PL/Python) sets threads explicitly (docs/architecture.md, "Vocabulary").
 """
 
 import os

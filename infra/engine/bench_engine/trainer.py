@@ -1,6 +1,6 @@
 """Training one config on packed buffers: the code every approach runs.
 
-Packed buffer (ETL output, see .notes/common.md): x = n * prod(input_shape) float32 little
+Packed buffer (ETL output, see docs/architecture.md, "Data"): x = n * prod(input_shape) float32 little
 endian, y = n int32 little endian. Mini-batches of config['batchSize'] are taken in buffer
 order inside each buffer (the last one of a buffer may be smaller), each trained
 config.get('repeat', 1) times; Adam(lr=learningRate, weight_decay=l2); cross-entropy.

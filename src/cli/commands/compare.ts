@@ -4,7 +4,8 @@
 // compareRuns of src/metrics/compare.ts.
 import type { Argv, CommandModule } from 'yargs';
 import { compareRuns, exitCodeOf, METRICS, type Comparison } from '../../metrics/compare.js';
-import { loadRuns, RunFolderError, type LoadedRun } from '../../store/read.js';
+import type { LoadedRun } from '../../core/records.js';
+import { loadRuns, RunFolderError } from '../../store/read.js';
 import { formatTable } from '../format.js';
 
 export interface CompareArgs {

@@ -139,18 +139,14 @@ const detachCommand: CommandModule<object, { db: string }> = {
   },
 };
 
+/** The `db` subcommands (the CLI's unknown-flag messages look their flags up). */
+export const DB_COMMANDS = [up, down, status, url, attachCommand, check, detachCommand] as const;
+
 export const dbCommand: CommandModule = {
   command: 'db <command>',
   describe: 'the embedded cluster (up | down | status | url) and layouts on other servers (attach | check | detach)',
   builder: (yargs: Argv) =>
-    yargs
-      .command(up)
-      .command(down)
-      .command(status)
-      .command(url)
-      .command(attachCommand)
-      .command(check)
-      .command(detachCommand)
+    DB_COMMANDS.reduce((y: Argv, command) => y.command(command as CommandModule), yargs)
       .demandCommand(1, 'say which: up, down, status, url, attach, check or detach'),
   handler: () => undefined,
 };

@@ -1,7 +1,7 @@
 // `bench demo` (npm run demo): the README's one-command comparison. Starts the embedded cluster,
 // loads a tiny Criteo-like dataset, runs export and udaf on it and prints a summary table.
 import type { Argv, CommandModule } from 'yargs';
-import { runApproach } from '../../core/harness.js';
+import { runSpec } from '../../../approaches/resolve.js';
 import { clusterStatus, ensureCluster } from '../../db/cluster.js';
 import { bytes, formatTable, seconds } from '../format.js';
 import { progressPrinter } from '../progress.js';
@@ -32,7 +32,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const workload = resolveWorkload(args.workload, scale, 1);
     const rows: (string | number)[][] = [];
     for (const approach of args.approaches) {
-      const result = await runApproach({
+      const result = await runSpec({
         approach,
         workload: args.workload,
         scale,

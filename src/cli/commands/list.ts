@@ -4,6 +4,7 @@ import { APPROACHES } from '../../../approaches/index.js';
 import { WORKLOADS } from '../../../workloads/index.js';
 import { SCALES } from '../../core/workload.js';
 import { formatTable } from '../format.js';
+import { declaredOptionsText } from './run.js';
 
 export const listCommand: CommandModule = {
   command: 'list',
@@ -12,5 +13,6 @@ export const listCommand: CommandModule = {
     console.log('Approaches\n' + formatTable(['id', 'scheduling', 'execution', 'data access', 'models live'], Object.values(APPROACHES).map((a) => [a.id, a.layers.scheduling, a.layers.execution, a.layers.dataAccess, a.layers.modelsLive])));
     console.log('\nWorkloads\n' + formatTable(['id', 'description'], Object.values(WORKLOADS).map((w) => [w.id, w.description])));
     console.log(`\nScales: ${SCALES.join(', ')}`);
+    console.log(`\n${declaredOptionsText()}`);
   },
 };

@@ -1,9 +1,11 @@
 // `bench run`: one approach on one workload, stored as a run folder.
 import type { Argv, CommandModule } from 'yargs';
-import { approachIds, getApproach } from '../../../approaches/index.js';
-import { runApproach, type RunResult } from '../../core/harness.js';
+import { APPROACHES, approachIds } from '../../../approaches/index.js';
+import { resolveRunSpec } from '../../../approaches/resolve.js';
+import { describeOptions } from '../../core/options.js';
+import { runApproach, type RunResult } from '../../run/harness.js';
 import { SCALES, type ScaleName } from '../../core/workload.js';
-import { resolveWorkload, WORKLOADS } from '../../../workloads/index.js';
+import { WORKLOADS } from '../../../workloads/index.js';
 import { resolveTopology } from '../../db/resolve.js';
 import { bytes, formatTable, seconds } from '../format.js';
 import { progressPrinter } from '../progress.js';
@@ -16,13 +18,13 @@ export interface RunArgs {
   db?: string;
   seed: number;
   option: string[];
-  'models-in'?: string;
   resume?: string;
   'runs-dir'?: string;
   threads?: number;
   'sample-ms': number;
 }
 
+/** `key=value` pairs as given on the command line; their types come from the declarations they are routed to. */
 export function parseOptions(pairs: string[]): Record<string, string> {
   const options: Record<string, string> = {};
   for (const pair of pairs) {
@@ -31,6 +33,21 @@ export function parseOptions(pairs: string[]): Record<string, string> {
     options[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return options;
+}
+
+/** Every approach's and workload's declared options, for `--help` and `bench list`. */
+export function declaredOptionsText(): string {
+  const lines = ['Approach options (--option key=value):'];
+  for (const approach of Object.values(APPROACHES)) {
+    lines.push(`  ${approach.id}:`, ...describeOptions(approach.options, '    '));
+  }
+  lines.push('Workload options (--option key=value):');
+  for (const workload of Object.values(WORKLOADS)) {
+    const entries = Object.entries(workload.options);
+    if (entries.length === 0) continue;
+    lines.push(`  ${workload.id}:`, ...entries.map(([key, spec]) => `    ${key}=<value> (default ${spec.default}): ${spec.description}`));
+  }
+  return lines.join('\n');
 }
 
 export function checkScale(scale: string): ScaleName {
@@ -68,26 +85,23 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('segments', { type: 'number', describe: 'segments of the embedded cluster (default 4, or what exists)' })
       .option('db', { type: 'string', describe: 'postgresql:// URL of an existing coordinator (else PG* variables, else the embedded cluster)' })
       .option('seed', { type: 'number', default: 1 })
-      .option('option', { alias: 'o', type: 'string', array: true, default: [], describe: 'approach option key=value' })
-      .option('models-in', { type: 'string', choices: ['files', 'db'], describe: 'ctq: keep checkpoints in files (default) or a DB table' })
+      .option('option', { alias: 'o', type: 'string', array: true, default: [], describe: 'an approach or workload option, key=value (listed below)' })
       .option('resume', { type: 'string', describe: 'continue an interrupted run folder' })
       .option('runs-dir', { type: 'string', describe: 'where run folders go (default ./runs, or BENCH_RUNS)' })
       .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
-      .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' }) as unknown as Argv<RunArgs>,
+      .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' })
+      .epilogue(declaredOptionsText()) as unknown as Argv<RunArgs>,
   handler: async (args) => {
-    const approach = getApproach(args.approach);
     const scale = checkScale(args.scale);
-    const workload = resolveWorkload(args.workload, scale, args.seed, parseOptions(args.option));
-    const options = parseOptions(args.option);
-    if (args['models-in']) options.modelsIn = args['models-in'];
+    const resolved = resolveRunSpec({ approach: args.approach, workload: args.workload, scale, seed: args.seed, options: parseOptions(args.option) });
+    const { approach, workload } = resolved;
     const topology = await resolveTopology({ db: args.db, segments: args.segments });
     const label = `${approach.id} ${workload.id}/${scale}`;
     const result = await runApproach({
-      approach: approach.id,
-      workload: workload.id,
-      scale,
-      seed: args.seed,
-      options,
+      approach,
+      workload,
+      options: resolved.approachOptions,
+      workloadOptions: resolved.workloadOptions,
       topology,
       resume: args.resume,
       runsDir: args['runs-dir'],

@@ -9,13 +9,13 @@
 // the engine's train loop counts (no process start, no model initialisation, no validation).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyPackedBuffers } from '../access/copy-export.js';
-import { classCount, featureShape, type ResolvedWorkload } from '../core/workload.js';
-import type { Topology } from '../db/topology.js';
+import { copyPackedBuffers } from '../../src/access/copy-export.js';
+import { classCount, featureShape, type ResolvedWorkload } from '../../src/core/workload.js';
+import type { Topology } from '../../src/db/topology.js';
 import { ensureRawData } from '../../workloads/data/load.js';
 import { packDataset } from '../../workloads/data/pack.js';
-import { writeEngineDataFile } from './data-file.js';
-import { runRawLoop } from './rawloop.js';
+import { writeEngineDataFile } from '../../src/engine/data-file.js';
+import { runRawLoop } from '../../src/engine/rawloop.js';
 
 export interface RawLoopMeasurement {
   /** Examples trained, summed over shards, configs and epochs. */

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runApproach } from '../../src/core/harness.js';
-import type { RunEvent } from '../../src/core/types.js';
-import { summarySchema } from '../../src/store/schema.js';
+import { runSpec } from '../../approaches/resolve.js';
+import { runEventSchema, type RunEvent } from '../../src/core/events.js';
+import { summarySchema } from '../../src/core/records.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { testTopology } from '../helpers/cluster.js';
 
@@ -16,7 +16,7 @@ function events(runDir: string): RunEvent[] {
   return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as RunEvent);
+    .map((line) => runEventSchema.parse(JSON.parse(line)));
 }
 
 describe('harness', () => {
@@ -27,7 +27,7 @@ describe('harness', () => {
     const controller = new AbortController();
     let units = 0;
     let runDir = '';
-    const interrupted = runApproach({
+    const interrupted = runSpec({
       approach,
       workload: 'criteo',
       scale: 'tiny',
@@ -51,7 +51,7 @@ describe('harness', () => {
     expect(before).toBeGreaterThan(totalUnits / 2);
     expect(before).toBeLessThan(totalUnits);
 
-    const { summary } = await runApproach({ approach, workload: 'criteo', scale: 'tiny', topology, resume: runDir, sampleIntervalMs: 0 });
+    const { summary } = await runSpec({ approach, workload: 'criteo', scale: 'tiny', topology, resume: runDir, sampleIntervalMs: 0 });
     expect(summary.status).toBe('complete');
     const unitEvents = events(runDir).filter((e): e is Extract<RunEvent, { type: 'unit' }> => e.type === 'unit');
     expect(unitEvents).toHaveLength(totalUnits);
@@ -64,6 +64,6 @@ describe('harness', () => {
   });
 
   it('refuses an unknown approach, listing the valid ones', async () => {
-    await expect(runApproach({ approach: 'nope', workload: 'criteo', scale: 'tiny', topology: await testTopology() })).rejects.toThrow(/unknown approach "nope"; valid approaches: .*udaf.*export/);
+    await expect(runSpec({ approach: 'nope', workload: 'criteo', scale: 'tiny', topology: await testTopology() })).rejects.toThrow(/unknown approach "nope"; valid approaches: .*udaf.*export/);
   });
 });

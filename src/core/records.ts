@@ -1,6 +1,9 @@
-// The on-disk format of a run folder (DESIGN section 7). Reports and `bench compare` read only
-// what these schemas accept, so a malformed folder fails loudly instead of producing numbers.
+// The records of a run folder besides its events (docs/architecture.md, "Run folder"): run.json,
+// samples.jsonl and summary.json. Reports and `bench compare` read only what these schemas accept, so
+// a malformed folder fails loudly instead of producing numbers. Types are derived from the schemas.
 import { z } from 'zod';
+import type { RunEvent } from './events.js';
+import { modelConfigSchema } from './workload.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -21,17 +24,9 @@ export const environmentSchema = z.object({
 });
 export type Environment = z.infer<typeof environmentSchema>;
 
-export const modelConfigSchema = z.object({
-  id: z.number(),
-  arch: z.enum(['mlp', 'vgg', 'resnet']),
-  batchSize: z.number(),
-  learningRate: z.number(),
-  l2: z.number(),
-  hidden: z.array(z.number()).optional(),
-  width: z.number().optional(),
-  repeat: z.number().optional(),
-  label: z.string(),
-});
+/** A declared option's value as run.json keeps it. */
+export const optionValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+export type OptionValue = z.infer<typeof optionValueSchema>;
 
 export const runInfoSchema = z.object({
   formatVersion: z.literal(FORMAT_VERSION),
@@ -42,70 +37,18 @@ export const runInfoSchema = z.object({
   segments: z.number(),
   seed: z.number(),
   epochs: z.number(),
-  options: z.record(z.string(), z.string()),
+  /** The approach's options, every declared one with its value (defaults included). */
+  options: z.record(z.string(), optionValueSchema),
+  /** The workload's options, every declared one with its value (absent in runs written before they were recorded). */
+  workloadOptions: z.record(z.string(), optionValueSchema).optional(),
+  /** Engine threads per worker (absent in runs written before it was recorded). */
+  threads: z.number().optional(),
   configs: z.array(modelConfigSchema),
   dataset: z.record(z.string(), z.unknown()),
   startedAt: z.string(),
   environment: environmentSchema,
 });
 export type RunInfo = z.infer<typeof runInfoSchema>;
-
-const spanSchema = z.object({
-  type: z.literal('span'),
-  kind: z.enum(['train', 'valid', 'engine-init', 'data', 'model-hop', 'idle', 'average', 'schedule']),
-  start: z.number(),
-  end: z.number(),
-  segment: z.number().optional(),
-  config: z.number().optional(),
-  epoch: z.number().optional(),
-  bytes: z.number().optional(),
-});
-const epochSchema = z.object({
-  type: z.literal('epoch'),
-  config: z.number(),
-  epoch: z.number(),
-  trainLoss: z.number(),
-  validLoss: z.number(),
-  validAccuracy: z.number(),
-  trainExamples: z.number(),
-  at: z.number(),
-});
-const counterSchema = z.object({
-  type: z.literal('counter'),
-  transport: z.enum(['copy', 'pipe', 'model-store', 'model-table', 'allreduce', 'sql', 'direct-read']),
-  bytes: z.number(),
-  at: z.number(),
-  segment: z.number().optional(),
-});
-const unitSchema = z.object({
-  type: z.literal('unit'),
-  config: z.number(),
-  segment: z.number(),
-  epoch: z.number(),
-  lossSum: z.number(),
-  examples: z.number(),
-  at: z.number(),
-});
-const phaseSchema = z.object({
-  type: z.literal('phase'),
-  phase: z.enum(['etl', 'execution']),
-  edge: z.enum(['start', 'end']),
-  at: z.number(),
-});
-const logSchema = z.object({
-  type: z.literal('log'),
-  level: z.enum(['info', 'warn', 'error']),
-  message: z.string(),
-  at: z.number(),
-});
-export const runEventSchema = z.discriminatedUnion('type', [
-  spanSchema,
-  epochSchema,
-  counterSchema,
-  unitSchema,
-  phaseSchema,
-  logSchema,
-]);
 
 /** One resource sample (samples.jsonl). Byte counters are cumulative since the sampler started. */
 export const sampleSchema = z.object({
@@ -189,3 +132,20 @@ export const summarySchema = z.object({
     .nullable(),
 });
 export type Summary = z.infer<typeof summarySchema>;
+
+/** A run folder as the reports and `bench compare` read it. */
+export interface LoadedRun {
+  dir: string;
+  info: RunInfo;
+  events: RunEvent[];
+  samples: Sample[];
+  summary: Summary;
+  /**
+   * 'file': summary.json as the harness wrote it. 'derived': summary.json was missing (the
+   * process died before writing it), so the summary was computed from the events and marked
+   * incomplete (storage sizes unknown: 0).
+   */
+  summarySource: 'file' | 'derived';
+  /** Things tolerated while reading (a torn last line of a run that died mid-write). */
+  warnings: string[];
+}

@@ -1,33 +1,33 @@
-// The harness: runs one approach on one workload, times ETL and execution separately, writes the
-// run folder as things happen, samples resources, and marks a run that did not finish incomplete.
+// The harness (docs/architecture.md, "A run"): runs one resolved approach on one resolved workload,
+// times its phases (ETL, engine start-up, execution), writes the run folder as things happen,
+// samples resources, and marks a run that did not finish incomplete. It receives resolved objects;
+// the registries are looked up at the edges (the CLI, studies).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { getApproach } from '../../approaches/index.js';
-import { resolveWorkload } from '../../workloads/index.js';
-import { ensureRawData } from '../../workloads/data/load.js';
-import { resolveTopology } from '../db/resolve.js';
-import { connect } from '../db/connect.js';
-import type { Topology } from '../db/topology.js';
+import type { Approach, Prepared, RunContext } from '../core/approach.js';
+import { EpochBook } from '../core/epoch-book.js';
+import type { Phase, RunEvent, TrainEvent } from '../core/events.js';
+import { parseOptionValues, type OptionValue } from '../core/options.js';
+import { repoRoot } from '../core/paths.js';
+import { FORMAT_VERSION, type RunInfo, type Summary } from '../core/records.js';
+import type { Topology } from '../core/topology.js';
+import type { ResolvedWorkload } from '../core/workload.js';
+import { postmasterPids } from '../db/processes.js';
 import { startSampler } from '../metrics/sampler.js';
 import { summarize } from '../metrics/summarize.js';
 import { captureEnvironment } from '../store/environment.js';
-import { FORMAT_VERSION, type Summary } from '../store/schema.js';
 import { RunFolder, newRunId } from '../store/run-folder.js';
-import { EpochBook } from './epoch-book.js';
-import type { Prepared, RunContext } from './approach.js';
-import { repoRoot } from './paths.js';
-import type { RunEvent, TrainEvent } from './types.js';
-import type { ResolvedWorkload, ScaleName } from './workload.js';
-import { postmasterPids } from '../db/processes.js';
+import { ensureRawData } from '../../workloads/data/load.js';
+import { lockCluster } from './lock.js';
 
 export interface RunRequest {
-  approach: string;
-  workload: string;
-  scale: ScaleName;
-  segments?: number;
-  db?: string;
-  seed?: number;
-  options?: Record<string, string>;
+  approach: Approach;
+  workload: ResolvedWorkload;
+  /** The workload's declared options as resolved (recorded in run.json). */
+  workloadOptions?: Readonly<Record<string, OptionValue>>;
+  /** The approach's options as given; parsed against its declarations here (unknown keys refused). */
+  options?: Readonly<Record<string, OptionValue>>;
+  topology: Topology;
   /** Engine threads per worker; default: cores / segments, at least 1. */
   threads?: number;
   runsDir?: string;
@@ -38,7 +38,6 @@ export interface RunRequest {
   /** Progress listener (the CLI prints from it). */
   onEvent?: (event: RunEvent) => void;
   signal?: AbortSignal;
-  topology?: Topology;
 }
 
 export interface RunResult {
@@ -46,77 +45,70 @@ export interface RunResult {
   summary: Summary;
 }
 
-/**
- * One run at a time per cluster: runs share the packed tables and the segments' cores, so a second
- * run would corrupt the first one's data and its timings. Held as a session advisory lock.
- */
-async function lockCluster(topology: Topology): Promise<{ release(): Promise<void> }> {
-  const client = await connect(topology.coordinator, 'bench-run-lock');
-  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RUN_LOCK_KEY]);
-  if (!rows[0].ok) {
-    const holder = await client.query<{ pid: number; application_name: string }>(
-      "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.objid = $1",
-      [RUN_LOCK_KEY],
-    );
-    await client.end();
-    throw new Error(`another bench run is using this cluster (coordinator backend pid ${holder.rows[0]?.pid ?? 'unknown'}); wait for it to finish`);
-  }
-  return { release: () => client.end().catch(() => undefined) };
-}
-
-const RUN_LOCK_KEY = 0x62656e63; // 'benc'
-
 export function defaultRunsDir(): string {
   return process.env.BENCH_RUNS ? resolve(process.env.BENCH_RUNS) : join(repoRoot(), 'runs');
 }
 
-function defaultThreads(segments: number): number {
+export function defaultThreads(segments: number): number {
   const cores = Number(process.env.BENCH_CORES ?? 0) || (globalThis.navigator?.hardwareConcurrency ?? 2);
   return Math.max(1, Math.floor(cores / segments));
 }
 
-function resumeFolder(dir: string, approach: string, workload: ResolvedWorkload, segments: number): RunFolder {
-  const folder = RunFolder.open(dir);
-  const info = folder.info;
-  if (info.approach !== approach || info.workload !== workload.id || info.scale !== workload.scale || info.segments !== segments) {
-    throw new Error(`cannot resume ${info.runId} as ${approach}/${workload.id}/${workload.scale} on ${segments} segments: it was ${info.approach}/${info.workload}/${info.scale} on ${info.segments}`);
+/** The fields of run.json a resume must match, and what the request says for each. */
+function resumeMismatches(info: RunInfo, request: RunRequest, options: Record<string, OptionValue>, segments: number): string[] {
+  const { workload } = request;
+  const wanted: [string, unknown, unknown][] = [
+    ['approach', info.approach, request.approach.id],
+    ['workload', info.workload, workload.id],
+    ['scale', info.scale, workload.scale],
+    ['segments', info.segments, segments],
+    ['seed', info.seed, workload.seed],
+    ['epochs', info.epochs, workload.epochs],
+    ['options', JSON.stringify(info.options), JSON.stringify(options)],
+  ];
+  if (info.workloadOptions && request.workloadOptions) {
+    wanted.push(['workload options', JSON.stringify(info.workloadOptions), JSON.stringify(request.workloadOptions)]);
   }
-  return folder;
+  return wanted.filter(([, was, is]) => was !== is).map(([name, was, is]) => `${name} was ${String(was)}, now ${String(is)}`);
 }
 
 export async function runApproach(request: RunRequest): Promise<RunResult> {
-  const approach = getApproach(request.approach);
-  const topology = request.topology ?? (await resolveTopology({ db: request.db, segments: request.segments }));
+  const { approach, workload, topology } = request;
+  const options = parseOptionValues(`approach ${approach.id}`, approach.options, request.options ?? {});
   const problems = await approach.check(topology);
   if (problems.length > 0) {
     throw new Error(`${approach.id} cannot run here:\n${problems.map((p) => `  - ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`).join('\n')}`);
   }
   const segments = topology.segments.length;
-  const seed = request.seed ?? 1;
-  const workload = resolveWorkload(request.workload, request.scale, seed, request.options);
-  const options = request.options ?? {};
+  const threads = request.threads ?? defaultThreads(segments);
 
   // Taken before the run folder exists, so a refused run leaves nothing behind.
   const lock = await lockCluster(topology);
   let folder: RunFolder;
   try {
-    folder = request.resume
-      ? resumeFolder(request.resume, approach.id, workload, segments)
-      : RunFolder.create(request.runsDir ?? defaultRunsDir(), {
-          formatVersion: FORMAT_VERSION,
-          runId: newRunId(approach.id, workload.id, workload.scale),
-          approach: approach.id,
-          workload: workload.id,
-          scale: workload.scale,
-          segments,
-          seed,
-          epochs: workload.epochs,
-          options,
-          configs: workload.configs,
-          dataset: { name: workload.datasetName, ...workload.dataset },
-          startedAt: new Date().toISOString(),
-          environment: await captureEnvironment(topology),
-        });
+    if (request.resume) {
+      folder = RunFolder.open(request.resume);
+      const mismatches = resumeMismatches(folder.info, request, options, segments);
+      if (mismatches.length > 0) throw new Error(`cannot resume ${folder.info.runId}: ${mismatches.join('; ')}`);
+    } else {
+      folder = RunFolder.create(request.runsDir ?? defaultRunsDir(), {
+        formatVersion: FORMAT_VERSION,
+        runId: newRunId(approach.id, workload.id, workload.scale),
+        approach: approach.id,
+        workload: workload.id,
+        scale: workload.scale,
+        segments,
+        seed: workload.seed,
+        epochs: workload.epochs,
+        options,
+        workloadOptions: { ...(request.workloadOptions ?? {}) },
+        threads,
+        configs: workload.configs,
+        dataset: { name: workload.datasetName, ...workload.dataset },
+        startedAt: new Date().toISOString(),
+        environment: await captureEnvironment(topology),
+      });
+    }
   } catch (error) {
     await lock.release();
     throw error;
@@ -147,7 +139,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     workload,
     topology,
     options,
-    threads: request.threads ?? defaultThreads(segments),
+    threads,
     signal: controller.signal,
     emit: (event: TrainEvent) => record(event),
     log,
@@ -162,13 +154,19 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
       : startSampler({ out: folder.samplesPath, intervalMs: request.sampleIntervalMs ?? 1000, rootPids: () => [process.pid, ...postmasters, ...extraPids] });
 
   let prepared: Prepared | undefined;
-  let openPhase: 'etl' | 'execution' | undefined;
+  let openPhase: Phase | undefined;
   let status: 'complete' | 'incomplete' = 'incomplete';
   let failure: unknown;
   try {
+    if (request.resume && approach.verifyResume) {
+      const refusals = await approach.verifyResume(ctx);
+      if (refusals.length > 0) {
+        throw new Error(`cannot resume ${folder.info.runId}; the state it left does not match its events:\n${refusals.map((p) => `  - ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`).join('\n')}`);
+      }
+    }
     const raw = await ensureRawData(topology, workload);
     log(`raw data ${workload.datasetName}: ${raw.trainRows} train rows, ${raw.validRows} validation rows (${raw.reused ? 'reused' : 'loaded'})`);
-    const phase = async <T>(name: 'etl' | 'execution', work: () => Promise<T>): Promise<T> => {
+    const phase = async <T>(name: Phase, work: () => Promise<T>): Promise<T> => {
       openPhase = name;
       record({ type: 'phase', phase: name, edge: 'start', at: Date.now() });
       const result = await work();
@@ -178,6 +176,9 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     };
     const ready = await phase('etl', () => approach.prepare(ctx));
     prepared = ready;
+    controller.signal.throwIfAborted();
+    const startup = approach.startup;
+    if (startup) await phase('startup', () => startup(ctx, ready));
     controller.signal.throwIfAborted();
     await phase('execution', () => approach.train(ctx, ready));
     status = 'complete';
