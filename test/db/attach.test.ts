@@ -161,7 +161,7 @@ describe.skipIf(!root)('servers bench did not start: attach, run through --db, c
     // udaf and ma are synchronous, so seeded runs train identically anywhere: compared with the
     // embedded cluster's run value for value. ctq and export schedule asynchronously (the order of
     // sub-epochs follows timing): compared in shape.
-    const approaches = [['udaf', [], true], ['ctq', ['--option', 'modelsIn=db'], false], ['export', [], false], ['ma', [], true]] as const;
+    const approaches = [['udaf', [], true], ['ctq', ['--option', 'models-in=db'], false], ['export', [], false], ['ma', [], true]] as const;
     for (const [approach, extra, deterministic] of approaches) {
       const common = ['run', '--approach', approach, '--workload', 'criteo', '--scale', 'tiny', '--sample-ms', '0', ...extra];
       const attached = await cli([...common, '--db', db, '--runs-dir', join(base, 'runs')]);
