@@ -31,24 +31,41 @@ export interface RecordRow {
 }
 
 export async function recordExists(client: pg.Client): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [`public.${RECORD_TABLE}`]);
+  const { rows } = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [
+    `public.${RECORD_TABLE}`,
+  ]);
   return rows[0].ok;
 }
 
 export async function ensureRecordTable(client: pg.Client): Promise<void> {
   await client.query(`CREATE TABLE IF NOT EXISTS public.${RECORD_TABLE} (
-      id serial PRIMARY KEY, kind text NOT NULL, name text NOT NULL, detail jsonb NOT NULL DEFAULT '{}', at timestamptz NOT NULL DEFAULT now())`);
-  await client.query(`COMMENT ON TABLE public.${RECORD_TABLE} IS 'bench db attach: what it created here; bench db detach removes exactly that'`);
+      id serial PRIMARY KEY, kind text NOT NULL, name text NOT NULL,
+      detail jsonb NOT NULL DEFAULT '{}', at timestamptz NOT NULL DEFAULT now())`);
+  await client.query(
+    `COMMENT ON TABLE public.${RECORD_TABLE} IS 'bench db attach: what it created here; bench db detach removes ` +
+      `exactly that'`,
+  );
 }
 
 export async function readRecord(client: pg.Client): Promise<RecordRow[]> {
   if (!(await recordExists(client))) return [];
-  const { rows } = await client.query<RecordRow>(`SELECT id, kind, name, detail, at::text AS at FROM public.${RECORD_TABLE} ORDER BY id`);
+  const { rows } = await client.query<RecordRow>(
+    `SELECT id, kind, name, detail, at::text AS at FROM public.${RECORD_TABLE} ORDER BY id`,
+  );
   return rows;
 }
 
-export async function addRecord(client: pg.Client, kind: RecordKind, name: string, detail: Record<string, unknown> = {}): Promise<void> {
-  await client.query(`INSERT INTO public.${RECORD_TABLE} (kind, name, detail) VALUES ($1, $2, $3)`, [kind, name, JSON.stringify(detail)]);
+export async function addRecord(
+  client: pg.Client,
+  kind: RecordKind,
+  name: string,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
+  await client.query(`INSERT INTO public.${RECORD_TABLE} (kind, name, detail) VALUES ($1, $2, $3)`, [
+    kind,
+    name,
+    JSON.stringify(detail),
+  ]);
 }
 
 export function recorded(rows: RecordRow[], kind: RecordKind, name: string): RecordRow | undefined {

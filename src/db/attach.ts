@@ -23,12 +23,10 @@ import { installScript, shellQuote, type HostLayout } from './host-install.js';
 import { pythonFacts, serverFacts, type PythonFacts, type ServerFacts } from './probe.js';
 import { instanceUrl, type Instance, type Topology } from './topology.js';
 import { sameDatabase, instanceFromUrl } from './urls.js';
+import { DEFAULT_LAYOUT_DATABASE } from './resolve.js';
 import { segmentServerName, wireSegment } from './wiring.js';
 
 const run = promisify(execFile);
-
-/** The database an attach URL without one names. */
-export const DEFAULT_ATTACH_DATABASE = 'bench';
 
 /** Refused: nothing (or, for host files, only what is listed) was changed; each problem names its instance and fix. */
 export class LayoutRefused extends Error {
@@ -50,12 +48,13 @@ export interface AttachOutcome {
 
 export function layoutFromUrls(coordinatorUrl: string, segmentUrls: string[]): Topology {
   if (segmentUrls.length === 0) throw new Error('bench db attach needs at least one --segment URL');
-  const coordinator = instanceFromUrl(coordinatorUrl, 'coordinator', { database: DEFAULT_ATTACH_DATABASE });
-  const segments = segmentUrls.map((url, i) => instanceFromUrl(url, `seg${i}`, { database: DEFAULT_ATTACH_DATABASE }));
+  const coordinator = instanceFromUrl(coordinatorUrl, 'coordinator', { database: DEFAULT_LAYOUT_DATABASE });
+  const segments = segmentUrls.map((url, i) => instanceFromUrl(url, `seg${i}`, { database: DEFAULT_LAYOUT_DATABASE }));
   const all = [coordinator, ...segments];
   for (const [i, a] of all.entries()) {
     for (const b of all.slice(i + 1)) {
-      if (sameDatabase(a, b)) throw new Error(`${a.name} and ${b.name} are the same database (${instanceUrl(a)}): each needs its own`);
+      if (sameDatabase(a, b))
+        throw new Error(`${a.name} and ${b.name} are the same database (${instanceUrl(a)}): each needs its own`);
     }
   }
   return { coordinator, segments, embedded: false };
@@ -68,23 +67,34 @@ interface Probe {
 }
 
 async function gitSha(): Promise<string> {
-  return (await run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot() }).catch(() => undefined))?.stdout.trim() ?? 'unknown';
+  return (
+    (await run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot() }).catch(() => undefined))?.stdout.trim() ?? 'unknown'
+  );
 }
 
 /** Phase 1, read-only: connect to the maintenance database and probe the server and its Python. */
 async function probeInstance(instance: Instance): Promise<Probe> {
   const client = await connect({ ...instance, database: 'postgres' }, 'bench-attach').catch((error: Error) => {
     const reason = error instanceof DatabaseUnreachableError ? error.reason : error.message;
-    const ssl = /no encryption/.test(reason) && !instance.params?.sslmode ? ' (it accepts SSL connections only: add ?sslmode=require to its URL)' : '';
+    const ssl =
+      /no encryption/.test(reason) && !instance.params?.sslmode
+        ? ' (it accepts SSL connections only: add ?sslmode=require to its URL)'
+        : '';
     throw new Error(`${instance.name}: cannot connect to ${instanceUrl(instance)}: ${reason}${ssl}`);
   });
   try {
     const server = await serverFacts(client);
     if (!server.superuser) {
-      throw new Error(`${instance.name}: ${server.user} is not a superuser on ${instanceUrl(instance)}; attach creates untrusted-language functions and extensions, so it needs one (later runs do not)`);
+      throw new Error(
+        `${instance.name}: ${server.user} is not a superuser on ${instanceUrl(instance)}; attach creates ` +
+          `untrusted-language functions and extensions, so it needs one (later runs do not)`,
+      );
     }
     if (!server.available.plpython3u) {
-      throw new Error(`${instance.name}: PL/Python is not installed for PostgreSQL ${server.major} on its host: there, apt-get install postgresql-plpython3-${server.major}`);
+      throw new Error(
+        `${instance.name}: PL/Python is not installed for PostgreSQL ${server.major} on its host: there, apt-get ` +
+          `install postgresql-plpython3-${server.major}`,
+      );
     }
     return { instance, server, python: await pythonFacts(client, true) };
   } finally {
@@ -97,19 +107,33 @@ function consistencyProblems(probes: Probe[], isCoordinator: (p: Probe) => boole
   const ref = probes[0];
   for (const p of probes) {
     const name = p.instance.name;
-    if (p.server.major < 14) problems.push(`${name}: PostgreSQL ${p.server.version} is too old (postgres_fdw async execution needs 14 or later)`);
-    if (p.server.major !== ref.server.major) problems.push(`${name}: PostgreSQL ${p.server.major}, but the coordinator runs ${ref.server.major}`);
+    if (p.server.major < 14)
+      problems.push(
+        `${name}: PostgreSQL ${p.server.version} is too old (postgres_fdw async execution needs 14 or later)`,
+      );
+    if (p.server.major !== ref.server.major)
+      problems.push(`${name}: PostgreSQL ${p.server.major}, but the coordinator runs ${ref.server.major}`);
     const minor = (v: string): string => v.split('.').slice(0, 2).join('.');
-    if (minor(p.python.python) !== minor(ref.python.python)) problems.push(`${name}: PL/Python runs Python ${p.python.python}, the coordinator's ${ref.python.python}`);
+    if (minor(p.python.python) !== minor(ref.python.python))
+      problems.push(`${name}: PL/Python runs Python ${p.python.python}, the coordinator's ${ref.python.python}`);
     const torch = p.python.torch;
     if (!torch || 'error' in torch) {
-      problems.push(`${name}: the server's PL/Python cannot import torch (${torch && 'error' in torch ? torch.error : 'not probed'}); on its host: apt-get install python3-torch python3-numpy libopenblas0-openmp`);
+      problems.push(
+        `${name}: the server's PL/Python cannot import torch ` +
+          `(${torch && 'error' in torch ? torch.error : 'not probed'}); on its host: apt-get install python3-torch ` +
+          `python3-numpy libopenblas0-openmp`,
+      );
     } else if (ref.python.torch && 'version' in ref.python.torch && torch.version !== ref.python.torch.version) {
-      problems.push(`${name}: torch ${torch.version}, the coordinator's ${ref.python.torch.version}: every instance must train with the same engine`);
+      problems.push(
+        `${name}: torch ${torch.version}, the coordinator's ${ref.python.torch.version}: every instance must train ` +
+          `with the same engine`,
+      );
     }
-    if (isCoordinator(p) && !p.server.available.postgres_fdw) problems.push(`${name}: postgres_fdw is not installed on its host: apt-get install postgresql-contrib`);
+    if (isCoordinator(p) && !p.server.available.postgres_fdw)
+      problems.push(`${name}: postgres_fdw is not installed on its host: apt-get install postgresql-contrib`);
     if (!p.server.sharedir) problems.push(`${name}: cannot read pg_config (not a superuser?)`);
-    if (p.python.sitePackages.length === 0) problems.push(`${name}: the server's Python has no site-packages directory to put bench_engine.pth in`);
+    if (p.python.sitePackages.length === 0)
+      problems.push(`${name}: the server's Python has no site-packages directory to put bench_engine.pth in`);
   }
   return problems;
 }
@@ -142,7 +166,8 @@ async function hostGroups(probes: Probe[], extension: ExtensionBuild, engine: En
   for (const p of probes.filter((probe) => needsFiles(probe, extension, engine))) {
     const layout = { sharedir: p.server.sharedir as string, siteDir: p.python.sitePackages[0] };
     const access = await hostAccess(p, layout);
-    const key = `${access.local ? 'local' : `${p.instance.host} (${p.python.hostname})`}|${layout.sharedir}|${layout.siteDir}`;
+    const where = access.local ? 'local' : `${p.instance.host} (${p.python.hostname})`;
+    const key = `${where}|${layout.sharedir}|${layout.siteDir}`;
     const group = groups.get(key) ?? { key, layout, probes: [], ...(access.local ? {} : { remote: access.reason }) };
     group.probes.push(p);
     groups.set(key, group);
@@ -154,7 +179,12 @@ async function hostGroups(probes: Probe[], extension: ExtensionBuild, engine: En
  * Install bench's files where a host lacks them: run the script here when this machine shares the
  * server's file system and may write there; otherwise write it and say what to run on that host.
  */
-async function installHostFiles(probes: Probe[], extension: ExtensionBuild, engine: EnginePackage, actions: string[]): Promise<string[]> {
+async function installHostFiles(
+  probes: Probe[],
+  extension: ExtensionBuild,
+  engine: EnginePackage,
+  actions: string[],
+): Promise<string[]> {
   const problems: string[] = [];
   const dir = join(benchHome(), 'attach');
   for (const group of await hostGroups(probes, extension, engine)) {
@@ -167,12 +197,17 @@ async function installHostFiles(probes: Probe[], extension: ExtensionBuild, engi
     const names = group.probes.map((p) => p.instance.name).join(', ');
     if (!group.remote) {
       await runScript(path);
-      actions.push(`installed the bench extension ${extension.version} and bench_engine ${engine.version} for ${names} on this machine (${path})`);
+      actions.push(
+        `installed the bench extension ${extension.version} and bench_engine ${engine.version} for ${names} on this ` +
+          `machine (${path})`,
+      );
     } else {
       const host = first.instance.host;
       problems.push(
-        `${names}: bench's files are missing on the server's host (${host}, which calls itself ${first.python.hostname}) and cannot be ` +
-          `installed from here: ${group.remote}. On that host run, as root: sh ${path}   (from here: ssh ${host} sudo sh < ${shellQuote(path)}); then attach again`,
+        `${names}: bench's files are missing on the server's host (${host}, which calls itself ` +
+          `${first.python.hostname}) and cannot be ` +
+          `installed from here: ${group.remote}. On that host run, as root: sh ${path}   (from here: ssh ${host} ` +
+          `sudo sh < ${shellQuote(path)}); then attach again`,
       );
     }
   }
@@ -193,8 +228,16 @@ async function roleSetting(client: pg.Client, role: string, name: string): Promi
 }
 
 /** The bench extension at this checkout's version: created, or moved from another version (drop and create). */
-async function ensureBenchExtension(client: pg.Client, instance: Instance, version: string, record: RecordRow[], actions: string[]): Promise<void> {
-  const { rows } = await client.query<{ version: string }>("SELECT extversion AS version FROM pg_extension WHERE extname = 'bench'");
+async function ensureBenchExtension(
+  client: pg.Client,
+  instance: Instance,
+  version: string,
+  record: RecordRow[],
+  actions: string[],
+): Promise<void> {
+  const { rows } = await client.query<{ version: string }>(
+    "SELECT extversion AS version FROM pg_extension WHERE extname = 'bench'",
+  );
   const current = rows[0]?.version;
   if (current === version) return;
   if (current === undefined) {
@@ -214,7 +257,8 @@ async function ensureBenchExtension(client: pg.Client, instance: Instance, versi
     await client.query('ROLLBACK');
     const detail = (error as { detail?: string }).detail;
     throw new Error(
-      `${instance.name}: cannot move extension bench from ${current} to ${version}: ${(error as Error).message}${detail ? ` (${detail.replace(/\n/g, '; ')})` : ''}. ` +
+      `${instance.name}: cannot move extension bench from ${current} to ${version}: ` +
+        `${(error as Error).message}${detail ? ` (${detail.replace(/\n/g, '; ')})` : ''}. ` +
         'Drop those objects (they use bench functions) and attach again',
     );
   }
@@ -222,7 +266,14 @@ async function ensureBenchExtension(client: pg.Client, instance: Instance, versi
 }
 
 /** Phase 2 on one instance: database, record, extensions, settings; on the coordinator, the wiring. */
-async function configureInstance(instance: Instance, topology: Topology, extension: ExtensionBuild, engine: EnginePackage, sha: string, actions: string[]): Promise<void> {
+async function configureInstance(
+  instance: Instance,
+  topology: Topology,
+  extension: ExtensionBuild,
+  engine: EnginePackage,
+  sha: string,
+  actions: string[],
+): Promise<void> {
   const isCoordinator = instance === topology.coordinator;
   const createdDatabase = await withClient({ ...instance, database: 'postgres' }, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [instance.database]);
@@ -249,26 +300,44 @@ async function configureInstance(instance: Instance, topology: Topology, extensi
     for (const [name, value] of Object.entries(SESSION_SETTINGS)) {
       const before = await roleSetting(client, instance.user, name);
       if (before === value) continue;
-      await client.query(`ALTER ROLE ${ident(instance.user)} IN DATABASE ${ident(instance.database)} SET ${name} = ${literal(value)}`);
+      await client.query(
+        `ALTER ROLE ${ident(instance.user)} IN DATABASE ${ident(instance.database)} SET ${name} = ${literal(value)}`,
+      );
       if (!recorded(record, 'setting', name)) await addRecord(client, 'setting', name, { role: instance.user, before });
-      actions.push(`${instance.name}: set ${name} = ${value} for ${instance.user} in ${instance.database}${before === null ? '' : ` (was ${before})`}`);
+      actions.push(
+        `${instance.name}: set ${name} = ${value} for ${instance.user} in ` +
+          `${instance.database}${before === null ? '' : ` (was ${before})`}`,
+      );
     }
     if (isCoordinator) {
       await createExtension('postgres_fdw');
       await wireCoordinator(client, topology, record, actions);
       await addRecord(client, 'layout', 'segments', { segments: topology.segments.map((s) => instanceUrl(s)) });
     }
-    await addRecord(client, 'installed', 'bench', { extension: extension.version, engine: engine.version, gitSha: sha });
+    await addRecord(client, 'installed', 'bench', {
+      extension: extension.version,
+      engine: engine.version,
+      gitSha: sha,
+    });
   });
 }
 
-async function wireCoordinator(client: pg.Client, topology: Topology, record: RecordRow[], actions: string[]): Promise<void> {
-  const { rows } = await client.query<{ srvname: string }>("SELECT srvname FROM pg_foreign_server WHERE srvname ~ '^seg[0-9]+$'");
+async function wireCoordinator(
+  client: pg.Client,
+  topology: Topology,
+  record: RecordRow[],
+  actions: string[],
+): Promise<void> {
+  const { rows } = await client.query<{ srvname: string }>(
+    "SELECT srvname FROM pg_foreign_server WHERE srvname ~ '^seg[0-9]+$'",
+  );
   const extra = rows.map((r) => r.srvname).filter((name) => Number(name.slice(3)) >= topology.segments.length);
   if (extra.length) {
     throw new Error(
-      `coordinator: it has foreign servers ${extra.join(', ')} beyond the ${topology.segments.length} segments given; ` +
-        'a layout changes size only through `bench db detach` and a new attach (bench\'s tables there are partitioned by the old count)',
+      `coordinator: it has foreign servers ${extra.join(', ')} beyond the ${topology.segments.length} segments ` +
+        `given; ` +
+        'a layout changes size only through `bench db detach` and a new attach ' +
+        "(bench's tables there are partitioned by the old count)",
     );
   }
   for (const [i, segment] of topology.segments.entries()) {
@@ -296,11 +365,15 @@ async function engineProblems(topology: Topology, engine: EnginePackage): Promis
   const problems: string[] = [];
   for (const instance of [topology.coordinator, ...topology.segments]) {
     const python = await withClient({ ...instance, database: 'postgres' }, (client) => pythonFacts(client, false));
-    if ('error' in python.engine) problems.push(`${instance.name}: the server's PL/Python still cannot import bench_engine: ${python.engine.error}`);
+    if ('error' in python.engine)
+      problems.push(
+        `${instance.name}: the server's PL/Python still cannot import bench_engine: ${python.engine.error}`,
+      );
     else if (python.engine.version !== engine.version) {
       problems.push(
-        `${instance.name}: the server imports bench_engine ${python.engine.version} from ${python.engine.path}, not ${engine.version}: ` +
-          'something earlier on its sys.path (the server\'s PYTHONPATH?) shadows the copy bench installed',
+        `${instance.name}: the server imports bench_engine ${python.engine.version} from ${python.engine.path}, not ` +
+          `${engine.version}: ` +
+          "something earlier on its sys.path (the server's PYTHONPATH?) shadows the copy bench installed",
       );
     }
   }
@@ -328,12 +401,14 @@ export async function attach(coordinatorUrl: string, segmentUrls: string[]): Pro
   for (const instance of [...topology.segments, topology.coordinator]) {
     await configureInstance(instance, topology, extension, engine, sha, actions);
   }
-  const check = await checkLayout(topology, { torchKnown: Object.fromEntries(probes.map((p) => [p.instance.name, p.python.torch])) });
+  const check = await checkLayout(topology, {
+    torchKnown: Object.fromEntries(probes.map((p) => [p.instance.name, p.python.torch])),
+  });
   return { topology, actions, check };
 }
 
 /** The attach command line for a layout (URLs without passwords). */
 export function repairCommand(topology: Topology): string {
-  return `npx bench db attach --coordinator ${instanceUrl(topology.coordinator)} ${topology.segments.map((s) => `--segment ${instanceUrl(s)}`).join(' ')}`;
+  const segments = topology.segments.map((s) => `--segment ${instanceUrl(s)}`).join(' ');
+  return `npx bench db attach --coordinator ${instanceUrl(topology.coordinator)} ${segments}`;
 }
-

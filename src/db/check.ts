@@ -52,7 +52,9 @@ interface Probed {
 
 async function measureSkew(client: pg.Client): Promise<number> {
   const before = Date.now();
-  const { rows } = await client.query<{ ms: string }>('SELECT (extract(epoch FROM clock_timestamp()) * 1000)::text AS ms');
+  const { rows } = await client.query<{ ms: string }>(
+    'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::text AS ms',
+  );
   const after = Date.now();
   return Number(rows[0].ms) - (before + after) / 2;
 }
@@ -69,7 +71,10 @@ async function probe(instance: Instance, options: CheckOptions): Promise<Probed>
   try {
     client = await connect(instance, 'bench-check');
   } catch (error) {
-    return { instance, error: error instanceof DatabaseUnreachableError ? error.reason : redact((error as Error).message) };
+    return {
+      instance,
+      error: error instanceof DatabaseUnreachableError ? error.reason : redact((error as Error).message),
+    };
   }
   const probed: Probed = { instance, client };
   try {
@@ -96,63 +101,134 @@ async function ancestry(installedSha: string | undefined): Promise<string | unde
       () => true,
       () => false,
     );
-  if (await isAncestor(installedSha, head)) return `older: installed by bench ${installedSha.slice(0, 10)}, an ancestor of this checkout`;
-  if (await isAncestor(head, installedSha)) return `newer: installed by bench ${installedSha.slice(0, 10)}, a descendant of this checkout`;
+  if (await isAncestor(installedSha, head))
+    return `older: installed by bench ${installedSha.slice(0, 10)}, an ancestor of this checkout`;
+  if (await isAncestor(head, installedSha))
+    return `newer: installed by bench ${installedSha.slice(0, 10)}, a descendant of this checkout`;
   return `installed by bench ${installedSha.slice(0, 10)}, unrelated to this checkout's ${head.slice(0, 10)}`;
 }
 
-async function instanceRows(p: Probed, reference: Probed, versions: { extension: string; engine: string }, isCoordinator: boolean, options: CheckOptions): Promise<CheckRow[]> {
+async function instanceRows(
+  p: Probed,
+  reference: Probed,
+  versions: { extension: string; engine: string },
+  isCoordinator: boolean,
+  options: CheckOptions,
+): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const name = p.instance.name;
   const add = (item: string, status: CheckStatus, detail: string, fix?: string): void => {
     rows.push({ instance: name, item, status, detail, ...(fix ? { fix } : {}) });
   };
   if (!p.client || !p.server) {
-    add('connection', 'FAIL', `${instanceUrl(p.instance)}: ${p.error ?? 'no connection'}`, 'start the server, or fix the URL / the password (~/.pgpass, PGPASSFILE, PGPASSWORD, --password-file)');
+    add(
+      'connection',
+      'FAIL',
+      `${instanceUrl(p.instance)}: ${p.error ?? 'no connection'}`,
+      'start the server, or fix the URL / the password (~/.pgpass, PGPASSFILE, PGPASSWORD, --password-file)',
+    );
     return rows;
   }
   const client = p.client;
   const server = p.server;
   add('connection', 'ok', `${instanceUrl(p.instance)} as ${server.user}${server.superuser ? ' (superuser)' : ''}`);
   const refMajor = reference.server?.major ?? server.major;
-  if (server.major !== refMajor) add('postgres', 'FAIL', `PostgreSQL ${server.version}; the coordinator runs ${refMajor}`, 'every instance must run the same major version');
-  else if (server.major < 14) add('postgres', 'FAIL', `PostgreSQL ${server.version}`, 'postgres_fdw async execution needs PostgreSQL 14 or later (bench is tested on 15)');
+  if (server.major !== refMajor)
+    add(
+      'postgres',
+      'FAIL',
+      `PostgreSQL ${server.version}; the coordinator runs ${refMajor}`,
+      'every instance must run the same major version',
+    );
+  else if (server.major < 14)
+    add(
+      'postgres',
+      'FAIL',
+      `PostgreSQL ${server.version}`,
+      'postgres_fdw async execution needs PostgreSQL 14 or later (bench is tested on 15)',
+    );
   else add('postgres', 'ok', `PostgreSQL ${server.version}`);
 
   const extensions = new Map(
-    (await client.query<{ extname: string; extversion: string }>('SELECT extname, extversion FROM pg_extension')).rows.map((r) => [r.extname, r.extversion]),
+    (
+      await client.query<{ extname: string; extversion: string }>('SELECT extname, extversion FROM pg_extension')
+    ).rows.map((r) => [r.extname, r.extversion]),
   );
   const python = p.python;
   if (!extensions.has('plpython3u')) add('plpython', 'FAIL', 'plpython3u is not installed in this database', REPAIR);
-  else add('plpython', 'ok', `plpython3u${python ? `, Python ${python.python} as OS user ${python.osUser} on host ${python.hostname}` : ''}`);
+  else
+    add(
+      'plpython',
+      'ok',
+      `plpython3u${python ? `, Python ${python.python} as OS user ${python.osUser} on host ${python.hostname}` : ''}`,
+    );
 
   const installed = extensions.get('bench');
   const record = await readRecord(client).catch(() => []);
-  const lastInstall = [...record].reverse().find((r) => r.kind === 'installed')?.detail as { gitSha?: string; at?: string } | undefined;
+  const lastInstall = [...record].reverse().find((r) => r.kind === 'installed')?.detail as
+    { gitSha?: string; at?: string } | undefined;
   if (!installed) add('extension', 'FAIL', `bench is not installed (this checkout's is ${versions.extension})`, REPAIR);
   else if (installed !== versions.extension) {
     const relation = (await ancestry(lastInstall?.gitSha)) ?? 'a different build of infra/sql';
-    add('extension', 'FAIL', `bench ${installed} is installed, this checkout's is ${versions.extension} (${relation})`, REPAIR);
-  } else add('extension', 'ok', `bench ${installed}, this checkout's${lastInstall?.gitSha ? ` (attached by bench ${lastInstall.gitSha.slice(0, 10)})` : ''}`);
+    add(
+      'extension',
+      'FAIL',
+      `bench ${installed} is installed, this checkout's is ${versions.extension} (${relation})`,
+      REPAIR,
+    );
+  } else
+    add(
+      'extension',
+      'ok',
+      `bench ${installed}, this ` +
+        `checkout's${lastInstall?.gitSha ? ` (attached by bench ${lastInstall.gitSha.slice(0, 10)})` : ''}`,
+    );
 
   if (!python && options.engine === false) {
     add('engine', 'warn', 'not probed (asked not to)');
   } else if (!python) {
-    const fallback = installed ? await client.query<{ v: string }>('SELECT bench_engine_versions() AS v').then((r) => r.rows[0].v, (e: Error) => e.message) : undefined;
-    add('engine', 'warn', `not probed: PL/Python probes need a superuser${fallback ? `; bench_engine_versions() says ${fallback}` : ''}`);
+    const fallback = installed
+      ? await client.query<{ v: string }>('SELECT bench_engine_versions() AS v').then(
+          (r) => r.rows[0].v,
+          (e: Error) => e.message,
+        )
+      : undefined;
+    add(
+      'engine',
+      'warn',
+      `not probed: PL/Python probes need a superuser${fallback ? `; bench_engine_versions() says ${fallback}` : ''}`,
+    );
   } else if ('error' in python.engine) {
     add('engine', 'FAIL', `the server's PL/Python cannot import bench_engine: ${python.engine.error}`, REPAIR);
   } else if (python.engine.version !== versions.engine) {
-    add('engine', 'FAIL', `imports bench_engine ${python.engine.version} from ${python.engine.path}; this checkout's is ${versions.engine}`, REPAIR);
+    add(
+      'engine',
+      'FAIL',
+      `imports bench_engine ${python.engine.version} from ${python.engine.path}; this checkout's is ${versions.engine}`,
+      REPAIR,
+    );
   } else add('engine', 'ok', `bench_engine ${python.engine.version} from ${python.engine.path}`);
 
   if (python?.torch) {
     const torch = python.torch;
-    if ('error' in torch) add('torch', 'FAIL', `the server's PL/Python cannot import torch: ${torch.error}`, 'on that host: apt-get install python3-torch python3-numpy libopenblas0-openmp');
+    if ('error' in torch)
+      add(
+        'torch',
+        'FAIL',
+        `the server's PL/Python cannot import torch: ${torch.error}`,
+        'on that host: apt-get install python3-torch python3-numpy libopenblas0-openmp',
+      );
     else {
-      const refTorch = reference.python?.torch && 'version' in reference.python.torch ? reference.python.torch.version : torch.version;
+      const refTorch =
+        reference.python?.torch && 'version' in reference.python.torch ? reference.python.torch.version : torch.version;
       const cuda = torch.cuda ? `CUDA: ${torch.devices.join(', ')}` : 'no CUDA device';
-      if (torch.version !== refTorch) add('torch', 'FAIL', `torch ${torch.version} (${cuda}); the coordinator has ${refTorch}`, 'install the same torch on every host');
+      if (torch.version !== refTorch)
+        add(
+          'torch',
+          'FAIL',
+          `torch ${torch.version} (${cuda}); the coordinator has ${refTorch}`,
+          'install the same torch on every host',
+        );
       else add('torch', 'ok', `torch ${torch.version}, ${cuda}`);
     }
   }
@@ -163,11 +239,25 @@ async function instanceRows(p: Probed, reference: Probed, versions: { extension:
   );
   const actual = new Map(settingRows.map((r) => [r.name, r.setting]));
   const wrong = Object.entries(SESSION_SETTINGS).filter(([k, v]) => actual.get(k) !== v);
-  if (wrong.length) add('settings', 'FAIL', wrong.map(([k, v]) => `${k} = ${actual.get(k)} (needs ${v})`).join(', '), REPAIR);
-  else add('settings', 'ok', Object.entries(SESSION_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' '));
+  if (wrong.length)
+    add('settings', 'FAIL', wrong.map(([k, v]) => `${k} = ${actual.get(k)} (needs ${v})`).join(', '), REPAIR);
+  else
+    add(
+      'settings',
+      'ok',
+      Object.entries(SESSION_SETTINGS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    );
 
   const skew = p.skewMs ?? 0;
-  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) add('clock', 'warn', `${skew.toFixed(0)} ms from this machine's clock`, 'synchronise the clocks (chrony / systemd-timesyncd): spans timed on different hosts are compared');
+  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS)
+    add(
+      'clock',
+      'warn',
+      `${skew.toFixed(0)} ms from this machine's clock`,
+      'synchronise the clocks (chrony / systemd-timesyncd): spans timed on different hosts are compared',
+    );
   else add('clock', 'ok', `${skew >= 0 ? '+' : ''}${skew.toFixed(0)} ms from this machine's clock`);
 
   if (!isCoordinator) {
@@ -189,18 +279,30 @@ async function fdwRows(client: pg.Client, segments: Instance[]): Promise<CheckRo
     const add = (status: CheckStatus, detail: string, fix?: string): void => {
       rows.push({ instance: 'coordinator', item: `fdw ${server}`, status, detail, ...(fix ? { fix } : {}) });
     };
-    const { rows: found } = await client.query<{ srvoptions: string[] | null }>('SELECT srvoptions FROM pg_foreign_server WHERE srvname = $1', [server]);
+    const { rows: found } = await client.query<{ srvoptions: string[] | null }>(
+      'SELECT srvoptions FROM pg_foreign_server WHERE srvname = $1',
+      [server],
+    );
     if (found.length === 0) {
       add('FAIL', `no foreign server ${server}`, REPAIR);
       continue;
     }
     const current = parseOptions(found[0].srvoptions);
-    const missing = Object.entries(FDW_SERVER_OPTIONS).filter(([k, v]) => (k === 'extensions' ? !(current[k] ?? '').split(',').includes(v) : current[k] !== v));
+    const missing = Object.entries(FDW_SERVER_OPTIONS).filter(([k, v]) =>
+      k === 'extensions' ? !(current[k] ?? '').split(',').includes(v) : current[k] !== v,
+    );
     if (missing.length) {
-      add('FAIL', `server options differ: ${missing.map(([k, v]) => `${k} is ${current[k] ?? 'unset'} (needs ${v})`).join(', ')}`, REPAIR);
+      add(
+        'FAIL',
+        `server options differ: ${missing.map(([k, v]) => `${k} is ${current[k] ?? 'unset'} (needs ${v})`).join(', ')}`,
+        REPAIR,
+      );
       continue;
     }
-    const { rowCount } = await client.query('SELECT 1 FROM pg_user_mappings WHERE srvname = $1 AND (usename = current_user OR usename = \'public\')', [server]);
+    const { rowCount } = await client.query(
+      "SELECT 1 FROM pg_user_mappings WHERE srvname = $1 AND (usename = current_user OR usename = 'public')",
+      [server],
+    );
     if (!rowCount) {
       add('FAIL', `no user mapping for the current user on ${server}`, REPAIR);
       continue;
@@ -208,7 +310,8 @@ async function fdwRows(client: pg.Client, segments: Instance[]): Promise<CheckRo
     await client.query('BEGIN');
     try {
       await client.query(
-        `CREATE FOREIGN TABLE bench_check_connection (setting text) SERVER ${server} OPTIONS (schema_name 'pg_catalog', table_name 'pg_settings')`,
+        `CREATE FOREIGN TABLE bench_check_connection (setting text) SERVER ${server} OPTIONS (schema_name ` +
+          `'pg_catalog', table_name 'pg_settings')`,
       );
       const started = Date.now();
       await client.query('SELECT count(*) FROM bench_check_connection');
@@ -221,11 +324,23 @@ async function fdwRows(client: pg.Client, segments: Instance[]): Promise<CheckRo
         "EXPLAIN VERBOSE SELECT bench_train('{}'::json, 0, '{}'::json, '{}'::json, x, y, n) FROM bench_check_plan",
       );
       const text = plan.map((r) => r['QUERY PLAN']).join('\n');
-      if (/Relations: Aggregate on/.test(text)) add('ok', `reaches ${instanceUrl(segment)} (${ms} ms); bench_train is pushed down`);
-      else add('FAIL', `reaches ${instanceUrl(segment)}, but bench_train would run on the coordinator (not pushed down)`, REPAIR);
+      if (/Relations: Aggregate on/.test(text))
+        add('ok', `reaches ${instanceUrl(segment)} (${ms} ms); bench_train is pushed down`);
+      else
+        add(
+          'FAIL',
+          `reaches ${instanceUrl(segment)}, but bench_train would run on the coordinator (not pushed down)`,
+          REPAIR,
+        );
     } catch (error) {
       const detail = (error as { detail?: string }).detail;
-      add('FAIL', redact(`through ${server}: ${(error as Error).message}${detail ? ` (${detail.replace(/\s+/g, ' ').trim()})` : ''}`), `see ${segment.name} below; when it is up, ${REPAIR}`);
+      add(
+        'FAIL',
+        redact(
+          `through ${server}: ${(error as Error).message}${detail ? ` (${detail.replace(/\s+/g, ' ').trim()})` : ''}`,
+        ),
+        `see ${segment.name} below; when it is up, ${REPAIR}`,
+      );
     } finally {
       await client.query('ROLLBACK');
     }
@@ -243,14 +358,22 @@ export async function checkLayout(topology: Topology, options: CheckOptions = {}
     const reference = probed[0];
     for (const [i, p] of probed.entries()) {
       rows.push(...(await instanceRows(p, reference, versions, i === 0, options)));
-      if (i === 0 && reference.client && reference.server) rows.push(...(await fdwRows(reference.client, topology.segments)));
+      if (i === 0 && reference.client && reference.server)
+        rows.push(...(await fdwRows(reference.client, topology.segments)));
     }
     const seen = new Map<string, string>();
     for (const p of probed) {
       const key = p.server?.systemIdentifier ? `${p.server.systemIdentifier}/${p.instance.database}` : undefined;
       if (!key) continue;
       const other = seen.get(key);
-      if (other) rows.push({ instance: p.instance.name, item: 'identity', status: 'FAIL', detail: `the same database as ${other}`, fix: 'every segment needs its own database' });
+      if (other)
+        rows.push({
+          instance: p.instance.name,
+          item: 'identity',
+          status: 'FAIL',
+          detail: `the same database as ${other}`,
+          fix: 'every segment needs its own database',
+        });
       seen.set(key, p.instance.name);
     }
     return rows;

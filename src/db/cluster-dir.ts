@@ -22,7 +22,14 @@ export function clusterDir(): string {
   if (resolved?.home === home) return resolved.dir;
   let dir = join(home, 'pg');
   if (isRoot() && !postgresCanReach(home)) {
-    dir = join('/var/lib/bench', createHash('sha1').update(process.env.BENCH_HOME ? home : repoRoot()).digest('hex').slice(0, 12), 'pg');
+    dir = join(
+      '/var/lib/bench',
+      createHash('sha1')
+        .update(process.env.BENCH_HOME ? home : repoRoot())
+        .digest('hex')
+        .slice(0, 12),
+      'pg',
+    );
   }
   resolved = { home, dir };
   return dir;

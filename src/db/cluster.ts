@@ -104,12 +104,23 @@ async function initInstance(instance: Instance, secret: string): Promise<void> {
   // Group access: the direct reader runs as a member of the postgres group, never as root.
   await withInitdbPasswordFile(clusterDir(), secret, (pwfile) =>
     pgBinary('initdb', [
-      '-D', dataDir, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${pwfile}`,
-      '--encoding=UTF8', '--locale=C', '--allow-group-access',
+      '-D',
+      dataDir,
+      '-U',
+      SUPERUSER,
+      '--auth=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+      '--allow-group-access',
     ]),
   );
   await writeHbaConf(dataDir);
-  const settings = { ...INSTANCE_SETTINGS, port: String(instance.port), unix_socket_directories: `'${clusterSocketDir()}'` };
+  const settings = {
+    ...INSTANCE_SETTINGS,
+    port: String(instance.port),
+    unix_socket_directories: `'${clusterSocketDir()}'`,
+  };
   const conf = Object.entries(settings)
     .map(([k, v]) => `${k} = ${v}`)
     .join('\n');
@@ -142,8 +153,13 @@ async function startInstance(instance: Instance): Promise<void> {
       OMP_NUM_THREADS: '1',
     });
   } catch (error) {
-    const log = existsSync(logFile(instance)) ? (await readFile(logFile(instance), 'utf8')).trim().split('\n').slice(-3).join(' | ') : '';
-    throw new Error(`${instance.name} (port ${instance.port}) did not start: ${(error as Error).message}${log ? `; its log ends: ${log}` : ''}`);
+    const log = existsSync(logFile(instance))
+      ? (await readFile(logFile(instance), 'utf8')).trim().split('\n').slice(-3).join(' | ')
+      : '';
+    throw new Error(
+      `${instance.name} (port ${instance.port}) did not start: ` +
+        `${(error as Error).message}${log ? `; its log ends: ${log}` : ''}`,
+    );
   }
 }
 
@@ -183,11 +199,15 @@ async function startInstances(all: Instance[]): Promise<void> {
   if (failures.length === 0) return;
   const started = stopped.filter((_, i) => results[i].status === 'fulfilled');
   const stopErrors: string[] = [];
-  for (const instance of started) await stopInstance(instance).catch((e: Error) => stopErrors.push(`${instance.name}: ${e.message}`));
+  for (const instance of started)
+    await stopInstance(instance).catch((e: Error) => stopErrors.push(`${instance.name}: ${e.message}`));
   const left = stopErrors.length ? ` Could not stop again: ${stopErrors.join('; ')}.` : '';
   throw new Error(
     `the embedded cluster did not start: ${failures.join('; ')}. ` +
-      `${started.length ? `Stopped ${started.map((i) => i.name).join(', ')} again (started by this command).` : 'No other instance was started.'}${left}`,
+      (started.length
+        ? `Stopped ${started.map((i) => i.name).join(', ')} again (started by this command).`
+        : 'No other instance was started.') +
+      left,
   );
 }
 
@@ -196,7 +216,10 @@ async function assignNewPorts(stored: StoredTopology, topology: Topology): Promi
   const all = [topology.coordinator, ...topology.segments];
   const running = [];
   for (const instance of all) if (await isRunning(instance)) running.push(instance.name);
-  if (running.length) throw new Error(`--new-ports needs the cluster stopped, but ${running.join(', ')} run: \`npx bench db down\` first`);
+  if (running.length)
+    throw new Error(
+      `--new-ports needs the cluster stopped, but ${running.join(', ')} run: \`npx bench db down\` first`,
+    );
   const ports: number[] = [];
   for (let i = 0; i < all.length; i++) {
     let port = await freePort();
@@ -215,7 +238,13 @@ async function assignNewPorts(stored: StoredTopology, topology: Topology): Promi
 }
 
 /** Create the database, extensions and (on the coordinator) the foreign servers. Idempotent. */
-async function configureInstance(instance: Instance, topology: Topology, version: string, coordinator: boolean, secret: string): Promise<void> {
+async function configureInstance(
+  instance: Instance,
+  topology: Topology,
+  version: string,
+  coordinator: boolean,
+  secret: string,
+): Promise<void> {
   const maintenance: Instance = { ...instance, database: 'postgres' };
   await withClient(maintenance, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
@@ -223,14 +252,17 @@ async function configureInstance(instance: Instance, topology: Topology, version
   });
   await withClient(instance, async (client) => {
     await client.query('CREATE EXTENSION IF NOT EXISTS plpython3u');
-    const { rows } = await client.query<{ version: string }>("SELECT extversion AS version FROM pg_extension WHERE extname = 'bench'");
+    const { rows } = await client.query<{ version: string }>(
+      "SELECT extversion AS version FROM pg_extension WHERE extname = 'bench'",
+    );
     if (rows[0]?.version !== version) {
       await client.query('DROP EXTENSION IF EXISTS bench CASCADE');
       await client.query(`CREATE EXTENSION bench VERSION ${literal(version)}`);
     }
     if (!coordinator) return;
     await client.query('CREATE EXTENSION IF NOT EXISTS postgres_fdw');
-    for (const [i, segment] of topology.segments.entries()) await wireSegment(client, segmentServerName(i), segment, secret);
+    for (const [i, segment] of topology.segments.entries())
+      await wireSegment(client, segmentServerName(i), segment, secret);
   });
 }
 
@@ -259,7 +291,8 @@ async function secureInstances(all: Instance[]): Promise<void> {
  */
 export async function ensureCluster(options: { segments?: number; newPorts?: boolean } = {}): Promise<Topology> {
   const wanted = options.segments ?? (await readStored())?.segments ?? DEFAULT_SEGMENTS;
-  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) throw new Error(`--segments must be an integer from 1 to 64, got ${wanted}`);
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64)
+    throw new Error(`--segments must be an integer from 1 to 64, got ${wanted}`);
   let stored = await readStored();
   if (stored && stored.segments !== wanted) {
     await stopCluster();
@@ -271,11 +304,18 @@ export async function ensureCluster(options: { segments?: number; newPorts?: boo
     await chownToPostgres(clusterDir());
     await chownToPostgres(clusterSocketDir());
   }
-  const initialized = stored !== undefined && existsSync(join(toTopology(stored).coordinator.dataDir as string, 'PG_VERSION'));
-  if (initialized && !readClusterSecret() && (await hbaIsCurrent(toTopology(stored as StoredTopology).coordinator.dataDir as string))) {
+  const initialized =
+    stored !== undefined && existsSync(join(toTopology(stored).coordinator.dataDir as string, 'PG_VERSION'));
+  if (
+    initialized &&
+    !readClusterSecret() &&
+    (await hbaIsCurrent(toTopology(stored as StoredTopology).coordinator.dataDir as string))
+  ) {
     throw new Error(
-      `the embedded cluster's password file ${clusterPassfile()} is missing, and the cluster admits no one without it. ` +
-        `Restore the file, or rebuild the cluster: \`npx bench db down && rm -rf ${clusterDir()} && npx bench db up\` (its data is lost).`,
+      `the embedded cluster's password file ${clusterPassfile()} is missing, and the cluster admits no one without ` +
+        `it. ` +
+        `Restore the file, or rebuild the cluster: \`npx bench db down && rm -rf ${clusterDir()} && npx bench db ` +
+        `up\` (its data is lost).`,
     );
   }
   const secret = await ensureClusterSecret();
@@ -323,7 +363,12 @@ export async function clusterStatus(): Promise<InstanceStatus[] | undefined> {
   const stored = await readStored();
   if (!stored) return undefined;
   const topology = toTopology(stored);
-  return Promise.all([topology.coordinator, ...topology.segments].map(async (instance) => ({ instance, running: await isRunning(instance) })));
+  return Promise.all(
+    [topology.coordinator, ...topology.segments].map(async (instance) => ({
+      instance,
+      running: await isRunning(instance),
+    })),
+  );
 }
 
 /** The embedded cluster's topology as stored, without starting anything; undefined when none was created. */

@@ -29,7 +29,8 @@ type SslMode = (typeof SSL_MODES)[number];
 function sslMode(instance: Instance): SslMode | undefined {
   const mode = instance.params?.sslmode ?? process.env.PGSSLMODE;
   if (mode === undefined) return undefined;
-  if (!(SSL_MODES as readonly string[]).includes(mode)) throw new Error(`${instance.name}: sslmode must be one of ${SSL_MODES.join(', ')}, got "${mode}"`);
+  if (!(SSL_MODES as readonly string[]).includes(mode))
+    throw new Error(`${instance.name}: sslmode must be one of ${SSL_MODES.join(', ')}, got "${mode}"`);
   return mode as SslMode;
 }
 

@@ -41,12 +41,19 @@ export function parsePassfile(text: string): PassfileEntry[] {
 }
 
 /** The password of the first entry matching the instance, as libpq chooses it. */
-export function passfileLookup(entries: PassfileEntry[], instance: Pick<Instance, 'host' | 'port' | 'database' | 'user'>): string | undefined {
+export function passfileLookup(
+  entries: PassfileEntry[],
+  instance: Pick<Instance, 'host' | 'port' | 'database' | 'user'>,
+): string | undefined {
   const field = (pattern: string, value: string): boolean => pattern === '*' || pattern === value;
   const hostMatches = (pattern: string): boolean =>
     field(pattern, instance.host) || (pattern === 'localhost' && instance.host.startsWith('/'));
   return entries.find(
-    (e) => hostMatches(e.host) && field(e.port, String(instance.port)) && field(e.database, instance.database) && field(e.user, instance.user),
+    (e) =>
+      hostMatches(e.host) &&
+      field(e.port, String(instance.port)) &&
+      field(e.database, instance.database) &&
+      field(e.user, instance.user),
   )?.password;
 }
 
@@ -66,7 +73,10 @@ export function readPassfile(path: string, origin: string): PassfileEntry[] {
   }
   if (!stat.isFile()) throw new Error(`${origin} ${path} is not a plain file`);
   if (stat.mode & 0o077) {
-    throw new Error(`${origin} ${path} has group or other access (mode ${(stat.mode & 0o777).toString(8)}); libpq ignores such files: chmod 600 ${path}`);
+    throw new Error(
+      `${origin} ${path} has group or other access (mode ${(stat.mode & 0o777).toString(8)}); libpq ignores such ` +
+        `files: chmod 600 ${path}`,
+    );
   }
   return parsePassfile(readFileSync(path, 'utf8'));
 }

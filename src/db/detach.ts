@@ -28,14 +28,19 @@ export interface DetachOutcome {
 }
 
 async function assertNoRun(client: pg.Client): Promise<void> {
-  const { rows } = await client.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted", [RUN_LOCK_KEY]);
-  if (rows.length) throw new Error(`a bench run is using this layout (coordinator backend pid ${rows[0].pid}); detach after it ends`);
+  const { rows } = await client.query<{ pid: number }>(
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
+    [RUN_LOCK_KEY],
+  );
+  if (rows.length)
+    throw new Error(`a bench run is using this layout (coordinator backend pid ${rows[0].pid}); detach after it ends`);
 }
 
 /** bench's distributed tables whose partitions live on `server`, and any other foreign table there. */
 async function tablesOn(client: pg.Client, server: string): Promise<{ bench: string[]; others: string[] }> {
   const { rows } = await client.query<{ parent: string | null; parent_comment: string | null; name: string }>(
-    `SELECT p.oid::regclass::text AS parent, obj_description(p.oid, 'pg_class') AS parent_comment, c.oid::regclass::text AS name
+    `SELECT p.oid::regclass::text AS parent, obj_description(p.oid, 'pg_class') AS parent_comment,
+            c.oid::regclass::text AS name
        FROM pg_foreign_table ft JOIN pg_foreign_server s ON s.oid = ft.ftserver JOIN pg_class c ON c.oid = ft.ftrelid
        LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
       WHERE s.srvname = $1`,
@@ -58,12 +63,15 @@ async function detachCoordinatorWiring(client: pg.Client, record: RecordRow[], a
     const { others } = await tablesOn(client, server);
     if (others.length) problems.push(`foreign tables that are not bench's use ${server}: ${others.join(', ')}`);
   }
-  if (problems.length) throw new Error(`coordinator: cannot detach: ${problems.join('; ')}. Drop them, or detach after moving them`);
+  if (problems.length)
+    throw new Error(`coordinator: cannot detach: ${problems.join('; ')}. Drop them, or detach after moving them`);
   for (const server of servers) {
     const { bench } = await tablesOn(client, server);
     for (const table of bench) {
       await client.query(`DROP TABLE IF EXISTS ${table}`);
-      actions.push(`coordinator: dropped bench's distributed table ${table} (its partitions live on the attached segments)`);
+      actions.push(
+        `coordinator: dropped bench's distributed table ${table} (its partitions live on the attached segments)`,
+      );
     }
   }
   for (const row of record.filter((r) => r.kind === 'mapping-options')) {
@@ -85,7 +93,12 @@ async function detachCoordinatorWiring(client: pg.Client, record: RecordRow[], a
 }
 
 /** Undo one instance's record; returns the database to drop when attach created it. */
-async function detachInstance(instance: Instance, isCoordinator: boolean, actions: string[], left: string[]): Promise<string | undefined> {
+async function detachInstance(
+  instance: Instance,
+  isCoordinator: boolean,
+  actions: string[],
+  left: string[],
+): Promise<string | undefined> {
   return withClient(instance, async (client) => {
     const record = await readRecord(client);
     if (record.length === 0) {
@@ -101,8 +114,13 @@ async function detachInstance(instance: Instance, isCoordinator: boolean, action
       const role = String(row.detail.role);
       const before = row.detail.before as string | null;
       const target = `ALTER ROLE ${ident(role)} IN DATABASE ${ident(instance.database)}`;
-      await client.query(before === null ? `${target} RESET ${row.name}` : `${target} SET ${row.name} = ${literal(before)}`);
-      actions.push(`${instance.name}: ${before === null ? `reset ${row.name}` : `put back ${row.name} = ${before}`} for ${role} in ${instance.database}`);
+      await client.query(
+        before === null ? `${target} RESET ${row.name}` : `${target} SET ${row.name} = ${literal(before)}`,
+      );
+      actions.push(
+        `${instance.name}: ${before === null ? `reset ${row.name}` : `put back ${row.name} = ${before}`} for ${role} ` +
+          `in ${instance.database}`,
+      );
     }
     const extensions = record.filter((r) => r.kind === 'extension').map((r) => r.name);
     // bench first (it requires plpython3u), postgres_fdw after its servers.
@@ -111,17 +129,26 @@ async function detachInstance(instance: Instance, isCoordinator: boolean, action
         await client.query(`DROP EXTENSION IF EXISTS ${ident(name)} RESTRICT`);
       } catch (error) {
         const detail = (error as { detail?: string }).detail;
-        throw new Error(`${instance.name}: cannot drop extension ${name}: ${(error as Error).message}${detail ? ` (${detail.replace(/\n/g, '; ')})` : ''}`);
+        throw new Error(
+          `${instance.name}: cannot drop extension ${name}: ` +
+            `${(error as Error).message}${detail ? ` (${detail.replace(/\n/g, '; ')})` : ''}`,
+        );
       }
       actions.push(`${instance.name}: dropped extension ${name}`);
     }
     await client.query(`DROP TABLE public.${RECORD_TABLE}`);
     actions.push(`${instance.name}: dropped ${RECORD_TABLE} (attach's record)`);
     const { rows } = await client.query<{ name: string }>(
-      "SELECT c.oid::regclass::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'f', 'v') ORDER BY 1",
+      `SELECT c.oid::regclass::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'f', 'v') ORDER BY 1`,
     );
-    const bench = rows.map((r) => r.name).filter((n) => /^(bench_|.*_(raw_train|raw_valid|train_packed|valid_packed)$)/.test(n));
-    if (bench.length) left.push(`${instance.name}: tables bench runs made in ${instance.database} (not attach's, so kept): ${bench.join(', ')}`);
+    const bench = rows
+      .map((r) => r.name)
+      .filter((n) => /^(bench_|.*_(raw_train|raw_valid|train_packed|valid_packed)$)/.test(n));
+    if (bench.length)
+      left.push(
+        `${instance.name}: tables bench runs made in ${instance.database} (not attach's, so kept): ${bench.join(', ')}`,
+      );
     return undefined;
   });
 }
@@ -129,7 +156,11 @@ async function detachInstance(instance: Instance, isCoordinator: boolean, action
 /** Databases of the server that still have the bench extension (they keep the host's files in use). */
 async function databasesUsingBench(instance: Instance): Promise<string[]> {
   const databases = await withClient({ ...instance, database: 'postgres' }, async (client) =>
-    (await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate')).rows.map((r) => r.datname),
+    (
+      await client.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate',
+      )
+    ).rows.map((r) => r.datname),
   );
   const using: string[] = [];
   for (const database of databases) {
@@ -153,7 +184,7 @@ interface HostFiles {
   reason?: string;
 }
 
-/** Hosts whose servers have bench's manifest: this machine (whatever address its servers listen on) or each other host. */
+/** Hosts whose servers have bench's manifest: this machine (whatever address its servers use), or each other host. */
 async function hostsWithFiles(instances: Instance[]): Promise<HostFiles[]> {
   const hosts = new Map<string, HostFiles>();
   for (const instance of instances) {
@@ -164,7 +195,12 @@ async function hostsWithFiles(instances: Instance[]): Promise<HostFiles[]> {
     });
     if (!found) continue;
     const key = `${found.access.local ? 'local' : instance.host}|${found.sharedir}`;
-    const host = hosts.get(key) ?? { key, sharedir: found.sharedir, instances: [], ...(found.access.local ? {} : { reason: found.access.reason }) };
+    const host = hosts.get(key) ?? {
+      key,
+      sharedir: found.sharedir,
+      instances: [],
+      ...(found.access.local ? {} : { reason: found.access.reason }),
+    };
     host.instances.push(instance);
     hosts.set(key, host);
   }
@@ -182,21 +218,29 @@ async function removeHostFiles(instances: Instance[], outcome: DetachOutcome): P
     }
     const users = [...using].filter(([, dbs]) => dbs.length).map(([server, dbs]) => `${dbs.join(', ')} on ${server}`);
     if (users.length) {
-      outcome.left.push(`bench's files on the host of ${names}, still used by the bench extension in ${users.join('; ')}`);
+      outcome.left.push(
+        `bench's files on the host of ${names}, still used by the bench extension in ${users.join('; ')}`,
+      );
       continue;
     }
     const first = host.instances[0];
     const dir = join(benchHome(), 'attach');
     await mkdir(dir, { recursive: true });
     const id = createHash('sha1').update(host.key).digest('hex').slice(0, 8);
-    const path = join(dir, `uninstall-${(host.reason ? first.host : 'local').replace(/[^A-Za-z0-9.-]/g, '_')}-${id}.sh`);
+    const path = join(
+      dir,
+      `uninstall-${(host.reason ? first.host : 'local').replace(/[^A-Za-z0-9.-]/g, '_')}-${id}.sh`,
+    );
     await writeFile(path, uninstallScript(host.sharedir), { mode: 0o644 });
     if (!host.reason) {
       await runScript(path);
-      outcome.actions.push(`removed the files bench installed on the host of ${names} (as listed in ${manifestPath(host.sharedir)})`);
+      outcome.actions.push(
+        `removed the files bench installed on the host of ${names} (as listed in ${manifestPath(host.sharedir)})`,
+      );
     } else {
       outcome.commands.push(
-        `bench's files on the host of ${names} (${first.host}) cannot be removed from here (${host.reason}); there, as root: sh ${path}` +
+        `bench's files on the host of ${names} (${first.host}) cannot be removed from here (${host.reason}); there, ` +
+          `as root: sh ${path}` +
           `   (from here: ssh ${first.host} sudo sh < ${shellQuote(path)})`,
       );
     }
@@ -219,8 +263,13 @@ export async function detach(coordinator: Instance): Promise<DetachOutcome> {
     if (database) toDrop.push({ instance: segment, database });
   }
   for (const { instance, database } of toDrop) {
-    await withClient({ ...instance, database: 'postgres' }, (client) => client.query(`DROP DATABASE ${ident(database)} WITH (FORCE)`));
-    outcome.actions.push(`${instance.name}: dropped database ${database} at ${instanceUrl({ ...instance, database })} (attach created it; everything bench put there went with it)`);
+    await withClient({ ...instance, database: 'postgres' }, (client) =>
+      client.query(`DROP DATABASE ${ident(database)} WITH (FORCE)`),
+    );
+    outcome.actions.push(
+      `${instance.name}: dropped database ${database} at ${instanceUrl({ ...instance, database })} (attach created ` +
+        `it; everything bench put there went with it)`,
+    );
   }
   await removeHostFiles([topology.coordinator, ...topology.segments], outcome);
   return outcome;

@@ -30,17 +30,25 @@ export function scramVerifier(password: string, salt = randomBytes(16), iteratio
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   const storedKey = createHash('sha256').update(clientKey).digest();
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
-  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  const keys = `${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${keys}`;
 }
 
 /** The secret from the password file, if there is one. */
 export function readClusterSecret(): string | undefined {
   const file = clusterPassfile();
   if (!existsSync(file)) return undefined;
-  return passfileLookup(parsePassfile(readFileSync(file, 'utf8')), { host: '127.0.0.1', port: 0, database: DATABASE_ANY, user: SUPERUSER });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `cannot read the embedded cluster's password file ${file} (${(error as Error).message}): the cluster belongs ` +
+        `to the user who made it; use BENCH_HOME=<dir> for your own`,
+    );
+  }
+  return passfileLookup(parsePassfile(text), { host: '127.0.0.1', port: 0, database: '*', user: SUPERUSER });
 }
-
-const DATABASE_ANY = '*';
 
 /** The cluster's secret, generated (and its password file written) on first use. */
 export async function ensureClusterSecret(): Promise<string> {
@@ -56,7 +64,11 @@ export async function ensureClusterSecret(): Promise<string> {
 }
 
 /** initdb's --pwfile: the secret in a file only the postgres user reads, removed right after. */
-export async function withInitdbPasswordFile<T>(dir: string, secret: string, fn: (file: string) => Promise<T>): Promise<T> {
+export async function withInitdbPasswordFile<T>(
+  dir: string,
+  secret: string,
+  fn: (file: string) => Promise<T>,
+): Promise<T> {
   const file = join(dir, `initdb-password-${process.pid}`);
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   const owner = postgresOwner();

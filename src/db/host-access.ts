@@ -28,7 +28,9 @@ export async function sharedWritableDir(client: pg.Client, dir: string): Promise
   await writeFile(probe, 'bench\n');
   try {
     const seen = await serverSeesFile(client, probe);
-    return seen ? { local: true } : { local: false, reason: `the server does not see files written to ${dir} here: it runs on another host` };
+    return seen
+      ? { local: true }
+      : { local: false, reason: `the server does not see files written to ${dir} here: it runs on another host` };
   } finally {
     await rm(probe, { force: true });
   }
@@ -49,7 +51,10 @@ export async function runScript(path: string): Promise<string> {
  * Whether the data directory the server reports can be read here and is that server's (its
  * pg_control carries the same system identifier): the condition for reading its files directly.
  */
-export async function dataDirectoryReadable(dataDirectory: string | undefined, systemIdentifier: string | undefined): Promise<HostAccess> {
+export async function dataDirectoryReadable(
+  dataDirectory: string | undefined,
+  systemIdentifier: string | undefined,
+): Promise<HostAccess> {
   if (!dataDirectory || !systemIdentifier) {
     return { local: false, reason: 'the server does not tell this user its data directory (needs a superuser)' };
   }
@@ -59,9 +64,18 @@ export async function dataDirectoryReadable(dataDirectory: string | undefined, s
     handle = await open(control, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { local: false, reason: `its data directory ${dataDirectory} is not on this machine (the server runs on another host)` };
+    if (code === 'ENOENT')
+      return {
+        local: false,
+        reason: `its data directory ${dataDirectory} is not on this machine (the server runs on another host)`,
+      };
     if (code === 'EACCES') {
-      return { local: false, reason: `its data directory ${dataDirectory} is not readable by this user (uid ${process.getuid?.()}); make it group-readable (initdb --allow-group-access) and join the server's group` };
+      return {
+        local: false,
+        reason:
+          `its data directory ${dataDirectory} is not readable by this user (uid ${process.getuid?.()}); ` +
+          "make it group-readable (initdb --allow-group-access) and join the server's group",
+      };
     }
     return { local: false, reason: `cannot open ${control}: ${(error as Error).message}` };
   }
@@ -70,7 +84,12 @@ export async function dataDirectoryReadable(dataDirectory: string | undefined, s
     await handle.read(buffer, 0, 8, 0);
     const id = buffer.readBigUInt64LE(0).toString();
     if (id !== systemIdentifier) {
-      return { local: false, reason: `${dataDirectory} here belongs to another cluster (system identifier ${id}, the server's is ${systemIdentifier}): the server runs on another host` };
+      return {
+        local: false,
+        reason:
+          `${dataDirectory} here belongs to another cluster (system identifier ${id}, ` +
+          `the server's is ${systemIdentifier}): the server runs on another host`,
+      };
     }
     return { local: true };
   } finally {

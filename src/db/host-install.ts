@@ -29,7 +29,11 @@ export function engineDir(sharedir: string, engineVersion: string): string {
   return `${benchShareDir(sharedir)}/engine-${engineVersion}`;
 }
 
-export function hostFiles(layout: HostLayout, extension: ExtensionBuild, engine: EnginePackage): { control: string; script: string; engine: string; pth: string } {
+export function hostFiles(
+  layout: HostLayout,
+  extension: ExtensionBuild,
+  engine: EnginePackage,
+): { control: string; script: string; engine: string; pth: string } {
   return {
     control: `${layout.sharedir}/extension/${EXTENSION}.control`,
     script: `${layout.sharedir}/extension/${scriptFileName(extension.version)}`,
@@ -49,7 +53,7 @@ function heredoc(content: Buffer): { open: string; body: string } {
   return { open: `<<'${tag}'`, body: `${lines.join('\n')}\n${tag}` };
 }
 
-/** The install script: creates what is missing (never overwrites, except the .pth file), recording it in the manifest. */
+/** The install script: creates what is missing (overwrites only the .pth file), listing it in the manifest. */
 export function installScript(layout: HostLayout, extension: ExtensionBuild, engine: EnginePackage): string {
   const files = hostFiles(layout, extension, engine);
   const out: string[] = [
@@ -66,7 +70,11 @@ export function installScript(layout: HostLayout, extension: ExtensionBuild, eng
     'touch "$manifest"',
     'ensure_dir() { if [ ! -d "$1" ]; then mkdir -p "$1"; echo "dir $1" >> "$manifest"; fi; }',
     // put PATH: write stdin (base64) to PATH unless it exists.
-    'put() { if [ -e "$1" ]; then cat > /dev/null; else base64 -d > "$1.bench-new" && chmod 0644 "$1.bench-new" && mv "$1.bench-new" "$1" && echo "file $1" >> "$manifest"; fi; }',
+    'put() {',
+    '  if [ -e "$1" ]; then cat > /dev/null; return; fi',
+    '  base64 -d > "$1.bench-new" && chmod 0644 "$1.bench-new" && mv "$1.bench-new" "$1"',
+    '  echo "file $1" >> "$manifest"',
+    '}',
     // put_replacing PATH: write stdin to PATH; a file bench did not create is saved and put back on detach.
     'put_replacing() {',
     '  base64 -d > "$1.bench-new"; chmod 0644 "$1.bench-new"',
@@ -92,7 +100,10 @@ export function installScript(layout: HostLayout, extension: ExtensionBuild, eng
   for (const dir of [...dirs].sort()) out.push(`ensure_dir ${shellQuote(dir)}`);
   for (const file of engine.files) put(`${files.engine}/${file.path}`, file.content);
   put(files.pth, Buffer.from(`${files.engine}\n`), 'put_replacing');
-  out.push(`echo "bench: installed the bench extension ${extension.version} and engine ${engine.version} under $bench_dir"`, '');
+  out.push(
+    `echo "bench: installed the bench extension ${extension.version} and engine ${engine.version} under $bench_dir"`,
+    '',
+  );
   return out.join('\n');
 }
 
@@ -103,7 +114,8 @@ export function installScript(layout: HostLayout, extension: ExtensionBuild, eng
 export function uninstallScript(sharedir: string): string {
   return [
     '#!/bin/sh',
-    `# bench: remove the files \`bench db attach\` installed for the PostgreSQL server whose share directory is ${sharedir},`,
+    `# bench: remove the files \`bench db attach\` installed for the PostgreSQL server whose share directory is ` +
+      `${sharedir},`,
     `# as listed in ${manifestPath(sharedir)}. Run it on that server's host as root: sh <this file>`,
     'set -eu',
     `manifest=${shellQuote(manifestPath(sharedir))}`,

@@ -42,7 +42,8 @@ export async function serverFacts(client: pg.Client): Promise<ServerFacts> {
             current_setting('data_directory', true) AS data_directory,
             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'plpython3u') AS plpython,
             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'postgres_fdw') AS fdw,
-            (SELECT array_agg(version ORDER BY version) FROM pg_available_extension_versions WHERE name = 'bench') AS bench_versions`);
+            (SELECT array_agg(version ORDER BY version) FROM pg_available_extension_versions
+              WHERE name = 'bench') AS bench_versions`);
   const row = rows[0];
   const facts: ServerFacts = {
     versionNum: Number(row.num),
@@ -99,7 +100,10 @@ export async function pythonFacts(client: pg.Client, withTorch: boolean): Promis
   await client.query('BEGIN');
   try {
     await client.query('CREATE EXTENSION IF NOT EXISTS plpython3u');
-    await client.query(`CREATE FUNCTION pg_temp.bench_probe(with_torch boolean) RETURNS text LANGUAGE plpython3u AS $probe$${PYTHON_PROBE}$probe$`);
+    await client.query(
+      `CREATE FUNCTION pg_temp.bench_probe(with_torch boolean) RETURNS text LANGUAGE plpython3u AS ` +
+        `$probe$${PYTHON_PROBE}$probe$`,
+    );
     const { rows } = await client.query<{ facts: string }>('SELECT pg_temp.bench_probe($1) AS facts', [withTorch]);
     return JSON.parse(rows[0].facts) as PythonFacts;
   } finally {
@@ -109,7 +113,10 @@ export async function pythonFacts(client: pg.Client, withTorch: boolean): Promis
 
 /** Whether the server sees a file at `path` (superuser: pg_stat_file reads the server's file system). */
 export async function serverSeesFile(client: pg.Client, path: string): Promise<boolean> {
-  const { rows } = await client.query<{ found: boolean }>('SELECT (pg_stat_file($1, true)).modification IS NOT NULL AS found', [path]);
+  const { rows } = await client.query<{ found: boolean }>(
+    'SELECT (pg_stat_file($1, true)).modification IS NOT NULL AS found',
+    [path],
+  );
   return rows[0].found;
 }
 

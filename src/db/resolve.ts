@@ -3,9 +3,18 @@
 import { withClient } from './connect.js';
 import { ensureCluster } from './cluster.js';
 import { registerSecret } from '../core/secrets.js';
-import { CONNECTION_PARAM_NAMES, instanceUrl, type ConnectionParams, type Instance, type Topology } from './topology.js';
+import {
+  CONNECTION_PARAM_NAMES,
+  instanceUrl,
+  type ConnectionParams,
+  type Instance,
+  type Topology,
+} from './topology.js';
 import { instanceFromUrl } from './urls.js';
 import { parseOptions } from './wiring.js';
+
+/** The database a layout URL without one names (attach creates it there). */
+export const DEFAULT_LAYOUT_DATABASE = 'bench';
 
 function coordinatorFromEnv(): Instance | undefined {
   const env = process.env;
@@ -52,9 +61,12 @@ async function discoverSegments(coordinator: Instance): Promise<Instance[]> {
   });
 }
 
-/** The coordinator a --db URL (or the PG* variables) names; undefined means the embedded cluster. */
+/**
+ * The coordinator a --db URL (or the PG* variables) names; undefined means the embedded cluster. A
+ * URL without a database names `bench`, as attach does.
+ */
 export function externalCoordinator(db: string | undefined): Instance | undefined {
-  return db ? instanceFromUrl(db, 'coordinator', { database: 'postgres' }) : coordinatorFromEnv();
+  return db ? instanceFromUrl(db, 'coordinator', { database: DEFAULT_LAYOUT_DATABASE }) : coordinatorFromEnv();
 }
 
 /** The layout of an existing coordinator, from its foreign servers. */
@@ -63,7 +75,8 @@ export async function discoverTopology(coordinator: Instance): Promise<Topology>
   if (segments.length === 0) {
     throw new Error(
       `the coordinator at ${instanceUrl(coordinator)} has no postgres_fdw servers named seg0, seg1, ...: ` +
-        'build the layout with `npx bench db attach --coordinator <URL> --segment <URL> ...` (README, "Using servers bench did not start"), ' +
+        'build the layout with `npx bench db attach --coordinator <URL> --segment <URL> ...` ' +
+        '(README, "Using servers bench did not start"), ' +
         'or drop --db/PG* to use the embedded cluster.',
     );
   }
@@ -75,7 +88,10 @@ export async function resolveTopology(options: { db?: string; segments?: number 
   if (!external) return ensureCluster({ segments: options.segments });
   const topology = await discoverTopology(external);
   if (options.segments !== undefined && options.segments !== topology.segments.length) {
-    throw new Error(`--segments ${options.segments} asked, but the coordinator at ${instanceUrl(external)} has ${topology.segments.length} segments`);
+    throw new Error(
+      `--segments ${options.segments} asked, but the coordinator at ${instanceUrl(external)} has ` +
+        `${topology.segments.length} segments`,
+    );
   }
   return topology;
 }

@@ -5,7 +5,12 @@ import type { ConnectionParams, Instance } from '../core/topology.js';
 export type { ConnectionParams, Instance, Topology } from '../core/topology.js';
 
 /** The libpq connection parameters bench honours besides host/port/user/database. */
-export const CONNECTION_PARAM_NAMES = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'] as const satisfies readonly (keyof ConnectionParams)[];
+export const CONNECTION_PARAM_NAMES = [
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+] as const satisfies readonly (keyof ConnectionParams)[];
 
 /** The instance's URL for messages and records: never with its password. */
 export function instanceUrl(instance: Instance): string {
@@ -16,5 +21,6 @@ export function instanceUrl(instance: Instance): string {
   }
   const host = instance.host.includes(':') ? `[${instance.host}]` : instance.host;
   const search = query.size ? `?${query.toString()}` : '';
-  return `postgresql://${encodeURIComponent(instance.user)}@${host}:${instance.port}/${encodeURIComponent(instance.database)}${search}`;
+  const user = encodeURIComponent(instance.user);
+  return `postgresql://${user}@${host}:${instance.port}/${encodeURIComponent(instance.database)}${search}`;
 }

@@ -10,13 +10,16 @@ export function instanceFromUrl(url: string, name: string, defaults: { database?
   } catch {
     throw new Error(`${name}: expected a URL like postgresql://user@host:5432/dbname, got "${redact(url)}"`);
   }
-  if (!/^postgres(ql)?:$/.test(parsed.protocol)) throw new Error(`${name}: the URL must start with postgresql://, got "${redact(url)}"`);
+  if (!/^postgres(ql)?:$/.test(parsed.protocol))
+    throw new Error(`${name}: the URL must start with postgresql://, got "${redact(url)}"`);
   const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
   registerSecret(password);
   const params: ConnectionParams = {};
   for (const [key, value] of parsed.searchParams) {
     if (!(CONNECTION_PARAM_NAMES as readonly string[]).includes(key)) {
-      throw new Error(`${name}: bench does not know the URL parameter "${key}" (it honours ${CONNECTION_PARAM_NAMES.join(', ')})`);
+      throw new Error(
+        `${name}: bench does not know the URL parameter "${key}" (it honours ${CONNECTION_PARAM_NAMES.join(', ')})`,
+      );
     }
     params[key as keyof ConnectionParams] = value;
   }

@@ -35,7 +35,11 @@ export function parseOptions(list: string[] | null): Record<string, string> {
 }
 
 /** ALTER ... OPTIONS clauses that turn `current` into `wanted` (DROP only for the names in `droppable`). */
-function optionChanges(current: Record<string, string>, wanted: Record<string, string>, droppable: readonly string[]): string[] {
+function optionChanges(
+  current: Record<string, string>,
+  wanted: Record<string, string>,
+  droppable: readonly string[],
+): string[] {
   const changes = Object.entries(wanted)
     .filter(([k, v]) => current[k] !== v)
     .map(([k, v]) => `${k in current ? 'SET' : 'ADD'} ${k} ${literal(v)}`);
@@ -55,9 +59,17 @@ export interface WiredServer {
  * Create or update foreign server `server` for `segment` and the current user's mapping to it (the
  * segment's user, and its password when there is one: passwords are kept in user mappings only).
  */
-export async function wireSegment(client: pg.Client, server: string, segment: Instance, password: string | undefined): Promise<WiredServer> {
+export async function wireSegment(
+  client: pg.Client,
+  server: string,
+  segment: Instance,
+  password: string | undefined,
+): Promise<WiredServer> {
   const wanted = serverOptions(segment);
-  const { rows } = await client.query<{ srvoptions: string[] | null }>('SELECT srvoptions FROM pg_foreign_server WHERE srvname = $1', [server]);
+  const { rows } = await client.query<{ srvoptions: string[] | null }>(
+    'SELECT srvoptions FROM pg_foreign_server WHERE srvname = $1',
+    [server],
+  );
   let serverBefore: string[] | null = null;
   if (rows.length === 0) {
     const list = Object.entries(wanted).map(([k, v]) => `${k} ${literal(v)}`);
@@ -79,14 +91,18 @@ export async function wireSegment(client: pg.Client, server: string, segment: In
   } else {
     mappingBefore = mappings[0].umoptions ?? [];
     const changes = optionChanges(parseOptions(mappings[0].umoptions), mapping, ['password']);
-    if (changes.length) await client.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER ${ident(server)} OPTIONS (${changes.join(', ')})`);
+    if (changes.length)
+      await client.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER ${ident(server)} OPTIONS (${changes.join(', ')})`);
   }
   return { server, serverBefore, mappingBefore };
 }
 
 /** Put a foreign server's options back as they were before attach changed them (for detach). */
 export async function restoreServerOptions(client: pg.Client, server: string, before: string[]): Promise<void> {
-  const { rows } = await client.query<{ options: string[] | null }>('SELECT srvoptions AS options FROM pg_foreign_server WHERE srvname = $1', [server]);
+  const { rows } = await client.query<{ options: string[] | null }>(
+    'SELECT srvoptions AS options FROM pg_foreign_server WHERE srvname = $1',
+    [server],
+  );
   if (rows.length === 0) return;
   const current = parseOptions(rows[0].options);
   const changes = optionChanges(current, parseOptions(before), Object.keys(current));
@@ -102,5 +118,6 @@ export async function restoreMappingOptions(client: pg.Client, server: string, b
   if (rows.length === 0) return;
   const current = parseOptions(rows[0].options);
   const changes = optionChanges(current, parseOptions(before), Object.keys(current));
-  if (changes.length) await client.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER ${ident(server)} OPTIONS (${changes.join(', ')})`);
+  if (changes.length)
+    await client.query(`ALTER USER MAPPING FOR CURRENT_USER SERVER ${ident(server)} OPTIONS (${changes.join(', ')})`);
 }

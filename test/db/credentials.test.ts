@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redact, registerSecret } from '../../src/core/secrets.js';
-import { parsePassfile, parsePassfileLine, passfileLine, passfileLookup, readPassfile, resolvePassword } from '../../src/db/credentials.js';
+import {
+  parsePassfile,
+  parsePassfileLine,
+  passfileLine,
+  passfileLookup,
+  readPassfile,
+  resolvePassword,
+} from '../../src/db/credentials.js';
 import { instanceUrl } from '../../src/db/topology.js';
 import { instanceFromUrl } from '../../src/db/urls.js';
 
@@ -13,7 +20,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('password files (libpq format)', () => {
   it('splits on unescaped colons, reads \\: and \\\\ as escapes, skips comments and blank lines', () => {
-    expect(parsePassfileLine('db1:5432:bench:alice:s3cr:t\\:x\\\\y')).toEqual({ host: 'db1', port: '5432', database: 'bench', user: 'alice', password: 's3cr:t:x\\y' });
+    expect(parsePassfileLine('db1:5432:bench:alice:s3cr:t\\:x\\\\y')).toEqual({
+      host: 'db1',
+      port: '5432',
+      database: 'bench',
+      user: 'alice',
+      password: 's3cr:t:x\\y',
+    });
     expect(parsePassfileLine('*:*:*:u:p')).toEqual({ host: '*', port: '*', database: '*', user: 'u', password: 'p' });
     expect(parsePassfileLine('# db1:5432:bench:alice:pw')).toBeUndefined();
     expect(parsePassfileLine('   ')).toBeUndefined();
@@ -23,11 +36,27 @@ describe('password files (libpq format)', () => {
   });
 
   it('takes the first matching line; * matches anything; localhost matches a socket directory', () => {
-    const entries = parsePassfile(['db1:5432:other:alice:no', 'db1:*:*:alice:first', '*:*:*:*:fallback', 'localhost:5432:*:bob:local'].join('\n'));
+    const entries = parsePassfile(
+      ['db1:5432:other:alice:no', 'db1:*:*:alice:first', '*:*:*:*:fallback', 'localhost:5432:*:bob:local'].join('\n'),
+    );
     expect(passfileLookup(entries, { host: 'db1', port: 5433, database: 'bench', user: 'alice' })).toBe('first');
     expect(passfileLookup(entries, { host: 'db2', port: 5432, database: 'bench', user: 'carol' })).toBe('fallback');
-    expect(passfileLookup(parsePassfile('localhost:5432:*:bob:local'), { host: '/run/pg', port: 5432, database: 'x', user: 'bob' })).toBe('local');
-    expect(passfileLookup(parsePassfile('db1:5432:bench:alice:pw'), { host: 'db1', port: 5432, database: 'other', user: 'alice' })).toBeUndefined();
+    expect(
+      passfileLookup(parsePassfile('localhost:5432:*:bob:local'), {
+        host: '/run/pg',
+        port: 5432,
+        database: 'x',
+        user: 'bob',
+      }),
+    ).toBe('local');
+    expect(
+      passfileLookup(parsePassfile('db1:5432:bench:alice:pw'), {
+        host: 'db1',
+        port: 5432,
+        database: 'other',
+        user: 'alice',
+      }),
+    ).toBeUndefined();
   });
 
   it('refuses a password file others can read, saying how to fix it', () => {
@@ -78,9 +107,18 @@ describe('redact', () => {
 
   it('URLs bench prints carry no password; a URL given with one registers it', () => {
     const instance = instanceFromUrl('postgresql://admin:Pa%3Ass@db1:6432/bench?sslmode=require', 'coordinator');
-    expect(instance).toMatchObject({ host: 'db1', port: 6432, user: 'admin', password: 'Pa:ss', database: 'bench', params: { sslmode: 'require' } });
+    expect(instance).toMatchObject({
+      host: 'db1',
+      port: 6432,
+      user: 'admin',
+      password: 'Pa:ss',
+      database: 'bench',
+      params: { sslmode: 'require' },
+    });
     expect(instanceUrl(instance)).toBe('postgresql://admin@db1:6432/bench?sslmode=require');
     expect(redact('the secret is Pa:ss')).toBe('the secret is ***');
-    expect(() => instanceFromUrl('postgresql://a:pw12345@db1/bench?application_name=x', 'seg0')).toThrow(/does not know the URL parameter "application_name"/);
+    expect(() => instanceFromUrl('postgresql://a:pw12345@db1/bench?application_name=x', 'seg0')).toThrow(
+      /does not know the URL parameter "application_name"/,
+    );
   });
 });

@@ -35,10 +35,14 @@ describe('the embedded cluster lets in only its owner', () => {
     for (const instance of [coordinator, ...segments]) {
       await expect(rawConnect({ host: '127.0.0.1', port: instance.port })).rejects.toThrow(/password/);
       await expect(rawConnect({ host: clusterSocketDir(), port: instance.port })).rejects.toThrow(/password/);
-      await expect(rawConnect({ host: '127.0.0.1', port: instance.port, password: 'not-the-secret' })).rejects.toThrow(/password authentication failed/);
+      await expect(rawConnect({ host: '127.0.0.1', port: instance.port, password: 'not-the-secret' })).rejects.toThrow(
+        /password authentication failed/,
+      );
       expect(readFileSync(join(instance.dataDir as string, 'pg_hba.conf'), 'utf8')).toBe(HBA_CONF);
       // bench's own clients read the password file.
-      expect(await withClient(instance, async (c) => (await c.query<{ ok: number }>('SELECT 1 AS ok')).rows[0].ok)).toBe(1);
+      expect(
+        await withClient(instance, async (c) => (await c.query<{ ok: number }>('SELECT 1 AS ok')).rows[0].ok),
+      ).toBe(1);
     }
     const stat = statSync(clusterPassfile());
     expect(stat.mode & 0o777).toBe(0o600);
@@ -47,14 +51,34 @@ describe('the embedded cluster lets in only its owner', () => {
 
   it.skipIf(!isRoot())('keeps another OS account out: it cannot read the password file', async () => {
     const { coordinator } = await testTopology();
-    const psql = run('runuser', ['-u', 'nobody', '--', 'env', `PGPASSFILE=${clusterPassfile()}`, 'psql', '-w', '-h', '127.0.0.1', '-p', String(coordinator.port), '-U', 'postgres', '-d', 'bench', '-c', 'SELECT 1']);
+    const psql = run('runuser', [
+      '-u',
+      'nobody',
+      '--',
+      'env',
+      `PGPASSFILE=${clusterPassfile()}`,
+      'psql',
+      '-w',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(coordinator.port),
+      '-U',
+      'postgres',
+      '-d',
+      'bench',
+      '-c',
+      'SELECT 1',
+    ]);
     await expect(psql).rejects.toThrow(/no password supplied|password authentication failed/);
   });
 
   it('wires the segments with the password in the user mappings only, and the fdw reaches them', async () => {
     const topology = await testTopology();
     const rows = await checkLayout(topology, { engine: false });
-    expect(rows.filter((r) => r.item.startsWith('fdw')).map((r) => r.status)).toEqual(topology.segments.map(() => 'ok'));
+    expect(rows.filter((r) => r.item.startsWith('fdw')).map((r) => r.status)).toEqual(
+      topology.segments.map(() => 'ok'),
+    );
     const status = await bench(['db', 'status']);
     const secret = readFileSync(clusterPassfile(), 'utf8').split('\n')[0].split(':').pop() as string;
     expect(status.stdout).toMatch(/password: in \S+passfile/);
@@ -73,9 +97,19 @@ describe('bench db up on a private cluster', () => {
   function topology(): Topology {
     const stored = JSON.parse(readFileSync(join(dir, 'topology.json'), 'utf8')) as { ports: number[] };
     const instance = (name: string, port: number): Instance => ({
-      name, host: '127.0.0.1', port, user: 'postgres', database: 'bench', passfile: join(dir, 'passfile'), dataDir: join(dir, name),
+      name,
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      database: 'bench',
+      passfile: join(dir, 'passfile'),
+      dataDir: join(dir, name),
     });
-    return { coordinator: instance('coordinator', stored.ports[0]), segments: [instance('seg0', stored.ports[1])], embedded: true };
+    return {
+      coordinator: instance('coordinator', stored.ports[0]),
+      segments: [instance('seg0', stored.ports[1])],
+      embedded: true,
+    };
   }
 
   beforeAll(async () => {
@@ -93,7 +127,9 @@ describe('bench db up on a private cluster', () => {
   it('moves a cluster that let everyone in (trust) to the password on `db up`', async () => {
     const before = topology();
     // Make it what bench made before: trust in pg_hba.conf, no role password, mappings without one, no password file.
-    const trust = ['local all all trust', 'host all all 127.0.0.1/32 trust', 'host all all ::1/128 trust', ''].join('\n');
+    const trust = ['local all all trust', 'host all all 127.0.0.1/32 trust', 'host all all ::1/128 trust', ''].join(
+      '\n',
+    );
     for (const instance of [before.coordinator, ...before.segments]) {
       const hba = join(instance.dataDir as string, 'pg_hba.conf');
       await writeFile(hba, trust);

@@ -26,7 +26,12 @@ export function formatCheck(rows: CheckRow[], repair: string): string {
   const failed = rows.filter((r) => r.status === 'FAIL').length;
   const warned = rows.filter((r) => r.status === 'warn').length;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-  lines.push('', failed ? `${plural(failed, 'problem')}${warned ? `, ${plural(warned, 'warning')}` : ''}` : `layout ok${warned ? ` (${plural(warned, 'warning')})` : ''}`);
+  lines.push(
+    '',
+    failed
+      ? `${plural(failed, 'problem')}${warned ? `, ${plural(warned, 'warning')}` : ''}`
+      : `layout ok${warned ? ` (${plural(warned, 'warning')})` : ''}`,
+  );
   if (rows.some((r) => r.fix === REPAIR && r.status !== 'ok')) lines.push(`repair command: ${repair}`);
   return lines.join('\n');
 }
@@ -36,11 +41,19 @@ const up: CommandModule<object, { segments?: number; 'new-ports'?: boolean }> = 
   describe: 'start the embedded cluster (creating it on first use)',
   builder: (yargs) =>
     yargs
-      .option('segments', { type: 'number', describe: 'segment instances (default 4; a different count rebuilds the cluster)' })
-      .option('new-ports', { type: 'boolean', describe: 'move a stopped cluster to free ports (when another program took one)' }),
+      .option('segments', {
+        type: 'number',
+        describe: 'segment instances (default 4; a different count rebuilds the cluster)',
+      })
+      .option('new-ports', {
+        type: 'boolean',
+        describe: 'move a stopped cluster to free ports (when another program took one)',
+      }),
   handler: async (args) => {
     const topology = await ensureCluster({ segments: args.segments, newPorts: args['new-ports'] });
-    console.log(`embedded cluster up: coordinator ${instanceUrl(topology.coordinator)}, ${topology.segments.length} segments`);
+    console.log(
+      `embedded cluster up: coordinator ${instanceUrl(topology.coordinator)}, ${topology.segments.length} segments`,
+    );
   },
 };
 
@@ -62,7 +75,17 @@ const status: CommandModule = {
       console.log('no embedded cluster yet; start one with `npx bench db up`');
       return;
     }
-    console.log(formatTable(['instance', 'url', 'data directory', 'running'], found.map((s) => [s.instance.name, instanceUrl(s.instance), s.instance.dataDir ?? '', s.running ? 'yes' : 'no'])));
+    console.log(
+      formatTable(
+        ['instance', 'url', 'data directory', 'running'],
+        found.map((s) => [
+          s.instance.name,
+          instanceUrl(s.instance),
+          s.instance.dataDir ?? '',
+          s.running ? 'yes' : 'no',
+        ]),
+      ),
+    );
     console.log(`\npassword: in ${clusterPassfile()} (for psql: PGPASSFILE=${clusterPassfile()} psql <url>)`);
   },
 };
@@ -86,10 +109,25 @@ const attachCommand: CommandModule<object, { coordinator: string; segment: strin
   describe: 'build the coordinator + segments layout on PostgreSQL servers bench did not start',
   builder: (yargs) =>
     yargs
-      .option('coordinator', { type: 'string', demandOption: true, describe: 'postgresql:// URL of the coordinator database (created if missing)' })
-      .option('segment', { type: 'string', array: true, demandOption: true, describe: 'postgresql:// URL of a segment database; repeat, in order' })
-      .example('$0 db attach --coordinator postgresql://bench@db0/bench --segment postgresql://bench@db1/bench --segment postgresql://bench@db2/bench', '')
-      .epilogue('Passwords: ~/.pgpass, PGPASSFILE, PGPASSWORD or --password-file; they are kept only in the user mappings.') as unknown as Argv<{
+      .option('coordinator', {
+        type: 'string',
+        demandOption: true,
+        describe: 'postgresql:// URL of the coordinator database (created if missing)',
+      })
+      .option('segment', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'postgresql:// URL of a segment database; repeat, in order',
+      })
+      .example(
+        '$0 db attach --coordinator postgresql://bench@db0/bench ' +
+          '--segment postgresql://bench@db1/bench --segment postgresql://bench@db2/bench',
+        '',
+      )
+      .epilogue(
+        'Passwords: ~/.pgpass, PGPASSFILE, PGPASSWORD or --password-file; they are kept only in the user mappings.',
+      ) as unknown as Argv<{
       coordinator: string;
       segment: string[];
     }>,
@@ -100,7 +138,11 @@ const attachCommand: CommandModule<object, { coordinator: string; segment: strin
       if (outcome.actions.length === 0) console.log('nothing to do: the layout was already attached');
       console.log(`\n${formatCheck(outcome.check, repairCommand(outcome.topology))}`);
       if (!checkPassed(outcome.check)) process.exitCode = 1;
-      else console.log(`\nrun on it with: npx bench run --approach <id> --workload <id> --db ${instanceUrl(outcome.topology.coordinator)}`);
+      else
+        console.log(
+          `\nrun on it with: npx bench run --approach <id> --workload <id> --db ` +
+            `${instanceUrl(outcome.topology.coordinator)}`,
+        );
     } catch (error) {
       if (!(error instanceof LayoutRefused)) throw error;
       console.error(error.message);
@@ -113,7 +155,11 @@ const attachCommand: CommandModule<object, { coordinator: string; segment: strin
 const check: CommandModule<object, { db?: string }> = {
   command: 'check',
   describe: 'check a layout: each instance, what is ok, what is missing and the fix (exit 1 on a problem)',
-  builder: (yargs) => yargs.option('db', { type: 'string', describe: 'coordinator URL (default: PG* variables, else the embedded cluster)' }),
+  builder: (yargs) =>
+    yargs.option('db', {
+      type: 'string',
+      describe: 'coordinator URL (default: PG* variables, else the embedded cluster)',
+    }),
   handler: async (args) => {
     const coordinator = externalCoordinator(args.db);
     const topology = coordinator ? await discoverTopology(coordinator) : await storedTopology();
@@ -127,7 +173,12 @@ const check: CommandModule<object, { db?: string }> = {
 const detachCommand: CommandModule<object, { db: string }> = {
   command: 'detach',
   describe: 'remove what `bench db attach` created on a layout, and nothing else',
-  builder: (yargs) => yargs.option('db', { type: 'string', demandOption: true, describe: 'coordinator URL of the attached layout' }) as unknown as Argv<{ db: string }>,
+  builder: (yargs) =>
+    yargs.option('db', {
+      type: 'string',
+      demandOption: true,
+      describe: 'coordinator URL of the attached layout',
+    }) as unknown as Argv<{ db: string }>,
   handler: async (args) => {
     const coordinator = externalCoordinator(args.db);
     if (!coordinator) throw new Error('--db is required');
@@ -146,7 +197,9 @@ export const dbCommand: CommandModule = {
   command: 'db <command>',
   describe: 'the embedded cluster (up | down | status | url) and layouts on other servers (attach | check | detach)',
   builder: (yargs: Argv) =>
-    DB_COMMANDS.reduce((y: Argv, command) => y.command(command as CommandModule), yargs)
-      .demandCommand(1, 'say which: up, down, status, url, attach, check or detach'),
+    DB_COMMANDS.reduce((y: Argv, command) => y.command(command as CommandModule), yargs).demandCommand(
+      1,
+      'say which: up, down, status, url, attach, check or detach',
+    ),
   handler: () => undefined,
 };
