@@ -246,6 +246,9 @@ export class DdpGroup {
     this.ctx.signal?.throwIfAborted();
     const config = this.config(configIndex);
     const seed = modelSeed(this.ctx.workload, config.id);
+    for (let rank = 0; rank < this.size; rank++) {
+      this.ctx.epochs.unitStarted({ config: config.id, segment: rank, epoch });
+    }
     const replies = await this.onEveryRank(`training config ${config.id} in epoch ${epoch}`, async (worker) =>
       (await worker.request<DdpTrainReply>({ op: 'ddp_train', config, seed, epoch })).header,
     );
