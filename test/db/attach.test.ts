@@ -63,7 +63,8 @@ function readRun(dir: string): RunShape {
 }
 
 function runFolderOf(result: CliResult): string {
-  const match = /run folder: (\S+)/.exec(result.stdout);
+  // The final line: "<approach> <workload>/<scale> complete: <run folder>".
+  const match = /^\S+ \S+ (?:complete|incomplete): (\S+)$/m.exec(result.stdout);
   if (!match) throw new Error(`no run folder in the output:\n${result.stdout}\n${result.stderr}`);
   return match[1];
 }
