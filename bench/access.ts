@@ -35,6 +35,7 @@ import { emptyStats, type DirectReadStats } from '../src/access/direct/pages.js'
 import { startScratchInstance, type ScratchInstance } from '../src/access/direct/scratch.js';
 import { formatTable } from '../src/cli/format.js';
 import type { Instance } from '../src/db/topology.js';
+import { connect } from '../src/db/connect.js';
 import { printTargets, runBench, targetMet, type Target } from './lib/entry.js';
 
 const PATH_IDS = ['cat', 'select', 'copy', 'external', 'external-copy', 'pglz', 'lz4', 'memory'] as const;
@@ -149,15 +150,9 @@ const TABLES = {
 } as const;
 type TableKind = keyof typeof TABLES;
 
+/** A connection with the instance's password (the embedded cluster's comes from its password file). */
 async function client(instance: Instance): Promise<pg.Client> {
-  const c = new pg.Client({
-    host: instance.host,
-    port: instance.port,
-    user: instance.user,
-    database: instance.database,
-  });
-  await c.connect();
-  return c;
+  return connect(instance, 'bench-access');
 }
 
 async function load(instance: Instance, args: Args, kinds: TableKind[]): Promise<number> {

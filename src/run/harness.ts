@@ -11,6 +11,7 @@ import { EpochBook } from '../core/epoch-book.js';
 import type { Phase, RunEvent, TrainEvent } from '../core/events.js';
 import { parseOptionValues, type OptionValue } from '../core/options.js';
 import { repoRoot } from '../core/paths.js';
+import { redact } from '../core/secrets.js';
 import { FORMAT_VERSION, type Summary } from '../core/records.js';
 import type { Topology } from '../core/topology.js';
 import type { ResolvedWorkload } from '../core/workload.js';
@@ -184,7 +185,9 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   let held: RunEvent[] | undefined = request.resume && approach.verifyResume ? [] : undefined;
   // The first write that fails stops the run: what follows is kept in memory and reported.
   let writeFailure: RunFolderWriteError | undefined;
-  const record = (event: RunEvent): void => {
+  const record = (raw: RunEvent): void => {
+    // Messages can quote a URL or a server's words: no password reaches the event log (docs/attach.md).
+    const event = raw.type === 'log' ? { ...raw, message: redact(raw.message) } : raw;
     if (held) {
       held.push(event);
       return;
