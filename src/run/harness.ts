@@ -18,6 +18,7 @@ import { summarize } from '../metrics/summarize.js';
 import { captureEnvironment } from '../store/environment.js';
 import { RunFolder, newRunId } from '../store/run-folder.js';
 import { ensureRawData } from '../../workloads/data/load.js';
+import { calibrateRawLoop, calibrationSeconds } from './calibrate.js';
 import { lockCluster } from './lock.js';
 
 export interface RunRequest {
@@ -180,6 +181,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     const startup = approach.startup;
     if (startup) await phase('startup', () => startup(ctx, ready));
     controller.signal.throwIfAborted();
+    if (calibrationSeconds() > 0) await phase('calibration', async () => record(await calibrateRawLoop(ctx)));
     await phase('execution', () => approach.train(ctx, ready));
     status = 'complete';
   } catch (error) {
