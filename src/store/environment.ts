@@ -22,6 +22,18 @@ async function output(command: string, args: string[], cwd?: string): Promise<st
 
 const FINGERPRINT_SETTINGS = ['server_version', 'jit', 'shared_buffers', 'synchronous_commit', 'max_parallel_workers_per_gather', 'enable_partitionwise_join', 'enable_partitionwise_aggregate'];
 
+/**
+ * The CPUs this process may run on, as Linux lists them (/proc/self/status Cpus_allowed_list,
+ * what `taskset -p` and sched_getaffinity report); undefined where there is no such file.
+ */
+export function cpuAffinity(statusPath = '/proc/self/status'): string | undefined {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(statusPath, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 export async function captureEnvironment(topology: Topology): Promise<Environment> {
   const root = repoRoot();
   const [sha, dirty, python, gpu] = await Promise.all([
@@ -52,6 +64,7 @@ export async function captureEnvironment(topology: Topology): Promise<Environmen
     os: `${type()} ${release()}`,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cpuCores: cpus().length,
+    cpuAffinity: cpuAffinity(),
     memoryBytes: totalmem(),
     gpu: gpu ? gpu.split('\n')[0] : null,
     packages,
