@@ -120,6 +120,7 @@ export async function calibrateRawLoop(
   ctx: Pick<RunContext, 'workload' | 'topology' | 'threads' | 'signal' | 'trackPid'>,
   seconds: number = calibrationSeconds(),
 ): Promise<Calibration> {
+  ctx.signal.throwIfAborted();
   const { workload } = ctx;
   const spec = JSON.stringify({
     inputShape: featureShape(workload.dataset),
@@ -130,8 +131,21 @@ export async function calibrateRawLoop(
     seed: workload.seed,
     threads: ctx.threads,
   });
-  const workers = await Promise.all(
-    ctx.topology.segments.map(() => runWorker(spec, ctx.threads, ctx.signal, ctx.trackPid)),
+  // One worker failing stops the others; every process has exited when this returns or throws.
+  const local = new AbortController();
+  const onAbort = (): void => local.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const settled = await Promise.allSettled(
+    ctx.topology.segments.map(() =>
+      runWorker(spec, ctx.threads, local.signal, ctx.trackPid).catch((error: unknown) => {
+        local.abort(error);
+        throw error;
+      }),
+    ),
   );
+  ctx.signal.removeEventListener('abort', onAbort);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const workers = settled.map((r) => (r as PromiseFulfilledResult<WorkerCalibration>).value);
   return combineCalibrations(workers, seconds, Date.now());
 }
