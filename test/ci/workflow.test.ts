@@ -8,23 +8,35 @@
 //    (exit 2, cpuAffinity differs), and with --allow-env-diff cpuAffinity fails it (exit 1);
 //    ratios to the raw loop each run measured see no regression (exit 0): no false alarm.
 //
-// The machine running the suite is shared and noisy, so the comparisons use --max-slowdown 1.3;
-// the one-core slowdown of two workers is about 2x.
+// The workload is imagenet/tiny through `export`: execution is mostly training, so the one-core
+// machine slows it by about as much as it slows the raw loop (criteo/tiny executes in about a
+// second, mostly hops and process wake-ups, which track the raw loop less well). The suite's
+// machine is shared and noisy, so the comparisons use --max-slowdown 1.3; the one-core slowdown of
+// two workers is about 2x. Where the machine is so oversubscribed by other work that one core is
+// not measurably slower than two (its calibrations say so), the slower "machine" cannot be made
+// and the seconds half of the second test is skipped with that reason; the rest still holds.
+// The outputs stay under <BENCH_HOME>/test-ci-workflow when a test fails.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
-import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../src/core/paths.js';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { benchHome, repoRoot } from '../../src/core/paths.js';
+import { mean } from '../../src/metrics/stats.js';
 import { loadRuns } from '../../src/store/read.js';
 import { testTopology } from '../helpers/cluster.js';
 
 const exec = promisify(execFile);
 const root = repoRoot();
-const out = mkdtempSync(join(tmpdir(), 'bench-ci-workflow-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+mkdirSync(join(benchHome(), 'test-ci-workflow'), { recursive: true });
+const out = mkdtempSync(join(benchHome(), 'test-ci-workflow', 'run-'));
+let keep = false;
+afterAll(() => {
+  if (keep) console.log(`outputs kept in ${out}`);
+  else rmSync(out, { recursive: true, force: true });
+});
 
 const MINUTES = 60_000;
 const MAX_SLOWDOWN = '1.3';
@@ -49,7 +61,7 @@ function regression(dir: string, headPrefix: string[]): Promise<Shell> {
   return sh('bash', [
     'bench/regression.sh',
     ...['--base', root, '--head', root, '--out', dir],
-    ...['--approaches', 'export', '--workload', 'criteo', '--scale', 'tiny', '--segments', '2', '--threads', '1'],
+    ...['--approaches', 'export', '--workload', 'imagenet', '--scale', 'tiny', '--segments', '2', '--threads', '1'],
     ...['--repeat', '3'],
     ...headPrefix,
     ...['--', '--max-slowdown', MAX_SLOWDOWN],
@@ -70,6 +82,9 @@ describe.skipIf(!canPin)('the CI workflow, locally (needs 2 CPUs to pin one away
   it(
     'passes a clean comparison of the same code on the same machine',
     async () => {
+      onTestFailed(() => {
+        keep = true;
+      });
       await testTopology();
       const dir = join(out, 'clean');
       const result = await regression(dir, []);
@@ -97,7 +112,10 @@ describe.skipIf(!canPin)('the CI workflow, locally (needs 2 CPUs to pin one away
 
   it(
     'fails a real slowdown in seconds, and ratio-to-raw gives no false alarm on the slower machine',
-    async () => {
+    async (ctx) => {
+      onTestFailed(() => {
+        keep = true;
+      });
       await testTopology();
       const dir = join(out, 'one-core');
       const result = await regression(dir, ['--head-prefix', `bash ${join(root, 'test', 'ci', 'one-core.sh')}`]);
@@ -108,19 +126,32 @@ describe.skipIf(!canPin)('the CI workflow, locally (needs 2 CPUs to pin one away
       expect(refused.split('\n')[0]).toBe('### bench compare: not comparable');
       expect(refused).toMatch(/environment differs: cpuAffinity is "0-1" .* vs "0" /);
 
-      // Accepted: the head really is slower.
-      const seconds = await compare(dir, ['--allow-env-diff', 'cpuAffinity', '--format', 'markdown']);
-      console.log(`one-core head, seconds (exit ${seconds.code}):\n${seconds.stdout}`);
-      expect(seconds.code, seconds.stdout + seconds.stderr).toBe(1);
-      expect(seconds.stdout.split('\n')[0]).toBe('### bench compare: REGRESSION');
-      expect(seconds.stdout).toMatch(/\| export criteo\/tiny, 2 segments \| execution time \|.*\| \*\*regression\*\* \|/);
-
       // Ratios to the raw loop each run measured: the machine's slowness cancels.
       const ratios = await compare(dir, ['--metric', 'ratio-to-raw', '--format', 'markdown']);
       console.log(`one-core head, ratio-to-raw (exit ${ratios.code}):\n${ratios.stdout}`);
       expect(ratios.code, ratios.stdout + ratios.stderr).toBe(0);
       expect(ratios.stdout.split('\n')[0]).toBe('### bench compare: no regression');
       expect(ratios.stdout).toMatch(/environment \(reported\): cpuAffinity/);
+
+      // How much slower the one-core machine was, by its own calibrations.
+      const rawRate = async (side: string): Promise<number> => {
+        const runs = await loadRuns([join(dir, 'runs', side)], { requireSummary: true });
+        return mean(runs.map((r) => r.events.flatMap((e) => (e.type === 'calibration' ? [e.examplesPerSecond] : []))[0]));
+      };
+      const machineSlowdown = (await rawRate('base')) / (await rawRate('head'));
+      console.log(`the one-core machine's raw loop was ${machineSlowdown.toFixed(2)}x slower`);
+      ctx.skip(
+        machineSlowdown < 1.5,
+        `one core was only ${machineSlowdown.toFixed(2)}x slower than two by the calibrations: the machine is ` +
+          'oversubscribed by other work, so no slower machine could be simulated for the seconds comparison',
+      );
+
+      // Seconds, the affinity difference accepted: the head really is slower.
+      const seconds = await compare(dir, ['--allow-env-diff', 'cpuAffinity', '--format', 'markdown']);
+      console.log(`one-core head, seconds (exit ${seconds.code}):\n${seconds.stdout}`);
+      expect(seconds.code, seconds.stdout + seconds.stderr).toBe(1);
+      expect(seconds.stdout.split('\n')[0]).toBe('### bench compare: REGRESSION');
+      expect(seconds.stdout).toMatch(/\| export imagenet\/tiny, 2 segments \| execution time \|.*\| \*\*regression\*\* \|/);
     },
     60 * MINUTES,
   );

@@ -6,7 +6,7 @@ spec: {inputShape, classes, configs: [ModelConfig], rowsPerBuffer, seconds, seed
 
 Every config is trained with the same Trainer code as the approaches (no database, no hops, no
 scheduler) on one synthetic buffer of rowsPerBuffer examples of the workload's shape, for about
-seconds / len(configs) of train-loop time (at least two passes, after one untimed warm-up pass).
+seconds / len(configs) of train-loop time (at least one pass, after one untimed warm-up batch).
 Dense training costs the same whatever the values, so random data measures what the real data
 would. Prints one JSON line: {configs: [{id, examples, trainSeconds, examplesPerSecond}],
 examplesPerSecond, threads, device}; examplesPerSecond is the harmonic mean over configs, the
@@ -51,11 +51,12 @@ def calibrate(spec: dict) -> dict:
         X = torch.randn([rows] + shape, generator=generator).to(dev)
         Y = torch.randint(0, classes, (rows,), generator=generator).to(dev)
         trainer = Trainer.create(config, shape, classes, seed + int(config.get('id', 0)))
-        trainer.train_buffers([(X, Y)])
+        warm = max(1, int(config.get('batchSize', rows)))
+        trainer.train_buffers([(X[:warm], Y[:warm])])
         examples = 0
         seconds = 0.0
         passes = 0
-        while passes < 2 or seconds < budget:
+        while passes < 1 or seconds < budget:
             synchronize()
             start = time.perf_counter()
             result = trainer.train_buffers([(X, Y)])
