@@ -13,6 +13,7 @@
 // regresses when its mean is slower than the baseline's by more than maxSlowdown AND, when both
 // sides have at least minRunsForTest runs, Welch's one-sided t-test says the slowdown is not noise
 // (p < alpha). With fewer runs the factor alone decides, and a note says so.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { didYouMean } from '../core/options.js';
 import { environmentSchema, optionValueSchema, type LoadedRun } from '../core/records.js';
@@ -30,6 +31,11 @@ export const comparableRunSchema = z.object({
   epochs: z.number(),
   /** Number of model configs. */
   configs: z.number(),
+  /**
+   * A digest of what was trained beyond the names: the configs themselves, the dataset spec and the
+   * workload's options (workDigest), so a head that changed the grid is not compared as the same work.
+   */
+  workDigest: z.string(),
   options: z.record(z.string(), optionValueSchema),
   /** Engine threads per worker; null in runs that did not record it. */
   threads: z.number().nullable(),
@@ -46,6 +52,12 @@ export const comparableRunSchema = z.object({
 });
 export type ComparableRun = z.infer<typeof comparableRunSchema>;
 
+/** The digest of a run's configs, dataset and workload options (16 hex digits). */
+export function workDigest(info: Pick<LoadedRun['info'], 'configs' | 'dataset' | 'workloadOptions'>): string {
+  const work = { configs: info.configs, dataset: info.dataset, workloadOptions: info.workloadOptions ?? {} };
+  return createHash('sha256').update(JSON.stringify(work)).digest('hex').slice(0, 16);
+}
+
 /** What compare reads of a loaded run folder. */
 export function comparableRun(run: LoadedRun): ComparableRun {
   const { info, summary } = run;
@@ -59,6 +71,7 @@ export function comparableRun(run: LoadedRun): ComparableRun {
     segments: info.segments,
     epochs: info.epochs,
     configs: info.configs.length,
+    workDigest: workDigest(info),
     options: info.options,
     threads: info.threads ?? null,
     status: summary.status,
@@ -226,9 +239,14 @@ export function sideStats(values: readonly number[]): SideStats {
   };
 }
 
-function groupKey(r: ComparableRun): string {
+/** The kind of run by its names and options, without what the names stand for. */
+function nameKey(r: ComparableRun): string {
   const options = Object.entries(r.options).sort(([a], [b]) => a.localeCompare(b));
   return JSON.stringify([r.approach, r.workload, r.scale, r.segments, r.epochs, r.configs, options]);
+}
+
+function groupKey(r: ComparableRun): string {
+  return `${nameKey(r)}#${r.workDigest}`;
 }
 
 function describeGroup(r: ComparableRun, full: boolean): string {
@@ -237,7 +255,10 @@ function describeGroup(r: ComparableRun, full: boolean): string {
   const options = Object.entries(r.options)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${String(v)}`);
-  return `${base}, ${r.epochs} epochs, ${r.configs} configs${options.length > 0 ? `, ${options.join(' ')}` : ''}`;
+  return (
+    `${base}, ${r.epochs} epochs, ${r.configs} configs${options.length > 0 ? `, ${options.join(' ')}` : ''}` +
+    `, work ${r.workDigest.slice(0, 8)}`
+  );
 }
 
 /** Labels for the groups: short, unless two groups would share one. */
@@ -346,11 +367,27 @@ function comparabilityProblems(
         : `; accept it with --allow-env-diff ${d.field}`;
     problems.push(`environment differs: ${describeEnvDifference(d)}${hint}`);
   }
-  const keys = (runs: readonly ComparableRun[]) => new Set(runs.map(groupKey));
+  const keys = (runs: readonly ComparableRun[]) => new Map(runs.map((r) => [groupKey(r), r]));
   const kb = keys(baseline);
   const kc = keys(candidate);
-  for (const k of kb) if (!kc.has(k)) problems.push(`only the baseline has runs of ${labels.get(k) ?? k}`);
-  for (const k of kc) if (!kb.has(k)) problems.push(`only the candidate has runs of ${labels.get(k) ?? k}`);
+  const changedWork = new Set<string>();
+  for (const [k, r] of kb) {
+    if (kc.has(k)) continue;
+    const same = [...kc.values()].find((c) => nameKey(c) === nameKey(r) && !kb.has(groupKey(c)));
+    if (same) {
+      changedWork.add(nameKey(r));
+      problems.push(
+        `${describeGroup(r, false)}: the sides trained different work under the same names (configs, dataset or ` +
+          `workload options differ: digest ${r.workDigest} in the baseline, ${same.workDigest} in the candidate)`,
+      );
+    } else {
+      problems.push(`only the baseline has runs of ${labels.get(k) ?? k}`);
+    }
+  }
+  for (const [k, r] of kc) {
+    if (!kb.has(k) && !changedWork.has(nameKey(r)))
+      problems.push(`only the candidate has runs of ${labels.get(k) ?? k}`);
+  }
   return problems;
 }
 

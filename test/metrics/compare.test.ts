@@ -199,6 +199,19 @@ describe('compareRuns', () => {
     expect(problems(compareRuns(side('a', 1, 1), incomplete))).toMatch(/candidate run x .* is incomplete/);
   });
 
+  it('refuses runs whose names match but whose configs differ (a head that changed the grid)', () => {
+    const changed = side('b', 1, 1).map((r) => ({ ...r, workDigest: 'ffffffffffffffff' }));
+    const result = compareRuns(side('a', 1, 1), changed);
+    expect(problems(result)).toMatch(
+      /ctq criteo\/tiny, 2 segments: the sides trained different work under the same names .* in the candidate\)/,
+    );
+    expect(problems(result)).toMatch(/digest [0-9a-f]{16} in the baseline, ffffffffffffffff in the candidate/);
+    expect(problems(result)).not.toMatch(/only the/);
+    const run = loadedRun(syntheticRun({ runId: 'x' }));
+    const wider = { ...run, info: { ...run.info, configs: run.info.configs.map((c) => ({ ...c, hidden: [16] })) } };
+    expect(comparableRun(wider).workDigest).not.toBe(comparableRun(run).workDigest);
+  });
+
   it('judges many kinds of run at once, each on its own', () => {
     const baseline = [...side('a', 3, 1), ...side('u', 3, 1, { approach: 'udaf' })];
     const candidate = [...side('b', 3, 1), ...side('v', 3, 1.6, { approach: 'udaf' })];
