@@ -47,7 +47,7 @@ out=$(cd "$out" && pwd)
 
 run_side() { # side dir prefix approach round
   local side=$1 dir=$2 prefix=$3 approach=$4 round=$5
-  echo "== $side $approach round $round/$repeat ($(git -C "$dir" rev-parse --short HEAD))"
+  echo "== $side $approach round $round/$repeat ($(git -C "$dir" rev-parse --short HEAD 2>/dev/null || echo "not a git checkout"))"
   # $prefix is a command line (e.g. "taskset -c 0"): split on purpose.
   # shellcheck disable=SC2086
   (cd "$dir" && $prefix npx bench run --approach "$approach" --workload "$workload" --scale "$scale" \

@@ -3,8 +3,9 @@
 // exit code; `npm run bench:ci` calls the same function.
 //
 // A run is compared through its ComparableRun: what identifies its work (approach, workload,
-// scale, segments, epochs, configs, options), its environment, its times, and the raw loop's
-// throughput its calibration phase measured. A stored baseline is a list of them.
+// scale, segments, epochs, options, and a digest of the configs, dataset and workload options),
+// its environment, its times, and the raw loop's throughput its calibration phase measured. A
+// stored baseline is a list of them.
 //
 // Refuses (kind 'mismatch', exit 2) when the runs are not comparable: a run is incomplete, the
 // sides do not hold the same kinds of run, ratio-to-raw is asked of a run without a calibration,
