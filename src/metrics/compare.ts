@@ -176,6 +176,8 @@ export interface EnvDifference {
   /** refused: makes the comparison exit 2; allowed: named by allowEnvDiff; reported: listed only. */
   effect: 'refused' | 'allowed' | 'reported';
   values: { value: string; baseline: string[]; candidate: string[] }[];
+  /** Runs on each side that recorded the field. */
+  recorded: { baseline: number; candidate: number };
 }
 
 export interface CompareOptions {
@@ -279,11 +281,13 @@ function listRuns(ids: readonly string[]): string {
 }
 
 export function describeEnvDifference(d: EnvDifference): string {
+  const side = (name: 'baseline' | 'candidate', ids: readonly string[]): string => {
+    if (ids.length === 0) return '';
+    if (ids.length === d.recorded[name] && ids.length > 1) return `all ${ids.length} ${name} runs`;
+    return `${name} ${listRuns(ids)}`;
+  };
   const values = d.values.map((v) => {
-    const sides = [
-      v.baseline.length > 0 ? `baseline ${listRuns(v.baseline)}` : '',
-      v.candidate.length > 0 ? `candidate ${listRuns(v.candidate)}` : '',
-    ].filter((s) => s !== '');
+    const sides = [side('baseline', v.baseline), side('candidate', v.candidate)].filter((s) => s !== '');
     return `${JSON.stringify(v.value)} (${sides.join('; ')})`;
   });
   return `${d.field} is ${values.join(' vs ')}`;
@@ -325,7 +329,12 @@ function environmentDifferences(
         : options.allowEnvDiff.includes(field)
           ? 'allowed'
           : 'refused';
-    differences.push({ field, effect, values: [...values].map(([value, runs]) => ({ value, ...runs })) });
+    const recorded = { baseline: 0, candidate: 0 };
+    for (const runs of values.values()) {
+      recorded.baseline += runs.baseline.length;
+      recorded.candidate += runs.candidate.length;
+    }
+    differences.push({ field, effect, values: [...values].map(([value, runs]) => ({ value, ...runs })), recorded });
   }
   return differences;
 }

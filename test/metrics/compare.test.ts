@@ -120,9 +120,17 @@ describe('compareRuns', () => {
     const refused = compareRuns(side('a', 2, 1), other);
     expect(exitCodeOf(refused)).toBe(2);
     expect(problems(refused)).toMatch(
-      /environment differs: cpuModel is "Test CPU" \(baseline a-0, a-1\) vs "Other CPU" \(candidate b-0, b-1\)/,
+      /environment differs: cpuModel is "Test CPU" \(all 2 baseline runs\) vs "Other CPU" \(all 2 candidate runs\)/,
     );
     expect(problems(refused)).toMatch(/--allow-env-diff cpuModel/);
+    // Runs are named where a value is not a whole side's.
+    const mixed = compareRuns(side('a', 2, 1), [
+      ...side('b', 1, 1),
+      ...side('c', 1, 1, { environment: { cpuModel: 'X' } }),
+    ]);
+    expect(problems(mixed)).toMatch(
+      /cpuModel is "Test CPU" \(all 2 baseline runs; candidate b-0\) vs "X" \(candidate c-0\)/,
+    );
 
     const allowed = compared(compareRuns(side('a', 2, 1), other, { allowEnvDiff: ['cpuModel'] }));
     expect(allowed.environment).toEqual([
@@ -133,6 +141,7 @@ describe('compareRuns', () => {
           { value: 'Test CPU', baseline: ['a-0', 'a-1'], candidate: [] },
           { value: 'Other CPU', baseline: [], candidate: ['b-0', 'b-1'] },
         ],
+        recorded: { baseline: 2, candidate: 2 },
       },
     ]);
   });
