@@ -121,6 +121,7 @@ class CtqRun {
   }
 
   async trainUnit(unit: Unit): Promise<void> {
+    this.ctx.epochs.unitStarted(unit);
     const client = await this.connection(unit.segment);
     const config = this.ctx.workload.configs[unit.config];
     const where = { segment: unit.segment, config: unit.config, epoch: unit.epoch };

@@ -56,6 +56,9 @@ export const ma = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
             await assertPushedDown(client, statement, topology.segments.length, [start]);
             planChecked = true;
           }
+          for (let segment = 0; segment < topology.segments.length; segment++) {
+            ctx.epochs.unitStarted({ config: config.id, segment, epoch });
+          }
           const { rows } = await client.query<{ seg: number; result: Buffer }>(statement, [start]);
           const trained = rows.map((row) => ({ seg: row.seg, ...parseInlineResult(row.result) }));
           for (const t of trained) {

@@ -113,6 +113,7 @@ export const udaf = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
         const batchEpoch = batch[0].epoch;
         if (epoch !== undefined && batchEpoch !== epoch) await validate(ctx, client, prepared, modelsTable, meta, epoch);
         epoch = batchEpoch;
+        for (const unit of batch) ctx.epochs.unitStarted(unit);
         const moves = new Map(batch.filter((u) => placement.get(u.config) !== u.segment).map((u) => [u.config, u.segment]));
         await hop(ctx, client, modelsTable, moves, epoch);
         for (const [config, seg] of moves) placement.set(config, seg);

@@ -1,4 +1,5 @@
 // npm run bench:engine -- [--workload criteo] [--scale small] [--segments 2] [--approaches export,udaf]
+//                          [--quiet | --json]
 //
 // Training throughput of the raw engine loop (one process per shard, the shard in memory, the same
 // Trainer code, no scheduler, no hops) against the approaches on the same configs and data,
@@ -11,6 +12,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/format.js';
+import { Output } from '../src/cli/output.js';
+import { Progress } from '../src/cli/progress.js';
 import { runSpec } from '../approaches/resolve.js';
 import { repoRoot } from '../src/core/paths.js';
 import { runEventSchema } from '../src/core/events.js';
@@ -21,12 +24,16 @@ import { resolveWorkload } from '../workloads/index.js';
 
 const { values } = parseArgs({
   options: {
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
     workload: { type: 'string', default: 'criteo' },
     scale: { type: 'string', default: 'small' },
     segments: { type: 'string', default: '2' },
     approaches: { type: 'string', default: 'export,udaf' },
   },
 });
+const output = Output.fromFlags(values);
+const progress = new Progress(output);
 const scale = values.scale as ScaleName;
 if (!SCALES.includes(scale)) throw new Error(`--scale must be one of ${SCALES.join(', ')}`);
 const segments = Number(values.segments);
@@ -40,10 +47,17 @@ const topology = await ensureCluster({ segments });
 const dataFiles = await writeRawLoopShards(topology, workload, outDir);
 const rawLoop = () => runRawLoopOnShards(dataFiles, workload, threads);
 
+const job = progress.startJob({ label: `bench:engine ${workload.id}/${scale}`, total: approaches.length + 2, noun: 'steps' });
+const shape = { configs: workload.configs.length, segments, epochs: workload.epochs };
+let task = job.startTask('raw engine loop, before');
 const before = await rawLoop();
+task.finish();
 const measured: { approach: string; examples: number; trainSeconds: number; machineSeconds: number; executionSeconds: number }[] = [];
 for (const approach of approaches) {
-  const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads });
+  const display = job.startRun({ label: `${approach} ${workload.id}/${scale}`, shape });
+  const onEvent = display.onEvent;
+  const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads, onEvent });
+  display.finish();
   const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -53,15 +67,18 @@ for (const approach of approaches) {
   const machineSeconds = summary.breakdown.reduce((sum, b) => sum + (b.trainValid + b.dataTransmission + b.modelTransmission) * segments, 0);
   measured.push({ approach, examples, trainSeconds, machineSeconds, executionSeconds: summary.executionSeconds });
 }
+task = job.startTask('raw engine loop, after');
 const after = await rawLoop();
+task.finish();
+progress.close();
 
 const rawRate = (r: { examples: number; trainSeconds: number }): number => r.examples / r.trainSeconds;
 const baseline = (rawRate(before) + rawRate(after)) / 2;
 const spread = Math.abs(rawRate(before) - rawRate(after)) / baseline;
 const reference = measured[0];
-console.log(`\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`);
-console.log(`raw engine loop: ${rawRate(before).toFixed(0)} examples/s before, ${rawRate(after).toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`);
-console.log(
+output.result(`\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`);
+output.result(`raw engine loop: ${rawRate(before).toFixed(0)} examples/s before, ${rawRate(after).toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`);
+output.result(
   formatTable(
     ['approach', 'examples', 'train s', 'examples/s in train', 'x raw loop', 'train+valid+data+model machine s', `x ${reference?.approach ?? '-'}`, 'execution s'],
     measured.map((m) => [
@@ -76,4 +93,5 @@ console.log(
     ]),
   ),
 );
-console.log(`\nrun folders and shard files: ${outDir}`);
+output.final(`run folders and shard files: ${outDir}`);
+output.json({ type: 'result', command: 'bench:engine', rawLoop: { before: rawRate(before), after: rawRate(after), spread }, approaches: measured, outDir });

@@ -80,6 +80,7 @@ async function eventStream(args: Args, folder: RunFolder): Promise<{ cpu: number
     scheduler,
     segments,
     runUnit: async (unit) => {
+      book.unitStarted(unit);
       const start = clock[unit.segment];
       const end = start + args['unit-ms'];
       clock[unit.segment] = end;

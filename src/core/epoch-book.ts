@@ -48,6 +48,11 @@ export class EpochBook {
     this.unitsDone.set(unit.epoch, (this.unitsDone.get(unit.epoch) ?? 0) + 1);
   }
 
+  /** A sub-epoch begins: emit the 'unit-start' event (for live displays; nothing is computed from it). */
+  unitStarted(unit: Unit): void {
+    this.emit({ type: 'unit-start', config: unit.config, segment: unit.segment, epoch: unit.epoch, at: Date.now() });
+  }
+
   /** A sub-epoch finished: record its training loss and emit the 'unit' event (resume reads it). */
   unitDone(unit: Unit, result: UnitResult): void {
     const event: UnitDone = {

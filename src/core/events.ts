@@ -101,6 +101,19 @@ export const unitDoneSchema = z.object({
 });
 export type UnitDone = z.infer<typeof unitDoneSchema>;
 
+/**
+ * A (config, segment) sub-epoch began. Nothing is computed from it; it lets a live display show
+ * what each worker is on and measure unit times while they run (docs/terminal.md).
+ */
+export const unitStartSchema = z.object({
+  type: z.literal('unit-start'),
+  config: z.number(),
+  segment: z.number(),
+  epoch: z.number(),
+  at: z.number(),
+});
+export type UnitStart = z.infer<typeof unitStartSchema>;
+
 /** A phase boundary the harness records. */
 export const phaseMarkSchema = z.object({
   type: z.literal('phase'),
@@ -154,6 +167,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
   epochMetricsSchema,
   counterSchema,
   unitDoneSchema,
+  unitStartSchema,
   phaseMarkSchema,
   logLineSchema,
   interruptedSchema,
@@ -162,7 +176,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
 export type RunEvent = z.infer<typeof runEventSchema>;
 
 /** What an approach may emit while training (the harness writes phases and interruptions itself). */
-export type TrainEvent = Span | EpochMetrics | Counter | UnitDone | LogLine;
+export type TrainEvent = Span | EpochMetrics | Counter | UnitDone | UnitStart | LogLine;
 
 /** The time an event is about: a span's end, any other event's `at`. */
 export function eventTime(event: RunEvent): number {

@@ -97,6 +97,7 @@ export class WorkerFleet {
    * shard on the segment's worker), through the model store.
    */
   async trainUnit(unit: Unit, where: { worker: number; dataset: string } = { worker: unit.segment, dataset: 'train' }): Promise<void> {
+    this.ctx.epochs.unitStarted(unit);
     const config = this.ctx.workload.configs[unit.config];
     const modelPath = this.store.pathFor(unit.config);
     const reply = await this.call(where.worker, (worker) =>

@@ -122,6 +122,8 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     request.onEvent?.(event);
   };
   const log = (message: string): void => record({ type: 'log', level: 'info', message, at: Date.now() });
+  // Said first, so a program following --json output (or a display) knows where the run is stored.
+  log(`run folder ${folder.dir}`);
 
   const controller = new AbortController();
   const abort = (): void => controller.abort(new Error('interrupted'));

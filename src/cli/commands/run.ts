@@ -7,10 +7,14 @@ import { runApproach, type RunResult } from '../../run/harness.js';
 import { SCALES, type ScaleName } from '../../core/workload.js';
 import { WORKLOADS } from '../../../workloads/index.js';
 import { resolveTopology } from '../../db/resolve.js';
-import { bytes, formatTable, seconds } from '../format.js';
-import { progressPrinter } from '../progress.js';
+import { RunFolder } from '../../store/run-folder.js';
+import type { RunEvent } from '../../core/events.js';
+import { formatTable } from '../format.js';
+import { Output, withOutputFlags, type OutputFlags } from '../output.js';
+import { Progress } from '../progress.js';
+import { finalLine, runSummaryLines, type SummaryContext } from '../summary.js';
 
-export interface RunArgs {
+export interface RunArgs extends OutputFlags {
   approach: string;
   workload: string;
   scale: string;
@@ -55,30 +59,28 @@ export function checkScale(scale: string): ScaleName {
   return scale as ScaleName;
 }
 
-export function printRunSummary(result: RunResult): void {
-  const s = result.summary;
-  const last = new Map<number, { validLoss: number; validAccuracy: number; epoch: number }>();
-  for (const m of s.metrics) if ((last.get(m.config)?.epoch ?? -1) < m.epoch) last.set(m.config, m);
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const breakdown = s.breakdown.length
-    ? (['trainValid', 'dataTransmission', 'modelTransmission', 'approachSpecific'] as const).map((k) => `${k} ${mean(s.breakdown.map((b) => b[k])).toFixed(2)} s`).join(', ')
-    : 'none';
-  console.log(
-    [
-      `run folder: ${result.runDir}`,
-      `status: ${s.status}; ETL ${seconds(s.etlSeconds)}; execution ${seconds(s.executionSeconds)}; mean epoch ${seconds(mean(s.epochSeconds))}`,
-      `per-epoch breakdown (machine time per segment): ${breakdown}`,
-      `storage: source ${bytes(s.storage.sourceBytes)}, extra copies ${bytes(s.storage.extraBytes)}, blowup ${s.storage.blowup.toFixed(2)}x`,
-      `final validation loss, mean over ${last.size} configs: ${mean([...last.values()].map((m) => m.validLoss)).toFixed(4)}; best accuracy ${(Math.max(...[...last.values()].map((m) => m.validAccuracy)) * 100).toFixed(1)}%`,
-    ].join('\n'),
-  );
+/** The end-of-run block on stdout (its last line only under --quiet; nothing under --json). */
+export function printRunSummary(output: Output, result: RunResult, context: Omit<SummaryContext, 'runDir'>): void {
+  const ctx = { ...context, runDir: result.runDir };
+  output.result(runSummaryLines(result.summary, ctx, output.colors).join('\n'));
+  output.final(finalLine(result.summary, ctx));
+}
+
+/** The events an interrupted run folder already holds (a resumed run's display counts them as done). */
+function priorEvents(resume: string | undefined): RunEvent[] | undefined {
+  if (resume === undefined) return undefined;
+  try {
+    return RunFolder.open(resume).readEvents();
+  } catch {
+    return undefined; // the harness says what is wrong with the folder
+  }
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'run one approach on one workload and store the run folder',
   builder: (yargs: Argv<object>) =>
-    yargs
+    withOutputFlags(yargs)
       .option('approach', { alias: 'a', type: 'string', demandOption: true, describe: `one of: ${approachIds().join(', ')}` })
       .option('workload', { alias: 'w', type: 'string', demandOption: true, describe: `one of: ${Object.keys(WORKLOADS).join(', ')}` })
       .option('scale', { alias: 's', type: 'string', default: 'tiny', describe: `one of: ${SCALES.join(', ')}` })
@@ -97,19 +99,28 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const { approach, workload } = resolved;
     const topology = await resolveTopology({ db: args.db, segments: args.segments });
     const label = `${approach.id} ${workload.id}/${scale}`;
-    const result = await runApproach({
-      approach,
-      workload,
-      options: resolved.approachOptions,
-      workloadOptions: resolved.workloadOptions,
-      topology,
-      resume: args.resume,
-      runsDir: args['runs-dir'],
-      threads: args.threads,
-      sampleIntervalMs: args['sample-ms'],
-      onEvent: progressPrinter({ label, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
-    });
-    printRunSummary(result);
+    const shape = { configs: workload.configs.length, segments: topology.segments.length, epochs: workload.epochs };
+    const output = Output.fromFlags(args);
+    const progress = new Progress(output);
+    const display = progress.startRun({ label, shape, prior: priorEvents(args.resume) });
+    let result: RunResult;
+    try {
+      result = await runApproach({
+        approach,
+        workload,
+        options: resolved.approachOptions,
+        workloadOptions: resolved.workloadOptions,
+        topology,
+        resume: args.resume,
+        runsDir: args['runs-dir'],
+        threads: args.threads,
+        sampleIntervalMs: args['sample-ms'],
+        onEvent: display.onEvent,
+      });
+    } finally {
+      progress.close();
+    }
+    printRunSummary(output, result, { label, segments: shape.segments, epochs: shape.epochs });
   },
 };
 
