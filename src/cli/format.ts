@@ -53,6 +53,7 @@ export const PHASE_LABELS: Record<DisplayPhase, string> = {
   preparing: 'preparing',
   etl: 'ETL',
   startup: 'start-up',
+  calibration: 'calibration',
   execution: 'execution',
   validation: 'validation',
   finishing: 'finishing',

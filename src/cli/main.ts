@@ -8,6 +8,7 @@ import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
 import { reportCommand } from './commands/report.js';
 import { compareCommand } from './commands/compare.js';
+import { baselineCommand } from './commands/baseline.js';
 import { simulateCommand } from './commands/simulate.js';
 import { dataCommand } from './commands/data.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -26,6 +27,7 @@ const COMMANDS = [
   simulateCommand,
   reportCommand,
   compareCommand,
+  baselineCommand,
   inspectCommand,
 ] as unknown as CommandModule<object, object>[];
 

@@ -37,8 +37,12 @@ export const TRANSPORTS = ['copy', 'pipe', 'model-store', 'model-table', 'allred
 export const transportSchema = z.enum(TRANSPORTS);
 export type Transport = z.infer<typeof transportSchema>;
 
-/** The phases of a run, in order. Their intervals sum to the run's wall time. */
-export const PHASES = ['etl', 'startup', 'execution'] as const;
+/**
+ * The phases of a run, in order of their first start. Their intervals sum to the run's wall time.
+ * 'calibration' (the raw engine loop measured in the run, docs/ci.md) comes between start-up and
+ * execution and counts as neither.
+ */
+export const PHASES = ['etl', 'startup', 'calibration', 'execution'] as const;
 export const phaseSchema = z.enum(PHASES);
 export type Phase = z.infer<typeof phaseSchema>;
 
@@ -135,6 +139,29 @@ export const interruptedSchema = z.object({
 });
 export type Interrupted = z.infer<typeof interruptedSchema>;
 
+/**
+ * The raw engine loop's training throughput on this machine, measured in the run's calibration
+ * phase (docs/ci.md): one process per worker, all at once, each training every config of the
+ * workload with the run's engine threads on synthetic data of the workload's shape.
+ */
+export const calibrationSchema = z.object({
+  type: z.literal('calibration'),
+  /**
+   * Examples/s of ONE worker: per worker the harmonic mean over configs (every config trains the
+   * same examples in a run), then the harmonic mean over workers.
+   */
+  examplesPerSecond: z.number(),
+  workers: z.number(),
+  threads: z.number(),
+  /** Train-loop seconds each worker aimed at, split evenly across the configs. */
+  budgetSeconds: z.number(),
+  /** Per config, examples/s averaged (harmonically) over workers. */
+  configs: z.array(z.object({ config: z.number(), examplesPerSecond: z.number() })),
+  device: z.string(),
+  at: z.number(),
+});
+export type Calibration = z.infer<typeof calibrationSchema>;
+
 export const runEventSchema = z.discriminatedUnion('type', [
   spanSchema,
   epochMetricsSchema,
@@ -144,6 +171,7 @@ export const runEventSchema = z.discriminatedUnion('type', [
   phaseMarkSchema,
   logLineSchema,
   interruptedSchema,
+  calibrationSchema,
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
 

@@ -18,6 +18,11 @@ export const environmentSchema = z.object({
   os: z.string(),
   cpuModel: z.string(),
   cpuCores: z.number(),
+  /**
+   * The CPUs the bench process may run on (Linux Cpus_allowed_list, e.g. "0-3" or "0,2"), as
+   * `taskset` or a container's cpuset left it; absent in runs written before it was recorded.
+   */
+  cpuAffinity: z.string().optional(),
   memoryBytes: z.number(),
   gpu: z.string().nullable(),
   packages: z.record(z.string(), z.string()),

@@ -22,6 +22,7 @@ import { captureEnvironment, type EngineLocation } from '../store/environment.js
 import { RunFolder, RunFolderWriteError, newRunId, prepareWritableFolder } from '../store/run-folder.js';
 import { ensureRawData } from '../../workloads/data/load.js';
 import { RunInterrupted, describeSignal, watchInterrupts, type StopSignal } from './interrupt.js';
+import { calibrateRawLoop, calibrationSeconds } from './calibrate.js';
 import { lockCluster } from './lock.js';
 import { checkResumeRequest } from './resume.js';
 
@@ -365,6 +366,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     });
     const startup = approach.startup;
     if (startup) await phase('startup', () => startup(ctx, ready));
+    if (calibrationSeconds() > 0) await phase('calibration', async () => record(await calibrateRawLoop(ctx)));
     await phase('execution', () => approach.train(ctx, ready));
     const late = stopped();
     if (late) throw late;

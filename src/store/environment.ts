@@ -29,6 +29,18 @@ async function output(command: string, args: string[], cwd?: string): Promise<st
 
 const FINGERPRINT_SETTINGS = ['server_version', 'jit', 'shared_buffers', 'synchronous_commit', 'max_parallel_workers_per_gather', 'enable_partitionwise_join', 'enable_partitionwise_aggregate'];
 
+/**
+ * The CPUs this process may run on, as Linux lists them (/proc/self/status Cpus_allowed_list,
+ * what `taskset -p` and sched_getaffinity report); undefined where there is no such file.
+ */
+export function cpuAffinity(statusPath = '/proc/self/status'): string | undefined {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(statusPath, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 /** The Python and torch versions of the engine where it trains: the worker interpreter, or a segment backend. */
 async function engineVersions(topology: Topology, engine: EngineLocation): Promise<{ python: string; torch: string }> {
   if (engine === 'backends') {
@@ -78,6 +90,7 @@ export async function captureEnvironment(topology: Topology, engine: EngineLocat
     os: `${type()} ${release()}`,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cpuCores: cpus().length,
+    cpuAffinity: cpuAffinity(),
     memoryBytes: totalmem(),
     gpu: gpu ? gpu.split('\n')[0] : null,
     packages,
