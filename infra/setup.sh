@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(postgresql-15 postgresql-plpython3-15 postgresql-contrib python3-torch python3-numpy
-  libopenblas0-openmp chromium fonts-dejavu-core)
+  libopenblas0-openmp python3-optuna chromium fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do
