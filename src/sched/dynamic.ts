@@ -13,7 +13,8 @@ export interface ConfigEpochs {
 export interface DynamicScheduler extends Scheduler {
   /**
    * Config `config` arrives to train epochs [from, to). A config that was here before comes back
-   * where it stopped (from = the epochs it trained), e.g. promoted to ASHA's next rung.
+   * where it stopped (from = the epochs it trained), e.g. promoted to ASHA's next rung; one new to
+   * the scheduler may start at a later epoch (a resumed run: the earlier ones were trained before).
    */
   add(config: number, epochs: ConfigEpochs): void;
   /** No config arrives any more: once every added config is done, next() says 'done'. */
@@ -61,7 +62,9 @@ export class ConfigLedger {
     const known = this.configs.get(config);
     const trained = known?.epoch ?? 0;
     if (known && known.epoch < known.to) throw new Error(`${who}: config ${config} was added while it still trains (epoch ${known.epoch} of [.., ${known.to}))`);
-    if (from !== trained) throw new Error(`${who}: config ${config} comes for epochs from ${from}, but it has trained ${trained}`);
+    // A config new to this scheduler may come for later epochs: an earlier attempt trained the
+    // first ones (resume).
+    if (known && from !== trained) throw new Error(`${who}: config ${config} comes for epochs from ${from}, but it has trained ${trained}`);
     const state = known ?? { epoch: from, to, visited: new Uint8Array(this.segments), visitedCount: 0, busyOn: -1 };
     state.to = to;
     this.configs.set(config, state);

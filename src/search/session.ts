@@ -109,11 +109,7 @@ export class SearchSession {
       const required = Math.max(this.proposed.length - this.inFlight + 1, this.waitedAt === undefined ? 0 : this.waitedAt + 1);
       while (this.told < required) {
         if (!this.arrived.has(this.told)) return step;
-        const value = this.arrived.get(this.told) ?? null;
-        this.arrived.delete(this.told);
-        await this.searcher.tell(this.told, value);
-        step.told.push({ job: this.proposed[this.told], value });
-        this.told++;
+        await this.tellNext(step);
       }
       const ask = await this.searcher.ask();
       if (ask === 'done') {
@@ -128,7 +124,18 @@ export class SearchSession {
         step.jobs.push(job);
       }
     }
+    // Done proposing: the rest of the results are told as they come, still in job order, so the
+    // searcher (and the run's record) hears every one.
+    while (this.arrived.has(this.told) && this.told < this.proposed.length) await this.tellNext(step);
     return step;
+  }
+
+  private async tellNext(step: SearchStep): Promise<void> {
+    const value = this.arrived.get(this.told) ?? null;
+    this.arrived.delete(this.told);
+    await this.searcher.tell(this.told, value);
+    step.told.push({ job: this.proposed[this.told], value });
+    this.told++;
   }
 
   private jobOf(proposal: Proposal): SearchJob {

@@ -137,8 +137,17 @@ describe.each(Object.entries(SCHEDULERS))('dynamic scheduler %s', (_, make) => {
     const scheduler = make({ segments: 2, seed: 1 });
     scheduler.add(0, { from: 0, to: 2 });
     expect(() => scheduler.add(0, { from: 2, to: 3 })).toThrow(/still trains/);
-    expect(() => scheduler.add(1, { from: 1, to: 3 })).toThrow(/has trained 0/);
+    const first = scheduler.next(0) as Unit;
+    scheduler.completed(first);
+    scheduler.completed(scheduler.next(1) as Unit);
+    scheduler.completed(scheduler.next(0) as Unit);
+    scheduler.completed(scheduler.next(1) as Unit);
+    expect(scheduler.trainedEpochs(0)).toBe(2);
+    expect(() => scheduler.add(0, { from: 1, to: 3 })).toThrow(/has trained 2/);
     expect(() => scheduler.add(1, { from: 0, to: 0 })).toThrow(/0 <= from < to/);
+    // New to this scheduler, a config may come for later epochs (a resume).
+    scheduler.add(1, { from: 2, to: 3 });
+    expect(scheduler.trainedEpochs(1)).toBe(2);
     scheduler.close();
     expect(() => scheduler.add(2, { from: 0, to: 1 })).toThrow(/after close/);
   });
