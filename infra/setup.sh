@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# make and g++: npm ci compiles the lz4 package's native decoder (node-gyp) from its source.
 packages=(postgresql-15 postgresql-plpython3-15 postgresql-contrib python3-torch python3-numpy
-  libopenblas0-openmp python3-optuna chromium fonts-dejavu-core)
+  libopenblas0-openmp python3-optuna chromium fonts-dejavu-core make g++)
 
 missing=()
 for p in "${packages[@]}"; do
