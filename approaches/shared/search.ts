@@ -95,8 +95,16 @@ export class SearchRun {
     const config = this.search.configOf(job.config, job.params!);
     if (config.id !== job.config) throw new Error(`the workload made config ${config.id} for trial ${job.config}`);
     const configs = this.ctx.workload.configs;
-    if (configs.length !== job.config) throw new Error(`config ${job.config} arrived while the workload has ${configs.length} configs`);
-    configs.push(config);
+    const restored = configs[job.config];
+    if (restored !== undefined) {
+      // Put back from the earlier attempt's events before the run started (src/run/search-resume.ts).
+      if (JSON.stringify(restored) !== JSON.stringify(config)) {
+        throw new Error(`cannot resume the search: config ${job.config} was ${restored.label}, the search now makes ${config.label}`);
+      }
+    } else {
+      if (configs.length !== job.config) throw new Error(`config ${job.config} arrived while the workload has ${configs.length} configs`);
+      configs.push(config);
+    }
     if (emit) this.ctx.emit({ type: 'search-config', config, params: job.params!, at: Date.now() });
     return config;
   }

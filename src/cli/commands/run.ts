@@ -12,6 +12,7 @@ import type { RunEvent } from '../../core/events.js';
 import { formatTable } from '../format.js';
 import { Output, withOutputFlags, type OutputFlags } from '../output.js';
 import { Progress } from '../progress.js';
+import { runShape } from '../tracker.js';
 import { finalLine, runSummaryLines, type SummaryContext } from '../summary.js';
 
 export interface RunArgs extends OutputFlags {
@@ -99,7 +100,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const { approach, workload } = resolved;
     const topology = await resolveTopology({ db: args.db, segments: args.segments });
     const label = `${approach.id} ${workload.id}/${scale}`;
-    const shape = { configs: workload.configs.length, segments: topology.segments.length, epochs: workload.epochs };
+    const shape = runShape(workload, topology.segments.length);
     const output = Output.fromFlags(args);
     const progress = new Progress(output);
     const display = progress.startRun({ label, shape, prior: priorEvents(args.resume) });
