@@ -1,8 +1,11 @@
 // The data-parallel execution layer of `ddp` and `da-ddp` (paper 3.3/5.1: PytorchDDP): N engine
 // workers, one per segment, each holding its segment's shard in memory, form one torch.distributed
 // process group over loopback (infra/engine/bench_engine/ddp.py) and train ONE config at a time
-// together, all-reducing the gradients after every mini-batch. Every config's replica (model +
-// optimizer) stays in the workers' memory between epochs: nothing hops, nothing is checkpointed.
+// together, averaging the gradients of every mini-batch: by default through torch's
+// DistributedDataParallel (bucketed all-reduces overlapped with backward, counted by a communication
+// hook), or with one blocking all-reduce of the flat gradient after backward (`allreduce: 'flat'`).
+// Every config's replica (model + optimizer) stays in the workers' memory between epochs: nothing
+// hops, nothing is checkpointed.
 //
 // Unlike the MOP fleet, a failed rank cannot be replaced mid-step: the other ranks are blocked in
 // (or already failed out of) a collective with it. So any rank's failure stops every worker and
@@ -18,6 +21,9 @@ import { EngineWorker, WorkerCrashedError } from './worker.js';
 export type DdpContext = Pick<RunContext, 'workload' | 'threads' | 'emit' | 'log' | 'trackPid' | 'epochs'> & { signal?: AbortSignal };
 
 export type DdpBackend = 'gloo' | 'nccl';
+/** How the gradients are averaged: torch's DistributedDataParallel, or one all-reduce of the flat gradient. */
+export const DDP_ALLREDUCE = ['ddp', 'flat'] as const;
+export type DdpAllreduce = (typeof DDP_ALLREDUCE)[number];
 
 export interface DdpGroupOptions {
   /** Bounds the rendezvous and every collective (seconds; default 300): a rank that stops
@@ -25,6 +31,8 @@ export interface DdpGroupOptions {
   timeoutSeconds?: number;
   /** Default: nccl when every rank can have its own GPU, else gloo. */
   backend?: DdpBackend;
+  /** Default 'ddp'. */
+  allreduce?: DdpAllreduce;
   /** The rendezvous port on 127.0.0.1 (default: a free one). */
   masterPort?: number;
   /** Extra environment for the workers. */
@@ -39,6 +47,7 @@ export interface DdpInitReply {
   rank: number;
   world: number;
   backend: DdpBackend;
+  allreduce: DdpAllreduce;
   device: string;
   initSeconds: number;
   spans: EngineSpan[];
@@ -56,14 +65,22 @@ export interface DdpTrainReply {
   /** Mini-batches of this rank's shard; the last localBatches - batches were dropped. */
   localBatches: number;
   droppedExamples: number;
+  allreduce: DdpAllreduce;
   /** Bytes handed to all_reduce by this rank: numel x element size per call, summed. */
   allreduceBytes: number;
-  /** The gradient all-reduces' share: steps x parameters x 4. */
+  /** The gradient all-reduces' share: steps x parameters x 4 (ddp: the buckets the communication hook saw). */
   gradientBytes: number;
   /** The rest: the batch-count agreement, the replica check, batch norm statistics. */
   controlBytes: number;
+  /** ddp, a replica's first epoch: the parameters and buffers DistributedDataParallel's constructor broadcasts. */
+  broadcastBytes: number;
   allreduceCalls: number;
-  /** Wall seconds spent inside all_reduce (part of the 'train' span). */
+  /** Gradient all-reduces: ddp, one per bucket per step; flat, one per step. */
+  gradientCalls: number;
+  /**
+   * Seconds with an all-reduce under way (part of the 'train' span): flat, inside the blocking calls; ddp, the
+   * union of the buckets' all-reduces in flight (they overlap backward); plus the blocking control reductions.
+   */
   allreduceSeconds: number;
   paramCount: number;
   backend: DdpBackend;
@@ -88,7 +105,7 @@ export interface DdpEpochResult {
   examples: number;
   /** Optimizer steps (the same on every rank). */
   steps: number;
-  /** Bytes handed to all_reduce, summed over the ranks. */
+  /** Bytes handed to the collectives (all-reduces and DDP's broadcast), summed over the ranks. */
   allreduceBytes: number;
   /** Seconds inside all_reduce, per rank. */
   allreduceSeconds: number[];
@@ -122,6 +139,7 @@ function firstLine(error: unknown): string {
 export class DdpGroup {
   /** The process group's backend and the ranks' device, from ddp_init. */
   readonly backend: DdpBackend;
+  readonly allreduce: DdpAllreduce;
   readonly device: string;
   private broken: DdpError | undefined;
   private closed = false;
@@ -133,6 +151,7 @@ export class DdpGroup {
     private readonly failureGraceMs: number,
   ) {
     this.backend = init.backend;
+    this.allreduce = init.allreduce;
     this.device = init.device;
   }
 
@@ -172,7 +191,16 @@ export class DdpGroup {
     const failureGraceMs = options.failureGraceMs ?? 2000;
     const inits = await everyRank(workers, 'forming the process group', failureGraceMs, (worker, rank) =>
       worker
-        .request<DdpInitReply>({ op: 'ddp_init', rank, world, masterPort, masterAddr: '127.0.0.1', backend: options.backend, timeoutSeconds })
+        .request<DdpInitReply>({
+          op: 'ddp_init',
+          rank,
+          world,
+          masterPort,
+          masterAddr: '127.0.0.1',
+          backend: options.backend,
+          allreduce: options.allreduce ?? 'ddp',
+          timeoutSeconds,
+        })
         .then((r) => r.header),
     ).catch(async (error: unknown) => {
       await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
@@ -182,7 +210,11 @@ export class DdpGroup {
       for (const span of toSpans(reply.spans, { segment: rank })) ctx.emit(span);
     });
     const group = new DdpGroup(ctx, workers, inits[0], failureGraceMs);
-    ctx.log(`ddp: ${world} ranks joined the process group on 127.0.0.1:${masterPort} (backend ${group.backend}, device ${group.device}) in ${inits[0].initSeconds.toFixed(2)} s`);
+    ctx.log(
+      `ddp: ${world} ranks joined the process group on 127.0.0.1:${masterPort} ` +
+        `(backend ${group.backend}, all-reduce ${group.allreduce}, device ${group.device}) ` +
+        `in ${inits[0].initSeconds.toFixed(2)} s`,
+    );
 
     const inputShape = featureShape(ctx.workload.dataset);
     const classes = classCount(ctx.workload.dataset);
@@ -258,7 +290,9 @@ export class DdpGroup {
     }
     replies.forEach((reply, rank) => {
       for (const span of toSpans(reply.spans, { segment: rank, config: config.id, epoch })) this.ctx.emit(span);
-      this.ctx.emit({ type: 'counter', transport: 'allreduce', bytes: reply.allreduceBytes, at: Date.now(), segment: rank });
+      // Every byte this rank handed to a collective: the all-reduces and DDP's first broadcast.
+      const bytes = reply.allreduceBytes + reply.broadcastBytes;
+      this.ctx.emit({ type: 'counter', transport: 'allreduce', bytes, at: Date.now(), segment: rank });
     });
     replies.forEach((reply, rank) => this.ctx.epochs.unitDone({ config: config.id, segment: rank, epoch }, reply));
     return {
@@ -268,7 +302,7 @@ export class DdpGroup {
       lossSum: replies.reduce((a, r) => a + r.lossSum, 0),
       examples: replies.reduce((a, r) => a + r.examples, 0),
       steps,
-      allreduceBytes: replies.reduce((a, r) => a + r.allreduceBytes, 0),
+      allreduceBytes: replies.reduce((a, r) => a + r.allreduceBytes + r.broadcastBytes, 0),
       allreduceSeconds: replies.map((r) => r.allreduceSeconds),
       trainSeconds: replies.map((r) => r.spans.filter((s) => s.kind === 'train').reduce((a, s) => a + (s.end - s.start) / 1000, 0)),
     };

@@ -15,6 +15,7 @@ import {
   WorkerCrashedError,
 } from '../../src/engine/worker.js';
 import { imageBuffers, learnableBuffers } from './synthetic.js';
+import { zooMember } from '../../workloads/zoo.js';
 
 const FEATURES = 16;
 const MLP: ModelConfig = { id: 1, arch: 'mlp', batchSize: 32, learningRate: 0.01, l2: 1e-4, hidden: [16], label: 'tiny mlp' };
@@ -90,13 +91,13 @@ describe('EngineWorker', () => {
     expect(validBytes.correct).toBe(validFile.correct);
   });
 
-  it('trains a VGG and a ResNet step on 3x16x16 images', async () => {
+  it('trains a step of each CNN family on 3x16x16 images', async () => {
     const cnn = await EngineWorker.spawn({ threads: 1, label: 'cnn' });
     try {
       await cnn.load({ dataset: 'train', inputShape: [3, 16, 16], classes: 4, buffers: imageBuffers(8, 16, 4, 3) });
       await cnn.load({ dataset: 'valid', inputShape: [3, 16, 16], classes: 4, buffers: imageBuffers(4, 16, 4, 4) });
-      for (const arch of ['vgg', 'resnet'] as const) {
-        const config: ModelConfig = { id: 2, arch, batchSize: 4, learningRate: 1e-3, l2: 1e-4, width: 4, label: arch };
+      for (const arch of ['vgg16', 'resnet50', 'mobilenetv2'] as const) {
+        const config: ModelConfig = { id: 2, ...zooMember(arch, 'tiny'), batchSize: 4, learningRate: 1e-3, l2: 1e-4, label: arch };
         const first = await cnn.trainBytes({ config, seed: 1, epoch: 1 }, null);
         expect(first.steps).toBe(2);
         expect(Number.isFinite(first.lossSum)).toBe(true);
