@@ -43,7 +43,8 @@ export const runInfoSchema = z.object({
   workloadOptions: z.record(z.string(), optionValueSchema).optional(),
   /** Engine threads per worker (absent in runs written before it was recorded). */
   threads: z.number().optional(),
-  configs: z.array(modelConfigSchema),
+  /** The configs as they ran; `arch` is any name, so runs of an older engine's models stay readable. */
+  configs: z.array(modelConfigSchema.extend({ arch: z.string() })),
   dataset: z.record(z.string(), z.unknown()),
   startedAt: z.string(),
   environment: environmentSchema,
