@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # make and g++: npm ci compiles the lz4 package's native decoder (node-gyp) from its source.
 packages=(postgresql-15 postgresql-plpython3-15 postgresql-contrib python3-torch python3-torchvision
-  python3-numpy libopenblas0-openmp chromium fonts-dejavu-core make g++)
+  python3-numpy python3-optuna libopenblas0-openmp chromium fonts-dejavu-core make g++)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,6 +8,7 @@ import { figure9, type Figure } from './figure9.js';
 import { ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';
 import { renderPng, renderSvg, withReportConfig } from './render.js';
+import { searchFigures, searchMarkdown } from './search.js';
 import { loadSimulation, simulationFigures } from './simulation.js';
 import { table6, table6Csv, table6Markdown } from './table6.js';
 
@@ -32,7 +33,12 @@ export interface BuildResult {
 
 /** Every figure the runs (and the simulation) give, in report order. */
 export function reportFigures(runs: readonly LoadedRun[], simulation?: Parameters<typeof simulationFigures>[0]): Figure[] {
-  return [...figure9(runs), ...runs.map(ganttFigure), ...(simulation ? simulationFigures(simulation) : [])];
+  return [
+    ...figure9(runs),
+    ...searchFigures(runs),
+    ...runs.map(ganttFigure),
+    ...(simulation ? simulationFigures(simulation) : []),
+  ];
 }
 
 export async function buildReport(runDirs: string[], outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
@@ -56,6 +62,8 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
   const t6 = table6(runs);
   await write('table6.md', table6Markdown(t6));
   await write('table6.csv', table6Csv(t6));
+  const searches = searchMarkdown(runs);
+  if (searches) await write('search.md', searches);
 
   const rendered: HtmlFigure[] = [];
   for (const figure of reportFigures(runs, simulation)) {

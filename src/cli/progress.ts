@@ -59,10 +59,12 @@ export function statusText(s: RunSnapshot, terse: 0 | 1 | 2 = 0): string {
 }
 
 export function phaseText(s: RunSnapshot): string {
-  const epoch =
-    s.phase === 'execution' || s.phase === 'validation'
-      ? ` · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}`
-      : '';
+  const training = s.phase === 'execution' || s.phase === 'validation';
+  const epoch = !training
+    ? ''
+    : s.search
+      ? ` · configs ${s.search.configs}/${s.search.trials}`
+      : ` · epoch ${Math.min(s.epoch + 1, s.epochs)}/${s.epochs}`;
   return `${PHASE_LABELS[s.phase]}${epoch}`;
 }
 
@@ -294,11 +296,12 @@ export class RunProgress {
     if (output.forHumans) {
       const done = this.tracker.snapshot(now).unitsDone;
       const resumed = spec.prior && spec.prior.length > 0 ? `, resuming with ${done} done` : '';
-      output.info(
-        output.colors.bold(`▶ ${spec.label}`) +
-          ` · ${plural(segments, 'segment')} · ${plural(configs, 'config')} × ${plural(epochs, 'epoch')}` +
-          ` = ${this.tracker.unitsTotal} units${resumed}`,
-      );
+      const { search } = spec.shape;
+      const work = search
+        ? `a search of ${plural(search.trials, 'config')}, up to ${plural(epochs, 'epoch')} each, ` +
+          `~${this.tracker.unitsTotal} units`
+        : `${plural(configs, 'config')} × ${plural(epochs, 'epoch')} = ${this.tracker.unitsTotal} units`;
+      output.info(output.colors.bold(`▶ ${spec.label}`) + ` · ${plural(segments, 'segment')} · ${work}${resumed}`);
     }
   }
 
@@ -332,7 +335,8 @@ export class RunProgress {
         output.info(c.bold(epochLine(notice.stats, this.spec.shape.epochs)));
         break;
       case 'config':
-        if (output.verbose) output.info(configLine(notice.metrics));
+        // A search has no whole-run epochs to summarise: each config's validation is its line.
+        if (output.verbose || this.spec.shape.search) output.info(configLine(notice.metrics));
         break;
       case 'interrupted':
         output.info(c.yellow(`interrupted: ${notice.reason}`));

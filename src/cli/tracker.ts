@@ -2,11 +2,26 @@
 // the phase, units done, each epoch's validation figures, the units running now, and an estimate
 // of the time left from measured unit times. Pure: the caller passes the clock.
 import type { EpochMetrics, Phase, RunEvent } from '../core/events.js';
+import type { ResolvedWorkload } from '../core/workload.js';
 
 export interface RunShape {
   configs: number;
   segments: number;
   epochs: number;
+  /**
+   * A search (docs/search.md): configs arrive during the run, each with its own epochs. `trials`
+   * new configs are planned, each first trained for `firstEpochs`; the units of jobs proposed so far
+   * come from the 'search-job' events.
+   */
+  search?: { trials: number; firstEpochs: number };
+}
+
+/** The shape of a run of `workload` on `segments` segments. */
+export function runShape(workload: ResolvedWorkload, segments: number): RunShape {
+  const spec = workload.search?.spec;
+  if (!spec) return { configs: workload.configs.length, segments, epochs: workload.epochs };
+  const firstEpochs = spec.searcher === 'asha' ? Math.min(spec.minEpochs ?? 1, spec.maxEpochs) : spec.maxEpochs;
+  return { configs: spec.trials, segments, epochs: spec.maxEpochs, search: { trials: spec.trials, firstEpochs } };
 }
 
 /** The harness's phases, plus what the display tells apart around and inside them. */
@@ -54,6 +69,8 @@ export interface RunSnapshot {
   leftMs: number | undefined;
   /** Units running now, by segment. */
   active: ActiveUnit[];
+  /** A search: configs proposed so far of those planned. */
+  search?: { configs: number; trials: number };
 }
 
 export function median(values: readonly number[]): number {
@@ -102,6 +119,10 @@ export class RunTracker {
   private readonly validationStart = new Map<number, number>();
   private validationMs = 0;
   private validationsTimed = 0;
+  /** A search's jobs seen (by number) and the units they plan, and its configs proposed. */
+  private readonly searchJobs = new Set<number>();
+  private searchUnits = 0;
+  private searchConfigs = 0;
 
   constructor(
     readonly shape: RunShape,
@@ -111,7 +132,16 @@ export class RunTracker {
   }
 
   get unitsTotal(): number {
-    return this.unitsPerEpoch * this.shape.epochs;
+    const { search, segments } = this.shape;
+    if (!search) return this.unitsPerEpoch * this.shape.epochs;
+    return this.searchUnits + Math.max(0, search.trials - this.searchConfigs) * search.firstEpochs * segments;
+  }
+
+  private applySearchJob(job: { job: number; from: number; to: number }): void {
+    if (this.searchJobs.has(job.job)) return;
+    this.searchJobs.add(job.job);
+    this.searchUnits += (job.to - job.from) * this.shape.segments;
+    if (job.from === 0) this.searchConfigs++;
   }
 
   /** An earlier attempt's events (--resume): what was done counts, its times do not. */
@@ -119,6 +149,7 @@ export class RunTracker {
     for (const event of prior) {
       if (event.type === 'unit') this.countUnit(event);
       else if (event.type === 'epoch') this.recordValidation(event);
+      else if (event.type === 'search-job') this.applySearchJob(event);
     }
     for (const [epoch, configs] of this.validated) if (configs.size >= this.shape.configs) this.complete.add(epoch);
   }
@@ -150,6 +181,9 @@ export class RunTracker {
       }
       case 'epoch':
         return this.applyValidation(event);
+      case 'search-job':
+        this.applySearchJob(event);
+        return [];
       case 'log':
         return [{ kind: 'log', level: event.level, message: event.message }];
       case 'interrupted':
@@ -198,6 +232,8 @@ export class RunTracker {
   private applyValidation(metrics: EpochMetrics): Notice[] {
     const configs = this.recordValidation(metrics);
     const notices: Notice[] = [{ kind: 'config', metrics }];
+    // A search's configs reach their epochs at different times: no epoch is ever the whole run's.
+    if (this.shape.search) return notices;
     if (configs.size < this.shape.configs || this.complete.has(metrics.epoch)) return notices;
     this.complete.add(metrics.epoch);
     const validationStart = this.validationStart.get(metrics.epoch);
@@ -219,7 +255,7 @@ export class RunTracker {
   }
 
   private displayPhase(): DisplayPhase {
-    if (this.phase !== 'execution') return this.phase;
+    if (this.phase !== 'execution' || this.shape.search) return this.phase;
     const epoch = this.currentEpoch();
     return epoch < this.shape.epochs && this.doneByEpoch.get(epoch) === this.unitsPerEpoch ? 'validation' : 'execution';
   }
@@ -247,7 +283,7 @@ export class RunTracker {
   private left(now: number, rate: number | undefined): number | undefined {
     if (rate === undefined || this.phase !== 'execution') return this.phase === 'finishing' ? 0 : undefined;
     const trainingMs = ((this.unitsTotal - this.done.size) / rate) * 1000;
-    if (this.validationsTimed === 0) return trainingMs;
+    if (this.validationsTimed === 0 || this.shape.search) return trainingMs;
     const meanValidation = this.validationMs / this.validationsTimed;
     let validationMs = 0;
     for (let epoch = 0; epoch < this.shape.epochs; epoch++) {
@@ -270,6 +306,7 @@ export class RunTracker {
       rate,
       leftMs: this.left(now, rate),
       active: [...this.active.values()].sort((a, b) => a.segment - b.segment || a.config - b.config),
+      ...(this.shape.search ? { search: { configs: this.searchConfigs, trials: this.shape.search.trials } } : {}),
     };
   }
 }

@@ -2,6 +2,8 @@
 // events.jsonl holds one per line. The zod schemas are the source; the TypeScript types are derived
 // from them, so the file format and the types cannot drift apart.
 import { z } from 'zod';
+import { searchParamsSchema } from './search.js';
+import { modelConfigSchema } from './workload.js';
 
 /** What a timed interval was spent on. Listed once; the breakdown maps each to a paper component. */
 export const SPAN_KINDS = [
@@ -162,6 +164,46 @@ export const calibrationSchema = z.object({
 });
 export type Calibration = z.infer<typeof calibrationSchema>;
 
+/** A search proposed a new config (docs/search.md): the point it sampled and the model config made from it. */
+export const searchConfigSchema = z.object({
+  type: z.literal('search-config'),
+  config: modelConfigSchema,
+  params: searchParamsSchema,
+  at: z.number(),
+});
+export type SearchConfigEvent = z.infer<typeof searchConfigSchema>;
+
+/**
+ * A config arrives to train its epochs [from, to): a new config (from 0), or one ASHA promotes to
+ * its next rung. Jobs are numbered in the order the searcher proposed them; `told` is how many job
+ * results (jobs 0..told-1) the searcher had been told when it proposed this one.
+ */
+export const searchJobSchema = z.object({
+  type: z.literal('search-job'),
+  job: z.number().int(),
+  config: z.number().int(),
+  from: z.number().int(),
+  to: z.number().int(),
+  /** ASHA: the rung the job trains the config up to (0 = the first). */
+  rung: z.number().int().optional(),
+  told: z.number().int(),
+  at: z.number(),
+});
+export type SearchJobEvent = z.infer<typeof searchJobSchema>;
+
+/** A job's result as the searcher was told it, in job order: the validation loss after its last epoch. */
+export const searchResultSchema = z.object({
+  type: z.literal('search-result'),
+  job: z.number().int(),
+  config: z.number().int(),
+  /** Epochs the config has trained (the job's `to`). */
+  epochs: z.number().int(),
+  /** Validation loss; null when it was not a finite number (the config diverged). */
+  value: z.number().nullable(),
+  at: z.number(),
+});
+export type SearchResultEvent = z.infer<typeof searchResultSchema>;
+
 export const runEventSchema = z.discriminatedUnion('type', [
   spanSchema,
   epochMetricsSchema,
@@ -172,11 +214,23 @@ export const runEventSchema = z.discriminatedUnion('type', [
   logLineSchema,
   interruptedSchema,
   calibrationSchema,
+  searchConfigSchema,
+  searchJobSchema,
+  searchResultSchema,
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
 
 /** What an approach may emit while training (the harness writes phases and interruptions itself). */
-export type TrainEvent = Span | EpochMetrics | Counter | UnitDone | UnitStart | LogLine;
+export type TrainEvent =
+  | Span
+  | EpochMetrics
+  | Counter
+  | UnitDone
+  | UnitStart
+  | LogLine
+  | SearchConfigEvent
+  | SearchJobEvent
+  | SearchResultEvent;
 
 /** The time an event is about: a span's end, any other event's `at`. */
 export function eventTime(event: RunEvent): number {

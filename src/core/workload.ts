@@ -1,5 +1,6 @@
 // Workloads: a dataset + a grid of configs + epochs, resolved at one scale (docs/architecture.md).
 import { z } from 'zod';
+import type { SearchParams, SearchSpec } from './search.js';
 
 /** The Criteo MLP and the zoo of the paper's CNNs (infra/engine/bench_engine/models.py, docs/engine.md). */
 export const ARCHS = ['mlp', 'vgg16', 'resnet18', 'resnet34', 'resnet50', 'resnet152', 'mobilenetv2'] as const;
@@ -74,9 +75,21 @@ export interface ResolvedWorkload {
   /** Name of the dataset, shared by workloads that train on the same data (tables are named after it). */
   datasetName: string;
   dataset: DatasetSpec;
+  /**
+   * The configs to train. A workload with a `search` starts with none: the search proposes them
+   * during the run and they are appended here as they arrive (docs/search.md).
+   */
   configs: ModelConfig[];
   epochs: number;
   seed: number;
+  /** Present when the configs come from a search instead of a fixed list. */
+  search?: WorkloadSearch;
+}
+
+/** A workload's search: the spec run.json records, and how a sampled point becomes a model config. */
+export interface WorkloadSearch {
+  spec: SearchSpec;
+  configOf(id: number, params: SearchParams): ModelConfig;
 }
 
 export interface WorkloadDefinition {

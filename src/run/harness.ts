@@ -223,12 +223,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     signal: controller.signal,
     emit: (event: TrainEvent) => record(event),
     log,
-    epochs: new EpochBook(
-      (event) => record(event),
-      workload.configs.length * segments,
-      workload.configs.length,
-      emitted,
-    ),
+    epochs: new EpochBook((event) => record(event), { configs: workload.configs.length, segments }, emitted),
     trackPid: (pid: number) => extraPids.add(pid),
   };
 

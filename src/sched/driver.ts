@@ -15,6 +15,12 @@ export interface RunScheduleOptions {
    * reported again.
    */
   onEpochComplete?: (epoch: number) => Promise<void>;
+  /**
+   * Each config keeps its own epochs (a dynamic scheduler, src/sched/dynamic.ts): units of any
+   * epochs interleave, there is no epoch gate and onEpochComplete is not called; runUnit validates
+   * a config whose epoch its unit completed.
+   */
+  perConfigEpochs?: boolean;
   /** Told about every failed attempt (attempt counts from 1), the last one included. */
   onUnitFailed?: (unit: Unit, error: unknown, attempt: number) => void;
   /** Attempts per unit before the whole run fails (default 3). */
@@ -59,7 +65,8 @@ function abortErrorOf(signal: AbortSignal): Error {
 }
 
 export async function runSchedule(options: RunScheduleOptions): Promise<RunScheduleResult> {
-  const { scheduler, segments, runUnit, onEpochComplete, onUnitFailed, signal } = options;
+  const { scheduler, segments, runUnit, onUnitFailed, signal } = options;
+  const onEpochComplete = options.perConfigEpochs ? undefined : options.onEpochComplete;
   const maxAttempts = options.maxAttempts ?? 3;
   if (!Number.isInteger(segments) || segments < 1) {
     throw new RangeError(`runSchedule: segments must be an integer >= 1, got ${segments}`);
@@ -145,8 +152,10 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
       if (unit.segment !== segment) {
         throw new Error(`runSchedule: segment ${segment} was handed unit ${formatUnit(unit)} of another segment`);
       }
-      await Promise.race([enterEpoch(unit.epoch), stopPromise]);
-      if (stopped !== undefined) return;
+      if (!options.perConfigEpochs) {
+        await Promise.race([enterEpoch(unit.epoch), stopPromise]);
+        if (stopped !== undefined) return;
+      }
       const key = `${unit.epoch}:${unit.config}:${unit.segment}`;
       try {
         await Promise.race([(async () => runUnit(unit))(), stopPromise]);

@@ -177,3 +177,35 @@ describe('JobTracker', () => {
     expect(job.snapshot(80_000)).toMatchObject({ done: 3, leftMs: 40_000 });
   });
 });
+
+describe('a search run', () => {
+  const job = (n: number, config: number, from: number, to: number): RunEvent => ({
+    type: 'search-job',
+    job: n,
+    config,
+    from,
+    to,
+    told: 0,
+    at: 1,
+  });
+
+  it('plans units from the jobs proposed so far and the configs still to come, and names no whole-run epoch', () => {
+    // ASHA-like: 3 configs planned, each first to 1 epoch, on 2 segments.
+    const tracker = new RunTracker({ configs: 3, segments: 2, epochs: 3, search: { trials: 3, firstEpochs: 1 } }, 0);
+    expect(tracker.unitsTotal).toBe(6);
+    tracker.apply(phase('execution', 'start', 0));
+    tracker.apply(job(0, 0, 0, 1));
+    tracker.apply(job(1, 1, 0, 1));
+    expect(tracker.unitsTotal).toBe(6);
+    tracker.apply(job(2, 0, 1, 3));
+    tracker.apply(job(2, 0, 1, 3));
+    expect(tracker.unitsTotal).toBe(10);
+    tracker.apply(unit(0, 0, 0, 10));
+    tracker.apply(unit(0, 1, 0, 20));
+    expect(tracker.apply(validated(0, 0, 0.5, 0.6, 21)).map((n) => n.kind)).toEqual(['config']);
+    const snapshot = tracker.snapshot(30);
+    expect(snapshot.search).toEqual({ configs: 2, trials: 3 });
+    expect(snapshot.unitsDone).toBe(2);
+    expect(snapshot.phase).toBe('execution');
+  });
+});

@@ -43,7 +43,7 @@ function context(epochs: number, ranks: number, configs: ModelConfig[] = CONFIGS
     emit,
     log: (message) => emit({ type: 'log', level: 'info', message, at: Date.now() }),
     trackPid: (pid) => pids.push(pid),
-    epochs: new EpochBook(emit, configs.length * ranks, configs.length),
+    epochs: new EpochBook(emit, { configs: configs.length, segments: ranks }),
   };
   return { ctx, events, pids };
 }

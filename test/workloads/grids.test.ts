@@ -54,6 +54,12 @@ describe('every workload at every scale', () => {
         expect(w.scale).toBe(scale);
         expect(w.seed).toBe(7);
         expect(w.datasetName).toBe(`${w.dataset.kind}_${scale}`);
+        if (w.search) {
+          // A search proposes its configs during the run (docs/search.md).
+          expect(w.configs).toEqual([]);
+          expect(resolveWorkload(id, scale, 7).search?.spec).toEqual(w.search.spec);
+          return;
+        }
         expect(w.configs.length).toBeGreaterThan(0);
         expect(new Set(w.configs.map((c) => c.label)).size).toBe(w.configs.length);
         for (const c of w.configs) {
@@ -218,5 +224,38 @@ describe('drill-down workloads', () => {
     expect(getWorkload('scalability').notes.join(' ')).toMatch(/--segments/);
     const criteo = resolveWorkload('scalability', 'tiny', 1, { dataset: 'criteo' });
     expect(criteo.dataset.kind).toBe('criteo');
+  });
+});
+
+describe('hyperopt (paper 5.2.4, Figure 12)', () => {
+  it('searches the paper space with TPE, 32 configs and 8 in flight at paper scale, fewer below', () => {
+    const w = resolveWorkload('hyperopt', 'paper', 3);
+    const spec = w.search!.spec;
+    expect(spec).toMatchObject({ searcher: 'tpe', trials: 32, inFlight: 8, maxEpochs: 10, seed: 3 });
+    expect(spec.space).toEqual({
+      arch: { kind: 'choice', values: ['resnet18', 'resnet34'] },
+      learningRate: { kind: 'float', low: 1e-5, high: 1e-1, log: true },
+      l2: { kind: 'choice', values: [1e-4, 1e-6] },
+      batchSize: { kind: 'int', low: 16, high: 256, log: true },
+    });
+    expect(w.dataset).toEqual(resolveWorkload('imagenet', 'paper', 3).dataset);
+    // A sampled point becomes the published model at paper scale, a shallow member at tiny.
+    const point = { arch: 'resnet34', learningRate: 3.21e-4, l2: 1e-6, batchSize: 48 };
+    const config = w.search!.configOf(5, point);
+    expect(config).toMatchObject({ id: 5, arch: 'resnet34', batchSize: 48, learningRate: 3.21e-4, l2: 1e-6, regularizer: 'kernel-l2' });
+    expect({ width: config.width, blocks: config.blocks }).toEqual(PUBLISHED.resnet34);
+    expect(config.label).toBe('resnet34 b48 lr3.2e-4 l2 1e-6');
+    const tiny = resolveWorkload('hyperopt', 'tiny', 3);
+    expect(tiny.search!.spec).toMatchObject({ trials: 4, inFlight: 2, maxEpochs: 2 });
+    expect(tiny.search!.configOf(0, point)).toMatchObject(zooMember('resnet34', 'tiny'));
+  });
+
+  it('takes the searcher and its sizes as options, and refuses bad ones', () => {
+    const asha = resolveWorkload('hyperopt', 'small', 1, { searcher: 'asha', rung: '1', eta: '2', trials: '9', parallelism: '3' });
+    expect(asha.search!.spec).toMatchObject({ searcher: 'asha', trials: 9, inFlight: 3, minEpochs: 1, reduction: 2 });
+    expect(resolveWorkload('hyperopt', 'small', 1, { searcher: 'random' }).search!.spec.searcher).toBe('random');
+    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { searcher: 'bayes' })).toThrow(/searcher must be one of tpe, random, asha/);
+    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { parallelism: '0' })).toThrow(/parallelism must be an integer >= 1/);
+    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { searcher: 'asha', rung: '5' })).toThrow(/rung \(5\) must not exceed/);
   });
 });

@@ -6,6 +6,7 @@ import { clusterStatus, ensureCluster } from '../../db/cluster.js';
 import { bytes, formatTable, seconds } from '../format.js';
 import { Output, withOutputFlags, type OutputFlags } from '../output.js';
 import { Progress } from '../progress.js';
+import { runShape } from '../tracker.js';
 import { displayPath } from '../summary.js';
 import { resolveWorkload } from '../../../workloads/index.js';
 import { checkScale } from './run.js';
@@ -34,7 +35,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const workload = resolveWorkload(args.workload, scale, 1);
     const output = Output.fromFlags(args);
     const progress = new Progress(output);
-    const shape = { configs: workload.configs.length, segments: topology.segments.length, epochs: workload.epochs };
+    const shape = runShape(workload, topology.segments.length);
     const job = progress.startJob({ label: `demo ${args.workload}/${scale}`, total: args.approaches.length });
     const rows: (string | number)[][] = [];
     const runDirs: string[] = [];

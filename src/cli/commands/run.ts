@@ -15,6 +15,7 @@ import type { RunEvent } from '../../core/events.js';
 import { formatTable } from '../format.js';
 import { Output, withOutputFlags, type OutputFlags } from '../output.js';
 import { Progress } from '../progress.js';
+import { runShape } from '../tracker.js';
 import { finalLine, runSummaryLines, type SummaryContext } from '../summary.js';
 
 export interface RunArgs extends OutputFlags {
@@ -149,7 +150,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       if (rebuild) output.warn(rebuild);
       const topology = await resolveTopology({ db: args.db, segments });
       const label = `${approach.id} ${workload.id}/${scale}`;
-      const shape = { configs: workload.configs.length, segments: topology.segments.length, epochs: workload.epochs };
+      const shape = runShape(workload, topology.segments.length);
       context = { label, segments: shape.segments, epochs: shape.epochs };
       const display = progress.startRun({ label, shape, prior: priorEvents(args.resume) });
       unwatch();
