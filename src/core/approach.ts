@@ -96,7 +96,7 @@ export function searchRefusal(approach: Pick<Approach, 'id' | 'searches'>, workl
   if (!workload.search || approach.searches) return undefined;
   return (
     `approach ${approach.id} cannot run workload ${workload.id}: its configs come from a ${workload.search.spec.searcher} search ` +
-    `and arrive during the run, while ${approach.id} trains a fixed set of configs together over every segment. ` +
+    `and arrive during the run, while ${approach.id} trains a fixed set of configs in lock step over every segment. ` +
     (capable.length > 0 ? `Approaches that run searches: ${capable.join(', ')}` : 'Run it with an approach that declares searches') +
     ' (docs/search.md)'
   );
