@@ -49,14 +49,24 @@ class Inbox {
 
 function failedUnitLog(ctx: RunContext, unit: Unit, error: unknown, attempt: number): void {
   const why = error instanceof Error ? error.message : String(error);
-  ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${why}; it goes back to the queue`, at: Date.now() });
+  ctx.emit({
+    type: 'log',
+    level: 'warn',
+    message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${why}; it goes back to the queue`,
+    at: Date.now(),
+  });
 }
 
 /**
  * Opens the search (replaying an earlier attempt's) and validates the epochs an earlier attempt
  * trained but did not validate, telling the search; `where` says on which segment.
  */
-async function openSearch(ctx: RunContext, execution: SearchExecution, inbox: Inbox, where: (config: number) => number): Promise<SearchRun> {
+async function openSearch(
+  ctx: RunContext,
+  execution: SearchExecution,
+  inbox: Inbox,
+  where: (config: number) => number,
+): Promise<SearchRun> {
   const { run, arrivals } = await SearchRun.open(ctx, { onConfig: execution.onConfig });
   try {
     inbox.take(arrivals);
@@ -106,7 +116,8 @@ export async function runAsyncSearch(ctx: RunContext, segments: number, executio
       },
       onUnitFailed: (unit, error, attempt) => failedUnitLog(ctx, unit, error, attempt),
     });
-    if (!run.done) throw new Error('the search stopped proposing before it was done (a scheduler with nothing left to run)');
+    if (!run.done)
+      throw new Error('the search stopped proposing before it was done (a scheduler with nothing left to run)');
   } finally {
     await run.close();
   }
@@ -130,7 +141,12 @@ export async function runRoundSearch(
 ): Promise<void> {
   const inbox = new Inbox();
   const validateOne = (config: number, epoch: number): Promise<void> => execution.validateRound([{ config, epoch }]);
-  const run = await openSearch(ctx, { ...execution, trainUnit: () => Promise.resolve(), validate: validateOne }, inbox, (c) => c % segments);
+  const run = await openSearch(
+    ctx,
+    { ...execution, trainUnit: () => Promise.resolve(), validate: validateOne },
+    inbox,
+    (c) => c % segments,
+  );
   try {
     const scheduler = createRoundScheduler({ segments, seed: ctx.workload.seed });
     scheduler.restore?.(ctx.epochs.completedUnits);
@@ -145,7 +161,8 @@ export async function runRoundSearch(
         else if (decision !== 'wait') batch.push(decision);
       }
       if (finished === segments) break;
-      if (batch.length === 0) throw new Error('the round scheduler handed out an empty batch while the search was not done');
+      if (batch.length === 0)
+        throw new Error('the round scheduler handed out an empty batch while the search was not done');
       await execution.runBatch(batch);
       for (const unit of batch) scheduler.completed(unit);
       if (scheduler.roundOpen()) continue;
@@ -169,10 +186,19 @@ export async function runJobsPerWorker(
   ctx: RunContext,
   workers: number,
   segments: number,
-  execution: { trainUnit(unit: Unit, worker: number): Promise<void>; validate(config: number, epoch: number, worker: number): Promise<void>; onConfig?: SearchExecution['onConfig'] },
+  execution: {
+    trainUnit(unit: Unit, worker: number): Promise<void>;
+    validate(config: number, epoch: number, worker: number): Promise<void>;
+    onConfig?: SearchExecution['onConfig'];
+  },
 ): Promise<void> {
   const inbox = new Inbox();
-  const run = await openSearch(ctx, { ...execution, trainUnit: (unit) => execution.trainUnit(unit, 0) }, inbox, (config) => config % workers);
+  const run = await openSearch(
+    ctx,
+    { ...execution, trainUnit: (unit) => execution.trainUnit(unit, 0) },
+    inbox,
+    (config) => config % workers,
+  );
   let wake: () => void = () => undefined;
   let changed = new Promise<void>((resolve) => (wake = resolve));
   const notify = (): void => {

@@ -43,7 +43,11 @@ function workloadOf(options: Record<string, string>) {
  * Asserts that the run trained what its search decided, and returns the proposals (per config, the
  * point sampled) for comparisons across runs.
  */
-async function checkSearchRun(events: RunEvent[], options: Record<string, string>, segments: number): Promise<SearchParams[]> {
+async function checkSearchRun(
+  events: RunEvent[],
+  options: Record<string, string>,
+  segments: number,
+): Promise<SearchParams[]> {
   const { search, epochs: maxEpochs } = workloadOf(options);
   const spec = search!.spec;
   const configs = events.filter(ofType('search-config'));
@@ -60,16 +64,26 @@ async function checkSearchRun(events: RunEvent[], options: Record<string, string
   for (const { config } of configs) {
     const mine = jobs.filter((j) => j.config === config.id);
     // Its jobs continue one another: [0, a), [a, b), ...
-    mine.forEach((job, i) => expect(job.from).toBe(i === 0 ? 0 : mine[i - 1].to));
+    for (const [i, job] of mine.entries()) expect(job.from).toBe(i === 0 ? 0 : mine[i - 1].to);
     const trained = mine.at(-1)!.to;
     expect(trained).toBeLessThanOrEqual(maxEpochs);
     // Exactly its epochs, each once on every segment, each validated once.
     const own = units.filter((u) => u.config === config.id);
     expect(own).toHaveLength(trained * segments);
     for (let epoch = 0; epoch < trained; epoch++) {
-      expect(own.filter((u) => u.epoch === epoch).map((u) => u.segment).sort()).toEqual(Array.from({ length: segments }, (_, s) => s));
+      expect(
+        own
+          .filter((u) => u.epoch === epoch)
+          .map((u) => u.segment)
+          .sort(),
+      ).toEqual(Array.from({ length: segments }, (_, s) => s));
     }
-    expect(validations.filter((v) => v.config === config.id).map((v) => v.epoch).sort()).toEqual(Array.from({ length: trained }, (_, e) => e));
+    expect(
+      validations
+        .filter((v) => v.config === config.id)
+        .map((v) => v.epoch)
+        .sort(),
+    ).toEqual(Array.from({ length: trained }, (_, e) => e));
   }
   // The searcher heard each job's validation loss after its last epoch.
   for (const result of results) {
@@ -105,7 +119,15 @@ describe.each(SEARCHING)('%s runs a search', (approach) => {
   it.each(SEARCHES)('hyperopt/tiny with %s: trains what the searcher decided', async (name, options) => {
     const topology = await testTopology();
     const segments = topology.segments.length;
-    const { runDir, summary } = await runSpec({ approach, workload: 'hyperopt', scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 0 });
+    const { runDir, summary } = await runSpec({
+      approach,
+      workload: 'hyperopt',
+      scale: 'tiny',
+      topology,
+      runsDir,
+      options,
+      sampleIntervalMs: 0,
+    });
     expect(summary.status).toBe('complete');
     const events = readEvents(runDir);
     const params = await checkSearchRun(events, options, segments);
@@ -144,7 +166,8 @@ describe('resuming a search', () => {
       handleSignals: false,
       signal: controller.signal,
       onEvent: (event) => {
-        if (event.type === 'log' && event.message.startsWith('run folder ')) runDir = event.message.slice('run folder '.length);
+        if (event.type === 'log' && event.message.startsWith('run folder '))
+          runDir = event.message.slice('run folder '.length);
         if (event.type === 'unit' && ++units === 5) controller.abort(new Error('stopped by the test'));
       },
     });
@@ -155,13 +178,27 @@ describe('resuming a search', () => {
     const proposedBefore = before.filter(ofType('search-job'));
     expect(proposedBefore.length).toBeGreaterThan(0);
 
-    const { summary } = await runSpec({ approach, workload: 'hyperopt', scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 0, handleSignals: false, resume: runDir });
+    const { summary } = await runSpec({
+      approach,
+      workload: 'hyperopt',
+      scale: 'tiny',
+      topology,
+      runsDir,
+      options,
+      sampleIntervalMs: 0,
+      handleSignals: false,
+      resume: runDir,
+    });
     expect(summary.status).toBe('complete');
     const events = readEvents(runDir!);
     // The jobs of the first attempt are recorded once and proposed again identically.
     const jobs = events.filter(ofType('search-job'));
-    expect(jobs.slice(0, proposedBefore.length).map(({ at: _, ...job }) => job)).toEqual(proposedBefore.map(({ at: _, ...job }) => job));
-    expect(new Set(events.filter(ofType('unit')).map((u) => `${u.config}/${u.segment}/${u.epoch}`)).size).toBe(events.filter(ofType('unit')).length);
+    expect(jobs.slice(0, proposedBefore.length).map(({ at: _, ...job }) => job)).toEqual(
+      proposedBefore.map(({ at: _, ...job }) => job),
+    );
+    expect(new Set(events.filter(ofType('unit')).map((u) => `${u.config}/${u.segment}/${u.epoch}`)).size).toBe(
+      events.filter(ofType('unit')).length,
+    );
     await checkSearchRun(events, options, topology.segments.length);
   });
 });
@@ -173,7 +210,9 @@ describe('approaches that cannot search', () => {
 
   it.each(['ma', 'ddp', 'da-ddp'])('%s refuses a search workload up front, naming those that can', (approach) => {
     expect(() => resolveRunSpec({ approach, workload: 'hyperopt', scale: 'tiny' })).toThrow(
-      new RegExp(`approach ${approach} cannot run workload hyperopt: .*Approaches that run searches: udaf, export, ctq, task-parallel, da`),
+      new RegExp(
+        `approach ${approach} cannot run workload hyperopt: .*Approaches that run searches: udaf, export, ctq, task-parallel, da`,
+      ),
     );
   });
 
@@ -181,9 +220,16 @@ describe('approaches that cannot search', () => {
     const topology = await testTopology();
     const dir = mkdtempSync(join(tmpdir(), 'bench-search-refused-'));
     const workload = resolveWorkload('hyperopt', 'tiny', 1);
-    await expect(runApproach({ approach: APPROACHES.ma, workload, topology, runsDir: dir, sampleIntervalMs: 0, handleSignals: false })).rejects.toThrow(
-      /approach ma cannot run workload hyperopt/,
-    );
+    await expect(
+      runApproach({
+        approach: APPROACHES.ma,
+        workload,
+        topology,
+        runsDir: dir,
+        sampleIntervalMs: 0,
+        handleSignals: false,
+      }),
+    ).rejects.toThrow(/approach ma cannot run workload hyperopt/);
     expect(readdirSync(dir)).toEqual([]);
   });
 });
