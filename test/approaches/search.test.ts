@@ -2,7 +2,8 @@
 // and engine (docs/search.md): the configs, jobs and epochs the run trained are exactly what the
 // searcher decided (recorded in its events, and proposed again by a fresh searcher told the
 // recorded results), each config's epoch trains once on every segment and is validated once,
-// ASHA-stopped configs stop, the same seed proposes the same configs in every approach, a run
+// ASHA-stopped configs stop (and the simulator replays the recorded search to the same units), the
+// same seed proposes the same configs in every approach, a run
 // stopped mid-search resumes to the same proposals, and the others refuse a search up front.
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { resolveRunSpec, runSpec, searchingApproaches } from '../../approaches/r
 import { runEventSchema, type RunEvent } from '../../src/core/events.js';
 import type { SearchParams } from '../../src/core/search.js';
 import { runApproach } from '../../src/run/harness.js';
+import { replaySearch, searchJobsOf } from '../../src/sched/replay.js';
 import { createSearcher } from '../../src/search/index.js';
 import { SearchSession } from '../../src/search/session.js';
 import { resolveWorkload } from '../../workloads/index.js';
@@ -139,6 +141,11 @@ describe.each(SEARCHING)('%s runs a search', (approach) => {
       const stopped = [...trained.values()].filter((to) => to === 1);
       expect(stopped.length).toBeGreaterThanOrEqual(2);
       expect(events.filter(ofType('unit')).filter((u) => trained.get(u.config) === 1 && u.epoch > 0)).toHaveLength(0);
+      // The simulator replays the run's search (its arrivals and promotions) to the units the run trained.
+      const trainedUnits = events.filter(ofType('unit')).length;
+      for (const scheduler of ['sync', 'async'] as const) {
+        expect(replaySearch(scheduler, segments, searchJobsOf(events), () => 1, 1).units).toBe(trainedUnits);
+      }
     } else {
       // Random points do not depend on results: every approach proposes the same ones from the seed.
       const first = proposals.get(name);
