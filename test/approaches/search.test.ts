@@ -3,8 +3,8 @@
 // searcher decided (recorded in its events, and proposed again by a fresh searcher told the
 // recorded results), each config's epoch trains once on every segment and is validated once,
 // ASHA-stopped configs stop (and the simulator replays the recorded search to the same units), the
-// same seed proposes the same configs in every approach, a run
-// stopped mid-search resumes to the same proposals, and the others refuse a search up front.
+// same seed proposes the same configs in every approach, a run stopped mid-search resumes to the
+// same proposals, and the others refuse a search up front.
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
