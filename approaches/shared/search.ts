@@ -35,6 +35,7 @@ export function searchOf(ctx: RunContext): WorkloadSearch {
 export class SearchRun {
   private readonly toldJobs = new Set<number>();
   private readonly recordedJobs = new Set<number>();
+  private serial: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly ctx: RunContext,
@@ -148,9 +149,17 @@ export class SearchRun {
 
   /**
    * A config's epoch was validated: when it was the last epoch of one of its jobs, the searcher
-   * hears the result (in job order) and may propose jobs. Safe to call twice for one epoch.
+   * hears the result (in job order) and may propose jobs. Safe to call twice for one epoch. Calls
+   * run one after another, so the events record configs, jobs and results in the order the search
+   * made them even while a new config's model is being made (SearchHooks.onConfig).
    */
-  async validated(config: number, epoch: number): Promise<Arrivals> {
+  validated(config: number, epoch: number): Promise<Arrivals> {
+    const next = this.serial.then(() => this.validatedNow(config, epoch));
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  private async validatedNow(config: number, epoch: number): Promise<Arrivals> {
     const job = this.session.jobEndingAt(config, epoch);
     const value = this.ctx.epochs.validLoss(config, epoch);
     if (!job || value === undefined) return { jobs: [], closed: this.session.done };
