@@ -6,11 +6,15 @@
 // the config's model over the partition's buffers. No barrier between segments.
 // Models live in the shared model store (files, the default), or with `--option models-in=db` in a
 // distributed models table (the governance variant of paper 4.2), hopping to the unit's segment
-// (copy, verify, delete) before it trains there. docs/indb.md.
+// (copy, verify, delete) before it trains there. docs/indb.md. A search's configs arrive during the
+// run (docs/search.md): their rows are added to the models table, or with files to a configs table
+// the step views read, and each is validated by the unit that completes its epoch.
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
 import { choiceOption, stringOption, type OptionValues } from '../src/core/options.js';
-import { modelSeed } from '../src/core/workload.js';
+import { modelSeed, type ModelConfig } from '../src/core/workload.js';
+import { createDistributedTable, dropDistributedTable, onEverySegment } from '../src/db/distributed.js';
+import { ident } from '../src/db/connect.js';
 import { postgresOwner, sharedModelDir } from '../src/db/cluster.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { runSchedule } from '../src/sched/driver.js';
@@ -32,6 +36,7 @@ import {
   applyModelRecovery,
   createModelsTable,
   hopModels,
+  insertConfigRows,
   planModelRecovery,
   readFileCopies,
   removeUnfinishedCheckpoints,
@@ -39,6 +44,7 @@ import {
   type ModelRecovery,
 } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
+import { runAsyncSearch } from './shared/search-drive.js';
 
 const CTQ_OPTIONS = {
   ...INDB_OPTIONS,
@@ -60,13 +66,30 @@ function modelsTable(ctx: CtqContext): string {
   return indbObjectName(ctx.runId, 'models');
 }
 
+/** With models in files, a search's configs: one row per config on every segment, read by the step views. */
+function configsTable(ctx: CtqContext): string {
+  return indbObjectName(ctx.runId, 'configs');
+}
+
+async function createConfigsTable(ctx: CtqContext): Promise<void> {
+  const table = configsTable(ctx);
+  await createDistributedTable(ctx.topology, table, 'config int NOT NULL, seed int NOT NULL, spec json NOT NULL');
+  await onEverySegment(ctx.topology, async (client, segment) => {
+    await client.query(`ALTER TABLE ${ident(table)} ADD PRIMARY KEY (config)`);
+    // A resumed search's configs, put back from its events.
+    for (const config of ctx.workload.configs) await insertConfigRows(async () => client, table, ctx.workload, config, [segment]);
+  });
+}
+
 function taskSource(ctx: CtqContext): TaskSource {
   if (ctx.options.modelsIn === 'db') return { kind: 'table', table: modelsTable(ctx) };
   const { workload } = ctx;
   return {
     kind: 'files',
     dir: modelStoreDir(ctx),
-    configs: workload.configs.map((c) => ({ id: c.id, seed: modelSeed(workload, c.id), spec: configSpec(c) })),
+    configs: workload.search
+      ? { table: configsTable(ctx) }
+      : workload.configs.map((c) => ({ id: c.id, seed: modelSeed(workload, c.id), spec: configSpec(c) })),
     maxVersion: workload.epochs * ctx.topology.segments.length,
   };
 }
@@ -156,6 +179,29 @@ class CtqRun {
   }
 
   /**
+   * A config that arrived during the run: its row in the models table (on the segment it would
+   * have started on) or, with files, in the configs table on every segment; its model at version 0.
+   */
+  async addConfig(config: ModelConfig): Promise<void> {
+    const segments = this.ctx.topology.segments.length;
+    const home = config.id % segments;
+    const [table, on] = this.mode === 'db' ? [modelsTable(this.ctx), [home]] : [configsTable(this.ctx), Array.from({ length: segments }, (_, s) => s)];
+    await this.session.directly((segment) => insertConfigRows(segment, table, this.ctx.workload, config, on));
+    if (!this.models.has(config.id)) this.models.set(config.id, this.mode === 'db' ? { version: 0, segment: home } : { version: 0 });
+  }
+
+  /** One config validated after its epoch: where its model is in a table, on `segment` with files. */
+  async validateConfig(config: number, epoch: number, segment: number): Promise<void> {
+    const model = this.model(config);
+    const at = this.mode === 'db' ? (model.segment ?? 0) : segment;
+    for (const row of await this.run(this.views.valid, [{ segment: at, config, version: model.version }])) {
+      const { result } = parseStepFrame(row.result);
+      emitEngineSpans(this.ctx, result.spans, { segment: row.seg, config: row.config, epoch });
+      this.ctx.epochs.validated(epoch, result);
+    }
+  }
+
+  /**
    * Every config validated once: a model in a table where it is, a model-store file on any segment
    * (each holds the validation set); one statement per segment, the segments concurrently.
    */
@@ -189,6 +235,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
     modelsLive: 'shared model store (files); models-in=db: a distributed DB table, hopping',
   },
   options: CTQ_OPTIONS,
+  searches: true,
   check: checkInDbms,
 
   async prepare(ctx) {
@@ -200,6 +247,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
     } else {
       const dir = modelStoreDir(ctx);
       if (fresh) rmSync(dir, { recursive: true, force: true });
+      if (fresh && ctx.workload.search) await createConfigsTable(ctx);
       mkdirSync(dir, { recursive: true });
       if (!fresh) removeUnfinishedCheckpoints(dir);
       const owner = postgresOwner();
@@ -224,6 +272,13 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
     const run = new CtqRun(ctx, session, recovery.current);
     const { workload } = ctx;
     const segments = ctx.topology.segments.length;
+    if (workload.search) {
+      return runAsyncSearch(ctx, segments, {
+        trainUnit: (unit) => run.trainUnit(unit),
+        validate: (config, epoch, segment) => run.validateConfig(config, epoch, segment),
+        onConfig: (config) => run.addConfig(config),
+      });
+    }
     const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
     scheduler.restore?.(ctx.epochs.completedUnits);
     for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await run.validateAll(epoch);
@@ -246,6 +301,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
   async cleanup(ctx, prepared, outcome) {
     const db = ctx.options.modelsIn === 'db';
     await cleanupInDbms(ctx, prepared, outcome, db ? modelsTable(ctx) : undefined);
+    if (outcome === 'complete' && !db && ctx.workload.search) await dropDistributedTable(ctx.topology, configsTable(ctx));
     if (outcome === 'complete' && !db && !ctx.options.modelStore) rmSync(modelStoreDir(ctx), { recursive: true, force: true });
   },
 });

@@ -54,6 +54,7 @@ export const da = defineApproach<DaPrepared, typeof PACKING_OPTIONS>({
   },
   check: async (topology) => [...(await checkWorkers()), ...(await checkDirectAccess(topology))],
   options: PACKING_OPTIONS,
+  searches: true,
   verifyResume: verifyModelStore,
 
   async prepare(ctx) {

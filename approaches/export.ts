@@ -47,6 +47,7 @@ export const exportApproach = defineApproach<ExportPrepared, typeof PACKING_OPTI
   },
   check: () => checkWorkers(),
   options: PACKING_OPTIONS,
+  searches: true,
   verifyResume: verifyModelStore,
 
   async prepare(ctx) {

@@ -1,12 +1,12 @@
 // From what a user typed to what the harness runs (docs/architecture.md, "A run"): the approach and
 // workload looked up in their registries, and each `--option key=value` routed to whichever of the two
 // declares it. A key that neither declares is an error that lists both sets.
-import type { Approach } from '../src/core/approach.js';
+import { searchRefusal, type Approach } from '../src/core/approach.js';
 import { declares, didYouMean, optionKeys, type OptionValue } from '../src/core/options.js';
 import type { ResolvedWorkload } from '../src/core/workload.js';
 import { getWorkload, resolveWorkload } from '../workloads/index.js';
 import { readOptions } from '../workloads/grid.js';
-import { getApproach } from './index.js';
+import { APPROACHES, getApproach } from './index.js';
 import { runApproach, type RunRequest, type RunResult } from '../src/run/harness.js';
 
 export interface RunSpec {
@@ -46,7 +46,16 @@ export function resolveRunSpec(spec: RunSpec): ResolvedRunSpec {
   }
   const workloadOptions = readOptions(definition.id, definition.options, workloadGiven, true);
   const workload = resolveWorkload(definition.id, spec.scale, spec.seed ?? 1, workloadOptions);
+  const refusal = searchRefusal(approach, workload, searchingApproaches());
+  if (refusal) throw new Error(refusal);
   return { approach, workload, approachOptions, workloadOptions };
+}
+
+/** The registered approaches that run a workload with a search (`Approach.searches`). */
+export function searchingApproaches(): string[] {
+  return Object.values(APPROACHES)
+    .filter((a) => a.searches)
+    .map((a) => a.id);
 }
 
 export type RunSpecRequest = RunSpec & Omit<RunRequest, 'approach' | 'workload' | 'options' | 'workloadOptions'>;

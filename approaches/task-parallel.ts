@@ -1,6 +1,7 @@
 // Task-parallel (the Hyperopt-Spark analogue, paper 5.2.4): every worker gets a full replica of the
 // training data on its own disk and trains whole configs alone (config c on worker c mod N); no
-// model ever hops. The replicas are the storage blowup (N x the data).
+// model ever hops. The replicas are the storage blowup (N x the data). With a search, each worker
+// takes the search's next job and trains it alone (docs/search.md).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
@@ -8,6 +9,7 @@ import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/
 import { WorkerFleet, verifyModelStore, type ShardSource } from '../src/engine/fleet.js';
 import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
+import { runJobsPerWorker } from './shared/search-drive.js';
 
 interface TaskParallelPrepared extends Prepared {
   fleet: WorkerFleet;
@@ -50,6 +52,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
   },
   check: () => checkWorkers(),
   options: PACKING_OPTIONS,
+  searches: true,
   verifyResume: verifyModelStore,
 
   async prepare(ctx) {
@@ -63,6 +66,13 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
     const { fleet } = prepared;
     const { workload } = ctx;
     const segments = ctx.topology.segments.length;
+    if (workload.search) {
+      return runJobsPerWorker(ctx, fleet.size, segments, {
+        // An epoch of a config = one pass over every shard of the worker's own replica.
+        trainUnit: (unit, worker) => fleet.trainUnit(unit, { worker, dataset: `train_s${unit.segment}` }),
+        validate: (config, epoch, worker) => fleet.validateConfig(config, epoch, worker),
+      });
+    }
     const done = new Set(ctx.epochs.completedUnits.map((u) => `${u.config}/${u.segment}/${u.epoch}`));
     for (let epoch = 0; epoch < workload.epochs; epoch++) {
       await Promise.all(

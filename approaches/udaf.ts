@@ -3,6 +3,8 @@
 // training view (every segment aggregates its partition with `bench_step` for the model placed on
 // it, concurrently; the statement ends when the slowest segment does: the barrier). Between
 // batches, models hop to the segments of their next units (copy, verify, delete). docs/indb.md.
+// A search's configs (docs/search.md) train in rounds rebuilt from the configs in flight: each new
+// config gets its row in the models table as it arrives, and a round's configs are validated after it.
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/core/unit.js';
@@ -19,8 +21,9 @@ import {
 } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
-import { applyModelRecovery, createModelsTable, hopModels, type Move } from './shared/models-table.js';
+import { applyModelRecovery, createModelsTable, hopModels, insertConfigRows, type Move } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
+import { runRoundSearch } from './shared/search-drive.js';
 
 function modelsTable(ctx: RunContext): string {
   return indbObjectName(ctx.runId, 'models');
@@ -43,6 +46,7 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
     modelsLive: 'distributed DB table; hop = copy, verify, delete across segments',
   },
   options: INDB_OPTIONS,
+  searches: true,
   check: checkInDbms,
 
   async prepare(ctx) {
@@ -71,36 +75,25 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
 
     const { workload, topology } = ctx;
     const segments = topology.segments.length;
-    const scheduler = createRoundRobinScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
-    scheduler.restore?.(ctx.epochs.completedUnits);
     const views = runViewNames(ctx.runId);
     const client = await session.coordinator();
     const runTasks = (view: string, tasks: Task[]): Promise<StepRow[]> => session.step(client, view, tasks);
-    const validate = async (epoch: number): Promise<void> => {
-      const tasks = workload.configs.map((c) => ({ config: c.id, ...placementOf(placement, c.id) }));
+    /** Validate configs, each after its own epoch, in one statement. */
+    const validateConfigs = async (which: readonly { config: number; epoch: number }[]): Promise<void> => {
+      const epochOf = new Map(which.map(({ config, epoch }) => [config, epoch]));
+      const tasks = which.map(({ config }) => ({ config, ...placementOf(placement, config) }));
       for (const row of await runTasks(views.valid, tasks)) {
         const { result } = parseStepFrame(row.result);
+        const epoch = epochOf.get(row.config)!;
         emitEngineSpans(ctx, result.spans, { segment: row.seg, config: row.config, epoch });
         ctx.epochs.validated(epoch, result);
       }
     };
+    const validate = (epoch: number): Promise<void> => validateConfigs(workload.configs.map((c) => ({ config: c.id, epoch })));
 
-    for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await validate(epoch);
-    let epoch: number | undefined;
-    for (;;) {
-      ctx.signal.throwIfAborted();
-      const batch: Unit[] = [];
-      let finished = false;
-      for (let s = 0; s < segments; s++) {
-        const decision = scheduler.next(s);
-        if (decision === 'done') finished = true;
-        else if (decision !== 'wait') batch.push(decision);
-      }
-      if (finished && batch.length === 0) break;
-      if (batch.length === 0) throw new Error('round-robin scheduler handed out an empty batch');
-      const batchEpoch = batch[0].epoch;
-      if (epoch !== undefined && batchEpoch !== epoch) await validate(epoch);
-      epoch = batchEpoch;
+    /** One sub-epoch batch: the models hop to their units' segments, then one statement trains them all. */
+    const runBatch = async (batch: Unit[]): Promise<void> => {
+      const epoch = batch[0].epoch;
       for (const unit of batch) ctx.epochs.unitStarted(unit);
 
       const moves: Move[] = batch
@@ -129,9 +122,41 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
         emitEngineSpans(ctx, result.spans, { segment: row.seg, config: row.config, epoch });
         ctx.emit({ type: 'counter', transport: 'model-table', bytes: modelBytesMoved(result.spans), at: Date.now(), segment: row.seg });
         placementOf(placement, unit.config).version = result.version;
-        scheduler.completed(unit);
         ctx.epochs.unitDone(unit, { lossSum: result.lossSum, examples: result.examples, modelVersion: result.version });
       }
+    };
+
+    if (workload.search) {
+      return runRoundSearch(ctx, segments, {
+        runBatch,
+        validateRound: validateConfigs,
+        async onConfig(config) {
+          const home = config.id % segments;
+          await session.directly((segment) => insertConfigRows(segment, table, workload, config, [home]));
+          if (!placement.has(config.id)) placement.set(config.id, { segment: home, version: 0 });
+        },
+      });
+    }
+    const scheduler = createRoundRobinScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
+    scheduler.restore?.(ctx.epochs.completedUnits);
+    for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await validate(epoch);
+    let epoch: number | undefined;
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      const batch: Unit[] = [];
+      let finished = false;
+      for (let s = 0; s < segments; s++) {
+        const decision = scheduler.next(s);
+        if (decision === 'done') finished = true;
+        else if (decision !== 'wait') batch.push(decision);
+      }
+      if (finished && batch.length === 0) break;
+      if (batch.length === 0) throw new Error('round-robin scheduler handed out an empty batch');
+      const batchEpoch = batch[0].epoch;
+      if (epoch !== undefined && batchEpoch !== epoch) await validate(epoch);
+      epoch = batchEpoch;
+      await runBatch(batch);
+      for (const unit of batch) scheduler.completed(unit);
     }
     if (epoch !== undefined) await validate(epoch);
   },

@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Problem, RunContext } from '../../src/core/approach.js';
 import type { UnitDone } from '../../src/core/events.js';
-import { modelSeed } from '../../src/core/workload.js';
+import { modelSeed, type ModelConfig, type ResolvedWorkload } from '../../src/core/workload.js';
 import { withClient, ident, literal } from '../../src/db/connect.js';
 import { createDistributedTable, onEverySegment } from '../../src/db/distributed.js';
 import type { Topology } from '../../src/db/topology.js';
@@ -58,10 +58,27 @@ export async function createModelsTable(ctx: RunContext, table: string, placemen
         'FOR EACH STATEMENT EXECUTE FUNCTION bench_durable_commit()',
     );
   });
+  // A search's configs arrive during the run (insertConfigRows); a resumed one's are put back here.
+  if (workload.configs.length === 0) return;
   const rows = workload.configs.flatMap((config) =>
     placement(config.id).map((segment) => `(${Math.trunc(segment)}, ${config.id}, ${modelSeed(workload, config.id)}, ${literal(configSpec(config))}::json)`),
   );
   await withClient(topology.coordinator, (client) => client.query(`INSERT INTO ${ident(table)} (seg, config, seed, spec) VALUES ${rows.join(', ')}`));
+}
+
+/**
+ * A config that arrived during the run (a search, docs/search.md): its fresh row (version 0, no
+ * state) on each segment named, over direct connections; a row already there is kept (the config's
+ * event was lost after its row was made). Works on the models table and on ctq's configs table.
+ */
+export async function insertConfigRows(segment: SegmentClients, table: string, workload: Pick<ResolvedWorkload, 'seed'>, config: ModelConfig, segments: readonly number[]): Promise<void> {
+  for (const s of segments) {
+    const client = await segment(s);
+    await client.query(
+      `INSERT INTO ${ident(table)} (seg, config, seed, spec) VALUES ($1, $2, $3, $4::json) ON CONFLICT (config) DO NOTHING`,
+      [s, config.id, modelSeed(workload, config.id), configSpec(config)],
+    );
+  }
 }
 
 interface CopyRow {

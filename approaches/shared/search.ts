@@ -17,6 +17,15 @@ export interface Arrivals {
   closed: boolean;
 }
 
+export interface SearchHooks {
+  /**
+   * A new config arrived: make its model where the approach keeps models (a models-table row, a
+   * row of the configs the step views read). Awaited before the config is recorded, so a config in
+   * the events always has its model; it may be called again for one whose event was lost (resume).
+   */
+  onConfig?(config: ModelConfig): Promise<void>;
+}
+
 export function searchOf(ctx: RunContext): WorkloadSearch {
   const search = ctx.workload.search;
   if (!search) throw new Error(`workload ${ctx.workload.id} has no search`);
@@ -26,21 +35,23 @@ export function searchOf(ctx: RunContext): WorkloadSearch {
 export class SearchRun {
   private readonly toldJobs = new Set<number>();
   private readonly recordedJobs = new Set<number>();
+  private serial: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly ctx: RunContext,
     private readonly search: WorkloadSearch,
     private readonly session: SearchSession,
+    private readonly hooks: SearchHooks,
   ) {}
 
   /**
    * Starts the searcher and replays what an earlier attempt recorded: the first jobs, then every
    * recorded result. Returns the run and the jobs that still have epochs to train.
    */
-  static async open(ctx: RunContext): Promise<{ run: SearchRun; arrivals: Arrivals }> {
+  static async open(ctx: RunContext, hooks: SearchHooks = {}): Promise<{ run: SearchRun; arrivals: Arrivals }> {
     const search = searchOf(ctx);
     const searcher = await createSearcher(search.spec);
-    const run = new SearchRun(ctx, search, new SearchSession(searcher, search.spec.inFlight));
+    const run = new SearchRun(ctx, search, new SearchSession(searcher, search.spec.inFlight), hooks);
     try {
       return { run, arrivals: await run.replay() };
     } catch (error) {
@@ -82,7 +93,7 @@ export class SearchRun {
             `${JSON.stringify(job.params)} now; the searcher did not reproduce its proposals (changed code or spec?)`,
         );
       }
-      this.register(job, was === undefined);
+      await this.register(job, was === undefined);
     }
     for (const job of proposed) if (!this.recordedJobs.has(job.job)) this.recordJob(job);
     for (const step of steps) this.recordTold(step);
@@ -91,7 +102,7 @@ export class SearchRun {
   }
 
   /** Makes a new config's model config, appends it to the workload and records it. */
-  private register(job: SearchJob, emit: boolean): ModelConfig {
+  private async register(job: SearchJob, emit: boolean): Promise<ModelConfig> {
     const config = this.search.configOf(job.config, job.params!);
     if (config.id !== job.config) throw new Error(`the workload made config ${config.id} for trial ${job.config}`);
     const configs = this.ctx.workload.configs;
@@ -105,7 +116,10 @@ export class SearchRun {
       if (configs.length !== job.config) throw new Error(`config ${job.config} arrived while the workload has ${configs.length} configs`);
       configs.push(config);
     }
-    if (emit) this.ctx.emit({ type: 'search-config', config, params: job.params!, at: Date.now() });
+    if (emit) {
+      await this.hooks.onConfig?.(config);
+      this.ctx.emit({ type: 'search-config', config, params: job.params!, at: Date.now() });
+    }
     return config;
   }
 
@@ -135,15 +149,23 @@ export class SearchRun {
 
   /**
    * A config's epoch was validated: when it was the last epoch of one of its jobs, the searcher
-   * hears the result (in job order) and may propose jobs. Safe to call twice for one epoch.
+   * hears the result (in job order) and may propose jobs. Safe to call twice for one epoch. Calls
+   * run one after another, so the events record configs, jobs and results in the order the search
+   * made them even while a new config's model is being made (SearchHooks.onConfig).
    */
-  async validated(config: number, epoch: number): Promise<Arrivals> {
+  validated(config: number, epoch: number): Promise<Arrivals> {
+    const next = this.serial.then(() => this.validatedNow(config, epoch));
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  private async validatedNow(config: number, epoch: number): Promise<Arrivals> {
     const job = this.session.jobEndingAt(config, epoch);
     const value = this.ctx.epochs.validLoss(config, epoch);
     if (!job || value === undefined) return { jobs: [], closed: this.session.done };
     const step = await this.session.report(job.job, finite(value));
     for (const next of step.jobs) {
-      if (next.params) this.register(next, true);
+      if (next.params) await this.register(next, true);
       this.recordJob(next);
     }
     this.recordTold(step);

@@ -58,6 +58,11 @@ export interface Approach<P extends Prepared = Prepared, S extends OptionSpecs =
   layers: Layers;
   /** The options the approach reads (`--option key=value`); anything else is refused. */
   options: S;
+  /**
+   * Whether it runs a workload with a search (configs that arrive during the run and may stop
+   * early, docs/search.md). One that does not is refused such a workload before the run starts.
+   */
+  searches?: boolean;
   check(topology: Topology): Promise<Problem[]>;
   /**
    * Before a resumed run does anything else: whether the state the earlier attempt left (models,
@@ -84,4 +89,15 @@ export interface Approach<P extends Prepared = Prepared, S extends OptionSpecs =
  */
 export function defineApproach<P extends Prepared, S extends OptionSpecs>(approach: Approach<P, S>): Approach {
   return approach as unknown as Approach;
+}
+
+/** Why `approach` cannot run `workload`, or undefined when it can; `capable` names those that could. */
+export function searchRefusal(approach: Pick<Approach, 'id' | 'searches'>, workload: Pick<ResolvedWorkload, 'id' | 'search'>, capable: readonly string[]): string | undefined {
+  if (!workload.search || approach.searches) return undefined;
+  return (
+    `approach ${approach.id} cannot run workload ${workload.id}: its configs come from a ${workload.search.spec.searcher} search ` +
+    `and arrive during the run, while ${approach.id} trains a fixed set of configs in lock step over every segment. ` +
+    (capable.length > 0 ? `Approaches that run searches: ${capable.join(', ')}` : 'Run it with an approach that declares searches') +
+    ' (docs/search.md)'
+  );
 }

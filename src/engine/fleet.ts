@@ -244,6 +244,17 @@ export class WorkerFleet {
     );
   }
 
+  /** Validate one config after its epoch on one worker (a search's config, as its epoch ends there). */
+  async validateConfig(config: number, epoch: number, worker: number): Promise<void> {
+    const reply = await this.call(worker, (w) =>
+      w.validate({ config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config, this.versionOf(config)), epoch }),
+    );
+    // Reading the checkpoint to validate it is part of validation, not a hop.
+    for (const span of replySpans(reply, { segment: worker, config, epoch }))
+      this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
+    this.ctx.epochs.validated(epoch, { config, ...reply });
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
   }

@@ -47,7 +47,7 @@ export function configSpec(config: ModelConfig): string {
   return JSON.stringify(config);
 }
 
-export type IndbObject = 'models' | 'train' | 'valid' | 'warm';
+export type IndbObject = 'models' | 'configs' | 'train' | 'valid' | 'warm';
 
 /** The name of one of a run's in-DBMS objects: unique to the run, stable across its resumes. */
 export function indbObjectName(runId: string, what: IndbObject): string {
@@ -63,7 +63,13 @@ export function indbObjectName(runId: string, what: IndbObject): string {
  */
 export type TaskSource =
   | { kind: 'table'; table: string }
-  | { kind: 'files'; dir: string; configs: { id: number; seed: number; spec: string }[]; maxVersion: number };
+  | { kind: 'files'; dir: string; configs: FileConfigs; maxVersion: number };
+
+/**
+ * The configs of a `files` source: listed in the view, or (a search, whose configs arrive during
+ * the run) the rows of a table on each segment with columns (config, seed, spec).
+ */
+export type FileConfigs = { id: number; seed: number; spec: string }[] | { table: string };
 
 export interface StepView {
   /** The packed data table the buffers come from. */
@@ -101,12 +107,16 @@ export function stepViewSql(view: StepView): string {
   const tasks =
     source.kind === 'table'
       ? `${qualified(source.table)} m`
-      : `(VALUES ${source.configs.map((c) => `(${Math.trunc(c.id)}, ${Math.trunc(c.seed)}, ${literal(c.spec)}::json)`).join(', ')}) ` +
-        `m(config, seed, spec) CROSS JOIN generate_series(0, ${Math.trunc(source.maxVersion)}) v(version)`;
+      : `${fileConfigs(source.configs)} CROSS JOIN generate_series(0, ${Math.trunc(source.maxVersion)}) v(version)`;
   return (
     `SELECT d.seg, m.config, ${version} AS version, bench_step(${task}, d.buffer_id, ${buffers}, d.n ORDER BY d.buffer_id) AS result ` +
     `FROM ${qualified(view.data)} d CROSS JOIN ${tasks} GROUP BY d.seg, m.config, ${version}`
   );
+}
+
+function fileConfigs(configs: FileConfigs): string {
+  if (!Array.isArray(configs)) return `${qualified(configs.table)} m`;
+  return `(VALUES ${configs.map((c) => `(${Math.trunc(c.id)}, ${Math.trunc(c.seed)}, ${literal(c.spec)}::json)`).join(', ')}) m(config, seed, spec)`;
 }
 
 export async function createStepView(topology: Topology, name: string, view: StepView): Promise<void> {

@@ -6,7 +6,7 @@
 // before anything is changed (docs/resume.md).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Approach, Prepared, Problem, RunContext } from '../core/approach.js';
+import { searchRefusal, type Approach, type Prepared, type Problem, type RunContext } from '../core/approach.js';
 import { EpochBook } from '../core/epoch-book.js';
 import type { Phase, RunEvent, TrainEvent } from '../core/events.js';
 import { parseOptionValues, type OptionValue } from '../core/options.js';
@@ -25,6 +25,7 @@ import { RunInterrupted, describeSignal, watchInterrupts, type StopSignal } from
 import { calibrateRawLoop, calibrationSeconds } from './calibrate.js';
 import { lockCluster } from './lock.js';
 import { checkResumeRequest } from './resume.js';
+import { restoreSearchConfigs } from './search-resume.js';
 
 export interface RunRequest {
   approach: Approach;
@@ -129,6 +130,8 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   let resumedEvents: RunEvent[] = [];
   try {
     // Refusals first: nothing is locked, created or loaded until every one has passed.
+    const refusal = searchRefusal(approach, workload, []);
+    if (refusal) throw new Error(refusal);
     const resumeFrom = request.resume
       ? checkResumeRequest(request.resume, {
           approach: approach.id,
@@ -154,6 +157,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
       folder = resumeFrom;
       folder.dropTornLine();
       resumedEvents = folder.readEvents();
+      restoreSearchConfigs(workload, resumedEvents);
     } else {
       const threads = request.threads ?? defaultThreads(segments);
       folder = RunFolder.create(runsDir!, {
@@ -361,7 +365,9 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     });
     const startup = approach.startup;
     if (startup) await phase('startup', () => startup(ctx, ready));
-    if (calibrationSeconds() > 0) await phase('calibration', async () => record(await calibrateRawLoop(ctx)));
+    // A search's configs arrive during execution: there is nothing to calibrate before it.
+    if (calibrationSeconds() > 0 && !workload.search) await phase('calibration', async () => record(await calibrateRawLoop(ctx)));
+    else if (workload.search) log('no raw-loop calibration: the search proposes its configs during execution');
     await phase('execution', () => approach.train(ctx, ready));
     const late = stopped();
     if (late) throw late;
