@@ -4,13 +4,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LoadedRun } from '../src/core/records.js';
 import { expandRunPaths, loadReadableRuns } from '../src/store/read.js';
+import { writeFigure } from './artifacts.js';
 import { figure9, type Figure } from './figure9.js';
 import { ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';
-import { renderPng, renderSvg, withReportConfig } from './render.js';
 import { searchFigures, searchMarkdown } from './search.js';
 import { loadSimulation, simulationFigures } from './simulation.js';
-import { COLUMN_INCHES, MIN_FONT_PT, minFontPoints, svgWidth } from './style.js';
 import { table6, table6Csv, table6Markdown } from './table6.js';
 
 export interface BuildOptions {
@@ -68,16 +67,10 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
 
   const rendered: HtmlFigure[] = [];
   for (const figure of reportFigures(runs, simulation)) {
-    const spec = withReportConfig(figure.spec);
-    const { svg, warnings: w } = await renderSvg(spec);
-    warnings.push(...w.map((x) => `${figure.name}: ${x}`));
-    await write(`${figure.name}.vl.json`, JSON.stringify(spec, null, 2) + '\n');
-    await write(`${figure.name}.svg`, svg);
-    // Printed one column wide at 300 dpi; text under 7 pt there is said as a warning.
-    await write(`${figure.name}.png`, renderPng(svg, (COLUMN_INCHES * 300) / svgWidth(svg)));
-    const smallest = minFontPoints(svg);
-    if (smallest < MIN_FONT_PT) warnings.push(`${figure.name}: text of ${smallest.toFixed(1)} pt at ${COLUMN_INCHES} in wide`);
-    rendered.push({ name: figure.name, title: figure.title, svg });
+    const written = await writeFigure(figure, out);
+    files.push(...written.files);
+    warnings.push(...written.warnings);
+    rendered.push({ name: written.name, title: written.title, svg: written.svg });
   }
 
   await write(

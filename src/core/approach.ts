@@ -58,6 +58,11 @@ export interface Approach<P extends Prepared = Prepared, S extends OptionSpecs =
   layers: Layers;
   /** The options the approach reads (`--option key=value`); anything else is refused. */
   options: S;
+  /**
+   * True when the approach drives a workload's search (configs proposed during the run, as the
+   * `hyperopt` workload asks; docs/search.md). Studies that need searches refuse approaches without it.
+   */
+  searches?: boolean;
   check(topology: Topology): Promise<Problem[]>;
   /**
    * Before a resumed run does anything else: whether the state the earlier attempt left (models,
