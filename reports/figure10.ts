@@ -107,12 +107,14 @@ function workerAxis(segments: number[]): object {
 }
 
 /** Mean line with points, and standard-deviation bars where a cell has several runs. */
-function meanWithErrorBars(y: string, yTitle: string, colour: object): object[] {
-  return [
+function meanWithErrorBars(y: string, yTitle: string, colour: object, errorBars: boolean): object[] {
+  const layers: object[] = [
     { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { y: { field: y, type: 'quantitative', aggregate: 'mean', title: yTitle }, color: colour } },
     { mark: { type: 'point', filled: true, size: 20 }, encoding: { y: { field: y, type: 'quantitative', aggregate: 'mean', title: yTitle }, color: colour } },
-    { mark: { type: 'errorbar', extent: 'stdev' }, encoding: { y: { field: y, type: 'quantitative', title: yTitle }, color: colour } },
   ];
+  // One value per cell has no spread: error bars only where there are repeats.
+  if (errorBars) layers.push({ mark: { type: 'errorbar', extent: 'stdev' }, encoding: { y: { field: y, type: 'quantitative', title: yTitle }, color: colour } });
+  return layers;
 }
 
 export function figure10(runs: readonly LoadedRun[], caption: string): Figure[] {
@@ -122,6 +124,8 @@ export function figure10(runs: readonly LoadedRun[], caption: string): Figure[] 
   const colour = approachColourScale(speedups.map((p) => ({ id: p.approachId, label: p.approach })));
   const colourEncoding = { field: 'approach', type: 'nominal', title: null, scale: colour, sort: colour.domain };
   const ideal = segments.map((s) => ({ segments: s, ideal: s }));
+  const cells = speedups.map((p) => `${p.approachId}/${p.segments}`);
+  const repeated = new Set(cells).size < cells.length;
   const figures: Figure[] = [];
   if (speedups.length > 0) {
     const heading = 'Figure 10A: Speedup over one segment';
@@ -140,7 +144,7 @@ export function figure10(runs: readonly LoadedRun[], caption: string): Figure[] 
             mark: { type: 'line', strokeDash: [4, 3], color: SERIES_COLOURS[2], strokeWidth: 1 },
             encoding: { y: { field: 'ideal', type: 'quantitative' } },
           },
-          { data: { values: speedups }, layer: meanWithErrorBars('speedup', 'speedup T(1) / T(N)', colourEncoding) },
+          { data: { values: speedups }, layer: meanWithErrorBars('speedup', 'speedup T(1) / T(N)', colourEncoding, repeated) },
         ],
       } as TopLevelSpec,
     });
@@ -161,7 +165,7 @@ export function figure10(runs: readonly LoadedRun[], caption: string): Figure[] 
           width: PANEL_WIDTH,
           height: PANEL_HEIGHT,
           encoding: { x: workerAxis(segments) as never },
-          layer: meanWithErrorBars('relative', 'relative machine time', colourEncoding),
+          layer: meanWithErrorBars('relative', 'relative machine time', colourEncoding, repeated),
         },
       } as TopLevelSpec,
     });

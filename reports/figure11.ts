@@ -82,7 +82,8 @@ export function figure11(points: readonly HeteroPoint[], caption: string): Figur
       .filter((k) => Number.isFinite(pt[k]))
       .map((k) => ({ p: pt.p, series: SERIES[k], speedup: pt[k] })),
   );
-  const heading = 'Figure 11A: Speedup of CTQ over UDAF, heterogeneous configs';
+  const heading = 'Figure 11A: Speedup of CTQ over UDAF';
+  const repeated = new Set(points.map((pt) => pt.p)).size < points.length;
   const domain = Object.values(SERIES);
   const colour = {
     field: 'series',
@@ -108,7 +109,10 @@ export function figure11(points: readonly HeteroPoint[], caption: string): Figur
       layer: [
         { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { y: { field: 'speedup', type: 'quantitative', aggregate: 'mean', title: Y_TITLE } } },
         { mark: { type: 'point', filled: true, size: 20 }, encoding: { y: { field: 'speedup', type: 'quantitative', aggregate: 'mean', title: Y_TITLE } } },
-        { mark: { type: 'errorbar', extent: 'stdev' }, encoding: { y: { field: 'speedup', type: 'quantitative', title: Y_TITLE } } },
+        // Error bars (standard deviation) only where a p has several repeats: one value has none.
+        ...(repeated
+          ? [{ mark: { type: 'errorbar' as const, extent: 'stdev' as const }, encoding: { y: { field: 'speedup', type: 'quantitative' as const, title: Y_TITLE } } }]
+          : []),
       ],
     },
   };

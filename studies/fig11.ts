@@ -35,7 +35,7 @@ export const fig11: Study = {
     }
     const points = pairs.map(heteroPoint);
     const segments = SEGMENTS_AT_SCALE[ctx.scale];
-    const caption = `${ctx.scale} scale, ${segments} segments, ${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'}`;
+    const caption = `hetero, ${ctx.scale} scale, ${segments} segments, ${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'}`;
     return {
       files: [
         { name: 'figure11.md', content: figure11Markdown(points, caption) },

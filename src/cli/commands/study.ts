@@ -61,19 +61,20 @@ export async function runStudy(
   const runsDir = resolve(args['runs-dir'] ?? defaultRunsDir());
   const total = planRuns(study.runs(ctx), []).requests.length;
   const job = progress.startJob({ label: `study ${study.id}`, total });
+  let result: StudyResult;
   try {
-    const result = await executeStudy(study, ctx, {
+    result = await executeStudy(study, ctx, {
       runsDir,
       observer: progressObserver(job, output),
       threads: args.threads,
       sampleIntervalMs: args['sample-ms'],
     });
-    const task = job.startTask(`rendering ${study.id}`);
-    const written = await writeStudy(result, outDir).finally(() => task.finish());
-    return { result, written };
   } finally {
     job.finish();
   }
+  // Rendering is not one of the job's runs; it takes seconds.
+  const written = await writeStudy(result, outDir);
+  return { result, written };
 }
 
 export function studySummary(result: StudyResult, written: WrittenStudy): string {
