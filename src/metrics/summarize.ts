@@ -75,7 +75,8 @@ export function summarize(input: SummarizeInput): Summary {
   const windows = epochWindows(spans).map((w) => clipToPhases(w, execution));
   const segmentIds = segmentsOf(info, spans);
   const epochSeconds = windows.map((pieces) => seconds(totalLength(pieces)));
-  const breakdown = windows.map((pieces) => addBreakdowns(pieces.map((piece) => epochBreakdown(spans, piece, segmentIds))));
+  const bySegment = spansBySegment(spans);
+  const breakdown = windows.map((pieces) => addBreakdowns(pieces.map((piece) => epochBreakdown(bySegment, piece, segmentIds))));
 
   return {
     formatVersion: FORMAT_VERSION,
@@ -125,16 +126,13 @@ export function phaseIntervals(events: readonly RunEvent[], phase: 'etl' | 'exec
     .map((e, order) => ({ e, order }))
     .sort((a, b) => a.e.at - b.e.at || a.order - b.order)
     .map(({ e }) => e);
-  const times = events
-    .filter((e) => e.type !== 'log' && e.type !== 'phase')
-    .map((e) => (e.type === 'span' ? e.end : e.at))
-    .filter((t) => Number.isFinite(t))
-    .sort((a, b) => a - b);
+  // Needed only for an attempt that died: one pass over the events, no sort of a million times.
   const lastBefore = (limit: number, floor: number): number => {
     let best = floor;
-    for (const t of times) {
-      if (t >= limit) break;
-      if (t > best) best = t;
+    for (const e of events) {
+      if (e.type === 'log' || e.type === 'phase') continue;
+      const t = e.type === 'span' ? e.end : e.at;
+      if (Number.isFinite(t) && t < limit && t > best) best = t;
     }
     return best;
   };
@@ -244,14 +242,33 @@ export function sweepKinds(spans: readonly Span[], window: Interval): Record<Spa
   return out;
 }
 
+/** A run's spans by the segment they name; `shared` name none and apply to every segment. */
+export interface SpansBySegment {
+  shared: Span[];
+  own: Map<number, Span[]>;
+}
+
+/** Grouped once per summary: a breakdown per segment then reads only that segment's spans. */
+export function spansBySegment(spans: readonly Span[]): SpansBySegment {
+  const index: SpansBySegment = { shared: [], own: new Map() };
+  for (const span of spans) {
+    if (span.segment === undefined) {
+      index.shared.push(span);
+      continue;
+    }
+    const list = index.own.get(span.segment);
+    if (list) list.push(span);
+    else index.own.set(span.segment, [span]);
+  }
+  return index;
+}
+
 /** Per-segment machine seconds of one epoch window by component, averaged over segments. */
-export function epochBreakdown(spans: readonly Span[], window: Interval, segmentIds: readonly number[]): Breakdown {
+export function epochBreakdown(spans: SpansBySegment, window: Interval, segmentIds: readonly number[]): Breakdown {
   const total = emptyBreakdown();
   if (segmentIds.length === 0) return total;
-  const shared = spans.filter((s) => s.segment === undefined);
   for (const segment of segmentIds) {
-    const own = spans.filter((s) => s.segment === segment);
-    const byKind = sweepKinds(own.concat(shared), window);
+    const byKind = sweepKinds((spans.own.get(segment) ?? []).concat(spans.shared), window);
     for (const kind of KIND_PRIORITY) {
       const component: BreakdownComponent = COMPONENT_OF_KIND[kind];
       total[component] += byKind[kind];
