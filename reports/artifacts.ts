@@ -19,11 +19,16 @@ export async function writeFigure(figure: Figure, outDir: string): Promise<Writt
   const spec = withReportConfig(figure.spec);
   const { svg, warnings: rendering } = await renderSvg(spec);
   const warnings = rendering.map((x) => `${figure.name}: ${x}`);
-  const files = [join(outDir, `${figure.name}.vl.json`), join(outDir, `${figure.name}.svg`), join(outDir, `${figure.name}.png`)];
-  await writeFile(files[0], JSON.stringify(spec, null, 2) + '\n');
+  const files = [
+    join(outDir, `${figure.name}.vl.json`),
+    join(outDir, `${figure.name}.svg`),
+    join(outDir, `${figure.name}.png`),
+  ];
+  await writeFile(files[0], `${JSON.stringify(spec, null, 2)}\n`);
   await writeFile(files[1], svg);
   await writeFile(files[2], renderPng(svg, (COLUMN_INCHES * 300) / svgWidth(svg)));
   const smallest = minFontPoints(svg);
-  if (smallest < MIN_FONT_PT) warnings.push(`${figure.name}: text of ${smallest.toFixed(1)} pt at ${COLUMN_INCHES} in wide`);
+  if (smallest < MIN_FONT_PT)
+    warnings.push(`${figure.name}: text of ${smallest.toFixed(1)} pt at ${COLUMN_INCHES} in wide`);
   return { name: figure.name, title: figure.title, svg, files, warnings };
 }

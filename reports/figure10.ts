@@ -8,7 +8,15 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { LoadedRun } from '../src/core/records.js';
 import { byApproach, mean } from './common.js';
 import type { Figure } from './figure9.js';
-import { approachColourScale, approachName, PANEL_HEIGHT, PANEL_WIDTH, PLOT_HEIGHT, PLOT_WIDTH, SERIES_COLOURS } from './style.js';
+import {
+  approachColourScale,
+  approachName,
+  PANEL_HEIGHT,
+  PANEL_WIDTH,
+  PLOT_HEIGHT,
+  PLOT_WIDTH,
+  SERIES_COLOURS,
+} from './style.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -109,11 +117,21 @@ function workerAxis(segments: number[]): object {
 /** Mean line with points, and standard-deviation bars where a cell has several runs. */
 function meanWithErrorBars(y: string, yTitle: string, colour: object, errorBars: boolean): object[] {
   const layers: object[] = [
-    { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { y: { field: y, type: 'quantitative', aggregate: 'mean', title: yTitle }, color: colour } },
-    { mark: { type: 'point', filled: true, size: 20 }, encoding: { y: { field: y, type: 'quantitative', aggregate: 'mean', title: yTitle }, color: colour } },
+    {
+      mark: { type: 'line', strokeWidth: 1.5 },
+      encoding: { y: { field: y, type: 'quantitative', aggregate: 'mean', title: yTitle }, color: colour },
+    },
+    {
+      mark: { type: 'point', filled: true, size: 20 },
+      encoding: { y: { field: y, type: 'quantitative', aggregate: 'mean', title: yTitle }, color: colour },
+    },
   ];
   // One value per cell has no spread: error bars only where there are repeats.
-  if (errorBars) layers.push({ mark: { type: 'errorbar', extent: 'stdev' }, encoding: { y: { field: y, type: 'quantitative', title: yTitle }, color: colour } });
+  if (errorBars)
+    layers.push({
+      mark: { type: 'errorbar', extent: 'stdev' },
+      encoding: { y: { field: y, type: 'quantitative', title: yTitle }, color: colour },
+    });
   return layers;
 }
 
@@ -144,7 +162,10 @@ export function figure10(runs: readonly LoadedRun[], caption: string): Figure[] 
             mark: { type: 'line', strokeDash: [4, 3], color: SERIES_COLOURS[2], strokeWidth: 1 },
             encoding: { y: { field: 'ideal', type: 'quantitative' } },
           },
-          { data: { values: speedups }, layer: meanWithErrorBars('speedup', 'speedup T(1) / T(N)', colourEncoding, repeated) },
+          {
+            data: { values: speedups },
+            layer: meanWithErrorBars('speedup', 'speedup T(1) / T(N)', colourEncoding, repeated),
+          },
         ],
       } as TopLevelSpec,
     });
@@ -202,5 +223,5 @@ export function figure10Markdown(runs: readonly LoadedRun[], caption: string): s
     });
     lines.push(`| ${approachName(approachId)} | ${cells.join(' | ')} |`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

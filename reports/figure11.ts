@@ -48,7 +48,11 @@ export function heteroPoint(pair: HeteroPair): HeteroPoint {
   const W = info.segments;
   const M = info.configs.length;
   const runtimes = info.configs.map((c) => params.configs.find((t) => t.config === c.id)?.meanMs ?? Number.NaN);
-  const sync = simulateSchedule(createRoundRobinScheduler({ configs: M, segments: W, epochs: info.epochs, seed: pair.seed }), W, runtimes).makespan;
+  const sync = simulateSchedule(
+    createRoundRobinScheduler({ configs: M, segments: W, epochs: info.epochs, seed: pair.seed }),
+    W,
+    runtimes,
+  ).makespan;
   const speedups = Array.from({ length: SIMULATOR_SEEDS }, (_, r) => {
     const scheduler = createAsyncRandomScheduler({ configs: M, segments: W, epochs: info.epochs, seed: pair.seed + r });
     return sync / simulateSchedule(scheduler, W, runtimes).makespan;
@@ -103,15 +107,31 @@ export function figure11(points: readonly HeteroPoint[], caption: string): Figur
       height: PLOT_HEIGHT,
       data: { values },
       encoding: {
-        x: { field: 'p', type: 'quantitative', title: 'p (share of fast configs)', scale: { zero: false, padding: 10 } },
+        x: {
+          field: 'p',
+          type: 'quantitative',
+          title: 'p (share of fast configs)',
+          scale: { zero: false, padding: 10 },
+        },
         color: colour as never,
       },
       layer: [
-        { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { y: { field: 'speedup', type: 'quantitative', aggregate: 'mean', title: Y_TITLE } } },
-        { mark: { type: 'point', filled: true, size: 20 }, encoding: { y: { field: 'speedup', type: 'quantitative', aggregate: 'mean', title: Y_TITLE } } },
+        {
+          mark: { type: 'line', strokeWidth: 1.5 },
+          encoding: { y: { field: 'speedup', type: 'quantitative', aggregate: 'mean', title: Y_TITLE } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 20 },
+          encoding: { y: { field: 'speedup', type: 'quantitative', aggregate: 'mean', title: Y_TITLE } },
+        },
         // Error bars (standard deviation) only where a p has several repeats: one value has none.
         ...(repeated
-          ? [{ mark: { type: 'errorbar' as const, extent: 'stdev' as const }, encoding: { y: { field: 'speedup', type: 'quantitative' as const, title: Y_TITLE } } }]
+          ? [
+              {
+                mark: { type: 'errorbar' as const, extent: 'stdev' as const },
+                encoding: { y: { field: 'speedup', type: 'quantitative' as const, title: Y_TITLE } },
+              },
+            ]
           : []),
       ],
     },
@@ -131,8 +151,8 @@ export function figure11Markdown(points: readonly HeteroPoint[], caption: string
         `${f(pt.pObserved)} | ${pt.segments} | ${pt.configs} |`,
     ),
     '',
-    'Proposition 1 assumes M >> W; with few configs the simulator on the runs\' configs is the like-for-like comparison. ' +
+    "Proposition 1 assumes M >> W; with few configs the simulator on the runs' configs is the like-for-like comparison. " +
       'Measured times also hold what the simulator does not model (engine import, per-statement overheads, validation).',
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -43,7 +43,8 @@ function section(s: StudySection, index: number): string {
     ? `<p class="refused">Not run: ${escapeHtml(s.refused)}</p>`
     : `<p>Runs: ${s.runs.reused} reused, ${s.runs.ran} ran${s.runs.failed > 0 ? `, <span class="failed">${s.runs.failed} failed</span>` : ''}. ` +
       `Files in <code>${escapeHtml(s.dir)}/</code> (with <code>study.json</code>, the run folder behind every request).</p>`;
-  const notes = s.notes.length > 0 ? `<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+  const notes =
+    s.notes.length > 0 ? `<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   const tables = s.tables.map((t) => `<h3>${escapeHtml(t.name)}</h3><pre>${escapeHtml(t.content)}</pre>`).join('\n');
   const figures = s.figures
     .map(

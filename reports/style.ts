@@ -33,7 +33,10 @@ export function approachColour(id: string): string {
 }
 
 /** A Vega-Lite colour scale for figure labels of approaches (labels may carry "(incomplete)"). */
-export function approachColourScale(entries: readonly { id: string; label: string }[]): { domain: string[]; range: string[] } {
+export function approachColourScale(entries: readonly { id: string; label: string }[]): {
+  domain: string[];
+  range: string[];
+} {
   const seen = new Map<string, string>();
   for (const e of entries) if (!seen.has(e.label)) seen.set(e.label, approachColour(e.id));
   return { domain: [...seen.keys()], range: [...seen.values()] };

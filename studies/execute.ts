@@ -12,7 +12,15 @@ import type { Topology } from '../src/core/topology.js';
 import type { ResolvedWorkload } from '../src/core/workload.js';
 import { writeFigure } from '../reports/artifacts.js';
 import { planRuns, requestKey, scanStoredRuns } from './plan.js';
-import { StudyError, type Answered, type RunRequest, type Study, type StudyArtifacts, type StudyContext, type StudyObserver } from './types.js';
+import {
+  StudyError,
+  type Answered,
+  type RunRequest,
+  type Study,
+  type StudyArtifacts,
+  type StudyContext,
+  type StudyObserver,
+} from './types.js';
 
 export const STUDY_MANIFEST = 'study.json';
 
@@ -51,7 +59,8 @@ export async function executeStudy(study: Study, ctx: StudyContext, options: Exe
   for (const request of plan.missing) {
     const key = requestKey(request);
     try {
-      if (!topology || topology.segments.length !== request.segments) topology = await ensureCluster({ segments: request.segments });
+      if (!topology || topology.segments.length !== request.segments)
+        topology = await ensureCluster({ segments: request.segments });
       const display = options.observer?.runStarting(request, resolveForDisplay(request), request.segments);
       try {
         const { runDir, summary } = await runSpec({
@@ -106,7 +115,7 @@ function resolveForDisplay(request: RunRequest): ResolvedWorkload {
 
 export function describeRequest(r: RunRequest): string {
   const opts = Object.entries(r.options).map(([k, v]) => `${k}=${v}`);
-  return `${r.approach} ${r.workload}/${r.scale} on ${r.segments} segment${r.segments === 1 ? '' : 's'}, seed ${r.seed}` + (opts.length > 0 ? ` (${opts.join(', ')})` : '');
+  return `${r.approach} ${r.workload}/${r.scale} on ${r.segments} segment${r.segments === 1 ? '' : 's'}, seed ${r.seed}${opts.length > 0 ? ` (${opts.join(', ')})` : ''}`;
 }
 
 export interface WrittenStudy {
@@ -152,7 +161,7 @@ export async function writeStudy(result: StudyResult, outDir: string): Promise<W
     warnings,
   };
   const manifestPath = join(dir, STUDY_MANIFEST);
-  await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   files.push(manifestPath);
   return { dir, files, warnings, figures };
 }

@@ -16,7 +16,9 @@ export const fig10: Study = {
   runs: (ctx) =>
     grid(
       ctx,
-      SCALING_SEGMENTS.flatMap((segments) => SCALING_APPROACHES.map((approach) => ({ approach, workload: 'scalability', segments }))),
+      SCALING_SEGMENTS.flatMap((segments) =>
+        SCALING_APPROACHES.map((approach) => ({ approach, workload: 'scalability', segments })),
+      ),
     ),
   render(answered, ctx) {
     const runs = storedRuns(answered);

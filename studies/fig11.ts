@@ -17,7 +17,12 @@ export const fig11: Study = {
     grid(
       ctx,
       heteroPs(ctx).flatMap((p) =>
-        ['udaf', 'ctq'].map((approach) => ({ approach, workload: 'hetero', segments: SEGMENTS_AT_SCALE[ctx.scale], options: { p: String(p) } })),
+        ['udaf', 'ctq'].map((approach) => ({
+          approach,
+          workload: 'hetero',
+          segments: SEGMENTS_AT_SCALE[ctx.scale],
+          options: { p: String(p) },
+        })),
       ),
     ),
   render(answered, ctx) {
@@ -26,7 +31,8 @@ export const fig11: Study = {
     const notes: string[] = [];
     for (const p of heteroPs(ctx)) {
       for (let seed = 1; seed <= ctx.repeats; seed++) {
-        const find = (approach: string) => runs.find((r) => r.info.approach === approach && heteroP(r) === p && r.info.seed === seed);
+        const find = (approach: string) =>
+          runs.find((r) => r.info.approach === approach && heteroP(r) === p && r.info.seed === seed);
         const udaf = find('udaf');
         const ctq = find('ctq');
         if (udaf && ctq) pairs.push({ p, seed, udaf, ctq });
@@ -39,7 +45,7 @@ export const fig11: Study = {
     return {
       files: [
         { name: 'figure11.md', content: figure11Markdown(points, caption) },
-        { name: 'figure11.json', content: JSON.stringify(points, null, 2) + '\n' },
+        { name: 'figure11.json', content: `${JSON.stringify(points, null, 2)}\n` },
       ],
       figures: points.length > 0 ? [figure11(points, caption)] : [],
       notes,

@@ -36,7 +36,10 @@ export const fig12Table7: Study = {
     const runs = storedRuns(answered);
     const notes = runs
       .filter((r) => !isSearchRun(r))
-      .map((r) => `${approachName(r.info.approach)} (${r.info.runId}) ran without a search: left out of Figure 12 and Table 7`);
+      .map(
+        (r) =>
+          `${approachName(r.info.approach)} (${r.info.runId}) ran without a search: left out of Figure 12 and Table 7`,
+      );
     const searches = runs.filter(isSearchRun);
     const markdown = searchMarkdown(searches);
     return {

@@ -82,7 +82,9 @@ export function scanStoredRuns(runsDir: string): StoredRun[] {
       const info = runInfoSchema.safeParse(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
       if (!info.success) continue;
       const summaryPath = join(dir, 'summary.json');
-      const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as { status?: unknown }) : {};
+      const summary = existsSync(summaryPath)
+        ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as { status?: unknown })
+        : {};
       out.push({ dir, info: info.data, status: summary.status === 'complete' ? 'complete' : 'incomplete' });
     } catch {
       // not a run folder, or one being written: not reusable

@@ -9,7 +9,11 @@ import { grid, SEGMENTS_AT_SCALE, type Answered, type Study, type StudyContext }
 export const END_TO_END_WORKLOADS = ['imagenet', 'criteo'] as const;
 
 /** The end-to-end grid: all approaches x both datasets on the scale's cluster size. */
-export function endToEndRuns(ctx: StudyContext, workloads: readonly string[] = END_TO_END_WORKLOADS, approaches = approachIds()) {
+export function endToEndRuns(
+  ctx: StudyContext,
+  workloads: readonly string[] = END_TO_END_WORKLOADS,
+  approaches = approachIds(),
+) {
   const segments = SEGMENTS_AT_SCALE[ctx.scale];
   return grid(
     ctx,
@@ -25,7 +29,8 @@ export function storedRuns(answered: readonly Answered[]): LoadedRun[] {
 export const table6Fig9: Study = {
   id: 'table6-fig9',
   artifact: 'Table 6 and Figure 9 (section 5.1)',
-  description: 'every approach end to end on ImageNet and Criteo: runtimes, utilisation, convergence, breakdown, Gantt charts',
+  description:
+    'every approach end to end on ImageNet and Criteo: runtimes, utilisation, convergence, breakdown, Gantt charts',
   runs: (ctx) => endToEndRuns(ctx),
   render(answered) {
     const runs = storedRuns(answered);

@@ -56,7 +56,11 @@ export interface Study {
 
 /** How a study's runs are shown while it executes (the CLI passes its progress display). */
 export interface StudyObserver {
-  runStarting(request: RunRequest, workload: ResolvedWorkload, segments: number): { onEvent(event: RunEvent): void; finish(): void };
+  runStarting(
+    request: RunRequest,
+    workload: ResolvedWorkload,
+    segments: number,
+  ): { onEvent(event: RunEvent): void; finish(): void };
   /** Runs found stored, so not run again. */
   runsReused(count: number): void;
   note(message: string): void;
@@ -68,7 +72,9 @@ export class StudyError extends Error {
     readonly study: string,
     readonly problems: Problem[],
   ) {
-    super(`study ${study} cannot run: ${problems.map((p) => (p.fix ? `${p.message} (fix: ${p.fix})` : p.message)).join('; ')}`);
+    super(
+      `study ${study} cannot run: ${problems.map((p) => (p.fix ? `${p.message} (fix: ${p.fix})` : p.message)).join('; ')}`,
+    );
     this.name = 'StudyError';
   }
 }

@@ -27,7 +27,13 @@ const request = (over: Partial<RunRequest> = {}): RunRequest => ({
 });
 
 /** A run folder whose run.json records what `r` asks for (every declared option with its value). */
-function storedFor(dir: string, runId: string, r: RunRequest, over: Partial<RunInfo> = {}, status: 'complete' | 'incomplete' = 'complete'): string {
+function storedFor(
+  dir: string,
+  runId: string,
+  r: RunRequest,
+  over: Partial<RunInfo> = {},
+  status: 'complete' | 'incomplete' = 'complete',
+): string {
   const e = expectedRecord(r);
   const run = syntheticRun({ runId, approach: r.approach, workload: r.workload, segments: r.segments });
   run.info = runInfo({
@@ -60,7 +66,12 @@ describe('planRuns', () => {
     const e = expectedRecord(base);
     const [key] = Object.keys(e.options);
     expect(key).toBeDefined();
-    const changed = typeof e.options[key] === 'number' ? Number(e.options[key]) + 1 : typeof e.options[key] === 'boolean' ? !e.options[key] : `${e.options[key]}x`;
+    const changed =
+      typeof e.options[key] === 'number'
+        ? Number(e.options[key]) + 1
+        : typeof e.options[key] === 'boolean'
+          ? !e.options[key]
+          : `${e.options[key]}x`;
     storedFor(dir, 'option', base, { options: { ...e.options, [key]: changed } });
     const plan = planRuns([base], scanStoredRuns(dir));
     expect(scanStoredRuns(dir)).toHaveLength(5);
@@ -79,7 +90,12 @@ describe('planRuns', () => {
 
   it('asks for a request made twice once, and orders the missing runs by segment count', () => {
     const plan = planRuns(
-      [request({ segments: 4 }), request({ segments: 1 }), request({ segments: 4 }), request({ segments: 2, approach: 'udaf' })],
+      [
+        request({ segments: 4 }),
+        request({ segments: 1 }),
+        request({ segments: 4 }),
+        request({ segments: 2, approach: 'udaf' }),
+      ],
       [],
     );
     expect(plan.requests).toHaveLength(3);

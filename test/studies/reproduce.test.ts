@@ -21,7 +21,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot(), maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await exec('npx', ['tsx', 'src/cli/main.ts', ...args], {
+      cwd: repoRoot(),
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -31,7 +34,11 @@ async function bench(args: string[]): Promise<{ code: number; stdout: string; st
 
 interface Manifest {
   study: string;
-  runs: { origin: string; dir: string | null; request: { approach: string; workload: string; options: Record<string, string>; seed: number } }[];
+  runs: {
+    origin: string;
+    dir: string | null;
+    request: { approach: string; workload: string; options: Record<string, string>; seed: number };
+  }[];
   files: string[];
 }
 
@@ -41,7 +48,18 @@ const searchesRefused = (getStudy('fig12-table7').check?.({ scale: 'tiny', repea
 describe('bench reproduce --scale tiny', () => {
   it('runs the studies, writes every artifact from stored runs, and one index.html', async () => {
     const studies = ['fig11', ...(searchesRefused ? ['fig12-table7'] : [])];
-    const r = await bench(['reproduce', '--scale', 'tiny', '--studies', studies.join(','), '--runs-dir', runsDir, '--out', out, '--quiet']);
+    const r = await bench([
+      'reproduce',
+      '--scale',
+      'tiny',
+      '--studies',
+      studies.join(','),
+      '--runs-dir',
+      runsDir,
+      '--out',
+      out,
+      '--quiet',
+    ]);
     expect(r.code, r.stderr).toBe(searchesRefused ? 1 : 0);
 
     const index = readFileSync(join(out, 'index.html'), 'utf8');
@@ -49,10 +67,19 @@ describe('bench reproduce --scale tiny', () => {
     if (searchesRefused) expect(index).toMatch(/Not run: study fig12-table7 cannot run: .*cannot run a search yet/);
 
     const dir = join(out, 'fig11');
-    for (const f of ['figure11.md', 'figure11.json', 'figure11a.vl.json', 'figure11a.svg', 'figure11a.png', 'study.json']) {
+    for (const f of [
+      'figure11.md',
+      'figure11.json',
+      'figure11a.vl.json',
+      'figure11a.svg',
+      'figure11a.png',
+      'study.json',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
-    expect(minFontPoints(readFileSync(join(dir, 'figure11a.svg'), 'utf8'), COLUMN_INCHES)).toBeGreaterThanOrEqual(MIN_FONT_PT);
+    expect(minFontPoints(readFileSync(join(dir, 'figure11a.svg'), 'utf8'), COLUMN_INCHES)).toBeGreaterThanOrEqual(
+      MIN_FONT_PT,
+    );
 
     // Every request is answered by a run folder in the runs dir whose run.json says what was asked.
     const m = manifest(dir);
@@ -82,7 +109,18 @@ describe('bench reproduce --scale tiny', () => {
 
   it('reuses every stored run on a second invocation, and reruns only a run that did not complete', async () => {
     const before = readdirSync(runsDir).length;
-    const again = await bench(['study', 'run', 'fig11', '--scale', 'tiny', '--runs-dir', runsDir, '--out', join(root, 'again'), '--quiet']);
+    const again = await bench([
+      'study',
+      'run',
+      'fig11',
+      '--scale',
+      'tiny',
+      '--runs-dir',
+      runsDir,
+      '--out',
+      join(root, 'again'),
+      '--quiet',
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/4 runs \(4 reused, 0 ran, 0 failed\)/);
     expect(readdirSync(runsDir)).toHaveLength(before);
@@ -91,7 +129,18 @@ describe('bench reproduce --scale tiny', () => {
     // A run that died before writing its summary is not reused: the study runs that request again.
     const victim = manifest(join(root, 'again')).runs[0].dir!;
     rmSync(join(victim, 'summary.json'));
-    const resumed = await bench(['study', 'run', 'fig11', '--scale', 'tiny', '--runs-dir', runsDir, '--out', join(root, 'resumed'), '--quiet']);
+    const resumed = await bench([
+      'study',
+      'run',
+      'fig11',
+      '--scale',
+      'tiny',
+      '--runs-dir',
+      runsDir,
+      '--out',
+      join(root, 'resumed'),
+      '--quiet',
+    ]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/4 runs \(3 reused, 1 ran, 0 failed\)/);
     expect(readdirSync(runsDir)).toHaveLength(before + 1);

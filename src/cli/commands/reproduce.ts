@@ -20,11 +20,15 @@ interface ReproduceArgs extends StudyFlags {
 
 export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
   command: 'reproduce',
-  describe: "run every study of the paper's evaluation (what is missing), then write one report indexing every artifact",
+  describe:
+    "run every study of the paper's evaluation (what is missing), then write one report indexing every artifact",
   builder: (yargs: Argv<object>) =>
     withStudyFlags(yargs)
       .option('out', { type: 'string', default: 'repro', describe: 'folder for the studies and index.html' })
-      .option('studies', { type: 'string', describe: `only these studies, comma-separated (default all: ${STUDIES.map((s) => s.id).join(', ')})` })
+      .option('studies', {
+        type: 'string',
+        describe: `only these studies, comma-separated (default all: ${STUDIES.map((s) => s.id).join(', ')})`,
+      })
       .option('title', { type: 'string', describe: 'title of index.html' }) as unknown as Argv<ReproduceArgs>,
   handler: async (args) => {
     const output = Output.fromFlags(args);
@@ -38,16 +42,34 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       const job = progress.startJob({ label: `reproduce (${ctx.scale})`, total: studies.length, noun: 'studies' });
       for (const study of studies) {
         const dir = join(out, study.id);
-        const base = { id: study.id, artifact: study.artifact, description: study.description, dir: relative(out, dir) };
+        const base = {
+          id: study.id,
+          artifact: study.artifact,
+          description: study.description,
+          dir: relative(out, dir),
+        };
         try {
           const { result, written } = await runStudy(study, ctx, args, dir, job, output);
           const count = (o: string): number => result.answered.filter((a) => a.origin === o).length;
           const tables = result.artifacts.files.filter((f) => f.name.endsWith('.md'));
-          sections.push({ ...base, runs: { reused: count('reused'), ran: count('ran'), failed: count('failed') }, notes: [...result.artifacts.notes, ...written.warnings], tables, figures: written.figures });
+          sections.push({
+            ...base,
+            runs: { reused: count('reused'), ran: count('ran'), failed: count('failed') },
+            notes: [...result.artifacts.notes, ...written.warnings],
+            tables,
+            figures: written.figures,
+          });
           lines.push(studySummary(result, written));
         } catch (error) {
           if (!(error instanceof StudyError)) throw error;
-          sections.push({ ...base, refused: error.message, runs: { reused: 0, ran: 0, failed: 0 }, notes: [], tables: [], figures: [] });
+          sections.push({
+            ...base,
+            refused: error.message,
+            runs: { reused: 0, ran: 0, failed: 0 },
+            notes: [],
+            tables: [],
+            figures: [],
+          });
           lines.push(`study ${study.id}: refused: ${error.message}`);
         }
       }
@@ -68,8 +90,19 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     );
     for (const line of lines) output.result(line);
     const bad = sections.filter((s) => s.refused || s.runs.failed > 0);
-    output.final(`${sections.length} studies (${bad.length} refused or partial) in ${relative(process.cwd(), out) || '.'}; open ${index}`);
-    output.json({ type: 'result', command: 'reproduce', index, studies: sections.map(({ figures, tables, ...s }) => ({ ...s, figures: figures.map((f) => f.name), tables: tables.map((t) => t.name) })) });
+    output.final(
+      `${sections.length} studies (${bad.length} refused or partial) in ${relative(process.cwd(), out) || '.'}; open ${index}`,
+    );
+    output.json({
+      type: 'result',
+      command: 'reproduce',
+      index,
+      studies: sections.map(({ figures, tables, ...s }) => ({
+        ...s,
+        figures: figures.map((f) => f.name),
+        tables: tables.map((t) => t.name),
+      })),
+    });
     if (bad.length > 0) process.exitCode = 1;
   },
 };

@@ -26,11 +26,16 @@ export function withStudyFlags<T>(yargs: Argv<T>): Argv<T & StudyFlags> {
   return withOutputFlags(yargs)
     .option('scale', { alias: 's', type: 'string', default: 'tiny', describe: `one of: ${SCALES.join(', ')}` })
     .option('repeats', { type: 'number', default: 1, describe: 'runs per grid cell (seeds 1..K)' })
-    .option('runs-dir', { type: 'string', describe: 'where run folders are stored and looked up (default ./runs, or BENCH_RUNS)' })
+    .option('runs-dir', {
+      type: 'string',
+      describe: 'where run folders are stored and looked up (default ./runs, or BENCH_RUNS)',
+    })
     .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
-    .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' }) as unknown as Argv<
-    T & StudyFlags
-  >;
+    .option('sample-ms', {
+      type: 'number',
+      default: 1000,
+      describe: 'resource sampling interval; 0 turns sampling off',
+    }) as unknown as Argv<T & StudyFlags>;
 }
 
 export function studyContext(args: StudyFlags): StudyContext {
@@ -43,7 +48,10 @@ export function studyContext(args: StudyFlags): StudyContext {
 export function progressObserver(job: JobProgress, output: Output): StudyObserver {
   return {
     runStarting: (request, workload, segments) =>
-      job.startRun({ label: `${request.approach} ${request.workload}/${request.scale} ${segments}seg seed ${request.seed}`, shape: runShape(workload, segments) }),
+      job.startRun({
+        label: `${request.approach} ${request.workload}/${request.scale} ${segments}seg seed ${request.seed}`,
+        shape: runShape(workload, segments),
+      }),
     runsReused: (count) => job.skip(count),
     note: (message) => output.warn(message),
   };
@@ -108,10 +116,18 @@ const listCommand: CommandModule<object, StudyFlags> = {
     output.result(
       formatTable(
         ['study', 'reproduces', 'runs', 'stored', 'what'],
-        rows.map((r) => [r.id, r.artifact, r.runs, r.stored, r.blocked.length > 0 ? `${r.description} [cannot run: ${r.blocked.join('; ')}]` : r.description]),
+        rows.map((r) => [
+          r.id,
+          r.artifact,
+          r.runs,
+          r.stored,
+          r.blocked.length > 0 ? `${r.description} [cannot run: ${r.blocked.join('; ')}]` : r.description,
+        ]),
       ),
     );
-    output.final(`${rows.length} studies at scale ${ctx.scale}, ${ctx.repeats} repeat(s); runs are looked up in ${args['runs-dir'] ?? defaultRunsDir()}`);
+    output.final(
+      `${rows.length} studies at scale ${ctx.scale}, ${ctx.repeats} repeat(s); runs are looked up in ${args['runs-dir'] ?? defaultRunsDir()}`,
+    );
     output.json({ type: 'result', command: 'study list', scale: ctx.scale, repeats: ctx.repeats, studies: rows });
   },
 };
@@ -126,15 +142,29 @@ const runStudyCommand: CommandModule<object, RunStudyArgs> = {
   describe: 'run what a study is missing (stored runs are reused, so an interrupted study resumes), then render it',
   builder: (yargs) =>
     withStudyFlags(yargs)
-      .positional('id', { type: 'string', demandOption: true, describe: `one of: ${STUDIES.map((s) => s.id).join(', ')}` })
-      .option('out', { type: 'string', describe: 'folder for the study\'s tables and figures (default study-<id>)' }) as unknown as Argv<RunStudyArgs>,
+      .positional('id', {
+        type: 'string',
+        demandOption: true,
+        describe: `one of: ${STUDIES.map((s) => s.id).join(', ')}`,
+      })
+      .option('out', {
+        type: 'string',
+        describe: "folder for the study's tables and figures (default study-<id>)",
+      }) as unknown as Argv<RunStudyArgs>,
   handler: async (args) => {
     const output = Output.fromFlags(args);
     const progress = new Progress(output);
     const study = getStudy(args.id);
     let done: Awaited<ReturnType<typeof runStudy>>;
     try {
-      done = await runStudy(study, studyContext(args), args, args.out ?? join('.', `study-${study.id}`), progress, output);
+      done = await runStudy(
+        study,
+        studyContext(args),
+        args,
+        args.out ?? join('.', `study-${study.id}`),
+        progress,
+        output,
+      );
     } catch (error) {
       if (error instanceof StudyError) {
         progress.close();
@@ -169,6 +199,9 @@ export const studyCommand: CommandModule = {
   command: 'study <command>',
   describe: "the paper's evaluation as studies: list | run <id>",
   builder: (yargs: Argv) =>
-    STUDY_COMMANDS.reduce((y: Argv, command) => y.command(command as unknown as CommandModule), yargs).demandCommand(1, 'say which: list or run <id>'),
+    STUDY_COMMANDS.reduce((y: Argv, command) => y.command(command as unknown as CommandModule), yargs).demandCommand(
+      1,
+      'say which: list or run <id>',
+    ),
   handler: () => undefined,
 };
