@@ -6,7 +6,7 @@ import type { LoadedRun } from '../src/core/records.js';
 import { expandRunPaths, loadReadableRuns } from '../src/store/read.js';
 import { writeFigure } from './artifacts.js';
 import { figure9, type Figure } from './figure9.js';
-import { ganttFigure } from './gantt.js';
+import { ganttBars, ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';
 import { searchFigures, searchMarkdown } from './search.js';
 import { loadSimulation, simulationFigures } from './simulation.js';
@@ -36,7 +36,8 @@ export function reportFigures(runs: readonly LoadedRun[], simulation?: Parameter
   return [
     ...figure9(runs),
     ...searchFigures(runs),
-    ...runs.map(ganttFigure),
+    // A run with no spans (it died before execution) has no chart to draw.
+    ...runs.filter((r) => ganttBars(r).length > 0).map(ganttFigure),
     ...(simulation ? simulationFigures(simulation) : []),
   ];
 }

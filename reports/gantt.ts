@@ -82,7 +82,8 @@ export function epochBoundaries(bars: readonly GanttBar[]): { epoch: number; at:
 export function ganttFigure(run: LoadedRun): Figure {
   const values = ganttBars(run);
   const incomplete = run.summary.status !== 'complete';
-  const title = `Gantt: ${run.info.runId}${incomplete ? ' (incomplete)' : ''}`;
+  const name = `${approachName(run.info.approach)} on ${workloadName(run.info.workload)}`;
+  const title = `Gantt: ${name}${incomplete ? ' (incomplete)' : ''}`;
   const rows = [...new Map(values.map((v) => [v.row, v.rowOrder])).entries()].sort((a, b) => a[1] - b[1]).map(([r]) => r);
   const configs = [...new Set(values.filter((v) => v.legend.startsWith('config ')).map((v) => v.config!))].sort((a, b) => a - b);
   const kinds = (Object.keys(KIND_COLOURS) as SpanKind[]).filter((k) => values.some((v) => v.legend === k));
@@ -100,12 +101,11 @@ export function ganttFigure(run: LoadedRun): Figure {
   const legendRows = Math.ceil(domain.length / LEGEND_COLUMNS);
   const height = Math.max(rows.length * 16, legendRows * LEGEND_ROW_PX, 40);
   const boundaries = epochBoundaries(values);
-  const name = `${approachName(run.info.approach)} on ${workloadName(run.info.workload)}`;
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: title,
-      subtitle: [name, `${run.info.scale} scale, ${run.info.segments} segment${run.info.segments === 1 ? '' : 's'}; dashed: epoch ends`],
+      subtitle: [run.info.runId, `${run.info.scale} scale, ${run.info.segments} segment${run.info.segments === 1 ? '' : 's'}; dashed: epoch ends`],
     },
     width: PLOT_WIDTH,
     height,
@@ -123,7 +123,7 @@ export function ganttFigure(run: LoadedRun): Figure {
             title: null,
             scale: domain.length > 0 ? { domain: domain.map(short), range } : undefined,
             sort: domain.map(short),
-            legend: { columns: LEGEND_COLUMNS, symbolSize: 40, rowPadding: 1, columnPadding: 6 },
+            legend: { columns: LEGEND_COLUMNS, symbolSize: 40, rowPadding: 1, columnPadding: 6, gridAlign: 'none' },
           },
           tooltip: [
             { field: 'row', type: 'nominal' },
@@ -135,11 +135,15 @@ export function ganttFigure(run: LoadedRun): Figure {
           ],
         },
       },
-      {
-        data: { values: boundaries },
-        mark: { type: 'rule', strokeDash: [3, 2], color: '#404040', strokeWidth: 0.8 },
-        encoding: { x: { field: 'at', type: 'quantitative' } },
-      },
+      ...(boundaries.length > 0
+        ? [
+            {
+              data: { values: boundaries },
+              mark: { type: 'rule' as const, strokeDash: [3, 2], color: '#404040', strokeWidth: 0.8 },
+              encoding: { x: { field: 'at', type: 'quantitative' as const } },
+            },
+          ]
+        : []),
     ],
   };
   return { name: `gantt-${slug(run.info.runId)}`, title, spec };

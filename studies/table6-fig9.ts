@@ -2,7 +2,7 @@
 import { approachIds } from '../approaches/index.js';
 import type { LoadedRun } from '../src/core/records.js';
 import { figure9 } from '../reports/figure9.js';
-import { ganttFigure } from '../reports/gantt.js';
+import { ganttBars, ganttFigure } from '../reports/gantt.js';
 import { table6, table6Csv, table6Markdown } from '../reports/table6.js';
 import { grid, SEGMENTS_AT_SCALE, type Answered, type Study, type StudyContext } from './types.js';
 
@@ -36,7 +36,7 @@ export const table6Fig9: Study = {
     const runs = storedRuns(answered);
     const t6 = table6(runs);
     // One Gantt chart per approach and workload (the first repeat), as the paper's Figures 13/14.
-    const gantts = runs.filter((r) => r.info.seed === 1).map(ganttFigure);
+    const gantts = runs.filter((r) => r.info.seed === 1 && ganttBars(r).length > 0).map(ganttFigure);
     return {
       files: [
         { name: 'table6.md', content: table6Markdown(t6) },
