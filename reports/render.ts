@@ -89,6 +89,9 @@ export function withReportConfig<T extends TopLevelSpec>(spec: T): T {
       title: {
         font: FONT_FAMILY,
         fontSize: FONT_PX.title,
+        // Regular weight everywhere: text is laid out with the regular face's widths (and the PNG has
+        // only that face), so a bold title would overflow its room in a browser that has the bold one.
+        fontWeight: 'normal',
         subtitleFont: FONT_FAMILY,
         subtitleFontSize: FONT_PX.subtitle,
         anchor: 'start',
@@ -108,6 +111,7 @@ export function withReportConfig<T extends TopLevelSpec>(spec: T): T {
         titleFont: FONT_FAMILY,
         labelFontSize: FONT_PX.label,
         titleFontSize: FONT_PX.axisTitle,
+        titleFontWeight: 'normal',
         labelLimit: 400,
         orient: 'bottom',
         direction: 'horizontal',
@@ -119,6 +123,7 @@ export function withReportConfig<T extends TopLevelSpec>(spec: T): T {
         titleFont: FONT_FAMILY,
         labelFontSize: FONT_PX.label,
         titleFontSize: FONT_PX.axisTitle,
+        titleFontWeight: 'normal',
         ...(config.header ?? {}),
       },
       text: { font: FONT_FAMILY, fontSize: FONT_PX.label, ...(config.text ?? {}) },
