@@ -138,7 +138,7 @@ export async function writeStudy(result: StudyResult, outDir: string): Promise<W
   }
   const figures: WrittenStudy['figures'] = [];
   for (const figure of result.artifacts.figures) {
-    const written = await writeFigure(figure, dir);
+    const written = await writeFigure(figure, dir, { pageWidth: true });
     files.push(...written.files);
     warnings.push(...written.warnings);
     figures.push({ name: written.name, title: written.title, svg: written.svg });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { APPROACHES } from '../../approaches/index.js';
 import { machineSeconds, scalingPoints } from '../../reports/figure10.js';
-import { COLUMN_INCHES, MIN_FONT_PT, minFontPoints } from '../../reports/style.js';
+import { COLUMN_INCHES, MIN_FONT_PT, minFontPoints, PAGE_INCHES } from '../../reports/style.js';
 import { writeStudy, type StudyResult } from '../../studies/execute.js';
 import { getStudy } from '../../studies/index.js';
 import { requestKey } from '../../studies/plan.js';
@@ -54,8 +54,13 @@ async function render(id: string, answered: Answered[]) {
   return { artifacts, written: await writeStudy(result, join(root, id, 'out')) };
 }
 
-function expectColumnReady(svgs: { name: string; svg: string }[]): void {
-  for (const f of svgs) expect(minFontPoints(f.svg, COLUMN_INCHES), f.name).toBeGreaterThanOrEqual(MIN_FONT_PT);
+/** Text >= 7 pt on a 3.33 in column, and in the page-wide version (`.page.svg`) at 7 in. */
+function expectColumnReady(figures: { name: string; svg: string }[], dir: string): void {
+  for (const f of figures) {
+    expect(minFontPoints(f.svg, COLUMN_INCHES), f.name).toBeGreaterThanOrEqual(MIN_FONT_PT);
+    const page = readFileSync(join(dir, `${f.name}.page.svg`), 'utf8');
+    expect(minFontPoints(page, PAGE_INCHES), `${f.name}.page`).toBeGreaterThanOrEqual(MIN_FONT_PT);
+  }
 }
 
 describe('study renders', () => {
@@ -64,7 +69,7 @@ describe('study renders', () => {
     const answered = await answer('fig10', (a, n) => (a === 'ctq' ? 1 / n : 1.5 / Math.sqrt(n)));
     const { artifacts, written } = await render('fig10', answered);
     expect(written.figures.map((f) => f.name)).toEqual(['figure10a', 'figure10b', 'figure10c', 'figure10d']);
-    expectColumnReady(written.figures);
+    expectColumnReady(written.figures, written.dir);
     const runs = answered.map((a) => a.run!) as LoadedRun[];
     const points = scalingPoints(runs);
     const exec = (a: string, n: number): number =>
@@ -105,7 +110,7 @@ describe('study renders', () => {
     );
     expect(names.filter((n) => n.startsWith('gantt-'))).toHaveLength(16);
     expect(readFileSync(join(written.dir, 'table6.md'), 'utf8')).toMatch(/\| DA-Cerebro \|/);
-    expectColumnReady(written.figures);
+    expectColumnReady(written.figures, written.dir);
   });
 
   it("table2-table3: Table 2 from every approach's layer declaration, Table 3 with the measured blowup", async () => {
