@@ -4,7 +4,7 @@
 // scale's cluster, one run each; the same runs as table6-fig9's first repeat, so they are shared).
 import { APPROACHES } from '../approaches/index.js';
 import { approachName } from '../reports/style.js';
-import { mean } from '../reports/common.js';
+import { compareApproaches, mean } from '../reports/common.js';
 import { endToEndRuns, storedRuns } from './table6-fig9.js';
 import type { Study } from './types.js';
 
@@ -77,7 +77,7 @@ export function table2Markdown(): string {
     '| approach | paper: interface | scheduling | execution | data access | storage | declared scheduling | declared execution | declared data access | declared: where models live |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const approach of Object.values(APPROACHES)) {
+  for (const approach of Object.values(APPROACHES).sort((a, b) => compareApproaches(a.id, b.id))) {
     const p = PAPER_TABLE2[approach.id];
     const paper = p
       ? [p.interface, p.scheduling, p.execution, p.dataAccess, p.storage]
@@ -110,7 +110,7 @@ export const table2Table3: Study = {
       '|---|---|---|---|---|---|---|---|---|',
     ];
     const notes: string[] = [];
-    for (const id of Object.keys(APPROACHES)) {
+    for (const id of Object.keys(APPROACHES).sort(compareApproaches)) {
       const p = PAPER_TABLE3[id];
       const paper = p
         ? [p.efficiency, p.governance, p.blowup, p.difficulty, p.portability, p.antiPatterns]
