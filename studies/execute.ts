@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { resolveRunSpec, runSpec } from '../approaches/resolve.js';
 import { ensureCluster } from '../src/db/cluster.js';
+import { checkClusterRebuild } from '../src/run/cluster-guard.js';
 import { RunInterrupted } from '../src/run/interrupt.js';
 import { loadRun } from '../src/store/read.js';
 import type { Topology } from '../src/core/topology.js';
@@ -59,8 +60,16 @@ export async function executeStudy(study: Study, ctx: StudyContext, options: Exe
   for (const request of plan.missing) {
     const key = requestKey(request);
     try {
-      if (!topology || topology.segments.length !== request.segments)
+      if (!topology || topology.segments.length !== request.segments) {
+        // A study reruns its incomplete runs rather than resuming them, so rebuilding is allowed; said aloud.
+        const rebuilding = await checkClusterRebuild({
+          segments: request.segments,
+          runsDir: options.runsDir,
+          rebuild: true,
+        });
+        if (rebuilding) options.observer?.note(rebuilding);
         topology = await ensureCluster({ segments: request.segments });
+      }
       const display = options.observer?.runStarting(request, resolveForDisplay(request), request.segments);
       try {
         const { runDir, summary } = await runSpec({
