@@ -191,5 +191,8 @@ export function breakdownFigure(group: RunGroup): Figure {
 
 /** The convergence and breakdown figures (9A, 9B, 9C) for every workload among the runs. */
 export function figure9(runs: readonly LoadedRun[]): Figure[] {
-  return groupByWorkload(runs).flatMap((g) => [convergenceFigure(g), breakdownFigure(g)]);
+  // No validation yet (a run that died in its first epoch): no convergence figure rather than an empty one.
+  return groupByWorkload(runs).flatMap((g) =>
+    convergencePoints(g.runs).length > 0 ? [convergenceFigure(g), breakdownFigure(g)] : [breakdownFigure(g)],
+  );
 }
