@@ -4,10 +4,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LoadedRun } from '../src/core/records.js';
 import { expandRunPaths, loadReadableRuns } from '../src/store/read.js';
+import { writeFigure } from './artifacts.js';
 import { figure9, type Figure } from './figure9.js';
-import { ganttFigure } from './gantt.js';
+import { ganttBars, ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';
-import { renderPng, renderSvg, withReportConfig } from './render.js';
 import { searchFigures, searchMarkdown } from './search.js';
 import { loadSimulation, simulationFigures } from './simulation.js';
 import { table6, table6Csv, table6Markdown } from './table6.js';
@@ -36,7 +36,8 @@ export function reportFigures(runs: readonly LoadedRun[], simulation?: Parameter
   return [
     ...figure9(runs),
     ...searchFigures(runs),
-    ...runs.map(ganttFigure),
+    // A run with no spans (it died before execution) has no chart to draw.
+    ...runs.filter((r) => ganttBars(r).length > 0).map(ganttFigure),
     ...(simulation ? simulationFigures(simulation) : []),
   ];
 }
@@ -67,13 +68,10 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
 
   const rendered: HtmlFigure[] = [];
   for (const figure of reportFigures(runs, simulation)) {
-    const spec = withReportConfig(figure.spec);
-    const { svg, warnings: w } = await renderSvg(spec);
-    warnings.push(...w.map((x) => `${figure.name}: ${x}`));
-    await write(`${figure.name}.vl.json`, JSON.stringify(spec, null, 2) + '\n');
-    await write(`${figure.name}.svg`, svg);
-    await write(`${figure.name}.png`, renderPng(svg));
-    rendered.push({ name: figure.name, title: figure.title, svg });
+    const written = await writeFigure(figure, out);
+    files.push(...written.files);
+    warnings.push(...written.warnings);
+    rendered.push({ name: written.name, title: written.title, svg: written.svg });
   }
 
   await write(

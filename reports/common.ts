@@ -1,6 +1,7 @@
 // Shared vocabulary of the report modules: how runs are grouped, named and formatted.
 import type { LoadedRun } from '../src/core/records.js';
 import type { Breakdown } from '../src/core/records.js';
+import { approachName } from './style.js';
 
 /** The paper's order of approaches (Table 6, Figure 9); others follow alphabetically. */
 export const APPROACH_ORDER = ['ma', 'udaf', 'ctq', 'da', 'export', 'ddp', 'da-ddp', 'task-parallel'];
@@ -61,7 +62,21 @@ export function usableRuns(runs: readonly LoadedRun[]): { runs: LoadedRun[]; sta
 
 /** The name an approach carries in figures: incomplete data is never shown as complete. */
 export function approachLabel(approach: string, status: 'complete' | 'incomplete'): string {
-  return status === 'complete' ? approach : `${approach} (incomplete)`;
+  const name = approachName(approach);
+  return status === 'complete' ? name : `${name} (incomplete)`;
+}
+
+/** How a group is said in captions: "ImageNet, tiny scale, 2 segments, 3 repeats". */
+export function groupCaption(group: RunGroup): string {
+  const repeats = Math.max(0, ...byApproach(group.runs).map(([, runs]) => usableRuns(runs).runs.length));
+  const parts = [workloadName(group.workload), `${group.scale} scale`, `${group.segments} segment${group.segments === 1 ? '' : 's'}`];
+  if (repeats > 0) parts.push(`${repeats} repeat${repeats === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
+/** The paper's names of the datasets; other workloads keep their id. */
+export function workloadName(workload: string): string {
+  return ({ imagenet: 'ImageNet', criteo: 'Criteo' } as Record<string, string>)[workload] ?? workload;
 }
 
 export function mean(values: readonly number[]): number {

@@ -1,6 +1,7 @@
 // Figure 9 of the paper. (A) convergence: validation loss per epoch per approach, the mean over
-// configs and the best config; (B/C) the per-epoch breakdown of machine time per worker into the
-// four components, stacked per approach. One spec of each per workload (workload, scale, segments).
+// configs and the best config; (B) ImageNet's and (C) Criteo's per-epoch breakdown of machine time
+// per worker into the four components, stacked per approach. One spec of each per workload (workload,
+// scale, segments); other workloads get the same two figures without a paper number.
 import type { TopLevelSpec } from 'vega-lite';
 import type { LoadedRun } from '../src/core/records.js';
 import {
@@ -9,11 +10,13 @@ import {
   COMPONENT_LABELS,
   COMPONENTS,
   groupByWorkload,
+  groupCaption,
   mean,
   slug,
   usableRuns,
   type RunGroup,
 } from './common.js';
+import { approachColourScale, COMPONENT_COLOURS, PLOT_HEIGHT, PLOT_WIDTH } from './style.js';
 
 export interface Figure {
   /** File name stem, e.g. "figure9a-criteo-tiny-2seg". */
@@ -28,7 +31,9 @@ export const SERIES_MEAN = 'mean over configs';
 export const SERIES_BEST = 'best config';
 
 export interface ConvergencePoint {
+  /** The approach's figure label (the paper's name, "(incomplete)" when no run finished). */
   approach: string;
+  approachId: string;
   series: typeof SERIES_MEAN | typeof SERIES_BEST;
   epoch: number;
   validLoss: number;
@@ -71,32 +76,42 @@ export function convergencePoints(runs: readonly LoadedRun[]): ConvergencePoint[
       const epochs = new Set(curves.flatMap((c) => [...pick(c).keys()]));
       for (const epoch of [...epochs].sort((a, b) => a - b)) {
         const values = curves.map((c) => pick(c).get(epoch)).filter((v): v is number => v !== undefined);
-        out.push({ approach: label, series, epoch, validLoss: mean(values) });
+        out.push({ approach: label, approachId: approach, series, epoch, validLoss: mean(values) });
       }
     }
   }
   return out;
 }
 
+/** The paper's figure number of a workload's convergence and breakdown figures, if it has one. */
+export function figure9Letters(workload: string): { convergence?: string; breakdown?: string } {
+  if (workload === 'imagenet') return { convergence: '9A', breakdown: '9B' };
+  if (workload === 'criteo') return { breakdown: '9C' };
+  return {};
+}
+
 export function convergenceFigure(group: RunGroup): Figure {
   const values = convergencePoints(group.runs);
-  const title = `Figure 9A: validation loss per epoch, ${group.title}`;
-  const approaches = [...new Set(values.map((v) => v.approach))];
+  const letter = figure9Letters(group.workload).convergence;
+  const what = 'Validation loss per epoch';
+  const heading = letter ? `Figure ${letter}: ${what}` : group.workload === 'criteo' ? `${what} (Criteo; the paper omits it)` : what;
+  const subtitle = [groupCaption(group), `solid, circles: ${SERIES_MEAN}; dashed, squares: ${SERIES_BEST}`];
+  const colour = approachColourScale(values.map((v) => ({ id: v.approachId, label: v.approach })));
   return {
-    name: `figure9a-${slug(group.key)}`,
-    title,
+    name: letter ? `figure${letter.toLowerCase()}-${slug(group.key)}` : `convergence-${slug(group.key)}`,
+    title: `${heading}, ${subtitle[0]}`,
     spec: {
       $schema: SCHEMA,
-      title,
-      width: 420,
-      height: 260,
+      title: { text: heading, subtitle },
+      width: PLOT_WIDTH,
+      height: PLOT_HEIGHT,
       data: { values },
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'validLoss', type: 'quantitative', title: 'validation loss', scale: { zero: false } },
-        color: { field: 'approach', type: 'nominal', title: 'approach', sort: approaches },
-        strokeDash: { field: 'series', type: 'nominal', title: 'series', sort: [SERIES_MEAN, SERIES_BEST] },
-        shape: { field: 'series', type: 'nominal', title: 'series', sort: [SERIES_MEAN, SERIES_BEST] },
+        color: { field: 'approach', type: 'nominal', title: null, sort: colour.domain, scale: colour },
+        strokeDash: { field: 'series', type: 'nominal', sort: [SERIES_MEAN, SERIES_BEST], legend: null },
+        shape: { field: 'series', type: 'nominal', sort: [SERIES_MEAN, SERIES_BEST], legend: null },
         tooltip: [
           { field: 'approach', type: 'nominal' },
           { field: 'series', type: 'nominal' },
@@ -104,13 +119,14 @@ export function convergenceFigure(group: RunGroup): Figure {
           { field: 'validLoss', type: 'quantitative', format: '.4f' },
         ],
       },
-      layer: [{ mark: { type: 'line' } }, { mark: { type: 'point', filled: true, size: 40 } }],
+      layer: [{ mark: { type: 'line', strokeWidth: 1.5 } }, { mark: { type: 'point', filled: true, size: 20 } }],
     },
   };
 }
 
 export interface BreakdownBar {
   approach: string;
+  approachId: string;
   component: string;
   /** Order of the component in the stack (Train+Valid first). */
   order: number;
@@ -125,7 +141,7 @@ export function breakdownBars(runs: readonly LoadedRun[]): BreakdownBar[] {
     const label = approachLabel(approach, status);
     COMPONENTS.forEach((component, order) => {
       const perRun = used.filter((r) => r.summary.breakdown.length > 0).map((r) => mean(r.summary.breakdown.map((b) => b[component])));
-      out.push({ approach: label, component: COMPONENT_LABELS[component], order, seconds: mean(perRun) });
+      out.push({ approach: label, approachId: approach, component: COMPONENT_LABELS[component], order, seconds: mean(perRun) });
     });
   }
   return out;
@@ -133,16 +149,21 @@ export function breakdownBars(runs: readonly LoadedRun[]): BreakdownBar[] {
 
 export function breakdownFigure(group: RunGroup): Figure {
   const values = breakdownBars(group.runs);
-  const title = `Figure 9B/C: per-epoch breakdown of machine time per worker, ${group.title}`;
+  const letter = figure9Letters(group.workload).breakdown;
+  const what = 'Per-epoch machine time per worker';
+  const heading = letter ? `Figure ${letter}: ${what}` : what;
+  const subtitle = groupCaption(group);
   const approaches = [...new Set(values.map((v) => v.approach))];
+  const components = COMPONENTS.map((c) => COMPONENT_LABELS[c]);
   return {
-    name: `figure9bc-${slug(group.key)}`,
-    title,
+    name: letter ? `figure${letter.toLowerCase()}-${slug(group.key)}` : `breakdown-${slug(group.key)}`,
+    title: `${heading}, ${subtitle}`,
     spec: {
       $schema: SCHEMA,
-      title,
-      width: 420,
-      height: { step: 28 },
+      title: { text: heading, subtitle },
+      // Narrower than the other plots: the approach names take room on the left.
+      width: PLOT_WIDTH - 40,
+      height: { step: 16 },
       data: { values },
       mark: { type: 'bar' },
       encoding: {
@@ -151,9 +172,11 @@ export function breakdownFigure(group: RunGroup): Figure {
         color: {
           field: 'component',
           type: 'nominal',
-          title: 'component',
-          sort: COMPONENTS.map((c) => COMPONENT_LABELS[c]),
-          scale: { domain: COMPONENTS.map((c) => COMPONENT_LABELS[c]), range: ['#4c78a8', '#f58518', '#54a24b', '#b0b0b0'] },
+          title: null,
+          sort: components,
+          scale: { domain: components, range: COMPONENT_COLOURS },
+          // Under the bars, which start right of the approach names: one column keeps it in the column width.
+          legend: { columns: 1 },
         },
         order: { field: 'order', type: 'quantitative' },
         tooltip: [
@@ -166,7 +189,10 @@ export function breakdownFigure(group: RunGroup): Figure {
   };
 }
 
-/** Figure 9A and 9B/C for every workload among the runs. */
+/** The convergence and breakdown figures (9A, 9B, 9C) for every workload among the runs. */
 export function figure9(runs: readonly LoadedRun[]): Figure[] {
-  return groupByWorkload(runs).flatMap((g) => [convergenceFigure(g), breakdownFigure(g)]);
+  // No validation yet (a run that died in its first epoch): no convergence figure rather than an empty one.
+  return groupByWorkload(runs).flatMap((g) =>
+    convergencePoints(g.runs).length > 0 ? [convergenceFigure(g), breakdownFigure(g)] : [breakdownFigure(g)],
+  );
 }

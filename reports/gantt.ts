@@ -4,7 +4,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { Span, SpanKind } from '../src/core/events.js';
 import type { LoadedRun } from '../src/core/records.js';
-import { slug } from './common.js';
+import { slug, workloadName } from './common.js';
+import { approachName, PLOT_WIDTH } from './style.js';
 import type { Figure } from './figure9.js';
 
 export const COORDINATOR_ROW = 'coordinator';
@@ -66,10 +67,23 @@ export function ganttBars(run: LoadedRun): GanttBar[] {
   }));
 }
 
+/** Legend entries per row under a Gantt chart, and the px a legend row takes. */
+const LEGEND_COLUMNS = 5;
+const LEGEND_ROW_PX = 13;
+
+/** Seconds since execution start at which each epoch but the last ended (the last end of its spans). */
+export function epochBoundaries(bars: readonly GanttBar[]): { epoch: number; at: number }[] {
+  const ends = new Map<number, number>();
+  for (const b of bars) if (b.epoch !== null) ends.set(b.epoch, Math.max(ends.get(b.epoch) ?? 0, b.end));
+  const epochs = [...ends.keys()].sort((a, b) => a - b);
+  return epochs.slice(0, -1).map((epoch) => ({ epoch, at: ends.get(epoch)! }));
+}
+
 export function ganttFigure(run: LoadedRun): Figure {
   const values = ganttBars(run);
   const incomplete = run.summary.status !== 'complete';
-  const title = `Gantt: ${run.info.runId}${incomplete ? ' (incomplete)' : ''}`;
+  const name = `${approachName(run.info.approach)} on ${workloadName(run.info.workload)}`;
+  const title = `Gantt: ${name}${incomplete ? ' (incomplete)' : ''}`;
   const rows = [...new Map(values.map((v) => [v.row, v.rowOrder])).entries()].sort((a, b) => a[1] - b[1]).map(([r]) => r);
   const configs = [...new Set(values.filter((v) => v.legend.startsWith('config ')).map((v) => v.config!))].sort((a, b) => a - b);
   const kinds = (Object.keys(KIND_COLOURS) as SpanKind[]).filter((k) => values.some((v) => v.legend === k));
@@ -80,33 +94,57 @@ export function ganttFigure(run: LoadedRun): Figure {
     ...plainKinds.map(() => '#393b79'),
     ...kinds.map((k) => KIND_COLOURS[k]!),
   ];
+  // Configs are labelled "c<id>" so that the legend packs into a few short rows; the chart is made
+  // at least as tall as its legend.
+  const short = (legend: string): string => (legend.startsWith('config ') ? `c${legend.slice('config '.length)}` : legend);
+  const data = values.map((v) => ({ ...v, legend: short(v.legend) }));
+  const legendRows = Math.ceil(domain.length / LEGEND_COLUMNS);
+  const height = Math.max(rows.length * 16, legendRows * LEGEND_ROW_PX, 40);
+  const boundaries = epochBoundaries(values);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: `${run.info.approach} on ${run.info.workload} (${run.info.scale}), ${run.info.segments} segments` },
-    width: 640,
-    height: { step: 22 },
-    data: { values },
-    mark: { type: 'bar', cornerRadius: 0 },
-    encoding: {
-      y: { field: 'row', type: 'nominal', title: null, sort: rows },
-      x: { field: 'start', type: 'quantitative', title: 'seconds since execution start' },
-      x2: { field: 'end' },
-      color: {
-        field: 'legend',
-        type: 'nominal',
-        title: 'config / kind',
-        scale: domain.length > 0 ? { domain, range } : undefined,
-        sort: domain,
-      },
-      tooltip: [
-        { field: 'row', type: 'nominal' },
-        { field: 'kind', type: 'nominal' },
-        { field: 'config', type: 'quantitative' },
-        { field: 'epoch', type: 'quantitative' },
-        { field: 'start', type: 'quantitative', format: '.3f' },
-        { field: 'end', type: 'quantitative', format: '.3f' },
-      ],
+    title: {
+      text: title,
+      subtitle: [run.info.runId, `${run.info.scale} scale, ${run.info.segments} segment${run.info.segments === 1 ? '' : 's'}; dashed: epoch ends`],
     },
+    width: PLOT_WIDTH,
+    height,
+    layer: [
+      {
+        data: { values: data },
+        mark: { type: 'bar', cornerRadius: 0 },
+        encoding: {
+          y: { field: 'row', type: 'nominal', title: null, sort: rows },
+          x: { field: 'start', type: 'quantitative', title: 'seconds since execution start' },
+          x2: { field: 'end' },
+          color: {
+            field: 'legend',
+            type: 'nominal',
+            title: null,
+            scale: domain.length > 0 ? { domain: domain.map(short), range } : undefined,
+            sort: domain.map(short),
+            legend: { columns: LEGEND_COLUMNS, symbolSize: 40, rowPadding: 1, columnPadding: 6, gridAlign: 'none' },
+          },
+          tooltip: [
+            { field: 'row', type: 'nominal' },
+            { field: 'kind', type: 'nominal' },
+            { field: 'config', type: 'quantitative' },
+            { field: 'epoch', type: 'quantitative' },
+            { field: 'start', type: 'quantitative', format: '.3f' },
+            { field: 'end', type: 'quantitative', format: '.3f' },
+          ],
+        },
+      },
+      ...(boundaries.length > 0
+        ? [
+            {
+              data: { values: boundaries },
+              mark: { type: 'rule' as const, strokeDash: [3, 2], color: '#404040', strokeWidth: 0.8 },
+              encoding: { x: { field: 'at', type: 'quantitative' as const } },
+            },
+          ]
+        : []),
+    ],
   };
   return { name: `gantt-${slug(run.info.runId)}`, title, spec };
 }

@@ -1,12 +1,15 @@
 // Headless rendering of typed Vega-Lite specs (docs/architecture.md, "Layers": reports): vega-lite compile -> vega View
 // with renderer 'none' -> toSVG(); PNG through @resvg/resvg-js with one known font file, so the
 // output does not depend on the fonts a machine happens to have. No canvas, no browser.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
 import { parse, View, Warn } from 'vega';
+import opentype from 'opentype.js';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { FONT_PX } from './style.js';
 
 export const FONT_FAMILY = 'DejaVu Sans';
 
@@ -39,6 +42,41 @@ export function fontFile(): string {
   return found;
 }
 
+let measuring: opentype.Font | undefined;
+
+/**
+ * Vega lays out text (legend columns, axis label room, titles) by its width. Without a canvas it
+ * guesses 0.8 em per character, which leaves wide empty margins; measure with the font the PNG is
+ * drawn with instead, so layouts are as tight as the text.
+ */
+function useFontMetrics(): void {
+  if (measuring) return;
+  const bytes = readFileSync(fontFile());
+  measuring = opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const font = measuring;
+  // Advance widths per character, without shaping (the report's text is plain Latin).
+  const advance = new Map<string, number>();
+  const emWidth = (line: string): number => {
+    let w = 0;
+    for (const ch of line) {
+      let a = advance.get(ch);
+      if (a === undefined) {
+        a = font.charToGlyph(ch).advanceWidth ?? 0;
+        advance.set(ch, a);
+      }
+      w += a;
+    }
+    return w;
+  };
+  // textMetrics is exported by vega at run time but missing from its type declarations.
+  const metrics = (vega as unknown as { textMetrics: object }).textMetrics as { width: (item: { fontSize?: number }, text: unknown) => number };
+  metrics.width = (item, text) => {
+    const size = item.fontSize ?? 11;
+    const lines = Array.isArray(text) ? text.map(String) : [String(text ?? '')];
+    return Math.max(0, ...lines.map((line) => (emWidth(line) * size) / font.unitsPerEm));
+  };
+}
+
 /** The spec with the report's font and background set everywhere text is drawn. */
 export function withReportConfig<T extends TopLevelSpec>(spec: T): T {
   const config = spec.config ?? {};
@@ -48,11 +86,47 @@ export function withReportConfig<T extends TopLevelSpec>(spec: T): T {
     config: {
       ...config,
       font: FONT_FAMILY,
-      title: { font: FONT_FAMILY, ...(config.title ?? {}) },
-      axis: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, ...(config.axis ?? {}) },
-      legend: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelLimit: 400, ...(config.legend ?? {}) },
-      header: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, ...(config.header ?? {}) },
-      text: { font: FONT_FAMILY, ...(config.text ?? {}) },
+      title: {
+        font: FONT_FAMILY,
+        fontSize: FONT_PX.title,
+        // Regular weight everywhere: text is laid out with the regular face's widths (and the PNG has
+        // only that face), so a bold title would overflow its room in a browser that has the bold one.
+        fontWeight: 'normal',
+        subtitleFont: FONT_FAMILY,
+        subtitleFontSize: FONT_PX.subtitle,
+        anchor: 'start',
+        ...(config.title ?? {}),
+      },
+      axis: {
+        labelFont: FONT_FAMILY,
+        titleFont: FONT_FAMILY,
+        labelFontSize: FONT_PX.label,
+        titleFontSize: FONT_PX.axisTitle,
+        titleFontWeight: 'normal',
+        ...(config.axis ?? {}),
+      },
+      // Legends under the plot: beside it they would make the figure too wide for a column.
+      legend: {
+        labelFont: FONT_FAMILY,
+        titleFont: FONT_FAMILY,
+        labelFontSize: FONT_PX.label,
+        titleFontSize: FONT_PX.axisTitle,
+        titleFontWeight: 'normal',
+        labelLimit: 400,
+        orient: 'bottom',
+        direction: 'horizontal',
+        columns: 2,
+        ...(config.legend ?? {}),
+      },
+      header: {
+        labelFont: FONT_FAMILY,
+        titleFont: FONT_FAMILY,
+        labelFontSize: FONT_PX.label,
+        titleFontSize: FONT_PX.axisTitle,
+        titleFontWeight: 'normal',
+        ...(config.header ?? {}),
+      },
+      text: { font: FONT_FAMILY, fontSize: FONT_PX.label, ...(config.text ?? {}) },
     },
   } as T;
 }
@@ -78,6 +152,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<RenderedSvg> {
     info: () => logger,
     debug: () => logger,
   };
+  useFontMetrics();
   const vg = compile(withReportConfig(spec), { logger: logger as never }).spec;
   const view = new View(parse(vg), { renderer: 'none' });
   view.logLevel(Warn);

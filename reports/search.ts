@@ -4,8 +4,19 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { RunEvent, SearchConfigEvent, SearchJobEvent, SearchResultEvent } from '../src/core/events.js';
 import type { LoadedRun } from '../src/core/records.js';
-import { byApproach, formatBytes, formatDuration, formatPercent, groupByWorkload, slug, usableRuns, type RunGroup } from './common.js';
+import {
+  byApproach,
+  formatBytes,
+  formatDuration,
+  formatPercent,
+  groupByWorkload,
+  groupCaption,
+  slug,
+  usableRuns,
+  type RunGroup,
+} from './common.js';
 import type { Figure } from './figure9.js';
+import { approachName, PANEL_HEIGHT, PANEL_WIDTH } from './style.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -32,6 +43,8 @@ function runOf(runs: LoadedRun[]): { run: LoadedRun; status: 'complete' | 'incom
 
 export interface CurvePoint {
   approach: string;
+  /** The paper's name of the approach (reports/style.ts). */
+  approachName: string;
   config: number;
   label: string;
   /** 1-based, as the paper's axes. */
@@ -49,7 +62,7 @@ export function learningCurves(group: RunGroup): CurvePoint[] {
     for (const m of run.summary.metrics) {
       if (!Number.isFinite(m.validAccuracy)) continue;
       const label = labels.get(m.config) ?? `config ${m.config}`;
-      out.push({ approach, config: m.config, label, epoch: m.epoch + 1, validError: 1 - m.validAccuracy, validLoss: m.validLoss });
+      out.push({ approach, approachName: approachName(approach), config: m.config, label, epoch: m.epoch + 1, validError: 1 - m.validAccuracy, validLoss: m.validLoss });
     }
   }
   return out.sort((a, b) => a.approach.localeCompare(b.approach) || a.config - b.config || a.epoch - b.epoch);
@@ -57,16 +70,18 @@ export function learningCurves(group: RunGroup): CurvePoint[] {
 
 export function figure12(group: RunGroup): Figure {
   const values = learningCurves(group);
-  const approaches = byApproach(group.runs).map(([a]) => a);
-  const title = `Figure 12: learning curves of every config of the search, ${group.title}`;
+  const approaches = byApproach(group.runs).map(([a]) => approachName(a));
+  const heading = 'Figure 12: learning curves of every config of the search';
+  const title = `${heading}, ${group.title}`;
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
-    title,
+    title: { text: heading, subtitle: groupCaption(group) },
     data: { values },
-    facet: { column: { field: 'approach', type: 'nominal', title: null, sort: approaches } },
+    facet: { field: 'approachName', type: 'nominal', title: null, sort: approaches },
+    columns: 2,
     spec: {
-      width: 220,
-      height: 200,
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
       layer: [
         {
           mark: { type: 'line', strokeWidth: 1.2, opacity: 0.8 },

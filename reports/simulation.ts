@@ -10,6 +10,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { SIMULATION_FILE, simulationFileSchema, type SimulationFile, type SimulationPoint } from '../src/sched/simulation-schema.js';
 import { RunFolderError } from '../src/store/read.js';
 import type { Figure } from './figure9.js';
+import { approachColour, PANEL_HEIGHT, PANEL_WIDTH, SERIES_COLOURS } from './style.js';
 
 export type { SimulationFile, SimulationPoint };
 
@@ -51,25 +52,40 @@ const SERIES = {
   prop2: 'Proposition 2 (upper bound eta)',
 } as const;
 
+const SYNC = 'sync (UDAF)';
+const ASYNC = 'async (CTQ)';
+
 export function simulationFigures(sim: SimulationFile): Figure[] {
+  const workers = [...new Set(sim.points.map((p) => p.workers))].sort((a, b) => a - b);
   const scenarios = [...new Set(sim.points.map(scenarioOf))];
   const long = sim.points.flatMap((p) =>
     (Object.keys(SERIES) as (keyof typeof SERIES)[]).map((k) => ({ scenario: scenarioOf(p), workers: p.workers, series: SERIES[k], value: p[k] })),
   );
   const makespans = sim.points.flatMap((p) => [
-    { scenario: scenarioOf(p), workers: p.workers, scheduler: 'sync (UDAF)', makespan: p.syncMakespan },
-    { scenario: scenarioOf(p), workers: p.workers, scheduler: 'async (CTQ)', makespan: p.asyncMakespan },
+    { scenario: scenarioOf(p), workers: p.workers, scheduler: SYNC, makespan: p.syncMakespan },
+    { scenario: scenarioOf(p), workers: p.workers, scheduler: ASYNC, makespan: p.asyncMakespan },
   ]);
   const speedupTitle = 'Speedup of async over sync MOP (Figures 11/16)';
-  const speedup = linesPerScenario(speedupTitle, long, scenarios, {
+  const speedup = linesPerScenario(speedupTitle, long, scenarios, workers, {
     y: { field: 'value', type: 'quantitative', aggregate: 'mean', title: 'speedup Tu / Tc' },
-    color: { field: 'series', type: 'nominal', title: null, sort: Object.values(SERIES) },
-    strokeDash: { field: 'series', type: 'nominal', sort: Object.values(SERIES) },
+    color: {
+      field: 'series',
+      type: 'nominal',
+      title: null,
+      sort: Object.values(SERIES),
+      scale: { domain: Object.values(SERIES), range: SERIES_COLOURS.slice(0, 3) },
+    },
+    strokeDash: { field: 'series', type: 'nominal', title: null, sort: Object.values(SERIES) },
   });
   const makespanTitle = 'Per-run makespan, sync vs async MOP (simulated)';
-  const makespan = linesPerScenario(makespanTitle, makespans, scenarios, {
+  const makespan = linesPerScenario(makespanTitle, makespans, scenarios, workers, {
     y: { field: 'makespan', type: 'quantitative', aggregate: 'mean', title: 'makespan (virtual time)' },
-    color: { field: 'scheduler', type: 'nominal', title: null },
+    color: {
+      field: 'scheduler',
+      type: 'nominal',
+      title: null,
+      scale: { domain: [SYNC, ASYNC], range: [approachColour('udaf'), approachColour('ctq')] },
+    },
   });
   return [
     { name: 'simulation-speedup', title: speedupTitle, spec: speedup },
@@ -78,19 +94,35 @@ export function simulationFigures(sim: SimulationFile): Figure[] {
 }
 
 /** Lines with points against the worker count, one panel per scenario, each with its own y scale. */
-function linesPerScenario(title: string, values: object[], scenarios: string[], encoding: Record<string, object>): TopLevelSpec {
+function linesPerScenario(
+  title: string,
+  values: object[],
+  scenarios: string[],
+  workers: number[],
+  encoding: Record<string, object>,
+): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values },
     facet: { field: 'scenario', type: 'nominal', title: null, sort: scenarios },
-    columns: Math.min(3, Math.max(1, scenarios.length)),
+    columns: Math.min(2, Math.max(1, scenarios.length)),
     resolve: { scale: { y: 'independent' } },
+    config: { legend: { columns: 1 } },
     spec: {
-      width: 260,
-      height: 180,
-      encoding: { x: { field: 'workers', type: 'quantitative', title: 'workers' }, ...encoding },
-      layer: [{ mark: { type: 'line' } }, { mark: { type: 'point', filled: true, size: 30 } }],
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      encoding: {
+        x: {
+          field: 'workers',
+          type: 'quantitative',
+          title: 'workers (log2)',
+          scale: { type: 'log', base: 2 },
+          axis: { values: workers, format: 'd' },
+        },
+        ...encoding,
+      },
+      layer: [{ mark: { type: 'line', strokeWidth: 1.2 } }, { mark: { type: 'point', filled: true, size: 16 } }],
     },
   } as TopLevelSpec;
 }

@@ -2,6 +2,7 @@
 // workload, one row per approach. Pure: loaded runs in, a table out; renderers for Markdown and CSV.
 import type { LoadedRun } from '../src/core/records.js';
 import {
+  approachLabel,
   byApproach,
   formatBytes,
   formatDuration,
@@ -143,7 +144,7 @@ export function formatRow(r: Table6Row): string[] {
       ? NO_SAMPLES
       : `${formatBytes(r.diskReadPerWorkerBytes)} / ${formatBytes(r.diskWritePerWorkerBytes)}`;
   return [
-    r.status === 'complete' ? r.approach : `${r.approach} (incomplete)`,
+    approachLabel(r.approach, r.status),
     String(r.runs),
     formatDuration(r.etlSeconds),
     formatDuration(r.executionSeconds),

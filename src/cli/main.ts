@@ -12,6 +12,8 @@ import { baselineCommand } from './commands/baseline.js';
 import { simulateCommand } from './commands/simulate.js';
 import { dataCommand } from './commands/data.js';
 import { inspectCommand } from './commands/inspect.js';
+import { STUDY_COMMANDS, studyCommand } from './commands/study.js';
+import { reproduceCommand } from './commands/reproduce.js';
 import { commandFlags, unknownFlags } from './flags.js';
 import type { CommandModule } from 'yargs';
 import { redact } from '../core/secrets.js';
@@ -29,6 +31,8 @@ const COMMANDS = [
   compareCommand,
   baselineCommand,
   inspectCommand,
+  studyCommand,
+  reproduceCommand,
 ] as unknown as CommandModule<object, object>[];
 
 /** Flags every command accepts. */
@@ -37,8 +41,9 @@ const GLOBAL_FLAGS = ['password-file', 'passwordFile'];
 /** The command (or `db` subcommand) argv names, and the arguments after its name. */
 function namedCommand(argv: string[]): { command?: CommandModule<object, object>; rest: string[] } {
   const top = COMMANDS.find((c) => String(c.command).split(' ')[0] === argv[0]);
-  if (top !== (dbCommand as unknown)) return { command: top, rest: argv.slice(1) };
-  const sub = (DB_COMMANDS as unknown as CommandModule<object, object>[]).find((c) => String(c.command) === argv[1]);
+  const subcommands = top === (dbCommand as unknown) ? DB_COMMANDS : top === (studyCommand as unknown) ? STUDY_COMMANDS : undefined;
+  if (!subcommands) return { command: top, rest: argv.slice(1) };
+  const sub = (subcommands as unknown as CommandModule<object, object>[]).find((c) => String(c.command).split(' ')[0] === argv[1]);
   return { command: sub, rest: argv.slice(2) };
 }
 

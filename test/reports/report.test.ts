@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, type BuildResult } from '../../reports/build.js';
 import { simulateSweep } from '../../src/cli/commands/simulate.js';
 import { NO_GPU } from '../../reports/table6.js';
+import { APPROACH_STYLES, COLUMN_INCHES, MIN_FONT_PT, minFontPoints, svgFontSizes } from '../../reports/style.js';
 import { syntheticRun, writeRunFolder } from '../metrics/fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bench-report-'));
@@ -63,10 +64,10 @@ describe('buildReport', () => {
     const names = figureNames();
     expect(names).toEqual(
       expect.arrayContaining([
-        'figure9a-criteo-tiny-2seg',
-        'figure9bc-criteo-tiny-2seg',
+        'convergence-criteo-tiny-2seg',
+        'figure9c-criteo-tiny-2seg',
         'figure9a-imagenet-tiny-2seg',
-        'figure9bc-imagenet-tiny-2seg',
+        'figure9b-imagenet-tiny-2seg',
         'gantt-criteo-ctq',
         'gantt-criteo-ddp-killed',
         'simulation-speedup',
@@ -85,10 +86,10 @@ describe('buildReport', () => {
     const imagenet = md.slice(md.indexOf('## imagenet'));
     expect(criteo).toContain(NO_GPU);
     expect(imagenet).not.toContain(NO_GPU);
-    expect(criteo).toMatch(/\| da \(incomplete\) \|/);
-    expect(criteo).toMatch(/\| ddp \(incomplete\) \|/);
-    expect(criteo).toMatch(/\| ctq \| 2 \|/); // two ctq runs averaged
-    expect(criteo).toMatch(/\| export \|.*\| 2\.00x \|/);
+    expect(criteo).toMatch(/\| DA-Cerebro \(incomplete\) \|/);
+    expect(criteo).toMatch(/\| PytorchDDP \(incomplete\) \|/);
+    expect(criteo).toMatch(/\| CTQ \| 2 \|/); // two ctq runs averaged
+    expect(criteo).toMatch(/\| Cerebro-Spark \|.*\| 2\.00x \|/);
     expect(md).toMatch(/exact/);
 
     const csv = readFileSync(join(outDir, 'table6.csv'), 'utf8').trim().split('\n');
@@ -119,11 +120,72 @@ describe('buildReport', () => {
   });
 
   it('marks incomplete runs in the figures', () => {
-    const fig9 = JSON.parse(readFileSync(join(outDir, 'figure9bc-criteo-tiny-2seg.vl.json'), 'utf8'));
+    const fig9 = JSON.parse(readFileSync(join(outDir, 'figure9c-criteo-tiny-2seg.vl.json'), 'utf8'));
     const approaches = new Set((fig9.data.values as { approach: string }[]).map((v) => v.approach));
-    expect([...approaches]).toEqual(['ma', 'udaf', 'ctq', 'da (incomplete)', 'export', 'ddp (incomplete)']);
+    expect([...approaches]).toEqual([
+      'MADlib MA',
+      'UDAF',
+      'CTQ',
+      'DA-Cerebro (incomplete)',
+      'Cerebro-Spark',
+      'PytorchDDP (incomplete)',
+    ]);
     const gantt = JSON.parse(readFileSync(join(outDir, 'gantt-criteo-ddp-killed.vl.json'), 'utf8'));
     expect(gantt.title.text).toMatch(/\(incomplete\)$/);
+  });
+
+  it('gives every figure text of at least 7 pt at a 3.33 in column width', () => {
+    for (const name of figureNames()) {
+      const svg = readFileSync(join(outDir, `${name}.svg`), 'utf8');
+      expect(svgFontSizes(svg).length, name).toBeGreaterThan(0);
+      expect(minFontPoints(svg, COLUMN_INCHES), name).toBeGreaterThanOrEqual(MIN_FONT_PT);
+    }
+  });
+
+  it('draws each approach in its one colour and under its paper name in every figure', () => {
+    const colours = new Map<string, string>();
+    for (const name of figureNames()) {
+      const spec = JSON.parse(readFileSync(join(outDir, `${name}.vl.json`), 'utf8'));
+      const scale = spec.encoding?.color?.scale as { domain: string[]; range: string[] } | undefined;
+      if (!scale || spec.encoding.color.field !== 'approach') continue;
+      scale.domain.forEach((label, i) => {
+        const id = Object.keys(APPROACH_STYLES).find((a) => label.startsWith(APPROACH_STYLES[a].name))!;
+        expect(scale.range[i], `${name}: ${label}`).toBe(APPROACH_STYLES[id].colour);
+        colours.set(label, scale.range[i]);
+      });
+    }
+    expect(colours.get('UDAF')).toBe(APPROACH_STYLES.udaf.colour);
+    expect(colours.get('CTQ')).toBe(APPROACH_STYLES.ctq.colour);
+    const makespan = JSON.parse(readFileSync(join(outDir, 'simulation-makespan.vl.json'), 'utf8'));
+    expect(makespan.spec.encoding.color.scale.range).toEqual([APPROACH_STYLES.udaf.colour, APPROACH_STYLES.ctq.colour]);
+  });
+
+  it('titles Figure 9 as the paper does: 9A and 9B ImageNet, 9C Criteo', () => {
+    const titleOf = (n: string): string => JSON.parse(readFileSync(join(outDir, `${n}.vl.json`), 'utf8')).title.text;
+    expect(titleOf('figure9a-imagenet-tiny-2seg')).toMatch(/^Figure 9A:/);
+    expect(titleOf('figure9b-imagenet-tiny-2seg')).toMatch(/^Figure 9B:/);
+    expect(titleOf('figure9c-criteo-tiny-2seg')).toMatch(/^Figure 9C:/);
+    expect(titleOf('convergence-criteo-tiny-2seg')).not.toMatch(/Figure 9/);
+  });
+
+  it('keeps Gantt legends no taller than their charts, and their SVGs under 1 MB', async () => {
+    interface SceneNode { marktype?: string; role?: string; items?: SceneNode[]; bounds?: { y1: number; y2: number } }
+    const legendHeights = (node: SceneNode, out: number[]): number[] => {
+      if (node.role === 'legend') for (const item of node.items ?? []) if (item.bounds) out.push(item.bounds.y2 - item.bounds.y1);
+      for (const child of node.items ?? []) legendHeights(child, out);
+      return out;
+    };
+    for (const name of figureNames().filter((n) => n.startsWith('gantt-'))) {
+      const spec = JSON.parse(readFileSync(join(outDir, `${name}.vl.json`), 'utf8')) as TopLevelSpec;
+      const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+      await view.runAsync();
+      const heights = legendHeights((view.scenegraph() as unknown as { root: SceneNode }).root, []);
+      const chart = view.signal('height') as number;
+      view.finalize();
+      expect(heights.length, name).toBeGreaterThan(0);
+      for (const h of heights) expect(h, name).toBeLessThanOrEqual(chart);
+      expect(Buffer.byteLength(readFileSync(join(outDir, `${name}.svg`))), name).toBeLessThan(1_000_000);
+    }
   });
 
   it('writes real PNGs', () => {

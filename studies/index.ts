@@ -1,0 +1,21 @@
+// The registry of studies (docs/studies.md, "Adding a study"), in the order `bench reproduce` runs
+// them: the cheap ones that share runs first, the cluster rebuilds of fig10 late, and the study
+// that may be refused (searches) last.
+import { fig10 } from './fig10.js';
+import { fig11 } from './fig11.js';
+import { fig12Table7 } from './fig12-table7.js';
+import { table2Table3 } from './table2-table3.js';
+import { table6Fig9 } from './table6-fig9.js';
+import type { Study } from './types.js';
+
+export const STUDIES: readonly Study[] = [table2Table3, table6Fig9, fig11, fig10, fig12Table7];
+
+export function studyIds(): string[] {
+  return STUDIES.map((s) => s.id);
+}
+
+export function getStudy(id: string): Study {
+  const study = STUDIES.find((s) => s.id === id);
+  if (!study) throw new Error(`unknown study "${id}"; studies: ${studyIds().join(', ')}`);
+  return study;
+}
