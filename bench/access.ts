@@ -27,7 +27,7 @@ import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Argv } from 'yargs';
 import { readPackedBuffers } from '../src/access/direct/packed.js';

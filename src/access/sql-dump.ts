@@ -81,7 +81,7 @@ async function* dumpLeaf(client: pg.Client, leaf: Leaf, columns: CanonicalColumn
       pending = start < data.length ? data.subarray(start) : undefined;
       data = Buffer.alloc(0);
     }
-    if (pending && pending.length) throw new Error(`COPY output of ${leaf.table} ended in the middle of a row`);
+    if (pending?.length) throw new Error(`COPY output of ${leaf.table} ended in the middle of a row`);
   }
 }
 

@@ -2,7 +2,7 @@
 // then PGPASSWORD, then a password file (`--password-file`, else PGPASSFILE, else ~/.pgpass). An
 // instance of the embedded cluster reads the cluster's own password file first. Every password found
 // is registered with `redact`, so it is masked wherever it could be printed.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { registerSecret } from '../core/secrets.js';
@@ -65,7 +65,7 @@ export function passfileLine(entry: PassfileEntry): string {
 
 /** A password file bench must use: it exists, is a plain file and only its owner can read it (libpq's rule). */
 export function readPassfile(path: string, origin: string): PassfileEntry[] {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch (error) {

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type pg from 'pg';
@@ -59,7 +59,7 @@ export async function dataDirectoryReadable(
     return { local: false, reason: 'the server does not tell this user its data directory (needs a superuser)' };
   }
   const control = join(dataDirectory, 'global', 'pg_control');
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(control, 'r');
   } catch (error) {

@@ -37,6 +37,7 @@ export function searchJobsOf(events: readonly RunEvent[]): ArrivingJob[] {
     if (e.type !== 'search-job' || jobs[e.job]) continue;
     jobs[e.job] = { job: e.job, config: e.config, from: e.from, to: e.to, told: e.told };
   }
+  // biome-ignore lint/complexity/useIndexOf: indexOf skips the holes of a sparse array; findIndex visits them
   const missing = jobs.findIndex((j) => j === undefined);
   if (missing >= 0) throw new Error(`replay: job ${missing} of the search is missing from the events`);
   return jobs;

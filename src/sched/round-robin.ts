@@ -67,7 +67,7 @@ export function createRoundRobinScheduler(options: SchedulerOptions): Scheduler 
         batchConfig[s] = config;
         if (config >= configs) {
           status[s] = IDLE;
-        } else if (done !== undefined && done.has(s * configs + config)) {
+        } else if (done?.has(s * configs + config)) {
           status[s] = COMPLETED;
         } else {
           status[s] = PENDING;

@@ -249,7 +249,7 @@ export function meanRuntime(p: number, ls: number, lm: number): number {
  */
 export function proposition1(p: number, workers: number, ls: number, lm: number): number {
   const lbar = meanRuntime(p, ls, lm);
-  const pw = Math.pow(p, workers);
+  const pw = p ** workers;
   return (pw * ls) / lbar + ((1 - pw) * lm) / lbar;
 }
 

@@ -58,7 +58,9 @@ describe('the direct reader on the embedded cluster', () => {
     const expected = await withClient(topology.coordinator, async (c) => (await c.query('SELECT buffer_id, x FROM direct_dist ORDER BY buffer_id')).rows);
     got.sort((a, b) => a.bufferId - b.bufferId);
     expect(got.map((r) => r.bufferId)).toEqual(expected.map((r) => r.buffer_id));
-    got.forEach((r, i) => expect(r.x.equals(expected[i].x)).toBe(true));
+    got.forEach((r, i) => {
+      expect(r.x.equals(expected[i].x)).toBe(true);
+    });
   });
 
   it('bench inspect: --via direct and --via sql write the same bytes, for the coordinator and a segment', async () => {

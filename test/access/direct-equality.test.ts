@@ -350,7 +350,9 @@ describe('partitioned tables and the packed layout', () => {
     const stats2 = emptyStats();
     const holes = await readPackedBuffers(inst, 'packed', { stats: stats2 });
     expect(holes.map((r) => r.bufferId)).toEqual(expected2.map((r) => r.buffer_id));
-    holes.forEach((r, i) => expect(r.x.equals(expected2[i].x) && r.y.equals(expected2[i].y)).toBe(true));
+    holes.forEach((r, i) => {
+      expect(r.x.equals(expected2[i].x) && r.y.equals(expected2[i].y)).toBe(true);
+    });
     expect(stats2.inPlaceAssemblies).toBe(1);
     expect(stats2.stashedChunkBytes).toBeGreaterThan(0);
     // Compressed variants.
@@ -457,7 +459,9 @@ describe('what the reader refuses, with a reason', () => {
       const stats = emptyStats();
       const got = (await readPackedBuffers(inst, table, { inPlace, stats })).sort((a, b) => a.bufferId - b.bufferId);
       expect(got).toHaveLength(40);
-      got.forEach((r, i) => expect(r.x.equals(expected[i].x)).toBe(true));
+      got.forEach((r, i) => {
+        expect(r.x.equals(expected[i].x)).toBe(true);
+      });
       expect(stats.compressedValues).toBe(40);
       expect(stats.decodeThreads).toBe(sharedDecoding() ? Math.min(4, availableParallelism()) : 1);
     }

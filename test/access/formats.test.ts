@@ -34,7 +34,10 @@ describe('pglz', () => {
 
   it('equals a byte-by-byte reference on random valid streams (every copy length and offset class)', () => {
     let state = 99;
-    const random = (n: number) => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n);
+    const random = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % n;
+    };
     for (let trial = 0; trial < 200; trial++) {
       const stream: number[] = [];
       const expected: number[] = [];
@@ -121,7 +124,10 @@ describe('lz4 block decoder', () => {
     const raw = kinds[3];
     const block = lz4Block(raw);
     let state = 12345;
-    const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const random = (): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
     let rejected = 0;
     for (let trial = 0; trial < 500; trial++) {
       const bad = Buffer.from(block);
@@ -146,7 +152,9 @@ describe('values', () => {
     const short = (sign: number, dscale: number, weight: number, digits: number[]) => {
       const b = Buffer.alloc(2 + digits.length * 2);
       b.writeUInt16LE(0x8000 | (sign ? 0x2000 : 0) | (dscale << 7) | (weight < 0 ? 0x40 | (weight & 0x3f) : weight), 0);
-      digits.forEach((d, i) => b.writeInt16LE(d, 2 + 2 * i));
+      digits.forEach((d, i) => {
+        b.writeInt16LE(d, 2 + 2 * i);
+      });
       return b;
     };
     expect(numericOut(short(0, 2, 0, [1, 5000]))).toBe('1.50');

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/core/paths.js';
 
 /** The folders whose dependencies are checked; a file belongs to the longest that contains it. */
-export const FOLDERS = [
+const FOLDERS = [
   'src/core', 'src/sched', 'src/db', 'src/metrics', 'src/store', 'src/access', 'src/engine', 'src/run', 'src/cli',
   'workloads', 'approaches', 'reports', 'studies', 'bench',
 ] as const;
@@ -29,7 +29,7 @@ function folderOf(root: string, file: string): string | undefined {
 }
 
 /** folder -> folder -> the files that make the edge. */
-export function folderGraph(root: string): Map<string, Map<string, string[]>> {
+function folderGraph(root: string): Map<string, Map<string, string[]>> {
   const graph = new Map<string, Map<string, string[]>>();
   for (const folder of FOLDERS) {
     let dir: string;
@@ -56,7 +56,7 @@ export function folderGraph(root: string): Map<string, Map<string, string[]>> {
 }
 
 /** Every cycle among the folders, each as a path that returns to its start. */
-export function folderCycles(graph: Map<string, Map<string, string[]>>): string[][] {
+function folderCycles(graph: Map<string, Map<string, string[]>>): string[][] {
   const cycles: string[][] = [];
   const seen = new Set<string>();
   const visit = (node: string, path: string[]): void => {

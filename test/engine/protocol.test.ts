@@ -43,7 +43,9 @@ describe('engine protocol framing', () => {
       const got = chunked(encoded, sizes).flatMap((c) => parser.push(c));
       parser.end();
       expect(got.map((f) => f.header)).toEqual(frames.map((f) => f.header));
-      got.forEach((f, i) => expect(f.payload.equals(frames[i].payload)).toBe(true));
+      got.forEach((f, i) => {
+        expect(f.payload.equals(frames[i].payload)).toBe(true);
+      });
     });
   }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/core/workload.js';
-import { replySpans } from '../../src/engine/messages.js';
+import { replySpans, type TrainReply } from '../../src/engine/messages.js';
 import { ModelStore, readCheckpointHeader } from '../../src/engine/model-store.js';
 import {
   EngineRequestError,
@@ -53,7 +53,7 @@ describe('EngineWorker', () => {
     const before = await worker.validate({ config: MLP, modelIn: fresh });
     expect(before.examples).toBe(256);
 
-    let last;
+    let last: TrainReply | undefined;
     for (let version = 1; version <= 4; version++) {
       const modelIn = version === 1 ? fresh : store.pathFor(MLP.id, version - 1);
       const modelOut = store.pathFor(MLP.id, version);

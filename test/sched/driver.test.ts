@@ -52,7 +52,14 @@ describe('runSchedule', () => {
     const scheduler = kind === 'async' ? createAsyncRandomScheduler(options) : createRoundRobinScheduler(options);
     const random = mulberry32(1);
     const delays = new Map<number, number>();
-    const fleet = fakeFleet({ delay: (u) => delays.get(u.config) ?? (delays.set(u.config, 1 + Math.floor(random() * 4)), delays.get(u.config)!) });
+    const delayOf = (config: number): number => {
+      const known = delays.get(config);
+      if (known !== undefined) return known;
+      const drawn = 1 + Math.floor(random() * 4);
+      delays.set(config, drawn);
+      return drawn;
+    };
+    const fleet = fakeFleet({ delay: (u) => delayOf(u.config) });
     const result = await runSchedule({ scheduler, segments: 3, runUnit: fleet.runUnit, onEpochComplete: fleet.onEpochComplete });
     expect(result).toEqual({ completed: 45, retried: 0 });
     expect(fleet.violations).toEqual([]);

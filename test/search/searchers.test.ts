@@ -57,7 +57,9 @@ describe('SearchSession: the canonical order', () => {
   it('proposes job k after exactly the results of jobs 0..k-P, told in job order', async () => {
     for (const order of [1, 2, 3, 4]) {
       const run = await driveSearch(createRandomSearcher({ space: SPACE, trials: 10, maxEpochs: 2, seed: 5 }), 3, () => 1, order);
-      run.jobs.forEach((job, k) => expect(job.told).toBe(Math.max(0, k - 3 + 1)));
+      run.jobs.forEach((job, k) => {
+        expect(job.told).toBe(Math.max(0, k - 3 + 1));
+      });
       expect(run.told.map((t) => t.job.job)).toEqual(run.told.map((_, i) => i));
       expect(run.maxInFlight).toBeLessThanOrEqual(3);
     }

@@ -96,7 +96,9 @@ describe('Criteo featurisation', () => {
       const dim = criteoDimension(spec);
       expect(x.length).toBe(rows.length * dim);
       const expected = new Float32Array(x.length);
-      rows.forEach((r, i) => expected.set(featurizeCriteo(r, spec), i * dim));
+      rows.forEach((r, i) => {
+        expected.set(featurizeCriteo(r, spec), i * dim);
+      });
       expect(Buffer.from(x.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
       expect(Array.from(ints(out.y))).toEqual(rows.map((r) => r.label));
     }
@@ -124,7 +126,9 @@ describe('image featurisation', () => {
     };
     const x = floats(out.x);
     const per = 3 * size * size;
-    rows.forEach((r, i) => expect(x.subarray(i * per, (i + 1) * per)).toEqual(featurizeImage(r.image, size)));
+    rows.forEach((r, i) => {
+      expect(x.subarray(i * per, (i + 1) * per)).toEqual(featurizeImage(r.image, size));
+    });
     expect(Array.from(ints(out.y))).toEqual(rows.map((r) => r.label));
   });
 });

@@ -204,7 +204,9 @@ describe('drill-down workloads', () => {
       expect(tiny.width).toBeGreaterThanOrEqual(8);
       expect(tiny.width).toBeLessThanOrEqual(PUBLISHED[arch].width);
       expect(tiny.blocks).toHaveLength(PUBLISHED[arch].blocks.length);
-      tiny.blocks.forEach((b, i) => expect(b).toBeLessThanOrEqual(PUBLISHED[arch].blocks[i]));
+      tiny.blocks.forEach((b, i) => {
+        expect(b).toBeLessThanOrEqual(PUBLISHED[arch].blocks[i]);
+      });
     }
     // Figure 12's space names ResNet18 and ResNet34: deeper is bigger at every scale.
     for (const scale of SCALES) {

@@ -127,7 +127,9 @@ export class CriteoGenerator {
         if (f.cdf[mid] < u) lo = mid + 1;
         else hi = mid;
       }
-      cats.push((f.tokens[lo] ??= hex8(hash32(f.vocabSeed, lo))));
+      const token = f.tokens[lo] ?? hex8(hash32(f.vocabSeed, lo));
+      f.tokens[lo] = token;
+      cats.push(token);
     }
     return { rng, ints, cats };
   }

@@ -152,7 +152,7 @@ export class PageCursor {
       const block = this.chunkFirst + this.index;
       this.index++;
       stats[this.options.counter]++;
-      if (fast !== undefined && fast(buf, p, block)) continue;
+      if (fast?.(buf, p, block)) continue;
       const header = checkPage(ctx, buf, p, block);
       if (header === undefined) continue;
       this.p = p;

@@ -173,7 +173,10 @@ export class ToastStore {
     const store = new ToastStore(ctx);
     await scanToastChunks(ctx, 256, (valueId, seq, _buf, _start, len, pos) => {
       let list = store.chunks.get(valueId);
-      if (!list) store.chunks.set(valueId, (list = []));
+      if (!list) {
+        list = [];
+        store.chunks.set(valueId, list);
+      }
       list.push(seq, pos, len);
     });
     return store;

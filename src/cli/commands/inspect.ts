@@ -11,7 +11,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
-import { Binary, Bool, Field, Float32, Float64, Int16, Int32, Int64, RecordBatchFileWriter, Schema, Uint32, Utf8, vectorFromArray, type DataType, Table } from 'apache-arrow';
+import { Binary, Bool, Field, Float32, Float64, Int16, Int32, Int64, RecordBatchFileWriter, Schema, Uint32, Utf8, vectorFromArray, type DataType, Table, type Vector } from 'apache-arrow';
 import { canonicalJson, canonicalLine, type CanonicalColumn } from '../../access/canonical.js';
 import { topologyResolver, type InstanceResolver } from '../../access/direct/catalog.js';
 import type { Value } from '../../access/direct/decode.js';
@@ -113,8 +113,7 @@ async function writeArrow(out: Writable, columns: CanonicalColumn[], rows: Async
   let pending: Value[][] = [];
   const flush = () => {
     if (!pending.length) return;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const data: Record<string, any> = {};
+    const data: Record<string, Vector> = {};
     columns.forEach((c, i) => {
       data[c.name] = vectorFromArray(
         pending.map((r) => arrowValue(c, r[i])) as never[],
