@@ -11,6 +11,8 @@ import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { defineApproach, type RunContext } from '../src/core/approach.js';
+import { everySegment } from '../src/core/spans.js';
+import { statementSpans } from '../src/metrics/attribution.js';
 import { choiceOption, stringOption, type OptionValues } from '../src/core/options.js';
 import { PACKING_OPTIONS } from './shared/pack.js';
 import { connect, literal, withClient } from '../src/db/connect.js';
@@ -129,8 +131,10 @@ class CtqRun {
       const aggregate = `bench_train(${literal(this.source(unit.config))}::json, ${unit.config}, ${literal(configSpec(config))}::json, ${literal(this.meta)}::json, x, y, n)`;
       const statement = targetedStatement(this.prepared.trainTable, unit.segment, aggregate);
       await this.checkPlanOnce(client, statement);
+      const started = Date.now();
       const { rows } = await client.query<{ result: string }>(statement);
       result = parseHeader<TrainResult>(rows[0].result);
+      this.emitStatementSpans({ start: started, end: Date.now() }, result.spans, unit.segment, unit.epoch);
       this.ctx.emit({ type: 'counter', transport: 'model-store', bytes: modelTableBytes(result.spans), at: Date.now(), segment: unit.segment });
     } else {
       const fetchStart = Date.now();
@@ -139,9 +143,11 @@ class CtqRun {
       const aggregate = `bench_train_inline($1::bytea, ${unit.config}, ${literal(configSpec(config))}::json, ${literal(this.meta)}::json, x, y, n)`;
       const statement = targetedStatement(this.prepared.trainTable, unit.segment, aggregate);
       await this.checkPlanOnce(client, statement, [model]);
+      const started = Date.now();
       const { rows } = await client.query<{ result: Buffer }>(statement, [model]);
       const parsed = parseInlineResult(rows[0].result);
       result = parsed.result;
+      this.emitStatementSpans({ start: started, end: Date.now() }, result.spans, unit.segment, unit.epoch);
       const storeStart = Date.now();
       await client.query(`UPDATE ${this.modelsTable} SET state = $1 WHERE config = $2`, [parsed.model, unit.config]);
       this.ctx.emit({ type: 'span', kind: 'model-hop', start: storeStart, end: Date.now(), bytes: parsed.model.length, ...where });
@@ -151,29 +157,35 @@ class CtqRun {
     this.ctx.epochs.unitDone(unit, result);
   }
 
+  /** A targeted statement's dispatch, gaps and return (its one segment's share of it). */
+  private emitStatementSpans(statement: { start: number; end: number }, spans: readonly { start: number; end: number }[], segment: number, epoch: number): void {
+    const engineSpans = spans.map((s) => ({ segment, start: s.start, end: s.end }));
+    for (const span of statementSpans({ statement, engineSpans, segments: [segment], epoch })) this.ctx.emit(span);
+  }
+
   /** Every config validated once, spread over the segment connections (each segment holds the validation set). */
   async validateAll(epoch: number): Promise<void> {
     const queue = this.ctx.workload.configs.map((c) => c.id);
-    await Promise.all(
-      this.ctx.topology.segments.map(async (_, segment) => {
-        for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
-          const client = await this.connection(segment);
-          const spec = literal(configSpec(this.ctx.workload.configs[config]));
-          let result: ValidResult;
-          if (this.mode === 'files') {
-            const aggregate = `bench_validate(${literal(this.source(config))}::json, ${config}, ${spec}::json, ${literal(this.meta)}::json, x, y, n)`;
-            result = parseHeader<ValidResult>((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate))).rows[0].result);
-          } else {
-            const model = (await client.query<{ state: Buffer }>(`SELECT state FROM ${this.modelsTable} WHERE config = $1`, [config])).rows[0].state;
-            const aggregate = `bench_validate_inline($1::bytea, ${config}, ${spec}::json, ${literal(this.meta)}::json, x, y, n)`;
-            result = parseHeader<ValidResult>((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate), [model])).rows[0].result);
-          }
-          // Reading the checkpoint to validate it is part of validation, not a hop.
-          emitEngineSpans(this.ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config, epoch });
-          this.ctx.epochs.validated(epoch, result);
+    await everySegment(this.ctx.emit, this.ctx.topology.segments.length, async (segment) => {
+      for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
+        const started = Date.now();
+        const client = await this.connection(segment);
+        const spec = literal(configSpec(this.ctx.workload.configs[config]));
+        let result: ValidResult;
+        if (this.mode === 'files') {
+          const aggregate = `bench_validate(${literal(this.source(config))}::json, ${config}, ${spec}::json, ${literal(this.meta)}::json, x, y, n)`;
+          result = parseHeader<ValidResult>((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate))).rows[0].result);
+        } else {
+          const model = (await client.query<{ state: Buffer }>(`SELECT state FROM ${this.modelsTable} WHERE config = $1`, [config])).rows[0].state;
+          const aggregate = `bench_validate_inline($1::bytea, ${config}, ${spec}::json, ${literal(this.meta)}::json, x, y, n)`;
+          result = parseHeader<ValidResult>((await client.query<{ result: string }>(targetedStatement(this.prepared.validTable, segment, aggregate), [model])).rows[0].result);
         }
-      }),
-    );
+        // Reading the checkpoint to validate it is part of validation, not a hop.
+        emitEngineSpans(this.ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config, epoch });
+        this.emitStatementSpans({ start: started, end: Date.now() }, result.spans, segment, epoch);
+        this.ctx.epochs.validated(epoch, result);
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -215,6 +227,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
         segments,
         signal: ctx.signal,
         runUnit: (unit) => run.trainUnit(unit),
+        emit: ctx.emit,
         onUnitFailed: (unit, error, attempt) =>
           ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`, at: Date.now() }),
         onEpochComplete: (epoch) => run.validateAll(epoch),

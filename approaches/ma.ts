@@ -7,6 +7,8 @@
 import { PACKING_OPTIONS } from './shared/pack.js';
 import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach } from '../src/core/approach.js';
+import { withSpan } from '../src/core/spans.js';
+import { segmentIds, statementSpans } from '../src/metrics/attribution.js';
 import { literal, withClient } from '../src/db/connect.js';
 import { assertPushedDown, configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
 import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
@@ -48,35 +50,54 @@ export const ma = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
           ctx.signal.throwIfAborted();
           if (ctx.epochs.isValidated(config.id, epoch)) continue;
           const spec = literal(configSpec(config));
+          // The first model is initialised on the coordinator (its backend imports the engine then).
           const start =
             models.get(config.id) ??
-            (await client.query<{ m: Buffer }>(`SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`, [modelSeed(workload, config.id)])).rows[0].m;
+            (await withSpan(ctx.emit, 'engine-init', { epoch }, async () =>
+              (await client.query<{ m: Buffer }>(`SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`, [modelSeed(workload, config.id)])).rows[0].m,
+            ));
           const statement = `SELECT seg, bench_train_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.trainTable} GROUP BY seg`;
           if (!planChecked) {
-            await assertPushedDown(client, statement, topology.segments.length, [start]);
+            await withSpan(ctx.emit, 'schedule', { epoch }, () => assertPushedDown(client, statement, topology.segments.length, [start]));
             planChecked = true;
           }
+          const trainStart = Date.now();
           const { rows } = await client.query<{ seg: number; result: Buffer }>(statement, [start]);
+          const trainEnd = Date.now();
           const trained = rows.map((row) => ({ seg: row.seg, ...parseInlineResult(row.result) }));
           for (const t of trained) {
             emitEngineSpans(ctx, t.result.spans, { segment: t.seg, config: config.id, epoch });
           }
-          // The model went to every segment and came back from each: the broadcast and the collect.
+          // The model went to every segment and came back from each: the broadcast and the collect
+          // are model transmission; a segment waiting for the slowest is idle.
+          const engineSpans = trained.flatMap((t) => t.result.spans.map((s) => ({ segment: t.seg, start: s.start, end: s.end })));
+          const segments = segmentIds(topology.segments.length);
+          for (const span of statementSpans({ statement: { start: trainStart, end: trainEnd }, engineSpans, segments, epoch, dispatch: 'model-hop', collect: 'model-hop' })) {
+            ctx.emit(span);
+          }
           ctx.emit({ type: 'counter', transport: 'sql', bytes: trained.reduce((sum, t) => sum + start.length + t.model.length, 0), at: Date.now() });
-          const averageStart = Date.now();
-          const model = (await client.query<{ m: Buffer }>('SELECT bench_average($1::bytea[], $2::float8[]) AS m', [trained.map((t) => t.model), trained.map((t) => t.result.examples)])).rows[0].m;
-          ctx.emit({ type: 'span', kind: 'average', start: averageStart, end: Date.now(), config: config.id, epoch });
+          // Averaging, and keeping the average where the next epoch (or a resume) reads it.
+          const model = await withSpan(ctx.emit, 'average', { config: config.id, epoch }, async () => {
+            const averaged = (await client.query<{ m: Buffer }>('SELECT bench_average($1::bytea[], $2::float8[]) AS m', [trained.map((t) => t.model), trained.map((t) => t.result.examples)])).rows[0].m;
+            await client.query(`INSERT INTO ${stateTable} VALUES ($1, $2, $3) ON CONFLICT (config) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state`, [config.id, epoch, averaged]);
+            return averaged;
+          });
+          ctx.emit({ type: 'counter', transport: 'checkpoint', bytes: model.length, at: Date.now() });
           models.set(config.id, model);
-          await client.query(`INSERT INTO ${stateTable} VALUES ($1, $2, $3) ON CONFLICT (config) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state`, [config.id, epoch, model]);
           for (const t of trained) ctx.epochs.unitDone({ config: config.id, segment: t.seg, epoch }, t.result);
 
           const segment = config.id % topology.segments.length;
+          const validStart = Date.now();
           const valid = await client.query<{ result: string }>(
             `SELECT seg, bench_validate_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.validTable} WHERE seg = ${segment} GROUP BY seg`,
             [model],
           );
+          const validEnd = Date.now();
           const result = parseHeader<ValidResult>(valid.rows[0].result);
           emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config: config.id, epoch });
+          // One segment validates; the others wait for it.
+          const validSpans = result.spans.map((s) => ({ segment, start: s.start, end: s.end }));
+          for (const span of statementSpans({ statement: { start: validStart, end: validEnd }, engineSpans: validSpans, segments, epoch })) ctx.emit(span);
           ctx.epochs.validated(epoch, result);
         }
       }

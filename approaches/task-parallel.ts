@@ -1,42 +1,58 @@
 // Task-parallel (the Hyperopt-Spark analogue, paper 5.2.4): every worker gets a full replica of the
 // training data on its own disk and trains whole configs alone (config c on worker c mod N); no
 // model ever hops. The replicas are the storage blowup (N x the data).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
+import { everySegment, withSpan } from '../src/core/spans.js';
+import { sumDataBytes, type DataBytes } from '../src/core/records.js';
+import { packedBytes, type PackedBuffer } from '../src/engine/messages.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
 import { WorkerFleet, type ShardSource } from '../src/engine/fleet.js';
-import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
+import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 
 interface TaskParallelPrepared extends Prepared {
   fleet: WorkerFleet;
 }
 
-/** Export every segment's shard once, then write one full replica (every shard + validation set) per worker. */
-async function replicate(ctx: RunContext, trainTable: string, validTable: string): Promise<{ sources: ShardSource[]; bytes: number }> {
+/**
+ * Export every segment's shard once, then write one full replica (every shard + validation set) per
+ * worker. `copies` is the training shards of every replica (the storage blowup leaves validation out).
+ */
+async function replicate(ctx: RunContext, trainTable: string, validTable: string): Promise<{ sources: ShardSource[]; copies: DataBytes }> {
   const segments = ctx.topology.segments;
   const count = (segment: number) => (bytes: number) => ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
   const [valid, ...shards] = await Promise.all([
     copyPackedBuffers(segments[0], validTable, count(0)),
     ...segments.map((segment, i) => copyPackedBuffers(segment, trainTable, count(i))),
   ]);
-  let bytes = 0;
+  const copies: DataBytes[] = [];
   const sources: ShardSource[] = [];
+  const write = async (worker: number, path: string, buffers: PackedBuffer[]): Promise<DataBytes> => {
+    const storedBytes = await writeArrowFile(path, buffers);
+    ctx.emit({ type: 'counter', transport: 'export-file', bytes: storedBytes, at: Date.now(), segment: worker });
+    return { storedBytes, logicalBytes: packedBytes(buffers) };
+  };
+  const read = async (worker: number, path: string): Promise<PackedBuffer[]> => {
+    const buffers = await readArrowFile(path);
+    ctx.emit({ type: 'counter', transport: 'export-file', bytes: statSync(path).size, at: Date.now(), segment: worker });
+    return buffers;
+  };
   for (let worker = 0; worker < segments.length; worker++) {
     const dir = join(ctx.workDir, `replica-w${worker}`);
     mkdirSync(dir, { recursive: true });
     const files = shards.map((_, s) => join(dir, `train_s${s}.arrow`));
-    for (const [s, shard] of shards.entries()) bytes += await writeArrowFile(files[s], shard);
-    bytes += await writeArrowFile(join(dir, 'valid.arrow'), valid);
+    for (const [s, shard] of shards.entries()) copies.push(await write(worker, files[s], shard));
+    await write(worker, join(dir, 'valid.arrow'), valid);
     sources.push({
       datasets: async () => [
-        ...(await Promise.all(files.map(async (file, s) => ({ name: `train_s${s}`, buffers: await readArrowFile(file) })))),
-        { name: 'valid', buffers: await readArrowFile(join(dir, 'valid.arrow')) },
+        ...(await Promise.all(files.map(async (file, s) => ({ name: `train_s${s}`, buffers: await read(worker, file) })))),
+        { name: 'valid', buffers: await read(worker, join(dir, 'valid.arrow')) },
       ],
     });
   }
-  return { sources, bytes };
+  return { sources, copies: sumDataBytes(copies) };
 }
 
 export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_OPTIONS>({
@@ -55,7 +71,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
     const packed = await packForRun(ctx);
     const replicas = await replicate(ctx, packed.trainTable, packed.validTable);
     const fleet = await WorkerFleet.start(ctx, replicas.sources);
-    return { fleet, sourceBytes: packed.sourceBytes, extraBytes: replicas.bytes };
+    return { fleet, data: packedData(packed), copies: replicas.copies };
   },
 
   async train(ctx, prepared) {
@@ -64,18 +80,18 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
     const segments = ctx.topology.segments.length;
     const done = new Set(ctx.epochs.completedUnits.map((u) => `${u.config}/${u.segment}/${u.epoch}`));
     for (let epoch = 0; epoch < workload.epochs; epoch++) {
-      await Promise.all(
-        Array.from({ length: fleet.size }, async (_, worker) => {
-          for (const config of workload.configs.filter((c) => c.id % fleet.size === worker)) {
-            // An epoch of a config = one pass over every shard of the worker's own replica.
-            for (let segment = 0; segment < segments; segment++) {
-              ctx.signal.throwIfAborted();
-              if (done.has(`${config.id}/${segment}/${epoch}`)) continue;
-              await fleet.trainUnit({ config: config.id, segment, epoch }, { worker, dataset: `train_s${segment}` });
-            }
+      // A worker whose configs are done waits (idle) for the others before validation.
+      await everySegment(ctx.emit, fleet.size, async (worker) => {
+        for (const config of workload.configs.filter((c) => c.id % fleet.size === worker)) {
+          // An epoch of a config = one pass over every shard of the worker's own replica.
+          for (let segment = 0; segment < segments; segment++) {
+            ctx.signal.throwIfAborted();
+            if (done.has(`${config.id}/${segment}/${epoch}`)) continue;
+            const unit = { config: config.id, segment, epoch };
+            await withSpan(ctx.emit, 'schedule', { segment: worker, config: config.id, epoch }, () => fleet.trainUnit(unit, { worker, dataset: `train_s${segment}` }));
           }
-        }),
-      );
+        }
+      });
       if (!workload.configs.every((c) => ctx.epochs.isValidated(c.id, epoch))) await fleet.validateAll(epoch);
     }
   },

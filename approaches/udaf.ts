@@ -6,6 +6,7 @@
 import { PACKING_OPTIONS } from './shared/pack.js';
 import { parseHeader } from '../src/engine/protocol.js';
 import { defineApproach, type RunContext } from '../src/core/approach.js';
+import { withSpan } from '../src/core/spans.js';
 import { literal, withClient } from '../src/db/connect.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/sched/types.js';
@@ -23,6 +24,7 @@ import {
 import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
 import { checkInDbms } from './shared/checks.js';
 import type pg from 'pg';
+import { segmentIds, statementSpans } from '../src/metrics/attribution.js';
 
 /** The statement that trains one batch: every segment trains the one model placed on it. */
 export function batchStatement(trainTable: string, modelsTable: string, configs: number[], meta: string): string {
@@ -119,16 +121,24 @@ export const udaf = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
 
         const statement = batchStatement(prepared.trainTable, modelsTable, batch.map((u) => u.config), meta);
         if (!planChecked) {
-          await assertPushedDown(client, statement, segments);
-          await assertPushedDown(client, validationStatement(prepared.validTable, modelsTable, meta), segments);
+          await withSpan(ctx.emit, 'schedule', { epoch }, async () => {
+            await assertPushedDown(client, statement, segments);
+            await assertPushedDown(client, validationStatement(prepared.validTable, modelsTable, meta), segments);
+          });
           planChecked = true;
         }
+        const started = Date.now();
         const { rows } = await client.query<{ seg: number; result: string }>(statement);
+        const ended = Date.now();
+        const engineSpans: { segment: number; start: number; end: number }[] = [];
         for (const row of rows) {
           const result = parseHeader<TrainResult>(row.result);
           emitEngineSpans(ctx, result.spans, { segment: row.seg, config: result.config, epoch });
+          engineSpans.push(...result.spans.map((s) => ({ segment: row.seg, start: s.start, end: s.end })));
           ctx.emit({ type: 'counter', transport: 'model-table', bytes: modelTableBytes(result.spans), at: Date.now(), segment: row.seg });
         }
+        // The statement's end is the barrier: dispatch, waits for the slowest segment, the results' return.
+        for (const span of statementSpans({ statement: { start: started, end: ended }, engineSpans, segments: segmentIds(segments), epoch })) ctx.emit(span);
         for (const unit of batch) {
           const row = rows.find((r) => r.seg === unit.segment);
           if (!row) throw new Error(`segment ${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`);
@@ -153,10 +163,16 @@ async function validate(
   meta: string,
   epoch: number,
 ): Promise<void> {
+  const started = Date.now();
   const { rows } = await client.query<{ seg: number; result: string }>(validationStatement(prepared.validTable, modelsTable, meta));
+  const ended = Date.now();
+  const engineSpans: { segment: number; start: number; end: number }[] = [];
   for (const row of rows) {
     const result = parseHeader<ValidResult>(row.result);
     emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment: row.seg, config: result.config, epoch });
+    engineSpans.push(...result.spans.map((s) => ({ segment: row.seg, start: s.start, end: s.end })));
     ctx.epochs.validated(epoch, result);
   }
+  const segments = segmentIds(ctx.topology.segments.length);
+  for (const span of statementSpans({ statement: { start: started, end: ended }, engineSpans, segments, epoch })) ctx.emit(span);
 }

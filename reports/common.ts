@@ -1,6 +1,7 @@
 // Shared vocabulary of the report modules: how runs are grouped, named and formatted.
-import type { LoadedRun } from '../src/core/records.js';
-import type { Breakdown } from '../src/core/records.js';
+import type { Breakdown, LoadedRun } from '../src/core/records.js';
+import { describeInputs, inputsKey, rowInputs, sectionInputs, varyingInputs, type Inputs } from '../src/metrics/grouping.js';
+import type { Spread } from '../src/metrics/stats.js';
 
 /** The paper's order of approaches (Table 6, Figure 9); others follow alphabetically. */
 export const APPROACH_ORDER = ['ma', 'udaf', 'ctq', 'da', 'export', 'ddp', 'da-ddp', 'task-parallel'];
@@ -12,41 +13,87 @@ export function compareApproaches(a: string, b: string): number {
   return a.localeCompare(b);
 }
 
-/** Runs comparable in one table section or figure: same workload, scale and segment count. */
+/** Runs of identical inputs (docs/measurement.md, "Grouping"): one table row, one bar, one line. */
+export interface RunRow {
+  key: string;
+  approach: string;
+  /** The inputs that set this row apart from the others of its section, e.g. "compression=none"; '' if none. */
+  distinguishing: string;
+  /** The approach, with the distinguishing inputs in parentheses when there are any. */
+  label: string;
+  runs: LoadedRun[];
+}
+
+/** Runs comparable in one table section or figure: same workload, scale, segments, epochs, configs and workload options. */
 export interface RunGroup {
   key: string;
   workload: string;
   scale: string;
   segments: number;
-  /** e.g. "criteo (tiny, 4 segments)". */
+  /** e.g. "criteo (small, 2 segments)". */
   title: string;
   runs: LoadedRun[];
+  rows: RunRow[];
 }
 
-export function groupByWorkload(runs: readonly LoadedRun[]): RunGroup[] {
-  const groups = new Map<string, RunGroup>();
+function sectionTitle(info: LoadedRun['info'], extra: string): string {
+  const { workload, scale, segments } = info;
+  return `${workload} (${scale}, ${segments} segment${segments === 1 ? '' : 's'}${extra ? `; ${extra}` : ''})`;
+}
+
+function byInputs(runs: readonly LoadedRun[], inputsOf: (run: LoadedRun) => Inputs): Map<string, { inputs: Inputs; runs: LoadedRun[] }> {
+  const out = new Map<string, { inputs: Inputs; runs: LoadedRun[] }>();
   for (const run of runs) {
-    const { workload, scale, segments } = run.info;
-    const key = `${workload}-${scale}-${segments}seg`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { key, workload, scale, segments, title: `${workload} (${scale}, ${segments} segment${segments === 1 ? '' : 's'})`, runs: [] };
-      groups.set(key, g);
-    }
-    g.runs.push(run);
+    const inputs = inputsOf(run);
+    const key = inputsKey(inputs);
+    const entry = out.get(key);
+    if (entry) entry.runs.push(run);
+    else out.set(key, { inputs, runs: [run] });
   }
-  return [...groups.values()].sort((a, b) => a.workload.localeCompare(b.workload) || a.scale.localeCompare(b.scale) || a.segments - b.segments);
+  return out;
 }
 
-/** Runs of one group by approach, in the paper's order. */
-export function byApproach(runs: readonly LoadedRun[]): [string, LoadedRun[]][] {
-  const m = new Map<string, LoadedRun[]>();
-  for (const r of runs) {
-    const list = m.get(r.info.approach);
-    if (list) list.push(r);
-    else m.set(r.info.approach, [r]);
-  }
-  return [...m.entries()].sort(([a], [b]) => compareApproaches(a, b));
+/** The runs' rows within one section, labelled by what distinguishes them, in the paper's approach order. */
+function rowsOf(runs: readonly LoadedRun[]): RunRow[] {
+  const byKey = byInputs(runs, (run) => rowInputs(run.info));
+  const varying = varyingInputs([...byKey.values()].map((e) => e.inputs)).filter((k) => k !== 'approach');
+  return [...byKey.entries()]
+    .map(([key, { inputs, runs: list }]) => {
+      const distinguishing = describeInputs(inputs, varying);
+      const approach = inputs.approach;
+      return { key, approach, distinguishing, label: distinguishing ? `${approach} (${distinguishing})` : approach, runs: list };
+    })
+    .sort((a, b) => compareApproaches(a.approach, b.approach) || a.label.localeCompare(b.label));
+}
+
+/** Sections of comparable runs, each split into rows of identical inputs. */
+export function groupRuns(runs: readonly LoadedRun[]): RunGroup[] {
+  const all = [...byInputs(runs, (run) => sectionInputs(run.info)).values()];
+  const baseKey = (info: LoadedRun['info']): string => `${info.workload}-${info.scale}-${info.segments}seg`;
+  return all
+    .map(({ inputs, runs: list }) => {
+      const info = list[0].info;
+      // Name what sets this section apart from the others of the same workload, scale and segments.
+      const siblings = all.filter((o) => baseKey(o.runs[0].info) === baseKey(info)).map((o) => o.inputs);
+      const suffix = describeInputs(inputs, varyingInputs(siblings, true));
+      return {
+        key: suffix ? `${baseKey(info)}-${slug(suffix)}` : baseKey(info),
+        workload: info.workload,
+        scale: info.scale,
+        segments: info.segments,
+        title: sectionTitle(info, suffix),
+        runs: list,
+        rows: rowsOf(list),
+      };
+    })
+    .sort((a, b) => a.workload.localeCompare(b.workload) || a.scale.localeCompare(b.scale) || a.segments - b.segments || a.key.localeCompare(b.key));
+}
+
+/** Notes on rows split because their runs differ in code version or machine (never averaged). */
+export function splitNotes(groups: readonly RunGroup[]): string[] {
+  const split = groups.flatMap((g) => g.rows.filter((r) => /(^|, )(code|machine) /.test(r.distinguishing)).map((r) => `${g.title}: ${r.label}`));
+  if (split.length === 0) return [];
+  return [`Runs of different code versions or machines are never averaged: they are separate rows, named by what differs (${split.join('; ')}).`];
 }
 
 /**
@@ -74,13 +121,29 @@ export function meanOrNull(values: readonly (number | null)[]): number | null {
   return xs.length === 0 ? null : mean(xs);
 }
 
-export const COMPONENT_LABELS: Record<keyof Breakdown, string> = {
-  trainValid: 'Train+Valid',
-  dataTransmission: 'Data Transmission',
-  modelTransmission: 'Model Transmission',
-  approachSpecific: 'Approach-specific',
-};
-export const COMPONENTS = Object.keys(COMPONENT_LABELS) as (keyof Breakdown)[];
+/** The breakdown's categories as the figures and tables name them, approach-specific split into its measured parts. */
+export const BREAKDOWN_PARTS = [
+  { key: 'trainValid', label: 'Train+Valid', color: '#4c78a8' },
+  { key: 'dataTransmission', label: 'Data Transmission', color: '#f58518' },
+  { key: 'modelTransmission', label: 'Model Transmission', color: '#54a24b' },
+  { key: 'average', label: 'Approach-specific: average', color: '#7b4173' },
+  { key: 'schedule', label: 'Approach-specific: schedule', color: '#a55194' },
+  { key: 'idle', label: 'Approach-specific: idle', color: '#ce6dbd' },
+  { key: 'unattributed', label: 'Unattributed', color: '#d62728' },
+] as const;
+export type BreakdownPart = (typeof BREAKDOWN_PARTS)[number]['key'];
+
+/** Seconds of one breakdown part. */
+export function partSeconds(b: Breakdown, part: BreakdownPart): number {
+  switch (part) {
+    case 'average':
+    case 'schedule':
+    case 'idle':
+      return b.kinds[part];
+    default:
+      return b[part];
+  }
+}
 
 /** A file-name-safe slug. */
 export function slug(text: string): string {
@@ -112,4 +175,9 @@ export function formatBytes(bytes: number): string {
 
 export function formatPercent(pct: number): string {
   return `${pct.toFixed(1)}%`;
+}
+
+/** "12.3 s ± 0.4 s": a mean with the half-width of its 95% interval (nothing more for one run). */
+export function formatSpread(s: Spread, format: (value: number) => string): string {
+  return s.ci95 === null ? format(s.mean) : `${format(s.mean)} ± ${format(s.ci95)}`;
 }

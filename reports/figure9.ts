@@ -1,18 +1,24 @@
-// Figure 9 of the paper. (A) convergence: validation loss per epoch per approach, the mean over
+// Figure 9 of the paper. (A) convergence: validation loss per epoch per row of runs, the mean over
 // configs and the best config; (B/C) the per-epoch breakdown of machine time per worker into the
-// four components, stacked per approach. One spec of each per workload (workload, scale, segments).
+// four components (Approach-specific in its measured shades: average, schedule, idle) and the time
+// no span covers (unattributed), stacked per row, with the 95% interval of the total over repeats.
+// One spec of each per section of comparable runs (reports/common.ts, groupRuns); the breakdown
+// also as a table (breakdown.md / .csv) with each row's unattributed share.
 import type { TopLevelSpec } from 'vega-lite';
-import type { LoadedRun } from '../src/core/records.js';
+import type { Breakdown, LoadedRun } from '../src/core/records.js';
+import { spread, type Spread } from '../src/metrics/stats.js';
 import {
   approachLabel,
-  byApproach,
-  COMPONENT_LABELS,
-  COMPONENTS,
-  groupByWorkload,
+  BREAKDOWN_PARTS,
+  formatSpread,
+  groupRuns,
   mean,
+  partSeconds,
   slug,
   usableRuns,
+  type BreakdownPart,
   type RunGroup,
+  type RunRow,
 } from './common.js';
 
 export interface Figure {
@@ -58,11 +64,11 @@ function runCurves(run: LoadedRun): { mean: Map<number, number>; best: Map<numbe
   return { mean: meanCurve, best };
 }
 
-export function convergencePoints(runs: readonly LoadedRun[]): ConvergencePoint[] {
+export function convergencePoints(rows: readonly RunRow[]): ConvergencePoint[] {
   const out: ConvergencePoint[] = [];
-  for (const [approach, all] of byApproach(runs)) {
-    const { runs: used, status } = usableRuns(all);
-    const label = approachLabel(approach, status);
+  for (const row of rows) {
+    const { runs: used, status } = usableRuns(row.runs);
+    const label = approachLabel(row.label, status);
     const curves = used.map(runCurves);
     for (const [series, pick] of [
       [SERIES_MEAN, (c: (typeof curves)[number]) => c.mean],
@@ -79,7 +85,7 @@ export function convergencePoints(runs: readonly LoadedRun[]): ConvergencePoint[
 }
 
 export function convergenceFigure(group: RunGroup): Figure {
-  const values = convergencePoints(group.runs);
+  const values = convergencePoints(group.rows);
   const title = `Figure 9A: validation loss per epoch, ${group.title}`;
   const approaches = [...new Set(values.map((v) => v.approach))];
   return {
@@ -112,29 +118,76 @@ export function convergenceFigure(group: RunGroup): Figure {
 export interface BreakdownBar {
   approach: string;
   component: string;
-  /** Order of the component in the stack (Train+Valid first). */
+  /** Order of the part in the stack (Train+Valid first, unattributed last). */
   order: number;
-  /** Per-epoch machine seconds per worker, mean over epochs (and runs). */
+  /** Per-epoch machine seconds per worker, mean over epochs, then over runs. */
   seconds: number;
+  /** 95% CI half-width of that mean over runs; null for one run. */
+  ci95: number | null;
+  n: number;
 }
 
-export function breakdownBars(runs: readonly LoadedRun[]): BreakdownBar[] {
-  const out: BreakdownBar[] = [];
-  for (const [approach, all] of byApproach(runs)) {
-    const { runs: used, status } = usableRuns(all);
-    const label = approachLabel(approach, status);
-    COMPONENTS.forEach((component, order) => {
-      const perRun = used.filter((r) => r.summary.breakdown.length > 0).map((r) => mean(r.summary.breakdown.map((b) => b[component])));
-      out.push({ approach: label, component: COMPONENT_LABELS[component], order, seconds: mean(perRun) });
-    });
+/** One row's per-epoch breakdown: each part's and the total's spread over runs (each run: mean over its epochs). */
+export interface BreakdownRow {
+  label: string;
+  status: 'complete' | 'incomplete';
+  n: number;
+  parts: Record<BreakdownPart, Spread>;
+  total: Spread;
+  /** Unattributed seconds over the epoch's seconds, per run, as a percentage. */
+  unattributedSharePct: Spread;
+}
+
+function meanBreakdownOf(run: LoadedRun, part: BreakdownPart): number {
+  return mean(run.summary.breakdown.map((b) => partSeconds(b, part)));
+}
+
+function totalOf(b: Breakdown): number {
+  return b.trainValid + b.dataTransmission + b.modelTransmission + b.approachSpecific + b.unattributed;
+}
+
+/** The rows of one section that have a breakdown (runs without epochs have none). */
+export function breakdownRows(rows: readonly RunRow[]): BreakdownRow[] {
+  const out: BreakdownRow[] = [];
+  for (const row of rows) {
+    const { runs, status } = usableRuns(row.runs);
+    const used = runs.filter((r) => r.summary.breakdown.length > 0);
+    if (used.length === 0) continue;
+    const parts = Object.fromEntries(BREAKDOWN_PARTS.map((p) => [p.key, spread(used.map((r) => meanBreakdownOf(r, p.key)))])) as Record<BreakdownPart, Spread>;
+    const totals = used.map((r) => mean(r.summary.breakdown.map(totalOf)));
+    const shares = used.map((r, i) => (totals[i] > 0 ? (100 * meanBreakdownOf(r, 'unattributed')) / totals[i] : 0));
+    out.push({ label: approachLabel(row.label, status), status, n: used.length, parts, total: spread(totals), unattributedSharePct: spread(shares) });
   }
   return out;
 }
 
+export function breakdownBars(rows: readonly RunRow[]): BreakdownBar[] {
+  return breakdownRows(rows).flatMap((row) =>
+    BREAKDOWN_PARTS.map((part, order) => ({
+      approach: row.label,
+      component: part.label,
+      order,
+      seconds: row.parts[part.key].mean,
+      ci95: row.parts[part.key].ci95,
+      n: row.n,
+    })),
+  );
+}
+
 export function breakdownFigure(group: RunGroup): Figure {
-  const values = breakdownBars(group.runs);
+  const rows = breakdownRows(group.rows);
+  const values = breakdownBars(group.rows);
+  // The error bar of a stacked bar: the 95% interval of its total over the row's runs.
+  const totals = rows.map((r) => ({
+    approach: r.label,
+    total: r.total.mean,
+    low: r.total.mean - (r.total.ci95 ?? 0),
+    high: r.total.mean + (r.total.ci95 ?? 0),
+    n: r.n,
+  }));
   const title = `Figure 9B/C: per-epoch breakdown of machine time per worker, ${group.title}`;
-  const approaches = [...new Set(values.map((v) => v.approach))];
+  const approaches = rows.map((r) => r.label);
+  const y = { field: 'approach', type: 'nominal', title: null, sort: approaches } as const;
   return {
     name: `figure9bc-${slug(group.key)}`,
     title,
@@ -143,30 +196,101 @@ export function breakdownFigure(group: RunGroup): Figure {
       title,
       width: 420,
       height: { step: 28 },
-      data: { values },
-      mark: { type: 'bar' },
-      encoding: {
-        y: { field: 'approach', type: 'nominal', title: null, sort: approaches },
-        x: { field: 'seconds', type: 'quantitative', title: 'seconds per epoch per worker', stack: 'zero' },
-        color: {
-          field: 'component',
-          type: 'nominal',
-          title: 'component',
-          sort: COMPONENTS.map((c) => COMPONENT_LABELS[c]),
-          scale: { domain: COMPONENTS.map((c) => COMPONENT_LABELS[c]), range: ['#4c78a8', '#f58518', '#54a24b', '#b0b0b0'] },
+      layer: [
+        {
+          data: { values },
+          mark: { type: 'bar' },
+          encoding: {
+            y,
+            x: { field: 'seconds', type: 'quantitative', title: 'seconds per epoch per worker (error bar: 95% CI of the total)', stack: 'zero' },
+            color: {
+              field: 'component',
+              type: 'nominal',
+              title: 'component',
+              sort: BREAKDOWN_PARTS.map((p) => p.label),
+              scale: { domain: BREAKDOWN_PARTS.map((p) => p.label), range: BREAKDOWN_PARTS.map((p) => p.color) },
+            },
+            order: { field: 'order', type: 'quantitative' },
+            tooltip: [
+              { field: 'approach', type: 'nominal' },
+              { field: 'component', type: 'nominal' },
+              { field: 'seconds', type: 'quantitative', format: '.3f' },
+              { field: 'ci95', type: 'quantitative', format: '.3f', title: '95% CI ±' },
+              { field: 'n', type: 'quantitative' },
+            ],
+          },
         },
-        order: { field: 'order', type: 'quantitative' },
-        tooltip: [
-          { field: 'approach', type: 'nominal' },
-          { field: 'component', type: 'nominal' },
-          { field: 'seconds', type: 'quantitative', format: '.3f' },
-        ],
-      },
+        {
+          data: { values: totals },
+          mark: { type: 'rule', color: '#222' },
+          encoding: { y, x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } },
+        },
+        {
+          data: { values: totals },
+          mark: { type: 'tick', color: '#222', thickness: 1, size: 10 },
+          encoding: { y, x: { field: 'high', type: 'quantitative' } },
+        },
+        {
+          data: { values: totals },
+          mark: { type: 'tick', color: '#222', thickness: 1, size: 10 },
+          encoding: { y, x: { field: 'low', type: 'quantitative' } },
+        },
+      ],
     },
   };
 }
 
-/** Figure 9A and 9B/C for every workload among the runs. */
+export interface BreakdownSection {
+  key: string;
+  title: string;
+  rows: BreakdownRow[];
+}
+
+/** The breakdown of every section as numbers (breakdown.md / breakdown.csv). */
+export function breakdownTable(runs: readonly LoadedRun[]): BreakdownSection[] {
+  return groupRuns(runs).map((g) => ({ key: g.key, title: g.title, rows: breakdownRows(g.rows) }));
+}
+
+export function breakdownMarkdown(sections: readonly BreakdownSection[]): string {
+  const seconds = (s: Spread): string => formatSpread(s, (x) => x.toFixed(2));
+  const head = ['Approach', 'n', 'Epoch (s)', ...BREAKDOWN_PARTS.map((p) => p.label), 'Unattributed share'];
+  const out = [
+    '# Figure 9B/C as a table: per-epoch machine seconds per worker',
+    '',
+    'Cells: mean over n runs ± 95% CI half-width (each run: the mean over its epochs of the per-worker average).',
+    '',
+  ];
+  if (sections.length === 0) out.push('No runs.', '');
+  for (const s of sections) {
+    out.push(`## ${s.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+    for (const r of s.rows) {
+      const cells = [r.label, String(r.n), seconds(r.total), ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])), formatSpread(r.unattributedSharePct, (x) => `${x.toFixed(1)}%`)];
+      out.push(`| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+    }
+    out.push('');
+  }
+  out.push('- Approach-specific is measured in three parts: average (MA\'s weighted average), schedule (scheduler and statement dispatch work), idle (barrier waits, workers with no unit to run).');
+  out.push('- Unattributed: time inside an epoch that no span covers; it is shown, never folded into a component.');
+  return out.join('\n') + '\n';
+}
+
+export function breakdownCsv(sections: readonly BreakdownSection[]): string {
+  const names = [...['total', ...BREAKDOWN_PARTS.map((p) => p.key)].map((n) => `${n}_seconds`), 'unattributed_share_pct'];
+  const lines = [['section_key', 'label', 'status', 'n', ...names.flatMap((n) => [n, `${n}_ci95`])].join(',')];
+  for (const s of sections) {
+    for (const r of s.rows) {
+      const values = [r.total, ...BREAKDOWN_PARTS.map((p) => r.parts[p.key]), r.unattributedSharePct].flatMap((x) => [x.mean, x.ci95 ?? '']);
+      const text = [s.key, r.label, r.status, r.n, ...values].map((v) => {
+        const t = String(v);
+        return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+      });
+      lines.push(text.join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Figure 9A and 9B/C for every section of comparable runs. */
 export function figure9(runs: readonly LoadedRun[]): Figure[] {
-  return groupByWorkload(runs).flatMap((g) => [convergenceFigure(g), breakdownFigure(g)]);
+  return groupRuns(runs).flatMap((g) => [convergenceFigure(g), breakdownFigure(g)]);
 }

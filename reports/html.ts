@@ -1,7 +1,8 @@
 // The report's index.html: one self-contained page (figures inline as SVG, tables as HTML, no
 // scripts, no external resources; a Content-Security-Policy forbids any network access).
 import type { LoadedRun } from '../src/core/records.js';
-import { formatDuration } from './common.js';
+import { BREAKDOWN_PARTS, formatDuration, formatSpread } from './common.js';
+import type { BreakdownSection } from './figure9.js';
 import { formatRow, TABLE6_COLUMNS, type Table6 } from './table6.js';
 
 export interface HtmlFigure {
@@ -15,6 +16,7 @@ export interface HtmlReport {
   generatedAt: string;
   runs: readonly LoadedRun[];
   table6: Table6;
+  breakdown: readonly BreakdownSection[];
   figures: readonly HtmlFigure[];
   warnings: readonly string[];
 }
@@ -57,6 +59,23 @@ function table6Html(t: Table6): string {
   return parts.join('\n') + `<ul class="notes">${t.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`;
 }
 
+function breakdownHtml(sections: readonly BreakdownSection[]): string {
+  if (sections.length === 0) return '<p>No runs.</p>';
+  const head = ['Approach', 'n', 'Epoch (s)', ...BREAKDOWN_PARTS.map((p) => p.label), 'Unattributed share'];
+  const seconds = (x: Parameters<typeof formatSpread>[0]): string => formatSpread(x, (v) => v.toFixed(2));
+  return sections
+    .map((s) => {
+      const rows = s.rows
+        .map((r) => {
+          const cells = [String(r.n), seconds(r.total), ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])), formatSpread(r.unattributedSharePct, (v) => `${v.toFixed(1)}%`)];
+          return `<tr${r.status === 'complete' ? '' : ' class="incomplete"'}><th scope="row">${escapeHtml(r.label)}</th>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+        })
+        .join('');
+      return `<h3>${escapeHtml(s.title)}</h3><table class="numeric"><thead><tr>${head.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
+    })
+    .join('\n');
+}
+
 const STYLE = `
 body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { font-size: 1.05em; }
@@ -96,6 +115,9 @@ ${warnings}
 ${runsTable(report.runs)}
 <h2>Table 6: runtimes and resource utilisation</h2>
 ${table6Html(report.table6)}
+<h2>Per-epoch breakdown (Figure 9B/C as numbers)</h2>
+<p class="notes">Machine seconds per worker per epoch, mean over n runs ± 95% CI half-width; unattributed: time no span covers.</p>
+${breakdownHtml(report.breakdown)}
 <h2>Figures</h2>
 ${figures || '<p>No figures.</p>'}
 </body>

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/approach.js';
+import { everySegment, withSpan } from '../core/spans.js';
 import { classCount, featureShape, modelSeed } from '../core/workload.js';
 import type { Unit } from '../sched/types.js';
 import { packedBytes, replySpans, type PackedBuffer } from './messages.js';
@@ -118,16 +119,17 @@ export class WorkerFleet {
   /** Validate every config once, spread over the workers (each holds the validation set). */
   async validateAll(epoch: number): Promise<void> {
     const queue = this.ctx.workload.configs.map((c) => c.id);
-    await Promise.all(
-      this.workers.map(async (_, segment) => {
-        for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
-          const reply = await this.call(segment, (worker) => worker.validate({ config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config), epoch }));
-          // Reading the checkpoint to validate it is part of validation, not a hop.
-          for (const span of replySpans(reply, { segment, config, epoch })) this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
-          this.ctx.epochs.validated(epoch, { config, ...reply });
-        }
-      }),
-    );
+    await everySegment(this.ctx.emit, this.workers.length, async (segment) => {
+      for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
+        // The request's round trip; the worker's own spans take the time they cover.
+        const reply = await withSpan(this.ctx.emit, 'schedule', { segment, config, epoch }, () =>
+          this.call(segment, (worker) => worker.validate({ config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config), epoch })),
+        );
+        // Reading the checkpoint to validate it is part of validation, not a hop.
+        for (const span of replySpans(reply, { segment, config, epoch })) this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
+        this.ctx.epochs.validated(epoch, { config, ...reply });
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -4,12 +4,14 @@
 // Refuses (verdict 'mismatch', exit 2) when the runs are not comparable: an environment
 // fingerprint field differs (cpuModel, cpuCores, gpu, torch, postgres, python; gitSha is what
 // is being compared, so it may differ), the sides do not hold the same (approach, workload,
-// scale, segments, epochs, configs) sets, or a run is incomplete. Otherwise, per approach and
+// scale, segments, epochs, configs, approach and workload options, threads) sets, or a run is
+// incomplete. Every run of a set counts: K repeats on a side are K values of each metric. Otherwise, per approach and
 // per metric (executionSeconds, mean epoch time, etlSeconds), the candidate regresses when its
 // mean is slower than the baseline's by more than maxSlowdown AND, when both sides have at
 // least minRunsForTest runs, Welch's one-sided t-test says the slowdown is not noise
 // (p < alpha). With fewer runs the factor alone decides, and the verdict says so.
 import type { LoadedRun } from '../core/records.js';
+import { describeInputs, rowInputs, sectionInputs } from './grouping.js';
 import { judge, mean } from './stats.js';
 
 export const FINGERPRINT_FIELDS = ['cpuModel', 'cpuCores', 'gpu', 'torch', 'postgres', 'python'] as const;
@@ -54,9 +56,13 @@ export type Comparison =
   | { kind: 'mismatch'; problems: string[] }
   | { kind: 'compared'; rows: ComparisonRow[]; notes: string[]; regression: boolean; options: Required<CompareOptions> };
 
+/** The run's inputs (docs/measurement.md, "Grouping") less the fingerprint, which checkComparable judges. */
 function groupKey(r: LoadedRun): string {
   const i = r.info;
-  return `${i.approach} ${i.workload}/${i.scale} on ${i.segments} segments, ${i.epochs} epochs, ${i.configs.length} configs`;
+  const rest = { ...sectionInputs(i), ...rowInputs(i) };
+  const named = Object.keys(rest).filter((k) => !['approach', 'workload', 'scale', 'segments', 'epochs', 'configs', 'code'].includes(k) && !k.startsWith('machine '));
+  const options = describeInputs(rest, named.sort());
+  return `${i.approach} ${i.workload}/${i.scale} on ${i.segments} segments, ${i.epochs} epochs, ${i.configs.length} configs${options ? ` (${options})` : ''}`;
 }
 
 function fingerprint(r: LoadedRun): Record<string, string> {

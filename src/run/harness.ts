@@ -12,8 +12,8 @@ import { repoRoot } from '../core/paths.js';
 import { FORMAT_VERSION, type RunInfo, type Summary } from '../core/records.js';
 import type { Topology } from '../core/topology.js';
 import type { ResolvedWorkload } from '../core/workload.js';
-import { postmasterPids } from '../db/processes.js';
-import { startSampler } from '../metrics/sampler.js';
+import { namedPostmasterPids } from '../db/processes.js';
+import { startSampler, type ProcessGroupRoots } from '../metrics/sampler.js';
 import { summarize } from '../metrics/summarize.js';
 import { captureEnvironment } from '../store/environment.js';
 import { RunFolder, newRunId } from '../store/run-folder.js';
@@ -147,11 +147,17 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     trackPid: (pid: number) => extraPids.add(pid),
   };
 
-  const postmasters = topology.embedded ? await postmasterPids(topology) : [];
+  const postmasters = topology.embedded ? await namedPostmasterPids(topology) : [];
+  // Engine workers first: they are children of this process, and count as workers, not harness.
+  const processGroups = (): ProcessGroupRoots[] => [
+    { name: 'engine workers', pids: [...extraPids] },
+    ...postmasters.map((p) => ({ name: p.name, pids: [p.pid] })),
+    { name: 'harness', pids: [process.pid] },
+  ];
   const sampler =
     request.sampleIntervalMs === 0
       ? undefined
-      : startSampler({ out: folder.samplesPath, intervalMs: request.sampleIntervalMs ?? 1000, rootPids: () => [process.pid, ...postmasters, ...extraPids] });
+      : startSampler({ out: folder.samplesPath, intervalMs: request.sampleIntervalMs ?? 1000, processGroups });
 
   let prepared: Prepared | undefined;
   let openPhase: Phase | undefined;
@@ -206,7 +212,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     events: emitted,
     samples,
     status,
-    storage: { sourceBytes: prepared?.sourceBytes ?? 0, extraBytes: prepared?.extraBytes ?? 0 },
+    storage: prepared ? { data: prepared.data, copies: prepared.copies } : null,
     finishedAt: status === 'complete' ? new Date().toISOString() : null,
   });
   folder.writeSummary(summary);

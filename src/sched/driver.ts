@@ -1,6 +1,9 @@
 // The wall-clock driver loop of real runs: one async loop per segment asks the scheduler for work,
 // runs it, and reports back. The scheduler stays pure; everything about time, failure and
-// cancellation lives here.
+// cancellation lives here, and so does the measurement of what the scheduling costs
+// (docs/measurement.md, "Breakdown"): each unit's dispatch as a 'schedule' envelope around it, and
+// every moment a segment has no unit to run as 'idle'.
+import type { EmitSpan } from '../core/spans.js';
 import type { Scheduler, Unit } from './types.js';
 import { formatUnit } from './validate.js';
 
@@ -20,6 +23,13 @@ export interface RunScheduleOptions {
   /** Attempts per unit before the whole run fails (default 3). */
   maxAttempts?: number;
   signal?: AbortSignal;
+  /**
+   * Receives the driver's spans: per segment, a 'schedule' span around every runUnit call (tagged
+   * with the unit; the engine's finer spans inside it take the time they cover, so what is left is
+   * dispatch), and an 'idle' span for every stretch without a unit to run: told to wait, waiting
+   * for the previous epoch's validation before the next epoch's unit, done while others still run.
+   */
+  emit?: EmitSpan;
 }
 
 export interface RunScheduleResult {
@@ -60,6 +70,12 @@ function abortErrorOf(signal: AbortSignal): Error {
 
 export async function runSchedule(options: RunScheduleOptions): Promise<RunScheduleResult> {
   const { scheduler, segments, runUnit, onEpochComplete, onUnitFailed, signal } = options;
+  const emit: EmitSpan = options.emit ?? (() => undefined);
+  const idle = (segment: number, start: number): void => {
+    const end = Date.now();
+    if (end > start) emit({ type: 'span', kind: 'idle', start, end, segment });
+  };
+  const doneAt = new Map<number, number>();
   const maxAttempts = options.maxAttempts ?? 3;
   if (!Number.isInteger(segments) || segments < 1) {
     throw new RangeError(`runSchedule: segments must be an integer >= 1, got ${segments}`);
@@ -129,6 +145,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
       const decision = scheduler.next(segment);
       if (decision === 'done') {
         finished++;
+        doneAt.set(segment, Date.now());
         return;
       }
       if (decision === 'wait') {
@@ -138,19 +155,25 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
           );
         }
         sleeping++;
+        const waitStart = Date.now();
         await Promise.race([wakePromise, stopPromise]);
+        idle(segment, waitStart);
         continue;
       }
       const unit = decision;
       if (unit.segment !== segment) {
         throw new Error(`runSchedule: segment ${segment} was handed unit ${formatUnit(unit)} of another segment`);
       }
+      const gateStart = Date.now();
       await Promise.race([enterEpoch(unit.epoch), stopPromise]);
+      idle(segment, gateStart);
       if (stopped !== undefined) return;
       const key = `${unit.epoch}:${unit.config}:${unit.segment}`;
+      const dispatched = Date.now();
       try {
         await Promise.race([(async () => runUnit(unit))(), stopPromise]);
       } catch (error) {
+        emit({ type: 'span', kind: 'schedule', start: dispatched, end: Date.now(), segment, config: unit.config, epoch: unit.epoch });
         if (stopped !== undefined) return;
         const attempt = (attempts.get(key) ?? 0) + 1;
         attempts.set(key, attempt);
@@ -164,6 +187,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
         await Promise.race([new Promise<void>((resolve) => setImmediate(resolve)), stopPromise]);
         continue;
       }
+      emit({ type: 'span', kind: 'schedule', start: dispatched, end: Date.now(), segment, config: unit.config, epoch: unit.epoch });
       if (stopped !== undefined) return;
       scheduler.completed(unit);
       completed++;
@@ -186,5 +210,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
     throw stopped!.error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // Segments that ran out of units waited for the others (and the last validation).
+    for (const [segment, at] of doneAt) idle(segment, at);
   }
 }

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { APPROACHES, approachIds } from '../../../approaches/index.js';
 import { resolveRunSpec } from '../../../approaches/resolve.js';
 import { describeOptions } from '../../core/options.js';
+import { BREAKDOWN_CATEGORIES } from '../../core/events.js';
 import { runApproach, type RunResult } from '../../run/harness.js';
 import { SCALES, type ScaleName } from '../../core/workload.js';
 import { WORKLOADS } from '../../../workloads/index.js';
@@ -22,6 +23,7 @@ export interface RunArgs {
   'runs-dir'?: string;
   threads?: number;
   'sample-ms': number;
+  repeat: number;
 }
 
 /** `key=value` pairs as given on the command line; their types come from the declarations they are routed to. */
@@ -61,14 +63,17 @@ export function printRunSummary(result: RunResult): void {
   for (const m of s.metrics) if ((last.get(m.config)?.epoch ?? -1) < m.epoch) last.set(m.config, m);
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const breakdown = s.breakdown.length
-    ? (['trainValid', 'dataTransmission', 'modelTransmission', 'approachSpecific'] as const).map((k) => `${k} ${mean(s.breakdown.map((b) => b[k])).toFixed(2)} s`).join(', ')
+    ? BREAKDOWN_CATEGORIES.map((k) => `${k} ${mean(s.breakdown.map((b) => b[k])).toFixed(2)} s`).join(', ')
     : 'none';
   console.log(
     [
       `run folder: ${result.runDir}`,
       `status: ${s.status}; ETL ${seconds(s.etlSeconds)}; execution ${seconds(s.executionSeconds)}; mean epoch ${seconds(mean(s.epochSeconds))}`,
       `per-epoch breakdown (machine time per segment): ${breakdown}`,
-      `storage: source ${bytes(s.storage.sourceBytes)}, extra copies ${bytes(s.storage.extraBytes)}, blowup ${s.storage.blowup.toFixed(2)}x`,
+      s.storage === null
+        ? 'storage: unknown'
+        : `storage (training data): in the database ${bytes(s.storage.data.storedBytes)} as stored, ${bytes(s.storage.data.logicalBytes)} logical; ` +
+          `copies ${bytes(s.storage.copies.storedBytes)}; blowup ${s.storage.blowupLogical.toFixed(2)}x logical, ${s.storage.blowupStored.toFixed(2)}x as stored`,
       `final validation loss, mean over ${last.size} configs: ${mean([...last.values()].map((m) => m.validLoss)).toFixed(4)}; best accuracy ${(Math.max(...[...last.values()].map((m) => m.validAccuracy)) * 100).toFixed(1)}%`,
     ].join('\n'),
   );
@@ -90,26 +95,35 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('runs-dir', { type: 'string', describe: 'where run folders go (default ./runs, or BENCH_RUNS)' })
       .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
       .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' })
+      .option('repeat', { type: 'number', default: 1, describe: 'run it K times, one run folder each (reports show mean, 95% CI and n)' })
       .epilogue(declaredOptionsText()) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const scale = checkScale(args.scale);
+    const repeat = args.repeat;
+    if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat expects a whole number >= 1, got ${repeat}`);
+    if (repeat > 1 && args.resume) throw new Error('--repeat continues nothing: --resume takes one interrupted run folder, so leave --repeat out');
     const resolved = resolveRunSpec({ approach: args.approach, workload: args.workload, scale, seed: args.seed, options: parseOptions(args.option) });
     const { approach, workload } = resolved;
     const topology = await resolveTopology({ db: args.db, segments: args.segments });
-    const label = `${approach.id} ${workload.id}/${scale}`;
-    const result = await runApproach({
-      approach,
-      workload,
-      options: resolved.approachOptions,
-      workloadOptions: resolved.workloadOptions,
-      topology,
-      resume: args.resume,
-      runsDir: args['runs-dir'],
-      threads: args.threads,
-      sampleIntervalMs: args['sample-ms'],
-      onEvent: progressPrinter({ label, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
-    });
-    printRunSummary(result);
+    const runDirs: string[] = [];
+    for (let round = 1; round <= repeat; round++) {
+      const label = `${approach.id} ${workload.id}/${scale}${repeat > 1 ? ` (run ${round}/${repeat})` : ''}`;
+      const result = await runApproach({
+        approach,
+        workload,
+        options: resolved.approachOptions,
+        workloadOptions: resolved.workloadOptions,
+        topology,
+        resume: args.resume,
+        runsDir: args['runs-dir'],
+        threads: args.threads,
+        sampleIntervalMs: args['sample-ms'],
+        onEvent: progressPrinter({ label, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
+      });
+      printRunSummary(result);
+      runDirs.push(result.runDir);
+    }
+    if (repeat > 1) console.log(`${repeat} runs of the same inputs:\n${runDirs.map((d) => `  ${d}`).join('\n')}\nReport them together: npx bench report ${runDirs.join(' ')}`);
   },
 };
 
