@@ -136,6 +136,8 @@ export interface BreakdownRow {
   total: Spread;
   /** Unattributed seconds over the epoch's seconds, per run, as a percentage. */
   unattributedSharePct: Spread;
+  /** Execution seconds of a run that lie in no epoch window (the breakdown cannot show them). */
+  outsideEpochsSeconds: Spread;
 }
 
 function meanBreakdownOf(run: LoadedRun, part: BreakdownPart): number {
@@ -156,7 +158,15 @@ export function breakdownRows(rows: readonly RunRow[]): BreakdownRow[] {
     const parts = Object.fromEntries(BREAKDOWN_PARTS.map((p) => [p.key, spread(used.map((r) => meanBreakdownOf(r, p.key)))])) as Record<BreakdownPart, Spread>;
     const totals = used.map((r) => mean(r.summary.breakdown.map(totalOf)));
     const shares = used.map((r, i) => (totals[i] > 0 ? (100 * meanBreakdownOf(r, 'unattributed')) / totals[i] : 0));
-    out.push({ label: approachLabel(row.label, status), status, n: used.length, parts, total: spread(totals), unattributedSharePct: spread(shares) });
+    out.push({
+      label: approachLabel(row.label, status),
+      status,
+      n: used.length,
+      parts,
+      total: spread(totals),
+      unattributedSharePct: spread(shares),
+      outsideEpochsSeconds: spread(used.map((r) => r.summary.outsideEpochsSeconds)),
+    });
   }
   return out;
 }
@@ -253,7 +263,7 @@ export function breakdownTable(runs: readonly LoadedRun[]): BreakdownSection[] {
 
 export function breakdownMarkdown(sections: readonly BreakdownSection[]): string {
   const seconds = (s: Spread): string => formatSpread(s, (x) => x.toFixed(2));
-  const head = ['Approach', 'n', 'Epoch (s)', ...BREAKDOWN_PARTS.map((p) => p.label), 'Unattributed share'];
+  const head = ['Approach', 'n', 'Epoch (s)', ...BREAKDOWN_PARTS.map((p) => p.label), 'Unattributed share', 'Outside epochs (s/run)'];
   const out = [
     '# Figure 9B/C as a table: per-epoch machine seconds per worker',
     '',
@@ -264,22 +274,30 @@ export function breakdownMarkdown(sections: readonly BreakdownSection[]): string
   for (const s of sections) {
     out.push(`## ${s.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const r of s.rows) {
-      const cells = [r.label, String(r.n), seconds(r.total), ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])), formatSpread(r.unattributedSharePct, (x) => `${x.toFixed(1)}%`)];
+      const cells = [
+        r.label,
+        String(r.n),
+        seconds(r.total),
+        ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])),
+        formatSpread(r.unattributedSharePct, (x) => `${x.toFixed(1)}%`),
+        seconds(r.outsideEpochsSeconds),
+      ];
       out.push(`| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
     }
     out.push('');
   }
   out.push('- Approach-specific is measured in three parts: average (MA\'s weighted average), schedule (scheduler and statement dispatch work), idle (barrier waits, workers with no unit to run).');
   out.push('- Unattributed: time inside an epoch that no span covers; it is shown, never folded into a component.');
+  out.push('- Outside epochs: execution time of a run inside no epoch window (before the first, between epochs, after the last), in seconds per run.');
   return out.join('\n') + '\n';
 }
 
 export function breakdownCsv(sections: readonly BreakdownSection[]): string {
-  const names = [...['total', ...BREAKDOWN_PARTS.map((p) => p.key)].map((n) => `${n}_seconds`), 'unattributed_share_pct'];
+  const names = [...['total', ...BREAKDOWN_PARTS.map((p) => p.key)].map((n) => `${n}_seconds`), 'unattributed_share_pct', 'outside_epochs_seconds'];
   const lines = [['section_key', 'label', 'status', 'n', ...names.flatMap((n) => [n, `${n}_ci95`])].join(',')];
   for (const s of sections) {
     for (const r of s.rows) {
-      const values = [r.total, ...BREAKDOWN_PARTS.map((p) => r.parts[p.key]), r.unattributedSharePct].flatMap((x) => [x.mean, x.ci95 ?? '']);
+      const values = [r.total, ...BREAKDOWN_PARTS.map((p) => r.parts[p.key]), r.unattributedSharePct, r.outsideEpochsSeconds].flatMap((x) => [x.mean, x.ci95 ?? '']);
       const text = [s.key, r.label, r.status, r.n, ...values].map((v) => {
         const t = String(v);
         return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;

@@ -61,13 +61,13 @@ function table6Html(t: Table6): string {
 
 function breakdownHtml(sections: readonly BreakdownSection[]): string {
   if (sections.length === 0) return '<p>No runs.</p>';
-  const head = ['Approach', 'n', 'Epoch (s)', ...BREAKDOWN_PARTS.map((p) => p.label), 'Unattributed share'];
+  const head = ['Approach', 'n', 'Epoch (s)', ...BREAKDOWN_PARTS.map((p) => p.label), 'Unattributed share', 'Outside epochs (s/run)'];
   const seconds = (x: Parameters<typeof formatSpread>[0]): string => formatSpread(x, (v) => v.toFixed(2));
   return sections
     .map((s) => {
       const rows = s.rows
         .map((r) => {
-          const cells = [String(r.n), seconds(r.total), ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])), formatSpread(r.unattributedSharePct, (v) => `${v.toFixed(1)}%`)];
+          const cells = [String(r.n), seconds(r.total), ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])), formatSpread(r.unattributedSharePct, (v) => `${v.toFixed(1)}%`), seconds(r.outsideEpochsSeconds)];
           return `<tr${r.status === 'complete' ? '' : ' class="incomplete"'}><th scope="row">${escapeHtml(r.label)}</th>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
         })
         .join('');

@@ -155,6 +155,8 @@ export const summarySchema = z.object({
   startupSeconds: z.number(),
   executionSeconds: z.number(),
   epochSeconds: z.array(z.number()),
+  /** Execution seconds inside no epoch window (before the first, between epochs, after the last). */
+  outsideEpochsSeconds: z.number(),
   breakdown: z.array(breakdownSchema),
   metrics: z.array(
     z.object({

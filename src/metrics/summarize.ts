@@ -12,6 +12,8 @@
 //   execution phases (the pause between an interrupted attempt and its resume does not count).
 //   Under an async scheduler the windows of successive epochs can overlap; each window is still
 //   that epoch's wall time.
+// - outsideEpochsSeconds: execution time inside no epoch window (before the first epoch's first
+//   span, between epochs, after the last): time the breakdown cannot show, reported beside it.
 // - breakdown[i]: machine seconds per segment in window i, averaged over the segments, by span
 //   kind and by component (COMPONENT_OF_KIND). For each segment the spans of that segment (any
 //   epoch tag) plus the spans without a segment (coordinator work that every worker waits on) are
@@ -103,6 +105,7 @@ export function summarize(input: SummarizeInput): Summary {
   const { etl, startup, execution } = phases;
 
   const windows = epochWindows(spans).map((w) => clipToPhases(w, execution));
+  const outsideEpochs = totalLength(subtractIntervals(execution, windows.flat()));
   const segmentIds = segmentsOf(info, spans);
   const epochSeconds = windows.map((pieces) => seconds(totalLength(pieces)));
   const breakdown = windows.map((pieces) => addBreakdowns(pieces.map((piece) => epochBreakdown(spans, piece, segmentIds))));
@@ -117,6 +120,7 @@ export function summarize(input: SummarizeInput): Summary {
     startupSeconds: seconds(totalLength(startup)),
     executionSeconds: seconds(totalLength(execution)),
     epochSeconds,
+    outsideEpochsSeconds: seconds(outsideEpochs),
     breakdown,
     metrics: epochMetrics(events),
     transportBytes: transportBytes(events),
@@ -193,6 +197,22 @@ export function phaseIntervals(events: readonly RunEvent[], phase: Phase, openUn
     }
   }
   if (open !== null) out.push({ start: open, end: Math.max(open, openUntil) });
+  return out;
+}
+
+/** The parts of `from` that none of `remove` covers. */
+export function subtractIntervals(from: readonly Interval[], remove: readonly Interval[]): Interval[] {
+  const cuts = [...remove].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  const out: Interval[] = [];
+  for (const piece of from) {
+    let cursor = piece.start;
+    for (const cut of cuts) {
+      if (cut.end <= cursor || cut.start >= piece.end) continue;
+      if (cut.start > cursor) out.push({ start: cursor, end: cut.start });
+      cursor = Math.max(cursor, cut.end);
+    }
+    if (piece.end > cursor) out.push({ start: cursor, end: piece.end });
+  }
   return out;
 }
 

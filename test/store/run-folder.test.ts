@@ -33,7 +33,7 @@ function info(runId: string): RunInfo {
 function summary(runId: string, status: 'complete' | 'incomplete'): Summary {
   return {
     formatVersion: FORMAT_VERSION, measurementVersion: MEASUREMENT_VERSION, runId, status, finishedAt: null, etlSeconds: 1, startupSeconds: 0,
-    executionSeconds: 2, epochSeconds: [2],
+    executionSeconds: 2, epochSeconds: [2], outsideEpochsSeconds: 0,
     breakdown: [withComponents({ train: 1, valid: 0, 'engine-init': 0, data: 0.5, 'model-hop': 0.25, idle: 0.25, average: 0, schedule: 0 }, 0)], metrics: [],
     transportBytes: {}, bytes: { byTransport: {}, execution: { network: 0, disk: 0, local: 0 }, etl: 0 }, storage: null,
     unitsCompleted: 0, unitsRetried: 0, resources: null,
