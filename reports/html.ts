@@ -3,7 +3,7 @@
 import type { LoadedRun } from '../src/core/records.js';
 import { BREAKDOWN_PARTS, formatDuration, formatSpread } from './common.js';
 import type { BreakdownSection } from './figure9.js';
-import { formatRow, TABLE6_COLUMNS, type Table6 } from './table6.js';
+import { formatRow, processGroupTable, TABLE6_COLUMNS, type Table6 } from './table6.js';
 
 export interface HtmlFigure {
   name: string;
@@ -54,7 +54,12 @@ function table6Html(t: Table6): string {
     const rows = s.rows
       .map((r) => `<tr${r.status === 'complete' ? '' : ' class="incomplete"'}>${formatRow(r).map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`)
       .join('');
-    return `<h3>${escapeHtml(s.title)}</h3><table class="numeric"><thead><tr>${TABLE6_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
+    const groups = processGroupTable(s);
+    const groupsHtml =
+      groups === null
+        ? ''
+        : `<p class="notes">The run's processes during execution, per group: CPU (percent of the machine) / memory.</p><table class="numeric"><thead><tr>${groups.head.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${groups.rows.map((row) => `<tr>${row.map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`).join('')}</tbody></table>`;
+    return `<h3>${escapeHtml(s.title)}</h3><table class="numeric"><thead><tr>${TABLE6_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>${groupsHtml}`;
   });
   return parts.join('\n') + `<ul class="notes">${t.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`;
 }

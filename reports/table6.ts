@@ -60,6 +60,8 @@ export interface Table6Row {
   /** (data + copies) / data over logical bytes (the paper-comparable one) and as stored; null when sizes are unknown. */
   blowupLogical: Spread | null;
   blowupStored: Spread | null;
+  /** The run's processes by group (servers, engine workers, harness): CPU percent of the machine and memory bytes, execution means. */
+  processGroups: Record<string, { cpuPct: Spread; memBytes: Spread }>;
 }
 
 export interface Table6Section {
@@ -134,7 +136,52 @@ function row(group: RunRow): Table6Row {
     diskWritePerWorkerBytes: sampled((res, r) => perWorker(r, res.diskWriteBytes)),
     blowupLogical: stored((s) => s.blowupLogical),
     blowupStored: stored((s) => s.blowupStored),
+    processGroups: processGroupsOf(runs),
   };
+}
+
+function processGroupsOf(runs: readonly LoadedRun[]): Table6Row['processGroups'] {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.summary.resources?.groups ?? {})))];
+  return Object.fromEntries(
+    names.map((name) => {
+      const figures = runs.flatMap((r) => {
+        const g = r.summary.resources?.groups[name];
+        return g === undefined ? [] : [g];
+      });
+      return [name, { cpuPct: spread(figures.map((g) => g.cpuPctMean)), memBytes: spread(figures.map((g) => g.memBytesMean)) }];
+    }),
+  );
+}
+
+/** Group names in a stable order: the harness, the coordinator, the segments by number, the engine workers, the rest. */
+export function orderProcessGroups(names: Iterable<string>): string[] {
+  const rank = (name: string): [number, number, string] => {
+    if (name === 'harness') return [0, 0, name];
+    if (name === 'coordinator') return [1, 0, name];
+    const segment = /^seg(\d+)$/.exec(name);
+    if (segment) return [2, Number(segment[1]), name];
+    if (name === 'engine workers') return [3, 0, name];
+    return [4, 0, name];
+  };
+  return [...new Set(names)].sort((a, b) => {
+    const [ra, na, sa] = rank(a);
+    const [rb, nb, sb] = rank(b);
+    return ra - rb || na - nb || sa.localeCompare(sb);
+  });
+}
+
+/** One section's process-group table: per row, each group's CPU and memory during execution. */
+export function processGroupTable(section: Table6Section): { head: string[]; rows: string[][] } | null {
+  const names = orderProcessGroups(section.rows.flatMap((r) => Object.keys(r.processGroups)));
+  if (names.length === 0) return null;
+  const rows = section.rows.map((r) => [
+    r.label,
+    ...names.map((name) => {
+      const g = r.processGroups[name];
+      return g === undefined ? '-' : `${formatSpread(g.cpuPct, formatPercent)} / ${formatSpread(g.memBytes, formatBytes)}`;
+    }),
+  ]);
+  return { head: ['Approach', ...names], rows };
 }
 
 export function table6(runs: readonly LoadedRun[]): Table6 {
@@ -219,6 +266,13 @@ export function table6Markdown(t: Table6): string {
     out.push(`|${TABLE6_COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const r of s.rows) out.push(`| ${formatRow(r).map(mdCell).join(' | ')} |`);
     out.push('');
+    const groups = processGroupTable(s);
+    if (groups !== null) {
+      out.push(`The run's processes during execution, per group: CPU (percent of the machine) / memory.`, '');
+      out.push(`| ${groups.head.join(' | ')} |`, `|${groups.head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+      for (const row of groups.rows) out.push(`| ${row.map(mdCell).join(' | ')} |`);
+      out.push('');
+    }
   }
   for (const note of t.notes) out.push(`- ${note}`);
   return out.join('\n') + '\n';

@@ -284,7 +284,7 @@ describe('summarize', () => {
       runCpuPctMean: 10,
       runMemBytesMean: 6,
       runMemBytesMax: 7,
-      runMemPctMean: 6e-8,
+      runMemPctMean: expect.closeTo(6e-8, 20),
       treeRssBytesMax: 7,
       groups: {},
       netBytes: 5000,

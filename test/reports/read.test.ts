@@ -81,6 +81,19 @@ describe('loadRun', () => {
     await expectFolderError(loadRun(dir, { requireSummary: true }), /summary\.json: missing/);
   });
 
+  it('recomputes a summary written with older measurement definitions from the events, keeping its status', async () => {
+    const dir = fresh('older');
+    const older = { formatVersion: 1, runId: 'run-older', status: 'complete', finishedAt: '2025-01-01T01:00:00.000Z', etlSeconds: 1, breakdown: [], storage: { sourceBytes: 1, extraBytes: 0, blowup: 1 } };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(older));
+    const run = await loadRun(dir, { requireSummary: true });
+    expect(run.summarySource).toBe('recomputed');
+    expect(run.summary.status).toBe('complete');
+    expect(run.summary.finishedAt).toBe(older.finishedAt);
+    expect(run.summary.breakdown.length).toBeGreaterThan(0);
+    expect(run.summary.storage).toBeNull();
+    expect(run.warnings.join('\n')).toMatch(/measurement definitions v1; recomputed from the events with v2/);
+  });
+
   it('accepts a run without samples.jsonl (sampler off)', async () => {
     const dir = fresh('no-samples');
     rmSync(join(dir, 'samples.jsonl'));
