@@ -135,7 +135,8 @@ export const udaf = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
           const result = parseHeader<TrainResult>(row.result);
           emitEngineSpans(ctx, result.spans, { segment: row.seg, config: result.config, epoch });
           engineSpans.push(...result.spans.map((s) => ({ segment: row.seg, start: s.start, end: s.end })));
-          ctx.emit({ type: 'counter', transport: 'model-table', bytes: modelTableBytes(result.spans), at: Date.now(), segment: row.seg });
+          // The model row sits on this segment: reading and writing it is the segment's own I/O; hops are the hop statement's.
+          ctx.emit({ type: 'counter', transport: 'model-state', bytes: modelTableBytes(result.spans), at: Date.now(), segment: row.seg });
         }
         // The statement's end is the barrier: dispatch, waits for the slowest segment, the results' return.
         for (const span of statementSpans({ statement: { start: started, end: ended }, engineSpans, segments: segmentIds(segments), epoch })) ctx.emit(span);

@@ -56,6 +56,7 @@ export const TRANSPORT_TABLE = {
   allreduce: { column: 'network', counts: 'gradients all-reduced between data-parallel ranks' },
   'direct-read': { column: 'disk', counts: 'heap and TOAST page files read directly' },
   'export-file': { column: 'disk', counts: 'export and replica files written, and read back into workers' },
+  'model-state': { column: 'disk', counts: "model state read from and written to the segment's own models table by the aggregate (udaf), no hop" },
   checkpoint: { column: 'disk', counts: 'model state written only to be kept (for resume), not to hop' },
   pipe: { column: 'local', counts: 'pipes between the harness and its engine workers' },
 } as const satisfies Record<string, { column: ByteColumn; counts: string }>;
