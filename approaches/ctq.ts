@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { defineApproach, type RunContext } from '../src/core/approach.js';
 import { everySegment } from '../src/core/spans.js';
 import { statementSpans } from '../src/metrics/attribution.js';
+import type { Interval } from '../src/metrics/summarize.js';
 import { choiceOption, stringOption, type OptionValues } from '../src/core/options.js';
 import { PACKING_OPTIONS } from './shared/pack.js';
 import { connect, literal, withClient } from '../src/db/connect.js';
@@ -158,7 +159,7 @@ class CtqRun {
   }
 
   /** A targeted statement's dispatch, gaps and return (its one segment's share of it). */
-  private emitStatementSpans(statement: { start: number; end: number }, spans: readonly { start: number; end: number }[], segment: number, epoch: number): void {
+  private emitStatementSpans(statement: Interval, spans: readonly Interval[], segment: number, epoch: number): void {
     const engineSpans = spans.map((s) => ({ segment, start: s.start, end: s.end }));
     for (const span of statementSpans({ statement, engineSpans, segments: [segment], epoch })) this.ctx.emit(span);
   }

@@ -8,6 +8,9 @@ export const daDdp = ddpApproach({
   id: 'da-ddp',
   title: "Data parallel fed by the direct reader: each rank reads its partition's heap and TOAST files",
   dataAccess: "direct read of the partition's heap and TOAST files",
-  sources: async (ctx, trainTable, validTable) => ({ sources: directSources(ctx, trainTable, validTable), copies: NO_COPIES }),
+  sources: async (ctx, trainTable, validTable) => ({
+    sources: directSources(ctx, trainTable, validTable),
+    copies: NO_COPIES,
+  }),
   check: checkDirectAccess,
 });

@@ -19,6 +19,11 @@ interface DdpPrepared extends Prepared {
   group: DdpGroup;
 }
 
+interface Sources {
+  sources: ShardSource[];
+  copies: DataBytes;
+}
+
 export interface DdpApproachOptions {
   id: string;
   title: string;
@@ -26,7 +31,7 @@ export interface DdpApproachOptions {
   dataAccess: string;
   /** The ETL after packing: where each rank's shard and the validation set come from, and the
    * copies of the training data made outside the database (the storage blowup). */
-  sources: (ctx: RunContext, trainTable: string, validTable: string) => Promise<{ sources: ShardSource[]; copies: DataBytes }>;
+  sources: (ctx: RunContext, trainTable: string, validTable: string) => Promise<Sources>;
   /** What the data access needs beyond the engine workers (default: nothing more). */
   check?: (topology: Topology) => Promise<Problem[]>;
 }

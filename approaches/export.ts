@@ -21,10 +21,15 @@ interface ExportPrepared extends Prepared {
  * COPY every segment's partition out (concurrently) into one Arrow file per segment; the validation
  * set once. `copies` is the training files only (the storage blowup leaves validation out).
  */
-export async function exportToFiles(ctx: RunContext, trainTable: string, validTable: string): Promise<{ sources: ShardSource[]; copies: DataBytes }> {
+export async function exportToFiles(
+  ctx: RunContext,
+  trainTable: string,
+  validTable: string,
+): Promise<{ sources: ShardSource[]; copies: DataBytes }> {
   const dir = join(ctx.workDir, 'export');
   mkdirSync(dir, { recursive: true });
   const validPath = join(dir, 'valid.arrow');
+  const trainPath = (segment: number): string => join(dir, `train_s${segment}.arrow`);
   const count = (segment: number) => (bytes: number) => ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
   const written = (segment: number, path: string) => async (buffers: PackedBuffer[]): Promise<DataBytes> => {
     const storedBytes = await writeArrowFile(path, buffers);
@@ -38,9 +43,11 @@ export async function exportToFiles(ctx: RunContext, trainTable: string, validTa
   };
   const [, ...train] = await Promise.all([
     copyPackedBuffers(ctx.topology.segments[0], validTable, count(0)).then(written(0, validPath)),
-    ...ctx.topology.segments.map((segment, i) => copyPackedBuffers(segment, trainTable, count(i)).then(written(i, join(dir, `train_s${i}.arrow`)))),
+    ...ctx.topology.segments.map((segment, i) =>
+      copyPackedBuffers(segment, trainTable, count(i)).then(written(i, trainPath(i))),
+    ),
   ]);
-  const sources = ctx.topology.segments.map((_, i) => shardSource(read(i, join(dir, `train_s${i}.arrow`)), read(i, validPath)));
+  const sources = ctx.topology.segments.map((_, i) => shardSource(read(i, trainPath(i)), read(i, validPath)));
   return { sources, copies: sumDataBytes(train) };
 }
 

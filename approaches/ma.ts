@@ -53,12 +53,15 @@ export const ma = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
           // The first model is initialised on the coordinator (its backend imports the engine then).
           const start =
             models.get(config.id) ??
-            (await withSpan(ctx.emit, 'engine-init', { epoch }, async () =>
-              (await client.query<{ m: Buffer }>(`SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`, [modelSeed(workload, config.id)])).rows[0].m,
-            ));
+            (await withSpan(ctx.emit, 'engine-init', { epoch }, async () => {
+              const init = `SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`;
+              return (await client.query<{ m: Buffer }>(init, [modelSeed(workload, config.id)])).rows[0].m;
+            }));
           const statement = `SELECT seg, bench_train_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.trainTable} GROUP BY seg`;
           if (!planChecked) {
-            await withSpan(ctx.emit, 'schedule', { epoch }, () => assertPushedDown(client, statement, topology.segments.length, [start]));
+            const segmentCount = topology.segments.length;
+            const check = (): Promise<void> => assertPushedDown(client, statement, segmentCount, [start]);
+            await withSpan(ctx.emit, 'schedule', { epoch }, check);
             planChecked = true;
           }
           const trainStart = Date.now();
@@ -70,16 +73,25 @@ export const ma = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
           }
           // The model went to every segment and came back from each: the broadcast and the collect
           // are model transmission; a segment waiting for the slowest is idle.
-          const engineSpans = trained.flatMap((t) => t.result.spans.map((s) => ({ segment: t.seg, start: s.start, end: s.end })));
+          const engineSpans = trained.flatMap((t) =>
+            t.result.spans.map(({ start, end }) => ({ segment: t.seg, start, end })),
+          );
           const segments = segmentIds(topology.segments.length);
-          for (const span of statementSpans({ statement: { start: trainStart, end: trainEnd }, engineSpans, segments, epoch, dispatch: 'model-hop', collect: 'model-hop' })) {
+          const statementTime = { start: trainStart, end: trainEnd };
+          const hops = { dispatch: 'model-hop', collect: 'model-hop' } as const;
+          for (const span of statementSpans({ statement: statementTime, engineSpans, segments, epoch, ...hops })) {
             ctx.emit(span);
           }
           ctx.emit({ type: 'counter', transport: 'sql', bytes: trained.reduce((sum, t) => sum + start.length + t.model.length, 0), at: Date.now() });
           // Averaging, and keeping the average where the next epoch (or a resume) reads it.
           const model = await withSpan(ctx.emit, 'average', { config: config.id, epoch }, async () => {
-            const averaged = (await client.query<{ m: Buffer }>('SELECT bench_average($1::bytea[], $2::float8[]) AS m', [trained.map((t) => t.model), trained.map((t) => t.result.examples)])).rows[0].m;
-            await client.query(`INSERT INTO ${stateTable} VALUES ($1, $2, $3) ON CONFLICT (config) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state`, [config.id, epoch, averaged]);
+            const weights = [trained.map((t) => t.model), trained.map((t) => t.result.examples)];
+            const average = 'SELECT bench_average($1::bytea[], $2::float8[]) AS m';
+            const averaged = (await client.query<{ m: Buffer }>(average, weights)).rows[0].m;
+            const keep =
+              `INSERT INTO ${stateTable} VALUES ($1, $2, $3) ` +
+              'ON CONFLICT (config) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state';
+            await client.query(keep, [config.id, epoch, averaged]);
             return averaged;
           });
           ctx.emit({ type: 'counter', transport: 'checkpoint', bytes: model.length, at: Date.now() });
@@ -97,7 +109,10 @@ export const ma = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
           emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config: config.id, epoch });
           // One segment validates; the others wait for it.
           const validSpans = result.spans.map((s) => ({ segment, start: s.start, end: s.end }));
-          for (const span of statementSpans({ statement: { start: validStart, end: validEnd }, engineSpans: validSpans, segments, epoch })) ctx.emit(span);
+          const validTime = { start: validStart, end: validEnd };
+          for (const span of statementSpans({ statement: validTime, engineSpans: validSpans, segments, epoch })) {
+            ctx.emit(span);
+          }
           ctx.epochs.validated(epoch, result);
         }
       }

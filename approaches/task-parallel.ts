@@ -20,7 +20,11 @@ interface TaskParallelPrepared extends Prepared {
  * Export every segment's shard once, then write one full replica (every shard + validation set) per
  * worker. `copies` is the training shards of every replica (the storage blowup leaves validation out).
  */
-async function replicate(ctx: RunContext, trainTable: string, validTable: string): Promise<{ sources: ShardSource[]; copies: DataBytes }> {
+async function replicate(
+  ctx: RunContext,
+  trainTable: string,
+  validTable: string,
+): Promise<{ sources: ShardSource[]; copies: DataBytes }> {
   const segments = ctx.topology.segments;
   const count = (segment: number) => (bytes: number) => ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
   const [valid, ...shards] = await Promise.all([
@@ -36,7 +40,8 @@ async function replicate(ctx: RunContext, trainTable: string, validTable: string
   };
   const read = async (worker: number, path: string): Promise<PackedBuffer[]> => {
     const buffers = await readArrowFile(path);
-    ctx.emit({ type: 'counter', transport: 'export-file', bytes: statSync(path).size, at: Date.now(), segment: worker });
+    const bytes = statSync(path).size;
+    ctx.emit({ type: 'counter', transport: 'export-file', bytes, at: Date.now(), segment: worker });
     return buffers;
   };
   for (let worker = 0; worker < segments.length; worker++) {
@@ -47,7 +52,9 @@ async function replicate(ctx: RunContext, trainTable: string, validTable: string
     await write(worker, join(dir, 'valid.arrow'), valid);
     sources.push({
       datasets: async () => [
-        ...(await Promise.all(files.map(async (file, s) => ({ name: `train_s${s}`, buffers: await read(worker, file) })))),
+        ...(await Promise.all(
+          files.map(async (file, s) => ({ name: `train_s${s}`, buffers: await read(worker, file) })),
+        )),
         { name: 'valid', buffers: await read(worker, join(dir, 'valid.arrow')) },
       ],
     });
@@ -88,7 +95,9 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
             ctx.signal.throwIfAborted();
             if (done.has(`${config.id}/${segment}/${epoch}`)) continue;
             const unit = { config: config.id, segment, epoch };
-            await withSpan(ctx.emit, 'schedule', { segment: worker, config: config.id, epoch }, () => fleet.trainUnit(unit, { worker, dataset: `train_s${segment}` }));
+            const where = { worker, dataset: `train_s${segment}` };
+            const tags = { segment: worker, config: config.id, epoch };
+            await withSpan(ctx.emit, 'schedule', tags, () => fleet.trainUnit(unit, where));
           }
         }
       });

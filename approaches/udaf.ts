@@ -135,11 +135,17 @@ export const udaf = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
           const result = parseHeader<TrainResult>(row.result);
           emitEngineSpans(ctx, result.spans, { segment: row.seg, config: result.config, epoch });
           engineSpans.push(...result.spans.map((s) => ({ segment: row.seg, start: s.start, end: s.end })));
-          // The model row sits on this segment: reading and writing it is the segment's own I/O; hops are the hop statement's.
-          ctx.emit({ type: 'counter', transport: 'model-state', bytes: modelTableBytes(result.spans), at: Date.now(), segment: row.seg });
+          // The model row sits on this segment: reading and writing it is the segment's own I/O (hops are the
+          // hop statement's).
+          const bytes = modelTableBytes(result.spans);
+          ctx.emit({ type: 'counter', transport: 'model-state', bytes, at: Date.now(), segment: row.seg });
         }
         // The statement's end is the barrier: dispatch, waits for the slowest segment, the results' return.
-        for (const span of statementSpans({ statement: { start: started, end: ended }, engineSpans, segments: segmentIds(segments), epoch })) ctx.emit(span);
+        const statementTime = { start: started, end: ended };
+        const everySegmentId = segmentIds(segments);
+        for (const span of statementSpans({ statement: statementTime, engineSpans, segments: everySegmentId, epoch })) {
+          ctx.emit(span);
+        }
         for (const unit of batch) {
           const row = rows.find((r) => r.seg === unit.segment);
           if (!row) throw new Error(`segment ${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`);
@@ -175,5 +181,6 @@ async function validate(
     ctx.epochs.validated(epoch, result);
   }
   const segments = segmentIds(ctx.topology.segments.length);
-  for (const span of statementSpans({ statement: { start: started, end: ended }, engineSpans, segments, epoch })) ctx.emit(span);
+  const statementTime = { start: started, end: ended };
+  for (const span of statementSpans({ statement: statementTime, engineSpans, segments, epoch })) ctx.emit(span);
 }

@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import si from 'systeminformation';
-import { SampleTaker, readCpuTimes, readDisks, readMemory, readNetwork, startSampler, type ProcessGroupRoots } from '../src/metrics/sampler.js';
+import {
+  SampleTaker,
+  readCpuTimes,
+  readDisks,
+  readMemory,
+  readNetwork,
+  startSampler,
+  type ProcessGroupRoots,
+} from '../src/metrics/sampler.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,7 +81,9 @@ async function perSampleCost(): Promise<void> {
   const siCpu = (cpuMs() - c0) / m;
   const siWall = (performance.now() - w0) / m;
   console.log('cost of one sample (CPU time of this process; wall time)');
-  console.log(`  /proc reader (system + tree of ${workerPids().length + 1} roots): ${procCpu.toFixed(3)} ms CPU, ${procWall.toFixed(3)} ms wall`);
+  const processes = workerPids().length + 1;
+  const cost = `${procCpu.toFixed(3)} ms CPU, ${procWall.toFixed(3)} ms wall`;
+  console.log(`  /proc reader (system + tree of ${processes} processes): ${cost}`);
   console.log(`  /proc reader (system only):             ${sysCpu.toFixed(3)} ms CPU, ${sysWall.toFixed(3)} ms wall`);
   console.log(`  systeminformation (system only):       ${siCpu.toFixed(3)} ms CPU, ${siWall.toFixed(3)} ms wall`);
   console.log(

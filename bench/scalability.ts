@@ -96,7 +96,8 @@ function resultOf(approach: string, segments: number, runDir: string, summary: S
     machine: {
       trainValid: perSegment.trainValid * segments,
       dataTransmission: perSegment.dataTransmission * segments,
-      modelAndApproach: (perSegment.modelTransmission + perSegment.approachSpecific + perSegment.unattributed) * segments,
+      modelAndApproach: (perSegment.modelTransmission + perSegment.approachSpecific + perSegment.unattributed) *
+        segments,
     },
     unitsAtOnce,
   };
@@ -160,7 +161,7 @@ console.log(
 const GROUPS: { key: Group; title: string }[] = [
   { key: 'trainValid', title: 'Figure 10B: Train+Valid' },
   { key: 'dataTransmission', title: 'Figure 10C: Data Transmission' },
-  { key: 'modelAndApproach', title: 'Figure 10D: Model Transmission + Approach-specific (idle included) + unattributed' },
+  { key: 'modelAndApproach', title: 'Figure 10D: Model Transmission + Approach-specific + unattributed' },
 ];
 for (const group of GROUPS) {
   console.log('');

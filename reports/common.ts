@@ -1,6 +1,13 @@
 // Shared vocabulary of the report modules: how runs are grouped, named and formatted.
 import type { Breakdown, LoadedRun } from '../src/core/records.js';
-import { describeInputs, inputsKey, rowInputs, sectionInputs, varyingInputs, type Inputs } from '../src/metrics/grouping.js';
+import {
+  describeInputs,
+  inputsKey,
+  rowInputs,
+  sectionInputs,
+  varyingInputs,
+  type Inputs,
+} from '../src/metrics/grouping.js';
 import type { Spread } from '../src/metrics/stats.js';
 
 /** The paper's order of approaches (Table 6, Figure 9); others follow alphabetically. */
@@ -24,7 +31,9 @@ export interface RunRow {
   runs: LoadedRun[];
 }
 
-/** Runs comparable in one table section or figure: same workload, scale, segments, epochs, configs and workload options. */
+/**
+ * Runs comparable in one table section or figure: same workload, scale, segments, epochs, configs and workload options.
+ */
 export interface RunGroup {
   key: string;
   workload: string;
@@ -41,8 +50,10 @@ function sectionTitle(info: LoadedRun['info'], extra: string): string {
   return `${workload} (${scale}, ${segments} segment${segments === 1 ? '' : 's'}${extra ? `; ${extra}` : ''})`;
 }
 
-function byInputs(runs: readonly LoadedRun[], inputsOf: (run: LoadedRun) => Inputs): Map<string, { inputs: Inputs; runs: LoadedRun[] }> {
-  const out = new Map<string, { inputs: Inputs; runs: LoadedRun[] }>();
+type RunsByInputs = Map<string, { inputs: Inputs; runs: LoadedRun[] }>;
+
+function byInputs(runs: readonly LoadedRun[], inputsOf: (run: LoadedRun) => Inputs): RunsByInputs {
+  const out: RunsByInputs = new Map();
   for (const run of runs) {
     const inputs = inputsOf(run);
     const key = inputsKey(inputs);
@@ -61,7 +72,8 @@ function rowsOf(runs: readonly LoadedRun[]): RunRow[] {
     .map(([key, { inputs, runs: list }]) => {
       const distinguishing = describeInputs(inputs, varying);
       const approach = inputs.approach;
-      return { key, approach, distinguishing, label: distinguishing ? `${approach} (${distinguishing})` : approach, runs: list };
+      const label = distinguishing ? `${approach} (${distinguishing})` : approach;
+      return { key, approach, distinguishing, label, runs: list };
     })
     .sort((a, b) => compareApproaches(a.approach, b.approach) || a.label.localeCompare(b.label));
 }
@@ -86,14 +98,24 @@ export function groupRuns(runs: readonly LoadedRun[]): RunGroup[] {
         rows: rowsOf(list),
       };
     })
-    .sort((a, b) => a.workload.localeCompare(b.workload) || a.scale.localeCompare(b.scale) || a.segments - b.segments || a.key.localeCompare(b.key));
+    .sort(
+      (a, b) =>
+        a.workload.localeCompare(b.workload) ||
+        a.scale.localeCompare(b.scale) ||
+        a.segments - b.segments ||
+        a.key.localeCompare(b.key),
+    );
 }
 
 /** Notes on rows split because their runs differ in code version or machine (never averaged). */
 export function splitNotes(groups: readonly RunGroup[]): string[] {
-  const split = groups.flatMap((g) => g.rows.filter((r) => /(^|, )(code|machine) /.test(r.distinguishing)).map((r) => `${g.title}: ${r.label}`));
+  const splitByFingerprint = (r: RunRow): boolean => /(^|, )(code|machine) /.test(r.distinguishing);
+  const split = groups.flatMap((g) => g.rows.filter(splitByFingerprint).map((r) => `${g.title}: ${r.label}`));
   if (split.length === 0) return [];
-  return [`Runs of different code versions or machines are never averaged: they are separate rows, named by what differs (${split.join('; ')}).`];
+  return [
+    'Runs of different code versions or machines are never averaged: they are separate rows, named by what ' +
+      `differs (${split.join('; ')}).`,
+  ];
 }
 
 /**
@@ -180,4 +202,9 @@ export function formatPercent(pct: number): string {
 /** "12.3 s ± 0.4 s": a mean with the half-width of its 95% interval (nothing more for one run). */
 export function formatSpread(s: Spread, format: (value: number) => string): string {
   return s.ci95 === null ? format(s.mean) : `${format(s.mean)} ± ${format(s.ci95)}`;
+}
+
+/** A Markdown table's alignment row: the first column left, the others right. */
+export function alignmentRow(columns: number): string {
+  return `|${Array.from({ length: columns }, (_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
 }

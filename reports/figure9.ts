@@ -8,6 +8,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { Breakdown, LoadedRun } from '../src/core/records.js';
 import { spread, type Spread } from '../src/metrics/stats.js';
 import {
+  alignmentRow,
   approachLabel,
   BREAKDOWN_PARTS,
   formatSpread,
@@ -155,7 +156,11 @@ export function breakdownRows(rows: readonly RunRow[]): BreakdownRow[] {
     const { runs, status } = usableRuns(row.runs);
     const used = runs.filter((r) => r.summary.breakdown.length > 0);
     if (used.length === 0) continue;
-    const parts = Object.fromEntries(BREAKDOWN_PARTS.map((p) => [p.key, spread(used.map((r) => meanBreakdownOf(r, p.key)))])) as Record<BreakdownPart, Spread>;
+    const partSpread = (part: BreakdownPart): Spread => spread(used.map((r) => meanBreakdownOf(r, part)));
+    const parts = Object.fromEntries(BREAKDOWN_PARTS.map((p) => [p.key, partSpread(p.key)])) as Record<
+      BreakdownPart,
+      Spread
+    >;
     const totals = used.map((r) => mean(r.summary.breakdown.map(totalOf)));
     const shares = used.map((r, i) => (totals[i] > 0 ? (100 * meanBreakdownOf(r, 'unattributed')) / totals[i] : 0));
     out.push({
@@ -212,7 +217,12 @@ export function breakdownFigure(group: RunGroup): Figure {
           mark: { type: 'bar' },
           encoding: {
             y,
-            x: { field: 'seconds', type: 'quantitative', title: 'seconds per epoch per worker (error bar: 95% CI of the total)', stack: 'zero' },
+            x: {
+              field: 'seconds',
+              type: 'quantitative',
+              title: 'seconds per epoch per worker (error bar: 95% CI of the total)',
+              stack: 'zero',
+            },
             color: {
               field: 'component',
               type: 'nominal',
@@ -261,9 +271,29 @@ export function breakdownTable(runs: readonly LoadedRun[]): BreakdownSection[] {
   return groupRuns(runs).map((g) => ({ key: g.key, title: g.title, rows: breakdownRows(g.rows) }));
 }
 
-export function breakdownMarkdown(sections: readonly BreakdownSection[]): string {
+export const BREAKDOWN_TABLE_HEAD = [
+  'Approach',
+  'n',
+  'Epoch (s)',
+  ...BREAKDOWN_PARTS.map((p) => p.label),
+  'Unattributed share',
+  'Outside epochs (s/run)',
+];
+
+/** A breakdown row's cells after its label, as BREAKDOWN_TABLE_HEAD names them. */
+export function breakdownCells(r: BreakdownRow): string[] {
   const seconds = (s: Spread): string => formatSpread(s, (x) => x.toFixed(2));
-  const head = ['Approach', 'n', 'Epoch (s)', ...BREAKDOWN_PARTS.map((p) => p.label), 'Unattributed share', 'Outside epochs (s/run)'];
+  return [
+    String(r.n),
+    seconds(r.total),
+    ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])),
+    formatSpread(r.unattributedSharePct, (x) => `${x.toFixed(1)}%`),
+    seconds(r.outsideEpochsSeconds),
+  ];
+}
+
+export function breakdownMarkdown(sections: readonly BreakdownSection[]): string {
+  const head = BREAKDOWN_TABLE_HEAD;
   const out = [
     '# Figure 9B/C as a table: per-epoch machine seconds per worker',
     '',
@@ -272,32 +302,34 @@ export function breakdownMarkdown(sections: readonly BreakdownSection[]): string
   ];
   if (sections.length === 0) out.push('No runs.', '');
   for (const s of sections) {
-    out.push(`## ${s.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+    out.push(`## ${s.title}`, '', `| ${head.join(' | ')} |`, alignmentRow(head.length));
     for (const r of s.rows) {
-      const cells = [
-        r.label,
-        String(r.n),
-        seconds(r.total),
-        ...BREAKDOWN_PARTS.map((p) => seconds(r.parts[p.key])),
-        formatSpread(r.unattributedSharePct, (x) => `${x.toFixed(1)}%`),
-        seconds(r.outsideEpochsSeconds),
-      ];
+      const cells = [r.label, ...breakdownCells(r)];
       out.push(`| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
     }
     out.push('');
   }
-  out.push('- Approach-specific is measured in three parts: average (MA\'s weighted average), schedule (scheduler and statement dispatch work), idle (barrier waits, workers with no unit to run).');
+  out.push(
+    '- Approach-specific is measured in three parts: average (MA\'s weighted average), schedule (scheduler and ' +
+      'statement dispatch work), idle (barrier waits, workers with no unit to run).',
+  );
   out.push('- Unattributed: time inside an epoch that no span covers; it is shown, never folded into a component.');
-  out.push('- Outside epochs: execution time of a run inside no epoch window (before the first, between epochs, after the last), in seconds per run.');
+  out.push(
+    '- Outside epochs: execution time of a run inside no epoch window (before the first, between epochs, after ' +
+      'the last), in seconds per run.',
+  );
   return out.join('\n') + '\n';
 }
 
 export function breakdownCsv(sections: readonly BreakdownSection[]): string {
-  const names = [...['total', ...BREAKDOWN_PARTS.map((p) => p.key)].map((n) => `${n}_seconds`), 'unattributed_share_pct', 'outside_epochs_seconds'];
+  const seconds = ['total', ...BREAKDOWN_PARTS.map((p) => p.key)].map((n) => `${n}_seconds`);
+  const names = [...seconds, 'unattributed_share_pct', 'outside_epochs_seconds'];
   const lines = [['section_key', 'label', 'status', 'n', ...names.flatMap((n) => [n, `${n}_ci95`])].join(',')];
   for (const s of sections) {
     for (const r of s.rows) {
-      const values = [r.total, ...BREAKDOWN_PARTS.map((p) => r.parts[p.key]), r.unattributedSharePct, r.outsideEpochsSeconds].flatMap((x) => [x.mean, x.ci95 ?? '']);
+      const parts = BREAKDOWN_PARTS.map((p) => r.parts[p.key]);
+      const spreads = [r.total, ...parts, r.unattributedSharePct, r.outsideEpochsSeconds];
+      const values = spreads.flatMap((x) => [x.mean, x.ci95 ?? '']);
       const text = [s.key, r.label, r.status, r.n, ...values].map((v) => {
         const t = String(v);
         return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;

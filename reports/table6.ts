@@ -5,6 +5,7 @@
 import type { LoadedRun } from '../src/core/records.js';
 import { spread, spreadOrNull, type Spread } from '../src/metrics/stats.js';
 import {
+  alignmentRow,
   approachLabel,
   formatBytes,
   formatDuration,
@@ -57,10 +58,15 @@ export interface Table6Row {
   /** Process-tree storage reads / writes during execution, divided by segments (sampled). */
   diskReadPerWorkerBytes: Spread | null;
   diskWritePerWorkerBytes: Spread | null;
-  /** (data + copies) / data over logical bytes (the paper-comparable one) and as stored; null when sizes are unknown. */
+  /**
+   * (data + copies) / data over logical bytes (the paper-comparable one) and as stored; null when sizes are unknown.
+   */
   blowupLogical: Spread | null;
   blowupStored: Spread | null;
-  /** The run's processes by group (servers, engine workers, harness): CPU percent of the machine and memory bytes, execution means. */
+  /**
+   * The run's processes by group (servers, engine workers, harness): CPU percent of the machine and memory bytes,
+   * execution means.
+   */
   processGroups: Record<string, { cpuPct: Spread; memBytes: Spread }>;
 }
 
@@ -79,13 +85,28 @@ export interface Table6 {
 }
 
 export const TABLE6_NOTES = [
-  'Each cell: mean over the row\'s n runs ± the half-width of the 95% confidence interval of the mean (Student\'s t, n - 1 degrees of freedom); a single run shows its value alone.',
-  'Execution time and all utilisations exclude ETL and start-up. Epoch time = execution time / number of epochs (the paper\'s definition).',
-  'CPU and DRAM utilisation: "machine" is the whole machine, "run" the run\'s own processes (segment and coordinator servers with their backends, engine workers, the harness); means over the execution phase, sampled (default 1 Hz). Run DRAM counts private memory once per process and shared memory once per server or worker group. GPU: nvidia-smi; N/A where the run had no GPU.',
-  'Network, counted disk, local IPC: bytes every transport moved during execution, counted exactly and put in the column of their transport (network: model hops, SQL rows, all-reduce, COPY; disk: direct reads, export files, model state and checkpoints; local: pipes to workers). ETL bytes: everything counted during ETL and start-up, any transport.',
-  'Sampled net tx: bytes sent over every interface of the machine, loopback included, during execution, as the kernel counted them (other processes\' traffic included). On one machine the counted network bytes travel over loopback (SQL connections, with protocol overhead) or through files (the model store), so on a quiet machine the two agree only roughly, and on a shared one not at all.',
-  'Per-worker disk R/W: storage reads / writes of the run\'s process tree (/proc/<pid>/io) during execution, divided by the number of segments; page-cache hits are not reads.',
-  'Storage blowup: (training data in the database + copies the approach keeps) / training data in the database, validation copies left out on both sides. The first figure counts logical (uncompressed) bytes, the paper-comparable definition of Table 3; the second counts bytes as stored (the database\'s TOAST compression included).',
+  'Each cell: mean over the row\'s n runs ± the half-width of the 95% confidence interval of the mean (Student\'s ' +
+    't, n - 1 degrees of freedom); a single run shows its value alone.',
+  'Execution time and all utilisations exclude ETL and start-up. Epoch time = execution time / number of epochs ' +
+    '(the paper\'s definition).',
+  'CPU and DRAM utilisation: "machine" is the whole machine, "run" the run\'s own processes (segment and ' +
+    'coordinator servers with their backends, engine workers, the harness); means over the execution phase, sampled ' +
+    '(default 1 Hz). Run DRAM counts private memory once per process and shared memory once per server or worker ' +
+    'group. GPU: nvidia-smi; N/A where the run had no GPU.',
+  'Network, counted disk, local IPC: bytes every transport moved during execution, counted exactly and put in the ' +
+    'column of their transport (network: model hops, SQL rows, all-reduce, COPY; disk: direct reads, export files, ' +
+    'model state and checkpoints; local: pipes to workers). ETL bytes: everything counted during ETL and start-up, ' +
+    'any transport.',
+  'Sampled net tx: bytes sent over every interface of the machine, loopback included, during execution, as the ' +
+    'kernel counted them (other processes\' traffic included). On one machine the counted network bytes travel over ' +
+    'loopback (SQL connections, with protocol overhead) or through files (the model store), so on a quiet machine ' +
+    'the two agree only roughly, and on a shared one not at all.',
+  'Per-worker disk R/W: storage reads / writes of the run\'s process tree (/proc/<pid>/io) during execution, ' +
+    'divided by the number of segments; page-cache hits are not reads.',
+  'Storage blowup: (training data in the database + copies the approach keeps) / training data in the database, ' +
+    'validation copies left out on both sides. The first figure counts logical (uncompressed) bytes, the ' +
+    'paper-comparable definition of Table 3; the second counts bytes as stored (the database\'s TOAST compression ' +
+    'included).',
 ];
 
 function hasGpu(run: LoadedRun): boolean {
@@ -105,7 +126,8 @@ function row(group: RunRow): Table6Row {
   const { runs, status, excluded } = usableRuns(group.runs);
   const gpu = runs.some(hasGpu);
   const of = (read: (r: LoadedRun) => number): Spread => spread(runs.map(read));
-  const sampled = (read: (res: NonNullable<LoadedRun['summary']['resources']>, r: LoadedRun) => number | null): Spread | null =>
+  type Resources = NonNullable<LoadedRun['summary']['resources']>;
+  const sampled = (read: (res: Resources, r: LoadedRun) => number | null): Spread | null =>
     spreadOrNull(runs.map((r) => (r.summary.resources ? read(r.summary.resources, r) : null)));
   const stored = (read: (s: NonNullable<LoadedRun['summary']['storage']>) => number): Spread | null =>
     spreadOrNull(runs.map((r) => (r.summary.storage ? read(r.summary.storage) : null)));
@@ -148,12 +170,15 @@ function processGroupsOf(runs: readonly LoadedRun[]): Table6Row['processGroups']
         const g = r.summary.resources?.groups[name];
         return g === undefined ? [] : [g];
       });
-      return [name, { cpuPct: spread(figures.map((g) => g.cpuPctMean)), memBytes: spread(figures.map((g) => g.memBytesMean)) }];
+      const cpuPct = spread(figures.map((g) => g.cpuPctMean));
+      return [name, { cpuPct, memBytes: spread(figures.map((g) => g.memBytesMean)) }];
     }),
   );
 }
 
-/** Group names in a stable order: the harness, the coordinator, the segments by number, the engine workers, the rest. */
+/**
+ * Group names in a stable order: the harness, the coordinator, the segments by number, the engine workers, the rest.
+ */
 export function orderProcessGroups(names: Iterable<string>): string[] {
   const rank = (name: string): [number, number, string] => {
     if (name === 'harness') return [0, 0, name];
@@ -178,7 +203,8 @@ export function processGroupTable(section: Table6Section): { head: string[]; row
     r.label,
     ...names.map((name) => {
       const g = r.processGroups[name];
-      return g === undefined ? '-' : `${formatSpread(g.cpuPct, formatPercent)} / ${formatSpread(g.memBytes, formatBytes)}`;
+      if (g === undefined) return '-';
+      return `${formatSpread(g.cpuPct, formatPercent)} / ${formatSpread(g.memBytes, formatBytes)}`;
     }),
   ]);
   return { head: ['Approach', ...names], rows };
@@ -196,7 +222,7 @@ export function table6(runs: readonly LoadedRun[]): Table6 {
   }));
   const notes = [...TABLE6_NOTES, ...splitNotes(groups)];
   if (sections.some((s) => s.rows.some((r) => r.status === 'incomplete'))) {
-    notes.push('Rows marked (incomplete) come from runs that did not finish: their figures cover only the part that ran.');
+    notes.push('Rows marked (incomplete) come from runs that did not finish: their figures cover only what ran.');
   }
   if (sections.some((s) => s.rows.some((r) => r.excludedIncomplete > 0))) {
     notes.push('Where a row has complete runs, its incomplete runs are left out.');
@@ -258,18 +284,19 @@ function mdCell(text: string): string {
 }
 
 export function table6Markdown(t: Table6): string {
-  const out: string[] = ['# Table 6: runtimes and resource utilisation', '', 'Cells: mean ± 95% CI half-width over n runs.', ''];
+  const out: string[] = ['# Table 6: runtimes and resource utilisation', ''];
+  out.push('Cells: mean ± 95% CI half-width over n runs.', '');
   if (t.sections.length === 0) out.push('No runs.', '');
   for (const s of t.sections) {
     out.push(`## ${s.title}`, '');
     out.push(`| ${TABLE6_COLUMNS.join(' | ')} |`);
-    out.push(`|${TABLE6_COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+    out.push(alignmentRow(TABLE6_COLUMNS.length));
     for (const r of s.rows) out.push(`| ${formatRow(r).map(mdCell).join(' | ')} |`);
     out.push('');
     const groups = processGroupTable(s);
     if (groups !== null) {
       out.push(`The run's processes during execution, per group: CPU (percent of the machine) / memory.`, '');
-      out.push(`| ${groups.head.join(' | ')} |`, `|${groups.head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+      out.push(`| ${groups.head.join(' | ')} |`, alignmentRow(groups.head.length));
       for (const row of groups.rows) out.push(`| ${row.map(mdCell).join(' | ')} |`);
       out.push('');
     }
@@ -331,7 +358,8 @@ export function table6Csv(t: Table6): string {
         if (GPU_COLUMNS.has(name) && !r.gpu) return [NO_GPU, NO_GPU, NO_GPU, NO_GPU];
         return value === null ? [null, null, null, null] : [value.mean, value.ci95, value.min, value.max];
       });
-      lines.push([s.workload, s.scale, s.segments, s.key, r.approach, r.label, r.status, r.runs, r.runIds.join(' '), ...measured].map(csvCell).join(','));
+      const identity = [s.workload, s.scale, s.segments, s.key, r.approach, r.label, r.status, r.runs];
+      lines.push([...identity, r.runIds.join(' '), ...measured].map(csvCell).join(','));
     }
   }
   return lines.join('\n') + '\n';

@@ -50,13 +50,22 @@ export type ByteColumn = (typeof BYTE_COLUMNS)[number];
  */
 export const TRANSPORT_TABLE = {
   copy: { column: 'network', counts: 'rows streamed out of a database instance by COPY (exports, replicas)' },
-  sql: { column: 'network', counts: 'models sent as SQL parameters and returned as result rows through the coordinator (MA broadcast and collect)' },
+  sql: {
+    column: 'network',
+    counts: 'models sent as SQL parameters and returned as result rows via the coordinator (MA broadcast and collect)',
+  },
   'model-table': { column: 'network', counts: 'model hops through database tables (udaf, ctq models-in=db)' },
-  'model-store': { column: 'network', counts: "model hops through the shared model store: a checkpoint read and written per sub-epoch (the paper's shared filesystem)" },
+  'model-store': {
+    column: 'network',
+    counts: "model hops through the shared model store: a checkpoint read and written per unit (the paper's shared FS)",
+  },
   allreduce: { column: 'network', counts: 'gradients all-reduced between data-parallel ranks' },
   'direct-read': { column: 'disk', counts: 'heap and TOAST page files read directly' },
   'export-file': { column: 'disk', counts: 'export and replica files written, and read back into workers' },
-  'model-state': { column: 'disk', counts: "model state read from and written to the segment's own models table by the aggregate (udaf), no hop" },
+  'model-state': {
+    column: 'disk',
+    counts: "model state read from and written to the segment's own models table by the aggregate (udaf), no hop",
+  },
   checkpoint: { column: 'disk', counts: 'model state written only to be kept (for resume), not to hop' },
   pipe: { column: 'local', counts: 'pipes between the harness and its engine workers' },
 } as const satisfies Record<string, { column: ByteColumn; counts: string }>;

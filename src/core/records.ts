@@ -136,7 +136,9 @@ export const storageSchema = z.object({
 });
 export type Storage = z.infer<typeof storageSchema>;
 
-const byPhaseSchema = z.object(Object.fromEntries(PHASES.map((p) => [p, z.number()])) as Record<(typeof PHASES)[number], z.ZodNumber>);
+const byPhaseSchema = z.object(
+  Object.fromEntries(PHASES.map((p) => [p, z.number()])) as Record<(typeof PHASES)[number], z.ZodNumber>,
+);
 const byColumnSchema = z.object(
   Object.fromEntries(BYTE_COLUMNS.map((c) => [c, z.number()])) as Record<(typeof BYTE_COLUMNS)[number], z.ZodNumber>,
 );
@@ -194,7 +196,10 @@ export const summarySchema = z.object({
       runMemPctMean: z.number(),
       treeRssBytesMax: z.number(),
       /** Per process group: the segments' servers, the coordinator, the engine workers, the harness. */
-      groups: z.record(z.string(), z.object({ cpuPctMean: z.number(), memBytesMean: z.number(), memBytesMax: z.number() })),
+      groups: z.record(
+        z.string(),
+        z.object({ cpuPctMean: z.number(), memBytesMean: z.number(), memBytesMax: z.number() }),
+      ),
       /** Sampled rx + tx of every interface, loopback included. */
       netBytes: z.number(),
       /** Sampled tx of every interface: a byte sent over loopback counts once. */

@@ -29,7 +29,11 @@ export async function withSpan<T>(emit: EmitSpan, kind: SpanKind, tags: SpanTags
  * Runs one loop per segment (0..segments-1) concurrently and resolves when all are done; a segment
  * whose loop ended before the last one is idle until then (an 'idle' span). Rejects as Promise.all.
  */
-export async function everySegment(emit: EmitSpan, segments: number, loop: (segment: number) => Promise<void>): Promise<void> {
+export async function everySegment(
+  emit: EmitSpan,
+  segments: number,
+  loop: (segment: number) => Promise<void>,
+): Promise<void> {
   const ended: number[] = new Array<number>(segments).fill(0);
   await Promise.all(
     Array.from({ length: segments }, async (_, segment) => {

@@ -10,7 +10,10 @@ export async function postmasterPids(topology: Topology): Promise<number[]> {
 /** Each local instance's postmaster, named 'coordinator' or by its segment name. */
 export async function namedPostmasterPids(topology: Topology): Promise<{ name: string; pid: number }[]> {
   const out: { name: string; pid: number }[] = [];
-  const instances = [{ name: 'coordinator', instance: topology.coordinator }, ...topology.segments.map((instance) => ({ name: instance.name, instance }))];
+  const instances = [
+    { name: 'coordinator', instance: topology.coordinator },
+    ...topology.segments.map((instance) => ({ name: instance.name, instance })),
+  ];
   for (const { name, instance } of instances) {
     if (!instance.dataDir) continue;
     const file = join(instance.dataDir, 'postmaster.pid');

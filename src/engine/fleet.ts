@@ -122,11 +122,14 @@ export class WorkerFleet {
     await everySegment(this.ctx.emit, this.workers.length, async (segment) => {
       for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
         // The request's round trip; the worker's own spans take the time they cover.
+        const request = { config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config), epoch };
         const reply = await withSpan(this.ctx.emit, 'schedule', { segment, config, epoch }, () =>
-          this.call(segment, (worker) => worker.validate({ config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config), epoch })),
+          this.call(segment, (worker) => worker.validate(request)),
         );
         // Reading the checkpoint to validate it is part of validation, not a hop.
-        for (const span of replySpans(reply, { segment, config, epoch })) this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
+        for (const span of replySpans(reply, { segment, config, epoch })) {
+          this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
+        }
         this.ctx.epochs.validated(epoch, { config, ...reply });
       }
     });

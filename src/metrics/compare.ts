@@ -60,9 +60,12 @@ export type Comparison =
 function groupKey(r: LoadedRun): string {
   const i = r.info;
   const rest = { ...sectionInputs(i), ...rowInputs(i) };
-  const named = Object.keys(rest).filter((k) => !['approach', 'workload', 'scale', 'segments', 'epochs', 'configs', 'code'].includes(k) && !k.startsWith('machine '));
+  const said = ['approach', 'workload', 'scale', 'segments', 'epochs', 'configs', 'code'];
+  const named = Object.keys(rest).filter((k) => !said.includes(k) && !k.startsWith('machine '));
   const options = describeInputs(rest, named.sort());
-  return `${i.approach} ${i.workload}/${i.scale} on ${i.segments} segments, ${i.epochs} epochs, ${i.configs.length} configs${options ? ` (${options})` : ''}`;
+  const where = `${i.workload}/${i.scale} on ${i.segments} segments`;
+  const base = `${i.approach} ${where}, ${i.epochs} epochs, ${i.configs.length} configs`;
+  return options ? `${base} (${options})` : base;
 }
 
 function fingerprint(r: LoadedRun): Record<string, string> {

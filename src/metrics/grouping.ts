@@ -13,7 +13,17 @@ import type { Environment, RunInfo } from '../core/records.js';
 /** Fingerprint fields that say which code ran. */
 export const CODE_FIELDS = ['gitSha', 'gitDirty'] as const;
 /** Fingerprint fields that say which machine and software versions it ran on. */
-export const MACHINE_FIELDS = ['cpuModel', 'cpuCores', 'memoryBytes', 'gpu', 'os', 'node', 'python', 'torch', 'postgres'] as const;
+export const MACHINE_FIELDS = [
+  'cpuModel',
+  'cpuCores',
+  'memoryBytes',
+  'gpu',
+  'os',
+  'node',
+  'python',
+  'torch',
+  'postgres',
+] as const;
 
 export type Inputs = Record<string, string>;
 
@@ -63,7 +73,8 @@ export function inputsKey(inputs: Inputs): string {
  */
 export function varyingInputs(all: readonly Inputs[], absentDiffers = false): string[] {
   const keys = [...new Set(all.flatMap((i) => Object.keys(i)))];
-  const valuesOf = (key: string): (string | undefined)[] => (absentDiffers ? all.map((i) => i[key]) : all.filter((i) => key in i).map((i) => i[key]));
+  const valuesOf = (key: string): (string | undefined)[] =>
+    absentDiffers ? all.map((i) => i[key]) : all.filter((i) => key in i).map((i) => i[key]);
   return keys.filter((key) => new Set(valuesOf(key)).size > 1).sort();
 }
 

@@ -175,7 +175,11 @@ export function readAllProcStats(): ProcStat[] {
 }
 
 /** The roots (those alive) and all their descendants, less those in `skip` (and theirs). */
-export function descendants(stats: readonly ProcStat[], roots: readonly number[], skip: ReadonlySet<number> = new Set()): ProcStat[] {
+export function descendants(
+  stats: readonly ProcStat[],
+  roots: readonly number[],
+  skip: ReadonlySet<number> = new Set(),
+): ProcStat[] {
   const byPid = new Map<number, ProcStat>();
   const children = new Map<number, number[]>();
   for (const s of stats) {
@@ -361,6 +365,13 @@ interface TreeProcess {
   lastTicks: number;
 }
 
+/** One group's processes in one scan: how many, CPU ticks since the last scan, memory bytes. */
+interface GroupReading {
+  pids: number;
+  ticks: number;
+  mem: number;
+}
+
 /** Takes samples on demand; startSampler drives it with a timer. */
 export class SampleTaker {
   private readonly clockTicks = getconf('CLK_TCK', 100);
@@ -382,9 +393,9 @@ export class SampleTaker {
   }
 
   /** Reads every group; returns per group its pids, CPU ticks since the last scan and memory, and the RSS sum. */
-  private scanTree(initial: boolean): { groups: Map<string, { pids: number; ticks: number; mem: number }>; rss: number } {
+  private scanTree(initial: boolean): { groups: Map<string, GroupReading>; rss: number } {
     const seen = new Set<number>();
-    const groups = new Map<string, { pids: number; ticks: number; mem: number }>();
+    const groups = new Map<string, GroupReading>();
     let rss = 0;
     for (const group of this.groups()) {
       const procs = readTree(group.pids, seen);
@@ -422,7 +433,8 @@ export class SampleTaker {
         }
       }
       const entry = groups.get(group.name) ?? { pids: 0, ticks: 0, mem: 0 };
-      groups.set(group.name, { pids: entry.pids + procs.length, ticks: entry.ticks + ticks, mem: entry.mem + privateBytes + largestShared });
+      const mem = entry.mem + privateBytes + largestShared;
+      groups.set(group.name, { pids: entry.pids + procs.length, ticks: entry.ticks + ticks, mem });
     }
     return { groups, rss };
   }
@@ -439,7 +451,8 @@ export class SampleTaker {
     const disk = readDisks();
     const net = readNetwork();
     const tree = this.scanTree(false);
-    const cpuPct = (ticks: number): number => Math.min(100, (100 * ticks) / this.clockTicks / elapsedSeconds / this.cores);
+    const cpuPct = (ticks: number): number =>
+      Math.min(100, (100 * ticks) / this.clockTicks / elapsedSeconds / this.cores);
     const groups: NonNullable<Sample['tree']['groups']> = {};
     let pids = 0;
     let ticks = 0;

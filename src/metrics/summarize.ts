@@ -233,7 +233,8 @@ export function phaseAt(at: number, phases: PhaseIntervals): Phase {
   for (const phase of PHASES) {
     for (const interval of phases[phase]) {
       if (at >= interval.start && at <= interval.end) return phase;
-      if (interval.start <= at && (latest === null || interval.start > latest.start)) latest = { phase, start: interval.start };
+      const startedBefore = interval.start <= at && (latest === null || interval.start > latest.start);
+      if (startedBefore) latest = { phase, start: interval.start };
       if (earliest === null || interval.start < earliest.start) earliest = { phase, start: interval.start };
     }
   }
@@ -303,7 +304,14 @@ function emptyBreakdown(): Breakdown {
 
 /** A breakdown from seconds by kind: each component is the sum of its kinds. */
 export function withComponents(kinds: Record<SpanKind, number>, unattributed: number): Breakdown {
-  const b: Breakdown = { trainValid: 0, dataTransmission: 0, modelTransmission: 0, approachSpecific: 0, unattributed, kinds: { ...kinds } };
+  const b: Breakdown = {
+    trainValid: 0,
+    dataTransmission: 0,
+    modelTransmission: 0,
+    approachSpecific: 0,
+    unattributed,
+    kinds: { ...kinds },
+  };
   for (const kind of SPAN_KINDS) b[COMPONENT_OF_KIND[kind]] += kinds[kind];
   return b;
 }
@@ -406,7 +414,7 @@ export function bytesByColumn(events: readonly RunEvent[], phases: PhaseInterval
     const row = (byTransport[e.transport] ??= Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>);
     row[phase] += e.bytes;
     if (phase === 'execution') execution[TRANSPORT_TABLE[e.transport].column] += e.bytes;
-    else etl += e.bytes;
+    else if (phase === 'etl' || phase === 'startup') etl += e.bytes;
   }
   const sorted = Object.fromEntries(Object.entries(byTransport).sort(([a], [b]) => a.localeCompare(b)));
   return { byTransport: sorted, execution, etl };
@@ -489,7 +497,8 @@ function resources(samples: readonly Sample[], execution: readonly Interval[]): 
   const inside = samplesWithin(samples, execution);
   if (inside.length === 0) return null;
   const gpu = inside.flatMap((s) => (s.gpu === null ? [] : [s.gpu]));
-  const pctOfMemory = (bytes: number, s: Sample): number => (s.system.memTotalBytes > 0 ? (100 * bytes) / s.system.memTotalBytes : 0);
+  const pctOfMemory = (bytes: number, s: Sample): number =>
+    s.system.memTotalBytes > 0 ? (100 * bytes) / s.system.memTotalBytes : 0;
   return {
     samples: inside.length,
     cpuPctMean: mean(inside.map((s) => s.system.cpuPct)),

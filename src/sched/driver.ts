@@ -75,6 +75,8 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
     const end = Date.now();
     if (end > start) emit({ type: 'span', kind: 'idle', start, end, segment });
   };
+  const dispatchSpan = (segment: number, unit: Unit, start: number): void =>
+    emit({ type: 'span', kind: 'schedule', start, end: Date.now(), segment, config: unit.config, epoch: unit.epoch });
   const doneAt = new Map<number, number>();
   const maxAttempts = options.maxAttempts ?? 3;
   if (!Number.isInteger(segments) || segments < 1) {
@@ -173,7 +175,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
       try {
         await Promise.race([(async () => runUnit(unit))(), stopPromise]);
       } catch (error) {
-        emit({ type: 'span', kind: 'schedule', start: dispatched, end: Date.now(), segment, config: unit.config, epoch: unit.epoch });
+        dispatchSpan(segment, unit, dispatched);
         if (stopped !== undefined) return;
         const attempt = (attempts.get(key) ?? 0) + 1;
         attempts.set(key, attempt);
@@ -187,7 +189,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
         await Promise.race([new Promise<void>((resolve) => setImmediate(resolve)), stopPromise]);
         continue;
       }
-      emit({ type: 'span', kind: 'schedule', start: dispatched, end: Date.now(), segment, config: unit.config, epoch: unit.epoch });
+      dispatchSpan(segment, unit, dispatched);
       if (stopped !== undefined) return;
       scheduler.completed(unit);
       completed++;

@@ -7,7 +7,14 @@ import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { summarize } from '../metrics/summarize.js';
 import { runEventSchema } from '../core/events.js';
-import { FORMAT_VERSION, MEASUREMENT_VERSION, runInfoSchema, sampleSchema, summarySchema, type LoadedRun } from '../core/records.js';
+import {
+  FORMAT_VERSION,
+  MEASUREMENT_VERSION,
+  runInfoSchema,
+  sampleSchema,
+  summarySchema,
+  type LoadedRun,
+} from '../core/records.js';
 
 /** What a summary.json of older measurement definitions still tells: the run's outcome. */
 const olderSummarySchema = z.object({
@@ -122,7 +129,8 @@ export async function loadRun(dir: string, options: LoadOptions = {}): Promise<L
 
   const summaryPath = path(RUN_FILE_NAMES.summary);
   const older = await readJsonFile(summaryPath, olderSummarySchema);
-  let summary = older === null || older.measurementVersion !== MEASUREMENT_VERSION ? null : await readJsonFile(summaryPath, summarySchema);
+  const current = older !== null && older.measurementVersion === MEASUREMENT_VERSION;
+  let summary = current ? await readJsonFile(summaryPath, summarySchema) : null;
   let summarySource: LoadedRun['summarySource'] = 'file';
   if (older === null) {
     if (options.requireSummary) throw new RunFolderError('missing (the run did not finish)', summaryPath);

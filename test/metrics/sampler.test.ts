@@ -46,7 +46,8 @@ describe('proc parsers', () => {
     const net = [
       'Inter-|   Receive  |  Transmit',
       ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets',
-      '    lo:  1000    10    0    0    0     0          0         0   1000    10    0    0    0     0       0          0',
+      'lo:  1000    10    0    0    0     0          0         0   1000    10    0    0    0     0       0         ' +
+        '0',
       '  eth0: 500    5    0    0    0     0          0         0   200    2    0    0    0     0       0          0',
     ].join('\n');
     expect(readNetwork(net)).toEqual({ rx: 1500, tx: 1200 });
@@ -75,7 +76,8 @@ describe('startSampler', () => {
     const out = join(dir, 'a', 'samples.jsonl');
     const target = join(dir, 'written.bin');
     const sampler = startSampler({ out, intervalMs: 100, processGroups: () => [{ name: 'harness', pids: [process.pid] }], nvidiaSmi: null });
-    // A child, born after the sampler started, that writes 4 MiB to disk (fsync) and stays alive long enough to be sampled.
+    // A child, born after the sampler started, that writes 4 MiB to disk (fsync) and stays alive long enough to be
+    // sampled.
     const child = spawn(
       process.execPath,
       ['-e', `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(target)},'w');fs.writeSync(fd,Buffer.alloc(4<<20,120));fs.fsyncSync(fd);setTimeout(()=>{},1500)`],

@@ -82,7 +82,8 @@ describe('buildReport', () => {
     const md = readFileSync(join(outDir, 'table6.md'), 'utf8');
     expect(md).toContain(
       '| Approach | n | ETL time | Exec. time | Epoch time | GPU util. | GPU RAM util. | CPU util. machine / run | DRAM util. machine / run | ' +
-        'Network (counted) | Net tx (sampled) | Disk (counted) | Local IPC | ETL bytes | Per w. disk R/W | Storage blowup logical / stored |',
+        'Network (counted) | Net tx (sampled) | Disk (counted) | Local IPC | ETL bytes | Per w. disk R/W | Storage ' +
+          'blowup logical / stored |',
     );
     expect(md).toContain('Cells: mean ± 95% CI half-width over n runs.');
     const criteo = md.slice(md.indexOf('## criteo'), md.indexOf('## imagenet'));

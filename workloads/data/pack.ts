@@ -137,12 +137,16 @@ async function setCompression(topology: Topology, tables: string[], wanted: Pack
   }
 }
 
-/** The uncompressed bytes of x and y over every segment's partition (octet_length reads the TOAST header, not the value). */
+/**
+ * The uncompressed bytes of x and y over every segment's partition (octet_length reads the TOAST
+ * header, not the value).
+ */
 async function payloadBytes(topology: Topology, table: string): Promise<number> {
   const sizes = await Promise.all(
     topology.segments.map((s) =>
       withClient(s, async (c) => {
-        const { rows } = await c.query<{ bytes: string }>(`SELECT coalesce(sum(octet_length(x)::bigint + octet_length(y)), 0) AS bytes FROM ${ident(table)}`);
+        const sql = `SELECT coalesce(sum(octet_length(x)::bigint + octet_length(y)), 0) AS bytes FROM ${ident(table)}`;
+        const { rows } = await c.query<{ bytes: string }>(sql);
         return Number(rows[0].bytes);
       }),
     ),
@@ -195,7 +199,9 @@ export async function packDataset(topology: Topology, workload: ResolvedWorkload
       log(`${workload.datasetName}: reusing ${record.trainBuffers} packed train and ${record.validBuffers} validation buffers`);
       const sourceBytes = await distributedTableBytes(topology, packed.train);
       const logicalBytes = await payloadBytes(topology, packed.train);
-      return { trainTable: packed.train, validTable: packed.valid, sourceBytes, logicalBytes, trainBuffers: record.trainBuffers, validBuffers: record.validBuffers };
+      const { trainBuffers, validBuffers } = record;
+      const tables = { trainTable: packed.train, validTable: packed.valid };
+      return { ...tables, sourceBytes, logicalBytes, trainBuffers, validBuffers };
     }
   }
   await writePackRecord(topology, workload.datasetName, null, null, null);

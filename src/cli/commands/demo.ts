@@ -40,9 +40,10 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         onEvent: progressPrinter({ label: `${approach} ${args.workload}/${scale}`, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
       });
       const s = result.summary;
+      const copies = s.storage === null ? 'unknown' : bytes(s.storage.copies.storedBytes);
       const finalLoss = s.metrics.filter((m) => m.epoch === workload.epochs - 1).map((m) => m.validLoss);
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-      rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), seconds(mean(s.epochSeconds)), mean(finalLoss).toFixed(4), s.storage === null ? 'unknown' : bytes(s.storage.copies.storedBytes), result.runDir]);
+      rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), seconds(mean(s.epochSeconds)), mean(finalLoss).toFixed(4), copies, result.runDir]);
     }
     console.log(`\n${args.workload}/${scale} on ${topology.segments.length} segments, ${workload.configs.length} configs, ${workload.epochs} epochs`);
     console.log(formatTable(['approach', 'ETL', 'execution', 'epoch', 'final valid loss', 'extra storage', 'run folder'], rows));

@@ -72,8 +72,9 @@ export function printRunSummary(result: RunResult): void {
       `per-epoch breakdown (machine time per segment): ${breakdown}`,
       s.storage === null
         ? 'storage: unknown'
-        : `storage (training data): in the database ${bytes(s.storage.data.storedBytes)} as stored, ${bytes(s.storage.data.logicalBytes)} logical; ` +
-          `copies ${bytes(s.storage.copies.storedBytes)}; blowup ${s.storage.blowupLogical.toFixed(2)}x logical, ${s.storage.blowupStored.toFixed(2)}x as stored`,
+        : `storage (training data): in the database ${bytes(s.storage.data.storedBytes)} as stored, ` +
+          `${bytes(s.storage.data.logicalBytes)} logical; copies ${bytes(s.storage.copies.storedBytes)}; ` +
+          `blowup ${s.storage.blowupLogical.toFixed(2)}x logical, ${s.storage.blowupStored.toFixed(2)}x as stored`,
       `final validation loss, mean over ${last.size} configs: ${mean([...last.values()].map((m) => m.validLoss)).toFixed(4)}; best accuracy ${(Math.max(...[...last.values()].map((m) => m.validAccuracy)) * 100).toFixed(1)}%`,
     ].join('\n'),
   );
@@ -95,17 +96,24 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('runs-dir', { type: 'string', describe: 'where run folders go (default ./runs, or BENCH_RUNS)' })
       .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
       .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' })
-      .option('repeat', { type: 'number', default: 1, describe: 'run it K times, one run folder each (reports show mean, 95% CI and n)' })
+      .option('repeat', {
+        type: 'number',
+        default: 1,
+        describe: 'run it K times, one run folder each (reports show mean, 95% CI and n)',
+      })
       .epilogue(declaredOptionsText()) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const scale = checkScale(args.scale);
     const repeat = args.repeat;
     if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat expects a whole number >= 1, got ${repeat}`);
-    if (repeat > 1 && args.resume) throw new Error('--repeat continues nothing: --resume takes one interrupted run folder, so leave --repeat out');
+    if (repeat > 1 && args.resume) {
+      throw new Error('--repeat continues nothing: --resume takes one interrupted run folder, so leave --repeat out');
+    }
     const resolved = resolveRunSpec({ approach: args.approach, workload: args.workload, scale, seed: args.seed, options: parseOptions(args.option) });
     const { approach, workload } = resolved;
     const topology = await resolveTopology({ db: args.db, segments: args.segments });
     const runDirs: string[] = [];
+    const totalUnits = workload.configs.length * topology.segments.length * workload.epochs;
     for (let round = 1; round <= repeat; round++) {
       const label = `${approach.id} ${workload.id}/${scale}${repeat > 1 ? ` (run ${round}/${repeat})` : ''}`;
       const result = await runApproach({
@@ -118,12 +126,15 @@ export const runCommand: CommandModule<object, RunArgs> = {
         runsDir: args['runs-dir'],
         threads: args.threads,
         sampleIntervalMs: args['sample-ms'],
-        onEvent: progressPrinter({ label, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
+        onEvent: progressPrinter({ label, totalUnits, epochs: workload.epochs }),
       });
       printRunSummary(result);
       runDirs.push(result.runDir);
     }
-    if (repeat > 1) console.log(`${repeat} runs of the same inputs:\n${runDirs.map((d) => `  ${d}`).join('\n')}\nReport them together: npx bench report ${runDirs.join(' ')}`);
+    if (repeat > 1) {
+      console.log(`${repeat} runs of the same inputs:\n${runDirs.map((d) => `  ${d}`).join('\n')}`);
+      console.log(`Report them together: npx bench report ${runDirs.join(' ')}`);
+    }
   },
 };
 
