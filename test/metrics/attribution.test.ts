@@ -11,8 +11,10 @@ describe('statementSpans', () => {
     { segment: 0, start: 450, end: 900 },
     { segment: 1, start: 200, end: 500 },
   ];
-  const spans = statementSpans({ statement: { start: 0, end: 1000 }, engineSpans: engine, segments: [0, 1, 2], epoch: 3 });
-  const of = (segment: number): [string, number, number][] => spans.filter((s) => s.segment === segment).map((s) => [s.kind, s.start, s.end]);
+  const statement = { start: 0, end: 1000 };
+  const spans = statementSpans({ statement, engineSpans: engine, segments: [0, 1, 2], epoch: 3 });
+  const of = (segment: number): [string, number, number][] =>
+    spans.filter((s) => s.segment === segment).map((s) => [s.kind, s.start, s.end]);
 
   it('splits each segment into dispatch, its scan, the barrier wait and the collect', () => {
     expect(of(0)).toEqual([
@@ -31,13 +33,16 @@ describe('statementSpans', () => {
   });
 
   it('names MA broadcast and collect as model transmission', () => {
-    const ma = statementSpans({ statement: { start: 0, end: 1000 }, engineSpans: engine, segments: [0, 1], dispatch: 'model-hop', collect: 'model-hop' });
+    const hops = { dispatch: 'model-hop', collect: 'model-hop' } as const;
+    const ma = statementSpans({ statement, engineSpans: engine, segments: [0, 1], ...hops });
     expect(ma.filter((s) => s.segment === 1).map((s) => s.kind)).toEqual(['model-hop', 'data', 'idle', 'model-hop']);
   });
 
   it('leaves nothing of the statement unattributed once the engine spans are added', () => {
-    const events: Span[] = [...engine.map((e) => span('train', e.start, e.end, { segment: e.segment, epoch: 3 })), ...spans];
-    const s = summarize({ info: runInfo({ segments: 3 }), events, samples: [], status: 'complete', storage: null, finishedAt: null });
+    const trains = engine.map((e) => span('train', e.start, e.end, { segment: e.segment, epoch: 3 }));
+    const events: Span[] = [...trains, ...spans];
+    const info = runInfo({ segments: 3 });
+    const s = summarize({ info, events, samples: [], status: 'complete', storage: null, finishedAt: null });
     const [b] = s.breakdown;
     expect(b.unattributed).toBe(0);
     // Per segment: seg0 trains 750 (gap 400..450 is data), seg1 300, seg2 none.

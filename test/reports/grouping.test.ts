@@ -43,7 +43,10 @@ describe('grouping runs', () => {
       run('c', { approach: 'ctq', options: { compression: 'lz4', modelsIn: 'files' } }),
       run('d', { workloadOptions: { p: 0.5 } }),
     ]);
-    expect(groups.map((g) => g.title)).toEqual(['criteo (tiny, 2 segments)', 'criteo (tiny, 2 segments; workload option p=0.5)']);
+    expect(groups.map((g) => g.title)).toEqual([
+      'criteo (tiny, 2 segments)',
+      'criteo (tiny, 2 segments; workload option p=0.5)',
+    ]);
     expect(groups[0].rows.map((r) => r.label)).toEqual(['ctq (threads=1)', 'export (threads=1)', 'export (threads=2)']);
   });
 
@@ -61,9 +64,11 @@ describe('grouping runs', () => {
   });
 
   it('bench compare keys on options too: runs of different options are not compared', () => {
-    const result = compareRuns([run('a', { options: { compression: 'lz4' } })], [run('b', { options: { compression: 'none' } })]);
+    const baseline = [run('a', { options: { compression: 'lz4' } })];
+    const result = compareRuns(baseline, [run('b', { options: { compression: 'none' } })]);
     expect(result.kind).toBe('mismatch');
-    if (result.kind === 'mismatch') expect(result.problems.join('\n')).toMatch(/only the baseline has runs of export .*compression=lz4/);
+    const problems = result.kind === 'mismatch' ? result.problems.join('\n') : '';
+    expect(problems).toMatch(/only the baseline has runs of export .*compression=lz4/);
   });
 });
 

@@ -25,8 +25,9 @@ const sleepy = defineApproach({
   prepare: async () => ({ data: { storedBytes: 1, logicalBytes: 1 }, copies: NO_COPIES }),
   async train(ctx) {
     const segments = ctx.topology.segments.length;
-    const round = (epoch: number): Promise<void> =>
-      everySegment(ctx.emit, segments, (segment) => withSpan(ctx.emit, 'train', { segment, config: 0, epoch }, () => sleep(200)));
+    const work = (segment: number, epoch: number): Promise<void> =>
+      withSpan(ctx.emit, 'train', { segment, config: 0, epoch }, () => sleep(200));
+    const round = (epoch: number): Promise<void> => everySegment(ctx.emit, segments, (segment) => work(segment, epoch));
     for (let epoch = 0; epoch < 2; epoch++) {
       await round(epoch);
       if (epoch === 1) await sleep(UNSPANNED_MS);
@@ -39,7 +40,10 @@ const sleepy = defineApproach({
 describe('unattributed time', () => {
   it('shows an injected un-spanned sleep as unattributed, in the summary and the breakdown table', async () => {
     const runsDir = mkdtempSync(join(tmpdir(), 'bench-unattributed-'));
-    const { runDir, summary } = await runApproach({ approach: sleepy, workload: resolveWorkload('criteo', 'tiny', 1), topology: await testTopology(), runsDir, sampleIntervalMs: 0 });
+    const workload = resolveWorkload('criteo', 'tiny', 1);
+    const topology = await testTopology();
+    const request = { approach: sleepy, workload, topology, runsDir, sampleIntervalMs: 0 };
+    const { runDir, summary } = await runApproach(request);
     expect(summary.breakdown).toHaveLength(2);
     const [first, second] = summary.breakdown;
     expect(first.unattributed).toBeLessThan(0.05);

@@ -211,7 +211,7 @@ describe('runSchedule', () => {
 });
 
 describe('runSchedule spans', () => {
-  it('wraps every unit in a schedule span and accounts for every wait as idle, so nothing is left unattributed', async () => {
+  it('wraps every unit in a schedule span and every wait in an idle one: nothing is left unattributed', async () => {
     const spans: Span[] = [];
     const emit = (span: Span): void => {
       spans.push(span);
@@ -222,7 +222,8 @@ describe('runSchedule spans', () => {
       await sleep(2);
       const start = Date.now();
       await sleep(unit.config === 0 ? 40 : 15);
-      emit({ type: 'span', kind: 'train', start, end: Date.now(), segment: unit.segment, config: unit.config, epoch: unit.epoch });
+      const { segment, config, epoch } = unit;
+      emit({ type: 'span', kind: 'train', start, end: Date.now(), segment, config, epoch });
     };
     const onEpochComplete = async (epoch: number): Promise<void> => {
       // Validation on segment 0 only: segment 1 has nothing to do meanwhile.
@@ -236,7 +237,8 @@ describe('runSchedule spans', () => {
     const trains = spans.filter((s) => s.kind === 'train');
     expect(schedule).toHaveLength(trains.length);
     for (const train of trains) {
-      const envelope = schedule.find((s) => s.segment === train.segment && s.config === train.config && s.epoch === train.epoch);
+      const sameUnit = (s: Span): boolean => s.segment === train.segment && s.config === train.config && s.epoch === train.epoch;
+      const envelope = schedule.find(sameUnit);
       expect(envelope).toBeDefined();
       expect(envelope!.start).toBeLessThanOrEqual(train.start);
       expect(envelope!.end).toBeGreaterThanOrEqual(train.end);
@@ -245,7 +247,8 @@ describe('runSchedule spans', () => {
     expect(idle.length).toBeGreaterThan(0);
     expect(idle.every((s) => s.segment !== undefined && s.epoch === undefined && s.end > s.start)).toBe(true);
 
-    const summary = summarize({ info: runInfo({ segments: 2, epochs: 2 }), events: spans, samples: [], status: 'complete', storage: null, finishedAt: null });
+    const info = runInfo({ segments: 2, epochs: 2 });
+    const summary = summarize({ info, events: spans, samples: [], status: 'complete', storage: null, finishedAt: null });
     for (const [i, b] of summary.breakdown.entries()) {
       expect(b.kinds.idle).toBeGreaterThan(0);
       expect(b.kinds.schedule).toBeGreaterThan(0);
