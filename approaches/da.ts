@@ -6,7 +6,8 @@ import { NO_COPIES, defineApproach, type Prepared, type Problem, type RunContext
 import { readPackedBuffers, type PackedRow } from '../src/access/direct/packed.js';
 import { emptyStats } from '../src/access/direct/pages.js';
 import type { Instance, Topology } from '../src/db/topology.js';
-import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
+import { directReadProblems } from '../src/db/host-access.js';
+import { WorkerFleet, verifyModelStore, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import type { PackedBuffer } from '../src/engine/messages.js';
 import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
@@ -34,13 +35,12 @@ export function directSources(ctx: RunContext, trainTable: string, validTable: s
   );
 }
 
-/** The direct reader needs the segments' data directories on this machine (beyond the engine workers). */
+/** The direct reader needs every segment's data directory readable on this machine (beyond the engine workers). */
 export async function checkDirectAccess(topology: Topology): Promise<Problem[]> {
-  const problems: Problem[] = [];
-  if (topology.segments.some((s) => !s.dataDir)) {
-    problems.push({ message: "direct access reads the segments' data files, so it needs instances on this machine with known data directories (the embedded cluster)", fix: 'drop --db to use the embedded cluster' });
-  }
-  return problems;
+  return (await directReadProblems(topology)).map(({ instance, reason }) => ({
+    message: `direct access reads each segment's data files from this machine, and ${instance}'s cannot be read here: ${reason}`,
+    fix: 'use the embedded cluster (drop --db), or a layout whose segments run on this machine (docs/attach.md, "DA across hosts")',
+  }));
 }
 
 export const da = defineApproach<DaPrepared, typeof PACKING_OPTIONS>({
@@ -54,6 +54,7 @@ export const da = defineApproach<DaPrepared, typeof PACKING_OPTIONS>({
   },
   check: async (topology) => [...(await checkWorkers()), ...(await checkDirectAccess(topology))],
   options: PACKING_OPTIONS,
+  verifyResume: verifyModelStore,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

@@ -1,13 +1,14 @@
 // Data parallelism (paper 3.3/5.1: PytorchDDP): the data leaves the database as in `export`
 // (COPY into Arrow files, the same storage blowup), then one engine process per segment holds its
 // shard in memory and all of them train ONE config at a time together, all-reducing gradients
-// after every mini-batch (torch.distributed: gloo on the CPU, nccl with a GPU per rank). Epoch-major:
+// after every mini-batch (torch's DistributedDataParallel over torch.distributed: gloo on the CPU,
+// nccl with a GPU per rank; option allreduce=flat: one all-reduce of the whole gradient). Epoch-major:
 // in epoch e every config trains one epoch on all shards at once, then every config is validated.
 // Models live in the processes' memory for the whole run. `ddpApproach` builds the variants that
 // read the data another way (`da-ddp`: the direct reader).
 import { defineApproach, type Approach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
 import type { Topology } from '../src/db/topology.js';
-import { DdpGroup, type DdpBackend } from '../src/engine/ddp.js';
+import { DDP_ALLREDUCE, DdpGroup, type DdpGroupOptions } from '../src/engine/ddp.js';
 import type { ShardSource } from '../src/engine/fleet.js';
 import { choiceOption, numberOption, type OptionValues } from '../src/core/options.js';
 import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
@@ -40,13 +41,19 @@ const DDP_OPTIONS = {
   ...PACKING_OPTIONS,
   ddpTimeout: numberOption({ min: 1, max: 86_400 }, 1800, 'seconds any collective may take before the ranks give up'),
   ddpBackend: choiceOption(['auto', 'gloo', 'nccl'], 'auto', 'torch.distributed backend: auto is nccl with a GPU per rank, else gloo'),
+  allreduce: choiceOption(
+    DDP_ALLREDUCE,
+    'ddp',
+    "how gradients are averaged: ddp is torch's DistributedDataParallel (bucketed all-reduces overlapped with " +
+      'backward), flat one all-reduce of the whole gradient after backward',
+  ),
 } as const;
 
 type DdpContext = RunContext<OptionValues<typeof DDP_OPTIONS>>;
 
-function groupOptions(ctx: DdpContext): { timeoutSeconds: number; backend?: DdpBackend } {
-  const { ddpTimeout, ddpBackend } = ctx.options;
-  return ddpBackend === 'auto' ? { timeoutSeconds: ddpTimeout } : { timeoutSeconds: ddpTimeout, backend: ddpBackend };
+function groupOptions(ctx: DdpContext): DdpGroupOptions {
+  const { ddpTimeout, ddpBackend, allreduce } = ctx.options;
+  return { timeoutSeconds: ddpTimeout, allreduce, ...(ddpBackend === 'auto' ? {} : { backend: ddpBackend }) };
 }
 
 function mb(bytes: number): string {
@@ -55,10 +62,6 @@ function mb(bytes: number): string {
 
 async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
   const { workload } = ctx;
-  if (ctx.epochs.completedUnits.length > 0) {
-    // Retraining from epoch 0 inside the same run folder would count those epochs twice.
-    throw new Error(`${ctx.runId}: data-parallel models live only in the interrupted attempt's process memory, so this run cannot be resumed; start a new run`);
-  }
   for (let epoch = 0; epoch < workload.epochs; epoch++) {
     let bytes = 0;
     let allreduceSeconds = 0;
@@ -74,8 +77,10 @@ async function trainEpochs(ctx: RunContext, group: DdpGroup): Promise<void> {
     }
     await group.validateAll(epoch);
     ctx.log(
-      `ddp epoch ${epoch}: ${workload.configs.length} configs on ${group.size} ranks (${group.backend}); all-reduce ${mb(bytes / group.size)} per rank, ` +
-        `${allreduceSeconds.toFixed(2)} s of ${trainSeconds.toFixed(2)} s training per rank inside all_reduce` +
+      `ddp epoch ${epoch}: ${workload.configs.length} configs on ${group.size} ranks ` +
+        `(${group.backend}, all-reduce ${group.allreduce}); ${mb(bytes / group.size)} per rank to the collectives, ` +
+        `${allreduceSeconds.toFixed(2)} s of ${trainSeconds.toFixed(2)} s training per rank ` +
+        'with an all-reduce under way' +
         (dropped > 0 ? `; ${dropped} examples dropped to keep the ranks' mini-batch counts equal` : ''),
     );
   }
@@ -86,12 +91,24 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
     id: options.id,
     title: options.title,
     layers: {
-      scheduling: 'none; synchronous all-reduce every mini-batch',
+      scheduling: 'none; gradients all-reduced every mini-batch (DistributedDataParallel)',
       execution: 'out-of-DBMS, N processes train one config at a time',
       dataAccess: options.dataAccess,
       modelsLive: 'process memory',
     },
     options: DDP_OPTIONS,
+    async verifyResume(ctx) {
+      if (ctx.epochs.completedUnits.length === 0) return [];
+      // Retraining from epoch 0 inside the same run folder would count those epochs twice.
+      return [
+        {
+          message:
+            `${options.id} keeps its models only in the interrupted attempt's process memory, which is gone, ` +
+            `so ${ctx.runId} cannot be resumed (${ctx.epochs.completedUnits.length} sub-epochs were recorded)`,
+          fix: `start a new run: bench run --approach ${options.id} ...`,
+        },
+      ];
+    },
     async check(topology) {
       return [...(await checkWorkers()), ...((await options.check?.(topology)) ?? [])];
     },

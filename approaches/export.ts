@@ -8,7 +8,7 @@ import { defineApproach, type Prepared, type RunContext } from '../src/core/appr
 import { sumDataBytes, type DataBytes } from '../src/core/records.js';
 import { packedBytes, type PackedBuffer } from '../src/engine/messages.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
-import { WorkerFleet, shardSource, type ShardSource } from '../src/engine/fleet.js';
+import { WorkerFleet, verifyModelStore, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
@@ -62,6 +62,7 @@ export const exportApproach = defineApproach<ExportPrepared, typeof PACKING_OPTI
   },
   check: () => checkWorkers(),
   options: PACKING_OPTIONS,
+  verifyResume: verifyModelStore,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

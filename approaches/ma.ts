@@ -1,126 +1,146 @@
 // MA, model averaging (the MADlib baseline): per epoch and config, ONE statement in which every
-// segment trains the current model on its partition (the model goes out as a query parameter,
-// the aggregate is pushed down and runs on all segments concurrently), then the coordinator
-// averages the returned models weighted by example count; the average starts the next epoch.
-// Epochs run epoch-major over the configs (each config's trajectory is independent, so this equals
-// MADlib's config-after-config order and keeps epoch windows comparable with the other approaches).
-import { PACKING_OPTIONS } from './shared/pack.js';
-import { parseHeader } from '../src/engine/protocol.js';
-import { defineApproach } from '../src/core/approach.js';
-import { withSpan } from '../src/core/spans.js';
-import { segmentIds, statementSpans } from '../src/metrics/attribution.js';
-import { literal, withClient } from '../src/db/connect.js';
-import { assertPushedDown, configSpec, emitEngineSpans, engineMeta, type ValidResult } from '../src/engine/indb.js';
-import { prepareInDbms, type InDbmsPrepared } from './shared/indb-prepare.js';
+// segment trains its copy of the current model on its partition (a scan of the run's training
+// view: pushed to all segments, run concurrently), then the coordinator averages the returned
+// models weighted by example count and the average goes back to every segment's copy (the next
+// epoch's start). Epochs run epoch-major over the configs (each config's trajectory is independent,
+// so this equals MADlib's config-after-config order and keeps epoch windows comparable with the
+// other approaches). docs/indb.md.
+import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
+import {
+  emitEngineSpans,
+  indbObjectName,
+  modelBytesMoved,
+  parseStepFrame,
+  type StepRow,
+  type Task,
+} from '../src/engine/indb.js';
+import { cleanupInDbms, INDB_OPTIONS, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsContext, type InDbmsPrepared } from './shared/indb-prepare.js';
+import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
-import { parseInlineResult } from './shared/inline.js';
-import { modelSeed } from '../src/core/workload.js';
+import { applyModelRecovery, createModelsTable, type StoredUnit } from './shared/models-table.js';
+import { injectionPoint } from './shared/injection-points.js';
+import { emitStatementSpans, timed } from './shared/indb-spans.js';
+import { ident } from '../src/db/connect.js';
 
-/** The coordinator table holding each config's averaged model between epochs (resume reads it). */
-function stateTableName(runId: string): string {
-  return `bench_ma_models_${runId.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`.slice(0, 63);
+function modelsTable(ctx: RunContext): string {
+  return indbObjectName(ctx.runId, 'models');
 }
 
-export const ma = defineApproach<InDbmsPrepared, typeof PACKING_OPTIONS>({
+async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
+  return startInDbms(ctx, prepared, { kind: 'table', table: modelsTable(ctx) }, { connections: 'one', returnModel: true, warmCoordinator: true });
+}
+
+export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
   id: 'ma',
   title: 'MA: model averaging, one bulk-synchronous statement per config per epoch (MADlib baseline)',
   layers: {
     scheduling: 'bulk synchronous; one statement per config per epoch; weights averaged',
-    execution: 'in-DBMS: per-segment aggregates pushed down, weighted average on the coordinator',
+    execution: 'in-DBMS: per-segment aggregates in per-segment views, weighted average on the coordinator',
     dataAccess: 'DBMS scan',
-    modelsLive: 'DB (coordinator)',
+    modelsLive: 'DB: a copy on every segment, the average broadcast after each epoch',
   },
+  options: INDB_OPTIONS,
   check: checkInDbms,
-  options: PACKING_OPTIONS,
 
-  prepare: prepareInDbms,
+  async prepare(ctx) {
+    const prepared = await prepareInDbms(ctx);
+    const everySegment = ctx.topology.segments.map((_, i) => i);
+    if (ctx.epochs.completedUnits.length === 0) await createModelsTable(ctx, modelsTable(ctx), () => everySegment);
+    return prepared;
+  },
+
+  async startup(ctx, prepared) {
+    await startup(ctx, prepared);
+  },
+
+  async verifyResume(ctx): Promise<Problem[]> {
+    return (await recoverTableModels(ctx, modelsTable(ctx), 'everySegment')).problems;
+  },
 
   async train(ctx, prepared) {
+    const session = await startup(ctx, prepared);
+    const table = modelsTable(ctx);
+    const recovery = await recoverTableModels(ctx, table, 'everySegment');
+    await applyModelRecovery(ctx, recovery, table, (work) => session.directly(work));
+    const versions = new Map([...recovery.current].map(([config, at]) => [config, at.version]));
+
     const { workload, topology } = ctx;
-    const meta = literal(engineMeta(workload, ctx.threads));
-    await withClient(topology.coordinator, async (client) => {
-      const models = new Map<number, Buffer>();
-      const stateTable = stateTableName(ctx.runId);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${stateTable} (config int PRIMARY KEY, epoch int NOT NULL, state bytea NOT NULL)`);
-      await client.query(`ALTER TABLE ${stateTable} ALTER COLUMN state SET STORAGE EXTERNAL`);
-      for (const row of (await client.query<{ config: number; state: Buffer }>(`SELECT config, state FROM ${stateTable}`)).rows) models.set(row.config, row.state);
-      let planChecked = false;
-      for (let epoch = 0; epoch < workload.epochs; epoch++) {
-        for (const config of workload.configs) {
-          ctx.signal.throwIfAborted();
-          if (ctx.epochs.isValidated(config.id, epoch)) continue;
-          const spec = literal(configSpec(config));
-          // The first model is initialised on the coordinator (its backend imports the engine then).
-          const start =
-            models.get(config.id) ??
-            (await withSpan(ctx.emit, 'engine-init', { epoch }, async () => {
-              const init = `SELECT bench_init_model(${spec}::json, ${meta}::json, $1) AS m`;
-              return (await client.query<{ m: Buffer }>(init, [modelSeed(workload, config.id)])).rows[0].m;
-            }));
-          const statement = `SELECT seg, bench_train_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.trainTable} GROUP BY seg`;
-          if (!planChecked) {
-            const segmentCount = topology.segments.length;
-            const check = (): Promise<void> => assertPushedDown(client, statement, segmentCount, [start]);
-            await withSpan(ctx.emit, 'schedule', { epoch }, check);
-            planChecked = true;
-          }
-          const trainStart = Date.now();
-          const { rows } = await client.query<{ seg: number; result: Buffer }>(statement, [start]);
-          const trainEnd = Date.now();
-          const trained = rows.map((row) => ({ seg: row.seg, ...parseInlineResult(row.result) }));
+    const segments = topology.segments.length;
+    const everySegment = topology.segments.map((_, segment) => segment);
+    const views = runViewNames(ctx.runId);
+    const client = await session.coordinator();
+    const runTasks = (view: string, tasks: Task[]): Promise<StepRow[]> => session.step(client, view, tasks);
+    const recordedIn = (config: number, epoch: number): Set<number> =>
+      new Set(ctx.epochs.completedUnits.filter((u) => u.config === config && u.epoch === epoch).map((u) => u.segment));
+
+    for (let epoch = 0; epoch < workload.epochs; epoch++) {
+      for (const config of workload.configs) {
+        ctx.signal.throwIfAborted();
+        if (ctx.epochs.isValidated(config.id, epoch)) continue;
+        const version = versions.get(config.id) ?? 0;
+        if (recordedIn(config.id, epoch).size < segments) {
+          if (version !== epoch * segments) throw new Error(`config ${config.id}: its model is at version ${version}, epoch ${epoch} starts at ${epoch * segments}`);
+          for (let segment = 0; segment < segments; segment++) ctx.epochs.unitStarted({ config: config.id, segment, epoch });
+          const tasks = everySegment.map((segment) => ({ segment, config: config.id, version }));
+          const statement = await timed(() => runTasks(views.train, tasks));
+          const trained = statement.result.map((row) => ({ seg: row.seg, ...parseStepFrame(row.result) }));
           for (const t of trained) {
             emitEngineSpans(ctx, t.result.spans, { segment: t.seg, config: config.id, epoch });
+            // Each segment's copy of the model sits on it: reading it is the segment's own I/O.
+            const bytes = modelBytesMoved(t.result.spans);
+            ctx.emit({ type: 'counter', transport: 'model-state', bytes, at: Date.now(), segment: t.seg });
           }
-          // The model went to every segment and came back from each: the broadcast and the collect
-          // are model transmission; a segment waiting for the slowest is idle.
-          const engineSpans = trained.flatMap((t) =>
-            t.result.spans.map(({ start, end }) => ({ segment: t.seg, start, end })),
-          );
-          const segments = segmentIds(topology.segments.length);
-          const statementTime = { start: trainStart, end: trainEnd };
-          const hops = { dispatch: 'model-hop', collect: 'model-hop' } as const;
-          for (const span of statementSpans({ statement: statementTime, engineSpans, segments, epoch, ...hops })) {
-            ctx.emit(span);
-          }
-          ctx.emit({ type: 'counter', transport: 'sql', bytes: trained.reduce((sum, t) => sum + start.length + t.model.length, 0), at: Date.now() });
-          // Averaging, and keeping the average where the next epoch (or a resume) reads it.
-          const model = await withSpan(ctx.emit, 'average', { config: config.id, epoch }, async () => {
-            const weights = [trained.map((t) => t.model), trained.map((t) => t.result.examples)];
-            const average = 'SELECT bench_average($1::bytea[], $2::float8[]) AS m';
-            const averaged = (await client.query<{ m: Buffer }>(average, weights)).rows[0].m;
-            const keep =
-              `INSERT INTO ${stateTable} VALUES ($1, $2, $3) ` +
-              'ON CONFLICT (config) DO UPDATE SET epoch = EXCLUDED.epoch, state = EXCLUDED.state';
-            await client.query(keep, [config.id, epoch, averaged]);
-            return averaged;
-          });
-          ctx.emit({ type: 'counter', transport: 'checkpoint', bytes: model.length, at: Date.now() });
-          models.set(config.id, model);
-          for (const t of trained) ctx.epochs.unitDone({ config: config.id, segment: t.seg, epoch }, t.result);
+          // A segment waiting for the slowest is idle; the trained models' return is the collect.
+          const reported = trained.map((t) => ({ segment: t.seg, spans: t.result.spans }));
+          const shape = { segments: everySegment, epoch, collect: 'model-hop' } as const;
+          emitStatementSpans(ctx, statement.interval, reported, shape);
 
-          const segment = config.id % topology.segments.length;
-          const validStart = Date.now();
-          const valid = await client.query<{ result: string }>(
-            `SELECT seg, bench_validate_inline($1::bytea, ${config.id}, ${spec}::json, ${meta}::json, x, y, n) AS result FROM ${prepared.validTable} WHERE seg = ${segment} GROUP BY seg`,
-            [model],
+          const averageStart = Date.now();
+          const averaged = await session.query<{ m: Buffer }>(client, 'SELECT bench_average($1::bytea[], $2::float8[]) AS m', [
+            trained.map((t) => t.model),
+            trained.map((t) => t.result.examples),
+          ]);
+          const model = averaged[0].m;
+          ctx.emit({ type: 'span', kind: 'average', start: averageStart, end: Date.now(), config: config.id, epoch });
+          await injectionPoint(topology, 'ma:averaged');
+
+          // The average becomes every segment's copy, with the units that made it (a resume reads them).
+          const next = version + segments;
+          const units: StoredUnit[] = trained.map((t) => ({ segment: t.seg, lossSum: t.result.lossSum, examples: t.result.examples }));
+          const broadcastStart = Date.now();
+          await session.directly((segment) =>
+            Promise.all(
+              topology.segments.map(async (_, s) => {
+                const sql = `UPDATE ${ident(table)} SET state = $1, version = $2, units = $3 WHERE config = $4 AND version = $5`;
+                await (await segment(s)).query(sql, [model, next, JSON.stringify(units), config.id, version]);
+                await injectionPoint(topology, 'ma:broadcast', { segment: `seg${s}` });
+              }),
+            ),
           );
-          const validEnd = Date.now();
-          const result = parseHeader<ValidResult>(valid.rows[0].result);
-          emitEngineSpans(ctx, result.spans.map((s) => (s.kind === 'model-hop' ? { ...s, kind: 'valid' as const } : s)), { segment, config: config.id, epoch });
-          // One segment validates; the others wait for it.
-          const validSpans = result.spans.map((s) => ({ segment, start: s.start, end: s.end }));
-          const validTime = { start: validStart, end: validEnd };
-          for (const span of statementSpans({ statement: validTime, engineSpans: validSpans, segments, epoch })) {
-            ctx.emit(span);
+          ctx.emit({ type: 'span', kind: 'model-hop', start: broadcastStart, end: Date.now(), config: config.id, epoch, bytes: segments * model.length });
+          // The model went to every segment and came back from each: the collect and the broadcast.
+          ctx.emit({ type: 'counter', transport: 'sql', bytes: trained.reduce((sum, t) => sum + t.model.length, 0) + segments * model.length, at: Date.now() });
+          versions.set(config.id, next);
+          const already = recordedIn(config.id, epoch);
+          for (const t of trained) {
+            if (already.has(t.seg)) continue;
+            ctx.epochs.unitDone({ config: config.id, segment: t.seg, epoch }, { lossSum: t.result.lossSum, examples: t.result.examples, modelVersion: next });
           }
-          ctx.epochs.validated(epoch, result);
         }
+
+        const segment = config.id % segments;
+        const task = { segment, config: config.id, version: versions.get(config.id) ?? 0 };
+        const valid = await timed(() => runTasks(views.valid, [task]));
+        const { result } = parseStepFrame(valid.result[0].result);
+        emitEngineSpans(ctx, result.spans, { segment, config: config.id, epoch });
+        // One segment validates; the others wait for it.
+        emitStatementSpans(ctx, valid.interval, [{ segment, spans: result.spans }], { segments: everySegment, epoch });
+        ctx.epochs.validated(epoch, result);
       }
-    });
+    }
   },
 
-  async cleanup(ctx, _prepared, outcome) {
-    if (outcome !== 'complete') return;
-    await withClient(ctx.topology.coordinator, (c) => c.query(`DROP TABLE IF EXISTS ${stateTableName(ctx.runId)}`));
+  async cleanup(ctx, prepared, outcome) {
+    await cleanupInDbms(ctx, prepared, outcome, modelsTable(ctx));
   },
 });

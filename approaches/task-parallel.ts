@@ -8,7 +8,7 @@ import { everySegment, withSpan } from '../src/core/spans.js';
 import { sumDataBytes, type DataBytes } from '../src/core/records.js';
 import { packedBytes, type PackedBuffer } from '../src/engine/messages.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
-import { WorkerFleet, type ShardSource } from '../src/engine/fleet.js';
+import { WorkerFleet, verifyModelStore, type ShardSource } from '../src/engine/fleet.js';
 import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 
@@ -73,6 +73,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
   },
   check: () => checkWorkers(),
   options: PACKING_OPTIONS,
+  verifyResume: verifyModelStore,
 
   async prepare(ctx) {
     const packed = await packForRun(ctx);

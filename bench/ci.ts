@@ -1,270 +1,336 @@
-// `npm run bench:ci`: the CI regression run (docs/architecture.md, "Measurement").
+// `npm run bench:ci`: this repository's own CI regression run (docs/ci.md, "bench:ci").
 //
-// Runs a tiny grid of every approach several times (in rounds: each round runs every approach
-// once), measures the raw engine loop on the same data before the first round and after every
-// round (each run is divided by the mean of the two measurements around it), turns each run's
-// execution, ETL and epoch times into ratios to the raw loop (src/metrics/ci-ratios.ts: machine-independent, so a
-// baseline recorded on one machine is checked on any other), and compares them with the baseline
-// committed in the repository: per approach and metric a factor (candidate mean / baseline mean)
-// and, with 3 or more runs a side, Welch's noise test. Prints a table; exit 1 on a regression, 2
-// when the runs are not comparable with the baseline (another workload, scale or segment count, an
-// approach on one side only, no or a malformed baseline file).
+// Runs a tiny grid of every approach in rounds (each round runs every approach once). Every run
+// measures the raw engine loop in its own calibration phase (src/run/calibrate.ts), so each run's
+// execution, epoch and ETL times become ratios to the raw loop on the machine it ran on
+// (src/metrics/ci-ratios.ts). The runs are compared with the baseline committed in the repository
+// (bench/ci-baseline.json, a `bench baseline save` file) by `bench compare`'s judge with
+// --metric ratio-to-raw: per approach and metric a factor and, with 3 or more runs a side, Welch's
+// noise test. A baseline recorded on one machine is checked on any other (CPU model, cores and
+// affinity may differ; the engine threads are fixed at 1 so they do not follow the core count).
 //
-//   npx tsx bench/ci.ts [--approaches export,udaf] [--workload criteo] [--scale tiny]
-//                       [--segments 2] [--repeats 3] [--out .bench/ci/<stamp>]
+//   npm run bench:ci -- [--approaches export,udaf] [--workload criteo] [--scale tiny]
+//                       [--segments 2] [--threads 1] [--rounds 3] [--out .bench/ci/<stamp>]
 //                       [--baseline bench/ci-baseline.json] [--max-slowdown 1.10]
-//                       [--raw-samples 3] [--update-baseline]
+//                       [--allow-env-diff FIELD...] [--update-baseline]
 //
-// --update-baseline writes the measured ratios to the baseline file instead of comparing. The run
-// folders and their report are written under --out either way.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Exit 1 on a regression or a failed run, 2 when the runs are not comparable with the baseline.
+// --update-baseline writes the runs to the baseline file instead of comparing (the lead records it
+// on a quiet machine: `npm run bench:ci -- --update-baseline --rounds 5`). The run folders, the
+// report and compare.md / compare.json / junit.xml are written under --out either way.
+import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv } from 'yargs';
 import { approachIds, getApproach } from '../approaches/index.js';
-import { sidePatterns } from '../src/cli/commands/compare.js';
-import { formatTable } from '../src/cli/format.js';
 import { runSpec } from '../approaches/resolve.js';
+import { buildReport } from '../reports/build.js';
+import { renderComparison, verdictLine } from '../src/cli/compare-formats.js';
+import { splitList, writeOutput } from '../src/cli/commands/compare.js';
+import { formatTable } from '../src/cli/format.js';
 import { repoRoot } from '../src/core/paths.js';
-import type { ScaleName } from '../src/core/workload.js';
-import { SCALES } from '../src/core/workload.js';
+import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
-import { runRawLoopOnShards, writeRawLoopShards, type RawLoopMeasurement } from './lib/raw-baseline.js';
 import {
-  CI_BASELINE_VERSION,
-  CI_TABLE_HEADERS,
-  ciExitCode,
-  ciTableRows,
-  collectRatios,
-  compareToBaseline,
-  parseCiBaseline,
-  runRatios,
-  type CiBaseline,
-  type RunRatios,
-} from '../src/metrics/ci-ratios.js';
-import { mean } from '../src/metrics/stats.js';
-import { captureEnvironment } from '../src/store/environment.js';
-import type { Summary } from '../src/core/records.js';
+  comparableRun,
+  compareRuns,
+  exitCodeOf,
+  ratiosOf,
+  sideStats,
+  type ComparableRun,
+} from '../src/metrics/compare.js';
+import { loadBaseline, saveBaseline, type Baseline } from '../src/store/baseline.js';
 import { loadRun } from '../src/store/read.js';
 import { resolveWorkload } from '../workloads/index.js';
-import { buildReport } from '../reports/build.js';
+import { runBench } from './lib/entry.js';
 
 const DEFAULT_BASELINE = join(repoRoot(), 'bench', 'ci-baseline.json');
 
-const args = await yargs(hideBin(process.argv))
-  .scriptName('bench:ci')
-  .option('approaches', { type: 'string', describe: 'comma-separated approach ids (default: every registered approach)' })
-  .option('workload', { type: 'string', default: 'criteo' })
-  .option('scale', { type: 'string', default: 'tiny' })
-  .option('segments', { type: 'number', default: 2 })
-  .option('repeats', { type: 'number', default: 3, describe: 'runs per approach (3 or more enables the noise test)' })
-  .option('out', { type: 'string', describe: 'folder for the runs and the report (default .bench/ci/<timestamp>)' })
-  .option('baseline', { type: 'string', describe: 'baseline file of ratios (default bench/ci-baseline.json)' })
-  .option('update-baseline', { type: 'boolean', default: false, describe: 'write the measured ratios to the baseline file instead of comparing' })
-  .option('max-slowdown', { type: 'number', default: 1.1 })
-  .option('raw-samples', { type: 'number', default: 3, describe: 'raw loops per raw-loop measurement (their median counts)' })
-  .strict()
-  .help()
-  .parseAsync();
+interface CiArgs {
+  approaches?: string;
+  workload: string;
+  scale: string;
+  segments: number;
+  threads: number;
+  rounds: number;
+  out?: string;
+  baseline?: string;
+  'update-baseline': boolean;
+  'max-slowdown': number;
+  'allow-env-diff': string[];
+}
+
+/** The runs cannot be compared with the baseline (exit 2), said before any run where possible. */
+class CiRefusal extends Error {}
 
 function fail(message: string): never {
-  console.error(`bench:ci: ${message}`);
-  process.exit(2);
+  throw new CiRefusal(message);
 }
 
-if (!(SCALES as readonly string[]).includes(args.scale)) fail(`unknown scale "${args.scale}"; valid scales: ${SCALES.join(', ')}`);
-if (!Number.isInteger(args.repeats) || args.repeats < 1) fail(`--repeats must be a positive integer, got ${args.repeats}`);
-if (!Number.isInteger(args['raw-samples']) || args['raw-samples'] < 1) fail(`--raw-samples must be a positive integer, got ${args['raw-samples']}`);
-const scale = args.scale as ScaleName;
-const approaches = args.approaches ? sidePatterns(args.approaches) : approachIds();
-for (const id of approaches) {
-  try {
-    getApproach(id);
-  } catch (error) {
-    fail((error as Error).message);
-  }
-}
-const workload = (() => {
-  try {
-    return resolveWorkload(args.workload, scale, 1);
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-})();
-const baselinePath = args.baseline ? resolve(args.baseline) : DEFAULT_BASELINE;
-const shownBaseline = relative(process.cwd(), baselinePath).startsWith('..') ? baselinePath : relative(process.cwd(), baselinePath);
-
-// Compare before spending minutes on runs: is the baseline there, and is it for this grid?
-let baseline: CiBaseline | undefined;
-if (!args['update-baseline']) {
-  if (!existsSync(baselinePath)) fail(`no baseline at ${shownBaseline}; record one with --update-baseline (and commit it)`);
-  try {
-    baseline = parseCiBaseline(readFileSync(baselinePath, 'utf8'), shownBaseline);
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  if (args.approaches) {
-    // Only the selected approaches are compared.
-    const skipped = Object.keys(baseline.approaches).filter((a) => !approaches.includes(a));
-    if (skipped.length > 0) console.log(`not selected, not compared: ${skipped.join(', ')}`);
-    baseline = { ...baseline, approaches: Object.fromEntries(Object.entries(baseline.approaches).filter(([a]) => approaches.includes(a))) };
-  }
-  const empty = { executionRatio: [], etlRatio: [], epochRatio: [] };
-  const planned = { workload: workload.id, scale, segments: args.segments, approaches: Object.fromEntries(approaches.map((a) => [a, empty])) };
-  const precheck = compareToBaseline(baseline, planned);
-  if (precheck.kind === 'not comparable') fail(`cannot compare with ${shownBaseline}:\n${precheck.problems.map((p) => `  - ${p}`).join('\n')}`);
-}
-
-const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-const out = resolve(args.out ?? join('.bench', 'ci', stamp));
-const runsDir = join(out, 'runs');
-mkdirSync(runsDir, { recursive: true });
-
-const topology = await ensureCluster({ segments: args.segments });
-const segments = topology.segments.length;
-// The same engine threads per worker for the approaches and the raw loop (the harness's default).
-const cores = Number(process.env.BENCH_CORES ?? 0) || (globalThis.navigator?.hardwareConcurrency ?? 2);
-const threads = Math.max(1, Math.floor(cores / segments));
-
-// The raw loop's shards are copied out once; the loop is measured before the first round and after
-// every round (a round runs each approach once), and each run is divided by the mean of the two
-// measurements around its round. So a machine that is busier in one part of the session moves the
-// raw loop with the runs, and the raw loop's own noise shows in the spread the noise test sees.
-const shardDir = join(out, 'raw-shards');
-const shards = await writeRawLoopShards(topology, workload, shardDir);
-const raw: RawLoopMeasurement[] = [];
-async function measureRaw(when: string): Promise<void> {
-  // Each point is the median of --raw-samples raw loops: one loop is well under a second of
-  // training at tiny scale, so a single one is at the mercy of whatever else the machine runs
-  // (and the first one after the copy runs measurably slower, cold).
-  const samples: RawLoopMeasurement[] = [];
-  for (let i = 0; i < args['raw-samples']; i++) samples.push(await runRawLoopOnShards(shards, workload, threads));
-  samples.sort((a, b) => a.examplesPerSecond - b.examplesPerSecond);
-  const m = samples[Math.floor(samples.length / 2)];
-  raw.push(m);
-  console.log(
-    `raw engine loop ${when}: ${m.examplesPerSecond.toFixed(0)} examples/s per worker (median of ${samples.map((x) => x.examplesPerSecond.toFixed(0)).join(', ')}; ${m.examples} examples each)`,
-  );
-}
-
-console.log(`${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker, ${args.repeats} round(s) of ${approaches.join(', ')}`);
-await measureRaw('before round 1');
-
-interface Measured {
-  approach: string;
-  round: number;
-  runDir: string;
-  summary: Summary;
-  events: Awaited<ReturnType<typeof loadRun>>['events'];
-}
-const measured: Measured[] = [];
-const failures: { approach: string; message: string }[] = [];
-for (let r = 0; r < args.repeats; r++) {
-  for (const approach of approaches) {
-    const label = `${approach} ${workload.id}/${scale} run ${r + 1}/${args.repeats}`;
-    try {
-      const result = await runSpec({ approach, workload: workload.id, scale, topology, runsDir, threads });
-      const s = result.summary;
-      console.log(`${label}: ETL ${s.etlSeconds.toFixed(2)} s, execution ${s.executionSeconds.toFixed(2)} s (${result.runDir})`);
-      const run = await loadRun(result.runDir, { requireSummary: true });
-      measured.push({ approach, round: r, runDir: result.runDir, summary: run.summary, events: run.events });
-    } catch (error) {
-      failures.push({ approach, message: `${label}: ${(error as Error).message}` });
-      console.error(`${label} failed: ${(error as Error).message}`);
+/** Per approach and ratio: mean, relative sd and range over the rounds (the spread a baseline carries). */
+function spreadTable(runs: readonly ComparableRun[]): string {
+  const table: string[][] = [];
+  for (const approach of [...new Set(runs.map((r) => r.approach))]) {
+    const ratios = runs.filter((r) => r.approach === approach && r.rawExamplesPerSecond !== null).map(ratiosOf);
+    for (const metric of ['executionRatio', 'epochRatio', 'etlRatio'] as const) {
+      const values = ratios.map((r) => r[metric]).filter((x): x is number => x !== null);
+      if (values.length === 0) continue;
+      const s = sideStats(values);
+      table.push([
+        approach,
+        metric,
+        String(s.n),
+        s.mean.toFixed(2),
+        `${((s.sd / s.mean) * 100).toFixed(1)}%`,
+        `${(((s.max - s.min) / s.mean) * 100).toFixed(1)}%`,
+      ]);
     }
   }
-  await measureRaw(`after round ${r + 1}`);
+  return formatTable(['approach', 'ratio', 'n', 'mean', 'sd / mean', '(max - min) / mean'], table);
 }
-rmSync(shardDir, { recursive: true, force: true });
 
-const rates = raw.map((m) => m.examplesPerSecond);
-const rawMean = mean(rates);
-const spread = (Math.max(...rates) - Math.min(...rates)) / rawMean;
-console.log(`raw engine loop: ${rates.map((x) => x.toFixed(0)).join(', ')} examples/s per worker (mean ${rawMean.toFixed(0)}, spread ${(spread * 100).toFixed(1)}%)`);
-if (spread > 0.2) console.log('  (the raw loop moved by more than 20% during the session: the machine was busy; the ratios are noisy)');
-
-await buildReport([runsDir], join(out, 'report'));
-console.log(`report: ${join(out, 'report', 'index.html')}`);
-
-const ratios: { approach: string; round: number; ratios: RunRatios }[] = [];
-for (const m of measured) {
-  const rawRate = (rates[m.round] + rates[m.round + 1]) / 2;
-  try {
-    ratios.push({ approach: m.approach, round: m.round, ratios: runRatios({ summary: m.summary, events: m.events, segments }, rawRate) });
-  } catch (error) {
-    failures.push({ approach: m.approach, message: `${m.approach} (${m.runDir}): ${(error as Error).message}` });
+async function main(args: CiArgs): Promise<void> {
+  if (!(SCALES as readonly string[]).includes(args.scale)) {
+    fail(`unknown scale "${args.scale}"; valid scales: ${SCALES.join(', ')}`);
   }
-}
-console.log(
-  '\n' +
-    formatTable(
-      ['approach', 'round', 'examples', 'raw loop s', 'execution s', 'execution ratio', 'ETL ratio', 'epoch ratio'],
-      ratios.map(({ approach, round, ratios: r }) => [
-        approach,
-        round + 1,
-        r.examplesTrained,
-        r.rawSeconds.toFixed(3),
-        (r.executionRatio * r.rawSeconds).toFixed(2),
-        r.executionRatio.toFixed(2),
-        r.etlRatio.toFixed(2),
-        r.epochRatio === null ? '-' : r.epochRatio.toFixed(2),
-      ]),
-    ),
-);
-
-const candidateRatios = collectRatios(ratios);
-const failedApproaches = [...new Set(failures.map((f) => f.approach))];
-const failureCode = failures.length > 0 ? 1 : 0;
-const reportFailures = (): void => {
-  if (failures.length > 0) console.error(`\n${failures.length} run(s) failed:\n${failures.map((f) => `  - ${f.message}`).join('\n')}`);
-};
-
-if (args['update-baseline']) {
-  if (failures.length > 0) {
-    reportFailures();
-    console.error(`bench:ci: not writing ${shownBaseline}: every run must succeed for a baseline (${failedApproaches.join(', ')} failed)`);
-    process.exit(1);
+  if (!Number.isInteger(args.rounds) || args.rounds < 1)
+    fail(`--rounds must be a positive integer, got ${args.rounds}`);
+  if (!Number.isInteger(args.threads) || args.threads < 1) {
+    fail(`--threads must be a positive integer, got ${args.threads}`);
   }
-  const env = await captureEnvironment(topology);
-  const written: CiBaseline = {
-    formatVersion: CI_BASELINE_VERSION,
-    workload: workload.id,
-    scale,
-    segments,
-    createdAt: new Date().toISOString(),
-    environment: { cpuModel: env.cpuModel, cpuCores: env.cpuCores, torch: env.torch, postgres: env.postgres },
-    rawExamplesPerSecond: rates,
-    threads,
-    approaches: candidateRatios,
-  };
-  writeFileSync(baselinePath, JSON.stringify(written, null, 2) + '\n');
+  const scale = args.scale as ScaleName;
+  const approaches = args.approaches ? splitList([args.approaches]) : approachIds();
+  for (const id of approaches) {
+    try {
+      getApproach(id);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
+  const workload = (() => {
+    try {
+      return resolveWorkload(args.workload, scale, 1);
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+  })();
+  const baselinePath = args.baseline ? resolve(args.baseline) : DEFAULT_BASELINE;
+  const shownBaseline = relative(process.cwd(), baselinePath).startsWith('..')
+    ? baselinePath
+    : relative(process.cwd(), baselinePath);
+
+  // Before spending minutes on runs: is the baseline there, and does it hold this grid?
+  let baseline: Baseline | undefined;
+  if (!args['update-baseline']) {
+    const stored = (() => {
+      try {
+        return loadBaseline(baselinePath);
+      } catch (error) {
+        return fail(`${(error as Error).message}\n(record one with --update-baseline and commit it)`);
+      }
+    })();
+    baseline = stored;
+    const held = (a: string) =>
+      stored.runs.some(
+        (r) => r.approach === a && r.workload === workload.id && r.scale === scale && r.segments === args.segments,
+      );
+    const missing = approaches.filter((a) => !held(a));
+    if (missing.length > 0) {
+      fail(
+        `${shownBaseline} holds no runs of ${missing.join(', ')} on ${workload.id}/${scale} ` +
+          `with ${args.segments} segments; record it with --update-baseline`,
+      );
+    }
+  }
+
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const out = resolve(args.out ?? join('.bench', 'ci', stamp));
+  const runsDir = join(out, 'runs');
+  mkdirSync(runsDir, { recursive: true });
+
+  const topology = await ensureCluster({ segments: args.segments });
+  const segments = topology.segments.length;
+  const threads = args.threads;
   console.log(
-    `\n--update-baseline: wrote the ratios of ${Object.keys(candidateRatios).length} approach(es) x ${args.repeats} run(s) to ${shownBaseline} (nothing was compared); commit it`,
+    `${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs ` +
+      `on ${segments} segments, ` +
+      `${threads} engine thread(s) per worker, ${args.rounds} round(s) of ${approaches.join(', ')}`,
   );
-  for (const [approach, r] of Object.entries(candidateRatios)) {
-    console.log(`  ${approach}: execution ${mean(r.executionRatio).toFixed(2)}, ETL ${mean(r.etlRatio).toFixed(2)}, epoch ${r.epochRatio.length > 0 ? mean(r.epochRatio).toFixed(2) : '-'} (means)`);
+
+  interface Measured {
+    round: number;
+    run: ComparableRun;
   }
-  process.exitCode = 0;
-} else {
-  const base = baseline as CiBaseline;
-  // An approach whose runs all failed is reported as a failure (exit 1), not as missing.
-  const lost = failedApproaches.filter((a) => !(a in candidateRatios));
-  const compared = { ...base, approaches: Object.fromEntries(Object.entries(base.approaches).filter(([a]) => !lost.includes(a))) };
-  const candidate = { workload: workload.id, scale, segments, approaches: candidateRatios };
-  const result = compareToBaseline(compared, candidate, { maxSlowdown: args['max-slowdown'] });
-  console.log(`\nagainst ${shownBaseline} (recorded ${base.createdAt} on ${base.environment.cpuModel}, ${base.environment.cpuCores} cores):`);
-  if (result.kind === 'not comparable') {
-    console.error(`bench:ci: not comparable:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`);
-  } else {
-    console.log(formatTable(CI_TABLE_HEADERS, ciTableRows(result)));
-    for (const note of result.notes) console.log(`note: ${note}`);
-    const regressions = result.rows.filter((r) => r.verdict === 'regression');
+  const measured: Measured[] = [];
+  const failures: { approach: string; message: string }[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    for (const approach of approaches) {
+      const label = `${approach} ${workload.id}/${scale} round ${round + 1}/${args.rounds}`;
+      try {
+        const result = await runSpec({ approach, workload: workload.id, scale, topology, runsDir, threads });
+        const run = comparableRun(await loadRun(result.runDir, { requireSummary: true }));
+        const raw =
+          run.rawExamplesPerSecond === null
+            ? 'no calibration'
+            : `raw loop ${run.rawExamplesPerSecond.toFixed(0)} examples/s per worker`;
+        console.log(
+          `${label}: ETL ${run.etlSeconds.toFixed(2)} s, execution ${run.executionSeconds.toFixed(2)} s, ` +
+            `${raw} (${result.runDir})`,
+        );
+        measured.push({ round, run });
+      } catch (error) {
+        failures.push({ approach, message: `${label}: ${(error as Error).message}` });
+        console.error(`${label} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  await buildReport([runsDir], join(out, 'report'));
+  console.log(`report: ${join(out, 'report', 'index.html')}`);
+
+  const ratioText = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x.toFixed(2));
+  const rows = measured.map(({ round, run }) => {
+    const calibrated = run.rawExamplesPerSecond !== null && run.examplesTrained > 0;
+    const ratios = calibrated ? ratiosOf(run) : undefined;
+    return [
+      run.approach,
+      round + 1,
+      run.examplesTrained,
+      run.rawExamplesPerSecond === null ? '-' : run.rawExamplesPerSecond.toFixed(0),
+      run.executionSeconds.toFixed(2),
+      ratioText(ratios?.executionRatio),
+      ratioText(ratios?.etlRatio),
+      ratioText(ratios?.epochRatio),
+    ];
+  });
+  console.log(
+    '\n' +
+      formatTable(
+        [
+          'approach',
+          'round',
+          'examples',
+          'raw ex/s/worker',
+          'execution s',
+          'execution ratio',
+          'ETL ratio',
+          'epoch ratio',
+        ],
+        rows,
+      ),
+  );
+
+  const rates = measured.map((m) => m.run.rawExamplesPerSecond).filter((x): x is number => x !== null);
+  if (rates.length > 0) {
+    const s = sideStats(rates);
     console.log(
-      regressions.length > 0
-        ? `\nREGRESSION: ${regressions.map((r) => `${r.approach} ${r.metric} ${r.factor.toFixed(2)}x`).join(', ')} (max slowdown ${result.options.maxSlowdown}x, alpha ${result.options.alpha})`
-        : `\nno regression (max slowdown ${result.options.maxSlowdown}x, alpha ${result.options.alpha})`,
+      `raw engine loop over ${s.n} calibrations: mean ${s.mean.toFixed(0)} examples/s per worker, ` +
+        `sd ${((s.sd / s.mean) * 100).toFixed(1)}%, ` +
+        `range ${(((s.max - s.min) / s.mean) * 100).toFixed(1)}% of the mean`,
     );
   }
-  reportFailures();
-  process.exitCode = Math.max(failureCode, ciExitCode(result));
+
+  const failedApproaches = [...new Set(failures.map((f) => f.approach))];
+  const reportFailures = (): void => {
+    if (failures.length > 0)
+      console.error(`\n${failures.length} run(s) failed:\n${failures.map((f) => `  - ${f.message}`).join('\n')}`);
+  };
+  const candidate = measured.map((m) => m.run);
+
+  if (args['update-baseline']) {
+    if (failures.length > 0) {
+      reportFailures();
+      console.error(
+        `bench:ci: not writing ${shownBaseline}: every run must succeed for a baseline ` +
+          `(${failedApproaches.join(', ')} failed)`,
+      );
+      process.exit(1);
+    }
+    saveBaseline(baselinePath, candidate);
+    console.log(
+      `\n--update-baseline: wrote ${candidate.length} run(s) to ${shownBaseline} (nothing was compared); commit it`,
+    );
+    console.log(`spread of the ratios over ${args.rounds} round(s):\n${spreadTable(candidate)}`);
+    process.exitCode = 0;
+  } else {
+    const base = baseline as Baseline;
+    // An approach whose runs all failed is reported as a failure (exit 1), not as missing.
+    const measuredApproaches = new Set(candidate.map((r) => r.approach));
+    const compared = base.runs.filter(
+      (r) =>
+        approaches.includes(r.approach) &&
+        measuredApproaches.has(r.approach) &&
+        r.workload === workload.id &&
+        r.scale === scale,
+    );
+    const result = compareRuns(compared, candidate, {
+      metric: 'ratio-to-raw',
+      maxSlowdown: args['max-slowdown'],
+      allowEnvDiff: splitList(args['allow-env-diff']),
+    });
+    const env = compared[0]?.environment;
+    console.log(
+      `\nagainst ${shownBaseline} (saved ${base.createdAt}${env ? ` on ${env.cpuModel}, ${env.cpuCores} cores` : ''}):`,
+    );
+    console.log(renderComparison(result, 'table').trimEnd());
+    writeOutput(join(out, 'compare.md'), renderComparison(result, 'markdown'));
+    writeOutput(join(out, 'compare.json'), renderComparison(result, 'json'));
+    writeOutput(join(out, 'junit.xml'), renderComparison(result, 'junit'));
+    console.log(`comparison: ${join(out, 'compare.md')}, compare.json, junit.xml`);
+    console.log(`spread of the ratios now:\n${spreadTable(candidate)}`);
+    reportFailures();
+    if (result.kind === 'compared' && failures.length > 0)
+      console.error(`bench:ci: ${verdictLine(result)}; and ${failures.length} run(s) failed`);
+    process.exitCode = Math.max(failures.length > 0 ? 1 : 0, exitCodeOf(result));
+  }
 }
+
+await runBench<CiArgs>({
+  name: 'bench:ci',
+  describe: 'every approach on a tiny grid in rounds, as ratios to the raw loop, against bench/ci-baseline.json',
+  options: (argv: Argv<object>) =>
+    argv
+      .option('approaches', {
+        type: 'string',
+        describe: 'comma-separated approach ids (default: every registered approach)',
+      })
+      .option('workload', { type: 'string', default: 'criteo' })
+      .option('scale', { type: 'string', default: 'tiny' })
+      .option('segments', { type: 'number', default: 2 })
+      .option('threads', {
+        type: 'number',
+        default: 1,
+        describe: 'engine threads per worker (fixed, so a baseline travels between machines)',
+      })
+      .option('rounds', {
+        alias: 'repeats',
+        type: 'number',
+        default: 3,
+        describe: 'runs per approach, one per round (3 or more enables the noise test)',
+      })
+      .option('out', {
+        type: 'string',
+        describe: 'folder for the runs, the report and the comparison (default .bench/ci/<timestamp>)',
+      })
+      .option('baseline', { type: 'string', describe: 'the baseline file (default bench/ci-baseline.json)' })
+      .option('update-baseline', {
+        type: 'boolean',
+        default: false,
+        describe: 'write the runs to the baseline file instead of comparing',
+      })
+      .option('max-slowdown', { type: 'number', default: 1.1 })
+      .option('allow-env-diff', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'environment fields allowed to differ (see bench compare --help)',
+      }) as unknown as Argv<CiArgs>,
+  async main(args) {
+    try {
+      await main(args);
+    } catch (error) {
+      if (!(error instanceof CiRefusal)) throw error;
+      console.error(`bench:ci: ${error.message}`);
+      process.exitCode = 2;
+    }
+  },
+});

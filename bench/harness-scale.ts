@@ -69,7 +69,7 @@ async function eventStream(args: Args, folder: RunFolder): Promise<{ cpu: number
     folder.append(event);
   };
   const { segments, configs, epochs } = args;
-  const book = new EpochBook((event: TrainEvent) => record(event), configs * segments, configs);
+  const book = new EpochBook((event: TrainEvent) => record(event), { configs, segments });
   const scheduler = createAsyncRandomScheduler({ configs, segments, epochs, seed: 1 });
   // Virtual times: each unit takes unit-ms on its segment; events carry those times.
   const clock = new Float64Array(segments);
@@ -80,6 +80,7 @@ async function eventStream(args: Args, folder: RunFolder): Promise<{ cpu: number
     scheduler,
     segments,
     runUnit: async (unit) => {
+      book.unitStarted(unit);
       const start = clock[unit.segment];
       const end = start + args['unit-ms'];
       clock[unit.segment] = end;

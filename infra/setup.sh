@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(postgresql-15 postgresql-plpython3-15 postgresql-contrib python3-torch python3-numpy
-  libopenblas0-openmp chromium fonts-dejavu-core)
+# make and g++: npm ci compiles the lz4 package's native decoder (node-gyp) from its source.
+packages=(postgresql-15 postgresql-plpython3-15 postgresql-contrib python3-torch python3-torchvision
+  python3-numpy python3-optuna libopenblas0-openmp chromium fonts-dejavu-core make g++)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,8 +30,8 @@ fi
 # Debian's postgresql package creates and starts a default cluster; bench runs its own, so the
 # default one is left alone (it is not ours to stop).
 
-if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
-  echo "bench setup: /usr/bin/python3 cannot import torch and numpy; reinstall python3-torch python3-numpy" >&2
+if ! /usr/bin/python3 -c 'import torch, torchvision, numpy' 2>/dev/null; then
+  echo "bench setup: /usr/bin/python3 cannot import torch, torchvision and numpy; reinstall python3-torch python3-torchvision python3-numpy" >&2
   exit 1
 fi
 

@@ -3,11 +3,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LoadedRun } from '../src/core/records.js';
-import { expandRunPaths, loadRun } from '../src/store/read.js';
+import { expandRunPaths, loadReadableRuns } from '../src/store/read.js';
 import { breakdownCsv, breakdownMarkdown, breakdownTable, figure9, type Figure } from './figure9.js';
 import { ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';
 import { renderPng, renderSvg, withReportConfig } from './render.js';
+import { searchFigures, searchMarkdown } from './search.js';
 import { loadSimulation, simulationFigures } from './simulation.js';
 import { table6, table6Csv, table6Markdown } from './table6.js';
 
@@ -26,19 +27,28 @@ export interface BuildResult {
   /** Things tolerated on the way (torn last lines, derived summaries, vega warnings). */
   warnings: string[];
   runs: LoadedRun[];
+  /** Run folders that could not be read (each named in `warnings` too); the report leaves them out. */
+  unreadable: string[];
 }
 
 /** Every figure the runs (and the simulation) give, in report order. */
 export function reportFigures(runs: readonly LoadedRun[], simulation?: Parameters<typeof simulationFigures>[0]): Figure[] {
-  return [...figure9(runs), ...runs.map(ganttFigure), ...(simulation ? simulationFigures(simulation) : [])];
+  return [
+    ...figure9(runs),
+    ...searchFigures(runs),
+    ...runs.map(ganttFigure),
+    ...(simulation ? simulationFigures(simulation) : []),
+  ];
 }
 
 export async function buildReport(runDirs: string[], outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const dirs = await expandRunPaths(runDirs);
-  const runs: LoadedRun[] = [];
-  for (const dir of dirs) runs.push(await loadRun(dir));
+  const { runs, unreadable } = await loadReadableRuns(dirs);
   const simulation = options.simulation ? await loadSimulation(options.simulation) : undefined;
-  const warnings = runs.flatMap((r) => r.warnings);
+  const warnings = [
+    ...unreadable.map((u) => `left out ${u.dir}: ${u.error.message}`),
+    ...runs.flatMap((r) => r.warnings),
+  ];
 
   const out = resolve(outDir);
   await mkdir(out, { recursive: true });
@@ -55,6 +65,8 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
   const breakdown = breakdownTable(runs);
   await write('breakdown.md', breakdownMarkdown(breakdown));
   await write('breakdown.csv', breakdownCsv(breakdown));
+  const searches = searchMarkdown(runs);
+  if (searches) await write('search.md', searches);
 
   const rendered: HtmlFigure[] = [];
   for (const figure of reportFigures(runs, simulation)) {
@@ -79,5 +91,5 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
       warnings,
     }),
   );
-  return { files, warnings, runs };
+  return { files, warnings, runs, unreadable: unreadable.map((u) => u.dir) };
 }

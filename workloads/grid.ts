@@ -1,5 +1,13 @@
 // Helpers for grids of model configs and for workload definitions with options.
-import type { Arch, ModelConfig, ResolvedWorkload, ScaleName, WorkloadDefinition } from '../src/core/workload.js';
+import {
+  REGULARIZERS,
+  type Arch,
+  type ModelConfig,
+  type Regularizer,
+  type ResolvedWorkload,
+  type ScaleName,
+  type WorkloadDefinition,
+} from '../src/core/workload.js';
 
 /** Options a workload reads (from `--option key=value`). */
 export type WorkloadOptions = Record<string, string>;
@@ -53,14 +61,44 @@ export interface GridAxes {
   l2: readonly number[];
 }
 
-/** The grid arch x batch x lr x l2, numbered in that order. */
-export function grid(axes: GridAxes, extra: Partial<Pick<ModelConfig, 'hidden' | 'width' | 'repeat'>> = {}): ModelConfig[] {
+/** What a grid adds to each of its configs besides the axes. */
+export type ConfigExtra = Partial<Pick<ModelConfig, 'hidden' | 'width' | 'blocks' | 'repeat' | 'regularizer'>>;
+
+/**
+ * The grid arch x batch x lr x l2, numbered in that order; `extra` is the same for every config or a function of
+ * its arch.
+ */
+export function grid(axes: GridAxes, extra: ConfigExtra | ((arch: Arch) => ConfigExtra) = {}): ModelConfig[] {
   return numberConfigs(
     product(axes as unknown as Record<string, readonly unknown[]>).map((row) => {
-      const c = { ...(row as Pick<ModelConfig, 'arch' | 'batchSize' | 'learningRate' | 'l2'>), ...extra };
+      const axesRow = row as Pick<ModelConfig, 'arch' | 'batchSize' | 'learningRate' | 'l2'>;
+      const c = { ...axesRow, ...(typeof extra === 'function' ? extra(axesRow.arch) : extra) };
       return { ...c, label: configLabel(c) };
     }),
   );
+}
+
+/** The option every workload reads: how `l2` regularises its configs (recorded with each config in run.json). */
+export const REGULARIZER_OPTION: Record<string, OptionSpec> = {
+  regularizer: {
+    default: 'kernel-l2',
+    description:
+      "how l2 regularises: kernel-l2 (Keras' L2 penalty on kernel weights, as the paper ran it), " +
+      "adam (Adam's coupled weight decay on every parameter) or adamw (AdamW's decoupled weight decay)",
+  },
+};
+
+export function readRegularizer(workloadId: string, value: string | undefined): Regularizer {
+  const name = value ?? 'kernel-l2';
+  if (!(REGULARIZERS as readonly string[]).includes(name)) {
+    throw new Error(`${workloadId}: option regularizer must be one of ${REGULARIZERS.join(', ')}, got '${name}'`);
+  }
+  return name as Regularizer;
+}
+
+/** The configs with the workload's regulariser set on each. */
+export function regularized(configs: ModelConfig[], regularizer: Regularizer): ModelConfig[] {
+  return configs.map((c) => ({ ...c, regularizer }));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { ResolvedWorkload, ScaleName } from '../src/core/workload.js';
 import { SCALES } from '../src/core/workload.js';
 import { criteoWorkload } from './definitions/criteo.js';
 import { heteroWorkload } from './definitions/hetero.js';
+import { hyperoptWorkload } from './definitions/hyperopt.js';
 import { imagenetWorkload } from './definitions/imagenet.js';
 import { modelsizeWorkload } from './definitions/modelsize.js';
 import { scalabilityWorkload } from './definitions/scalability.js';
@@ -18,6 +19,7 @@ export const WORKLOADS: Record<string, BenchWorkloadDefinition> = {
   hetero: heteroWorkload,
   modelsize: modelsizeWorkload,
   scalability: scalabilityWorkload,
+  hyperopt: hyperoptWorkload,
 };
 
 export const WORKLOAD_IDS = Object.keys(WORKLOADS);

@@ -1,10 +1,9 @@
-// What an approach needs from the machine, checked before a run starts (Approach.check).
-import { existsSync } from 'node:fs';
+// What an approach needs from the machine, checked before a run starts (Approach.check), before
+// the lock, the run folder and any ETL: a run that cannot train never starts.
 import { withClient } from '../../src/db/connect.js';
 import type { Topology } from '../../src/db/topology.js';
 import type { Problem } from '../../src/core/approach.js';
-
-const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+import { checkEngine } from '../../src/engine/engine-python.js';
 
 /** The engine must import inside a segment backend (PL/Python + torch on the server). */
 export async function checkInDbms(topology: Topology): Promise<Problem[]> {
@@ -19,8 +18,7 @@ export async function checkInDbms(topology: Topology): Promise<Problem[]> {
   });
 }
 
-/** Out-of-DBMS workers need Debian's python3 with torch. */
+/** Out-of-DBMS workers: the engine's interpreter (BENCH_PYTHON, else /usr/bin/python3) imports torch and the engine. */
 export async function checkWorkers(): Promise<Problem[]> {
-  if (!existsSync(PYTHON)) return [{ message: `${PYTHON} not found`, fix: 'apt-get install python3 python3-torch (bash infra/setup.sh)' }];
-  return [];
+  return checkEngine();
 }

@@ -1,74 +1,35 @@
--- In-DBMS training and validation aggregates (udaf, ctq, ma). The Python lives in
--- bench_engine.indb; these definitions only route arguments to it.
--- Common arguments: the model's source, config id, config JSON, run metadata JSON (input shape,
--- classes, threads), then one packed buffer (x, y, n). The source is JSON naming the segment's
--- local models table ({"table": ...}) or a model-store file ({"file": ..., "seed": ...}); the
--- *_inline variants take the model itself as a bytea.
--- The JSON arguments are typed json, not text: an aggregate over a collatable constant argument is
--- not shippable by postgres_fdw (its input collation does not come from a foreign column), and the
--- targeted CTQ queries pass constants.
+-- In-DBMS training and validation (udaf, ctq, ma): ONE aggregate, whatever the approach and
+-- wherever the model lives. The Python lives in bench_engine.indb; these definitions only route
+-- arguments to it. The approaches call it from per-run views defined on each segment
+-- (docs/indb.md), never from a statement the coordinator's planner could aggregate locally.
+--
+-- bench_step(task, buffer_id, x, y, n): the task (JSON: kind train|valid, the model's source -- a
+-- models table or a model-store file --, the version expected, config, ...; see indb.py) and one
+-- packed buffer. x and y are NULL when the task reads this backend's cache of decoded buffers.
+-- Returns u32 LE length of a JSON result, the result, then the trained model when asked for.
+-- The task is json, not text: an aggregate over a collatable argument that does not come from a
+-- column would not be shippable by postgres_fdw.
 
-CREATE FUNCTION bench_train_sfunc(state text, source json, config int, spec json, meta json, x bytea, y bytea, n int)
+CREATE FUNCTION bench_step_sfunc(state text, task json, buffer_id int, x bytea, y bytea, n int)
 RETURNS text LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
-return indb.train_transition(GD, plpy, state, source, config, spec, meta, x, y, n)
+return indb.step_transition(GD, plpy, state, task, buffer_id, x, y, n)
 $$;
 
-CREATE FUNCTION bench_train_ffunc(state text) RETURNS text LANGUAGE plpython3u VOLATILE AS $$
+CREATE FUNCTION bench_step_ffunc(state text) RETURNS bytea LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
-return indb.train_final(GD, plpy, state)
+return indb.step_final(GD, plpy, state)
 $$;
 
-CREATE AGGREGATE bench_train(json, int, json, json, bytea, bytea, int) (
-  SFUNC = bench_train_sfunc, STYPE = text, FINALFUNC = bench_train_ffunc, FINALFUNC_MODIFY = READ_WRITE
+CREATE AGGREGATE bench_step(json, int, bytea, bytea, int) (
+  SFUNC = bench_step_sfunc, STYPE = text, FINALFUNC = bench_step_ffunc, FINALFUNC_MODIFY = READ_WRITE
 );
 
-CREATE FUNCTION bench_train_inline_sfunc(state text, model bytea, config int, spec json, meta json, x bytea, y bytea, n int)
-RETURNS text LANGUAGE plpython3u VOLATILE AS $$
+-- Import the engine in this backend and set its threads: the run's start-up phase, so that no
+-- statement of the execution phase pays for it. Returns {spans, pid, threads} as JSON.
+CREATE FUNCTION bench_engine_warm(meta json) RETURNS text LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
-return indb.train_inline_transition(GD, plpy, state, model, config, spec, meta, x, y, n)
-$$;
-
--- Returns u32 LE length of the result JSON, the JSON, then the trained model.
-CREATE FUNCTION bench_train_inline_ffunc(state text) RETURNS bytea LANGUAGE plpython3u VOLATILE AS $$
-from bench_engine import indb
-return indb.train_inline_final(GD, plpy, state)
-$$;
-
-CREATE AGGREGATE bench_train_inline(bytea, int, json, json, bytea, bytea, int) (
-  SFUNC = bench_train_inline_sfunc, STYPE = text, FINALFUNC = bench_train_inline_ffunc, FINALFUNC_MODIFY = READ_WRITE
-);
-
-CREATE FUNCTION bench_valid_sfunc(state text, source json, config int, spec json, meta json, x bytea, y bytea, n int)
-RETURNS text LANGUAGE plpython3u VOLATILE AS $$
-from bench_engine import indb
-return indb.valid_transition(GD, plpy, state, source, config, spec, meta, x, y, n)
-$$;
-
-CREATE FUNCTION bench_valid_ffunc(state text) RETURNS text LANGUAGE plpython3u VOLATILE AS $$
-from bench_engine import indb
-return indb.valid_final(GD, plpy, state)
-$$;
-
-CREATE AGGREGATE bench_validate(json, int, json, json, bytea, bytea, int) (
-  SFUNC = bench_valid_sfunc, STYPE = text, FINALFUNC = bench_valid_ffunc, FINALFUNC_MODIFY = READ_WRITE
-);
-
-CREATE FUNCTION bench_valid_inline_sfunc(state text, model bytea, config int, spec json, meta json, x bytea, y bytea, n int)
-RETURNS text LANGUAGE plpython3u VOLATILE AS $$
-from bench_engine import indb
-return indb.valid_inline_transition(GD, plpy, state, model, config, spec, meta, x, y, n)
-$$;
-
-CREATE AGGREGATE bench_validate_inline(bytea, int, json, json, bytea, bytea, int) (
-  SFUNC = bench_valid_inline_sfunc, STYPE = text, FINALFUNC = bench_valid_ffunc, FINALFUNC_MODIFY = READ_WRITE
-);
-
--- A freshly initialised model (weights and optimizer state), deterministic from the seed.
-CREATE FUNCTION bench_init_model(spec json, meta json, seed int) RETURNS bytea
-LANGUAGE plpython3u VOLATILE AS $$
-from bench_engine import indb
-return indb.init_model(GD, spec, meta, seed)
+return indb.warm(GD, meta)
 $$;
 
 -- Weighted average of checkpoints (model averaging, MA).
@@ -76,4 +37,15 @@ CREATE FUNCTION bench_average(models bytea[], weights float8[]) RETURNS bytea
 LANGUAGE plpython3u VOLATILE AS $$
 from bench_engine import indb
 return indb.average(GD, models, weights)
+$$;
+
+-- A trigger for models tables: a transaction that writes a model commits synchronously, whatever
+-- the instance's synchronous_commit (off in the embedded cluster, which speeds up packing). A
+-- commit the coordinator has seen must survive an immediate stop of the instance: the model hop
+-- deletes the source copy only after the destination's copy committed.
+CREATE FUNCTION bench_durable_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('synchronous_commit', 'on', true);
+  RETURN NULL;
+END
 $$;

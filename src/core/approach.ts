@@ -37,8 +37,9 @@ export interface RunContext<O extends Record<string, OptionValue> = Record<strin
   log(message: string): void;
   /**
    * Finished units and validations. Report every finished unit (`unitDone`) and validation
-   * (`validated`) here; on `--resume` it already holds what the earlier attempt finished
-   * (`completedUnits`, which the scheduler skips).
+   * (`validated`) here, and every unit as it begins (`unitStarted`, for live displays); on
+   * `--resume` it already holds what the earlier attempt finished (`completedUnits`, which the
+   * scheduler skips).
    */
   epochs: EpochBook;
   /** Register a process this run started (engine workers) so the sampler counts its resources. */

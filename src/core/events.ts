@@ -2,6 +2,8 @@
 // events.jsonl holds one per line. The zod schemas are the source; the TypeScript types are derived
 // from them, so the file format and the types cannot drift apart.
 import { z } from 'zod';
+import { searchParamsSchema } from './search.js';
+import { modelConfigSchema } from './workload.js';
 
 /** What a timed interval was spent on. Listed once; the breakdown maps each to a paper component. */
 export const SPAN_KINDS = [
@@ -46,15 +48,19 @@ export type ByteColumn = (typeof BYTE_COLUMNS)[number];
 /**
  * Every transport whose bytes a run counts exactly, and the Table 6 column its execution-phase bytes
  * belong to (docs/measurement.md, "Bytes"). Bytes counted in the ETL or start-up phase go to the ETL
- * column whatever their transport. The one place this mapping is written; the README copies it.
+ * or start-up bytes column whatever their transport; calibration bytes to neither. The one place
+ * this mapping is written; the README copies it.
  */
 export const TRANSPORT_TABLE = {
   copy: { column: 'network', counts: 'rows streamed out of a database instance by COPY (exports, replicas)' },
   sql: {
     column: 'network',
-    counts: 'models sent as SQL parameters and returned as result rows via the coordinator (MA broadcast and collect)',
+    counts: 'models returned as result rows via the coordinator and sent to every segment (MA collect and broadcast)',
   },
-  'model-table': { column: 'network', counts: 'model hops through database tables (udaf, ctq models-in=db)' },
+  'model-table': {
+    column: 'network',
+    counts: 'model hops between segments through database tables: copy, verify, delete (udaf, ctq models-in=db)',
+  },
   'model-store': {
     column: 'network',
     counts: "model hops through the shared model store: a checkpoint read and written per unit (the paper's shared FS)",
@@ -64,17 +70,20 @@ export const TRANSPORT_TABLE = {
   'export-file': { column: 'disk', counts: 'export and replica files written, and read back into workers' },
   'model-state': {
     column: 'disk',
-    counts: "model state read from and written to the segment's own models table by the aggregate (udaf), no hop",
+    counts: "model state the aggregate reads and writes in the segment's own models table (udaf, ctq db, ma), no hop",
   },
-  checkpoint: { column: 'disk', counts: 'model state written only to be kept (for resume), not to hop' },
   pipe: { column: 'local', counts: 'pipes between the harness and its engine workers' },
 } as const satisfies Record<string, { column: ByteColumn; counts: string }>;
 export type Transport = keyof typeof TRANSPORT_TABLE;
 export const TRANSPORTS = Object.keys(TRANSPORT_TABLE) as [Transport, ...Transport[]];
 export const transportSchema = z.enum(TRANSPORTS);
 
-/** The phases of a run, in order. Their intervals sum to the run's wall time. */
-export const PHASES = ['etl', 'startup', 'execution'] as const;
+/**
+ * The phases of a run, in order of their first start. Their intervals sum to the run's wall time.
+ * 'calibration' (the raw engine loop measured in the run, docs/ci.md) comes between start-up and
+ * execution and counts as neither.
+ */
+export const PHASES = ['etl', 'startup', 'calibration', 'execution'] as const;
 export const phaseSchema = z.enum(PHASES);
 export type Phase = z.infer<typeof phaseSchema>;
 
@@ -133,6 +142,19 @@ export const unitDoneSchema = z.object({
 });
 export type UnitDone = z.infer<typeof unitDoneSchema>;
 
+/**
+ * A (config, segment) sub-epoch began. Nothing is computed from it; it lets a live display show
+ * what each worker is on and measure unit times while they run (docs/terminal.md).
+ */
+export const unitStartSchema = z.object({
+  type: z.literal('unit-start'),
+  config: z.number(),
+  segment: z.number(),
+  epoch: z.number(),
+  at: z.number(),
+});
+export type UnitStart = z.infer<typeof unitStartSchema>;
+
 /** A phase boundary the harness records. */
 export const phaseMarkSchema = z.object({
   type: z.literal('phase'),
@@ -158,19 +180,96 @@ export const interruptedSchema = z.object({
 });
 export type Interrupted = z.infer<typeof interruptedSchema>;
 
+/**
+ * The raw engine loop's training throughput on this machine, measured in the run's calibration
+ * phase (docs/ci.md): one process per worker, all at once, each training every config of the
+ * workload with the run's engine threads on synthetic data of the workload's shape.
+ */
+export const calibrationSchema = z.object({
+  type: z.literal('calibration'),
+  /**
+   * Examples/s of ONE worker: per worker the harmonic mean over configs (every config trains the
+   * same examples in a run), then the harmonic mean over workers.
+   */
+  examplesPerSecond: z.number(),
+  workers: z.number(),
+  threads: z.number(),
+  /** Train-loop seconds each worker aimed at, split evenly across the configs. */
+  budgetSeconds: z.number(),
+  /** Per config, examples/s averaged (harmonically) over workers. */
+  configs: z.array(z.object({ config: z.number(), examplesPerSecond: z.number() })),
+  device: z.string(),
+  at: z.number(),
+});
+export type Calibration = z.infer<typeof calibrationSchema>;
+
+/** A search proposed a new config (docs/search.md): the point it sampled and the model config made from it. */
+export const searchConfigSchema = z.object({
+  type: z.literal('search-config'),
+  config: modelConfigSchema,
+  params: searchParamsSchema,
+  at: z.number(),
+});
+export type SearchConfigEvent = z.infer<typeof searchConfigSchema>;
+
+/**
+ * A config arrives to train its epochs [from, to): a new config (from 0), or one ASHA promotes to
+ * its next rung. Jobs are numbered in the order the searcher proposed them; `told` is how many job
+ * results (jobs 0..told-1) the searcher had been told when it proposed this one.
+ */
+export const searchJobSchema = z.object({
+  type: z.literal('search-job'),
+  job: z.number().int(),
+  config: z.number().int(),
+  from: z.number().int(),
+  to: z.number().int(),
+  /** ASHA: the rung the job trains the config up to (0 = the first). */
+  rung: z.number().int().optional(),
+  told: z.number().int(),
+  at: z.number(),
+});
+export type SearchJobEvent = z.infer<typeof searchJobSchema>;
+
+/** A job's result as the searcher was told it, in job order: the validation loss after its last epoch. */
+export const searchResultSchema = z.object({
+  type: z.literal('search-result'),
+  job: z.number().int(),
+  config: z.number().int(),
+  /** Epochs the config has trained (the job's `to`). */
+  epochs: z.number().int(),
+  /** Validation loss; null when it was not a finite number (the config diverged). */
+  value: z.number().nullable(),
+  at: z.number(),
+});
+export type SearchResultEvent = z.infer<typeof searchResultSchema>;
+
 export const runEventSchema = z.discriminatedUnion('type', [
   spanSchema,
   epochMetricsSchema,
   counterSchema,
   unitDoneSchema,
+  unitStartSchema,
   phaseMarkSchema,
   logLineSchema,
   interruptedSchema,
+  calibrationSchema,
+  searchConfigSchema,
+  searchJobSchema,
+  searchResultSchema,
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
 
 /** What an approach may emit while training (the harness writes phases and interruptions itself). */
-export type TrainEvent = Span | EpochMetrics | Counter | UnitDone | LogLine;
+export type TrainEvent =
+  | Span
+  | EpochMetrics
+  | Counter
+  | UnitDone
+  | UnitStart
+  | LogLine
+  | SearchConfigEvent
+  | SearchJobEvent
+  | SearchResultEvent;
 
 /** The time an event is about: a span's end, any other event's `at`. */
 export function eventTime(event: RunEvent): number {

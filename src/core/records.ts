@@ -18,6 +18,11 @@ export const environmentSchema = z.object({
   os: z.string(),
   cpuModel: z.string(),
   cpuCores: z.number(),
+  /**
+   * The CPUs the bench process may run on (Linux Cpus_allowed_list, e.g. "0-3" or "0,2"), as
+   * `taskset` or a container's cpuset left it; absent in runs written before it was recorded.
+   */
+  cpuAffinity: z.string().optional(),
   memoryBytes: z.number(),
   gpu: z.string().nullable(),
   packages: z.record(z.string(), z.string()),
@@ -43,7 +48,8 @@ export const runInfoSchema = z.object({
   workloadOptions: z.record(z.string(), optionValueSchema).optional(),
   /** Engine threads per worker (absent in runs written before it was recorded). */
   threads: z.number().optional(),
-  configs: z.array(modelConfigSchema),
+  /** The configs as they ran; `arch` is any name, so runs of an older engine's models stay readable. */
+  configs: z.array(modelConfigSchema.extend({ arch: z.string() })),
   dataset: z.record(z.string(), z.unknown()),
   startedAt: z.string(),
   environment: environmentSchema,
@@ -144,7 +150,7 @@ const byColumnSchema = z.object(
 );
 
 /** The version of the measurement definitions a summary was computed with (docs/measurement.md). */
-export const MEASUREMENT_VERSION = 2;
+export const MEASUREMENT_VERSION = 3;
 
 export const summarySchema = z.object({
   formatVersion: z.literal(FORMAT_VERSION),
@@ -155,6 +161,8 @@ export const summarySchema = z.object({
   /** Seconds. */
   etlSeconds: z.number(),
   startupSeconds: z.number(),
+  /** The raw loop's calibration (docs/ci.md): neither ETL nor execution. */
+  calibrationSeconds: z.number(),
   executionSeconds: z.number(),
   epochSeconds: z.array(z.number()),
   /** Execution seconds inside no epoch window (before the first, between epochs, after the last). */
@@ -176,8 +184,10 @@ export const summarySchema = z.object({
     byTransport: z.record(z.string(), byPhaseSchema),
     /** Execution-phase bytes by Table 6 column (TRANSPORT_TABLE). */
     execution: byColumnSchema,
-    /** Bytes counted in the ETL and start-up phases, any transport. */
+    /** Bytes counted in the ETL phase, any transport. */
     etl: z.number(),
+    /** Bytes counted in the start-up phase, any transport. */
+    startup: z.number(),
   }),
   /** null when the sizes are unknown (a summary derived from events, or written before they were measured). */
   storage: storageSchema.nullable(),

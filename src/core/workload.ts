@@ -1,8 +1,13 @@
 // Workloads: a dataset + a grid of configs + epochs, resolved at one scale (docs/architecture.md).
 import { z } from 'zod';
+import type { SearchParams, SearchSpec } from './search.js';
 
-export const ARCHS = ['mlp', 'vgg', 'resnet'] as const;
+/** The Criteo MLP and the zoo of the paper's CNNs (infra/engine/bench_engine/models.py, docs/engine.md). */
+export const ARCHS = ['mlp', 'vgg16', 'resnet18', 'resnet34', 'resnet50', 'resnet152', 'mobilenetv2'] as const;
 export type Arch = (typeof ARCHS)[number];
+/** How `l2` regularises: Keras' L2 penalty on kernel weights (the paper's; default), Adam's or AdamW's weight decay. */
+export const REGULARIZERS = ['kernel-l2', 'adam', 'adamw'] as const;
+export type Regularizer = (typeof REGULARIZERS)[number];
 export const SCALES = ['tiny', 'small', 'medium', 'paper'] as const;
 export type ScaleName = (typeof SCALES)[number];
 
@@ -15,8 +20,12 @@ export const modelConfigSchema = z.object({
   l2: z.number(),
   /** Hidden layer widths for the MLP. */
   hidden: z.array(z.number()).optional(),
-  /** Base channel width for the CNNs. */
+  /** CNNs: channels of the first convolution (published: 64 for VGG16 and the ResNets, 32 for MobileNetV2). */
   width: z.number().optional(),
+  /** CNNs: blocks per stage (VGG16 convolutions, ResNet blocks, MobileNetV2 inverted residuals); default: published. */
+  blocks: z.array(z.number()).optional(),
+  /** How `l2` regularises (default 'kernel-l2'). */
+  regularizer: z.enum(REGULARIZERS).optional(),
   /** Extra passes over each mini-batch: makes a config slower without changing the data (hetero workload). */
   repeat: z.number().optional(),
   /** A short human label, e.g. "mlp b256 lr1e-3 l2 1e-4". */
@@ -66,9 +75,21 @@ export interface ResolvedWorkload {
   /** Name of the dataset, shared by workloads that train on the same data (tables are named after it). */
   datasetName: string;
   dataset: DatasetSpec;
+  /**
+   * The configs to train. A workload with a `search` starts with none: the search proposes them
+   * during the run and they are appended here as they arrive (docs/search.md).
+   */
   configs: ModelConfig[];
   epochs: number;
   seed: number;
+  /** Present when the configs come from a search instead of a fixed list. */
+  search?: WorkloadSearch;
+}
+
+/** A workload's search: the spec run.json records, and how a sampled point becomes a model config. */
+export interface WorkloadSearch {
+  spec: SearchSpec;
+  configOf(id: number, params: SearchParams): ModelConfig;
 }
 
 export interface WorkloadDefinition {

@@ -1,24 +1,32 @@
 // The embedded cluster (docs/architecture.md, "Cluster"): a coordinator and N segment PostgreSQL 15 instances,
 // each its own data directory and loopback port under .bench/pg, wired with postgres_fdw so that
 // one statement runs on all segments concurrently (Async Foreign Scans) and a `WHERE seg = i`
-// statement is pruned to one segment.
-import { execFile, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+// statement is pruned to one segment. Only the holder of the cluster's password file gets in
+// (src/db/embedded-auth.ts).
 import { existsSync } from 'node:fs';
-import { chown, cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { withClient, ident, literal } from './connect.js';
 import type { Instance, Topology } from './topology.js';
-import { repoRoot, benchHome } from '../core/paths.js';
-import { PG_BIN, POSTGRES_OS_USER, freePort, isRoot, pgBinary, postgresOwner } from './postgres-os.js';
+import { repoRoot } from '../core/paths.js';
+import { freePort, isRoot, pgBinary, postgresOwner } from './postgres-os.js';
+import { clusterDir, clusterPassfile, clusterSocketDir } from './cluster-dir.js';
+import {
+  SUPERUSER,
+  ensureClusterSecret,
+  hbaIsCurrent,
+  migrateToPassword,
+  readClusterSecret,
+  withInitdbPasswordFile,
+  writeHbaConf,
+} from './embedded-auth.js';
+import { extensionBuild, installExtensionLocally } from './extension.js';
+import { portHolder, portIsFree } from './ports.js';
+import { segmentServerName, wireSegment } from './wiring.js';
 
 export { postgresOwner };
 
-const run = promisify(execFile);
-
 export const DATABASE = 'bench';
-const SUPERUSER = POSTGRES_OS_USER;
 export const DEFAULT_SEGMENTS = 4;
 
 /** Settings every instance runs with; recorded in each run's environment fingerprint. */
@@ -39,29 +47,6 @@ export const INSTANCE_SETTINGS: Record<string, string> = {
 interface StoredTopology {
   segments: number;
   ports: number[]; // coordinator first
-}
-
-let resolvedClusterDir: string | undefined;
-
-/**
- * .bench/pg in the repository, unless the postgres OS user cannot reach it (a checkout under a
- * private home directory): then a directory under /var/lib/bench keyed by the checkout's path.
- */
-function clusterDir(): string {
-  if (resolvedClusterDir) return resolvedClusterDir;
-  const preferred = join(benchHome(), 'pg');
-  resolvedClusterDir = preferred;
-  if (isRoot() && !postgresCanReach(benchHome())) {
-    const key = createHash('sha1').update(repoRoot()).digest('hex').slice(0, 12);
-    resolvedClusterDir = join('/var/lib/bench', key, 'pg');
-  }
-  return resolvedClusterDir;
-}
-
-/** Whether every directory above `dir` lets the postgres user through. */
-function postgresCanReach(dir: string): boolean {
-  const result = spawnSync('runuser', ['-u', SUPERUSER, '--', 'test', '-x', dirname(dir)]);
-  return result.status === 0;
 }
 
 /**
@@ -95,6 +80,7 @@ function toTopology(stored: StoredTopology): Topology {
     port: stored.ports[i],
     user: SUPERUSER,
     database: DATABASE,
+    passfile: clusterPassfile(),
     dataDir: join(clusterDir(), name),
   }));
   return { coordinator: instances[0], segments: instances.slice(1), embedded: true };
@@ -110,14 +96,31 @@ async function isRunning(instance: Instance): Promise<boolean> {
   }
 }
 
-async function initInstance(instance: Instance): Promise<void> {
+async function initInstance(instance: Instance, secret: string): Promise<void> {
   const dataDir = instance.dataDir as string;
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
   await mkdir(dataDir, { recursive: true, mode: 0o750 });
   if (isRoot()) await chownToPostgres(dataDir);
   // Group access: the direct reader runs as a member of the postgres group, never as root.
-  await pgBinary('initdb', ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--allow-group-access']);
-  const settings = { ...INSTANCE_SETTINGS, port: String(instance.port), unix_socket_directories: `'${join(clusterDir(), 'run')}'` };
+  await withInitdbPasswordFile(clusterDir(), secret, (pwfile) =>
+    pgBinary('initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      SUPERUSER,
+      '--auth=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+      '--allow-group-access',
+    ]),
+  );
+  await writeHbaConf(dataDir);
+  const settings = {
+    ...INSTANCE_SETTINGS,
+    port: String(instance.port),
+    unix_socket_directories: `'${clusterSocketDir()}'`,
+  };
   const conf = Object.entries(settings)
     .map(([k, v]) => `${k} = ${v}`)
     .join('\n');
@@ -137,53 +140,111 @@ async function chownToPostgres(path: string): Promise<void> {
   if (owner) await chown(path, owner.uid, owner.gid);
 }
 
+function logFile(instance: Instance): string {
+  return join(clusterDir(), `${instance.name}.log`);
+}
+
 async function startInstance(instance: Instance): Promise<void> {
-  if (await isRunning(instance)) return;
   const dataDir = instance.dataDir as string;
   // The servers import the engine package through PL/Python.
-  await pgBinary('pg_ctl', ['-D', dataDir, '-l', join(clusterDir(), `${instance.name}.log`), '-w', '-t', '60', 'start'], {
-    PYTHONPATH: join(clusterDir(), 'engine'),
-    OMP_NUM_THREADS: '1',
-  });
-}
-
-/** The `bench` extension: every infra/sql/*.sql file, concatenated in name order. */
-async function extensionScript(): Promise<string> {
-  const dir = join(repoRoot(), 'infra', 'sql');
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
-  const parts = await Promise.all(files.map(async (f) => `-- ${f}\n${await readFile(join(dir, f), 'utf8')}`));
-  return `-- generated by bench from infra/sql; do not edit\n\\echo Use "CREATE EXTENSION bench" to load this file. \\quit\n${parts.join('\n')}`;
-}
-
-/**
- * The extension's version is the hash of its script, and each version is its own file: checkouts
- * with different SQL share the server's extension directory without overwriting each other's
- * script, and a changed script is a new version the instances move to.
- */
-async function installExtensionFiles(script: string, version: string): Promise<void> {
-  const shareDir = (await run(join(PG_BIN, 'pg_config'), ['--sharedir'])).stdout.trim();
-  const extDir = join(shareDir, 'extension');
-  const control = [
-    "comment = 'bench: deep learning training inside PostgreSQL (engine UDAFs, packing)'",
-    `default_version = '${version}'`,
-    "requires = 'plpython3u'",
-    'relocatable = false',
-    'superuser = true',
-    '',
-  ].join('\n');
   try {
-    await writeFile(join(extDir, 'bench.control'), control);
-    const file = join(extDir, `bench--${version}.sql`);
-    if (!existsSync(file)) await writeFile(file, script);
+    await pgBinary('pg_ctl', ['-D', dataDir, '-l', logFile(instance), '-w', '-t', '60', 'start'], {
+      PYTHONPATH: join(clusterDir(), 'engine'),
+      OMP_NUM_THREADS: '1',
+    });
   } catch (error) {
+    const log = existsSync(logFile(instance))
+      ? (await readFile(logFile(instance), 'utf8')).trim().split('\n').slice(-3).join(' | ')
+      : '';
     throw new Error(
-      `cannot install the bench extension into ${extDir} (${(error as Error).message}). Run \`bash infra/setup.sh\` as root, or run bench as root once.`,
+      `${instance.name} (port ${instance.port}) did not start: ` +
+        `${(error as Error).message}${log ? `; its log ends: ${log}` : ''}`,
     );
   }
 }
 
+async function stopInstance(instance: Instance): Promise<void> {
+  await pgBinary('pg_ctl', ['-D', instance.dataDir as string, '-m', 'fast', '-w', 'stop']);
+}
+
+/** Instances whose port another program holds: refused before anything starts. */
+async function takenPorts(instances: Instance[]): Promise<string[]> {
+  const taken: string[] = [];
+  for (const instance of instances) {
+    if (await portIsFree(instance.port)) continue;
+    const holder = portHolder(instance.port);
+    taken.push(`${instance.name}'s port ${instance.port} on 127.0.0.1 is taken by ${holder ?? 'another program'}`);
+  }
+  return taken;
+}
+
+/**
+ * Start the instances that are not running. Nothing starts when a port is taken; when one fails
+ * to start, the ones this call started are stopped again, and the error says which.
+ */
+async function startInstances(all: Instance[]): Promise<void> {
+  const stopped: Instance[] = [];
+  for (const instance of all) if (!(await isRunning(instance))) stopped.push(instance);
+  const taken = await takenPorts(stopped);
+  if (taken.length) {
+    const running = all.filter((i) => !stopped.includes(i)).map((i) => i.name);
+    throw new Error(
+      `the embedded cluster cannot start: ${taken.join('; ')}. Nothing was started` +
+        `${running.length ? ` (already running, left as they were: ${running.join(', ')})` : ''}. ` +
+        `Stop that program, or give the cluster new ports with \`npx bench db up --new-ports\`.`,
+    );
+  }
+  const results = await Promise.allSettled(stopped.map((instance) => startInstance(instance)));
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+  if (failures.length === 0) return;
+  const started = stopped.filter((_, i) => results[i].status === 'fulfilled');
+  const stopErrors: string[] = [];
+  for (const instance of started)
+    await stopInstance(instance).catch((e: Error) => stopErrors.push(`${instance.name}: ${e.message}`));
+  const left = stopErrors.length ? ` Could not stop again: ${stopErrors.join('; ')}.` : '';
+  throw new Error(
+    `the embedded cluster did not start: ${failures.join('; ')}. ` +
+      (started.length
+        ? `Stopped ${started.map((i) => i.name).join(', ')} again (started by this command).`
+        : 'No other instance was started.') +
+      left,
+  );
+}
+
+/** Give every (stopped) instance a new free port: `bench db up --new-ports`. */
+async function assignNewPorts(stored: StoredTopology, topology: Topology): Promise<StoredTopology> {
+  const all = [topology.coordinator, ...topology.segments];
+  const running = [];
+  for (const instance of all) if (await isRunning(instance)) running.push(instance.name);
+  if (running.length)
+    throw new Error(
+      `--new-ports needs the cluster stopped, but ${running.join(', ')} run: \`npx bench db down\` first`,
+    );
+  const ports: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    let port = await freePort();
+    while (ports.includes(port)) port = await freePort();
+    ports.push(port);
+  }
+  for (const [i, instance] of all.entries()) {
+    const file = join(instance.dataDir as string, 'postgresql.auto.conf');
+    if (!existsSync(file)) continue;
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace(/^port = \d+$/m, `port = ${ports[i]}`));
+  }
+  const next = { ...stored, ports };
+  await writeFile(join(clusterDir(), 'topology.json'), JSON.stringify(next, null, 2));
+  return next;
+}
+
 /** Create the database, extensions and (on the coordinator) the foreign servers. Idempotent. */
-async function configureInstance(instance: Instance, topology: Topology, scriptHash: string, coordinator: boolean): Promise<void> {
+async function configureInstance(
+  instance: Instance,
+  topology: Topology,
+  version: string,
+  coordinator: boolean,
+  secret: string,
+): Promise<void> {
   const maintenance: Instance = { ...instance, database: 'postgres' };
   await withClient(maintenance, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
@@ -191,72 +252,73 @@ async function configureInstance(instance: Instance, topology: Topology, scriptH
   });
   await withClient(instance, async (client) => {
     await client.query('CREATE EXTENSION IF NOT EXISTS plpython3u');
-    const { rows } = await client.query<{ version: string }>("SELECT extversion AS version FROM pg_extension WHERE extname = 'bench'");
-    if (rows[0]?.version !== scriptHash) {
+    const { rows } = await client.query<{ version: string }>(
+      "SELECT extversion AS version FROM pg_extension WHERE extname = 'bench'",
+    );
+    if (rows[0]?.version !== version) {
       await client.query('DROP EXTENSION IF EXISTS bench CASCADE');
-      await client.query(`CREATE EXTENSION bench VERSION ${literal(scriptHash)}`);
+      await client.query(`CREATE EXTENSION bench VERSION ${literal(version)}`);
     }
     if (!coordinator) return;
     await client.query('CREATE EXTENSION IF NOT EXISTS postgres_fdw');
-    for (const [i, segment] of topology.segments.entries()) {
-      const server = `seg${i}`;
-      const options = {
-        host: segment.host,
-        port: String(segment.port),
-        dbname: segment.database,
-        async_capable: 'true',
-        extensions: 'bench',
-        // High enough that the planner ships the aggregate instead of fetching rows.
-        fdw_tuple_cost: '100',
-        // Join and aggregate estimates come from the segments (EXPLAIN there, a few ms per plan):
-        // the coordinator holds no column statistics (see analyzeDistributed).
-        use_remote_estimate: 'true',
-        fdw_startup_cost: '100',
-        fetch_size: '1000',
-      };
-      const { rowCount } = await client.query('SELECT 1 FROM pg_foreign_server WHERE srvname = $1', [server]);
-      const list = Object.entries(options).map(([k, v]) => `${k} ${literal(v)}`);
-      if (!rowCount) {
-        await client.query(`CREATE SERVER ${ident(server)} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (${list.join(', ')})`);
-        await client.query(`CREATE USER MAPPING FOR ${ident(SUPERUSER)} SERVER ${ident(server)} OPTIONS (user ${literal(SUPERUSER)})`);
-      } else {
-        const { rows: current } = await client.query<{ option: string }>('SELECT split_part(unnest(srvoptions), \'=\', 1) AS option FROM pg_foreign_server WHERE srvname = $1', [server]);
-        const present = new Set(current.map((r) => r.option));
-        const changes = Object.entries(options).map(([k, v]) => `${present.has(k) ? 'SET' : 'ADD'} ${k} ${literal(v)}`);
-        await client.query(`ALTER SERVER ${ident(server)} OPTIONS (${changes.join(', ')})`);
-      }
-    }
+    for (const [i, segment] of topology.segments.entries())
+      await wireSegment(client, segmentServerName(i), segment, secret);
   });
 }
 
 export async function ensureExtensionCurrent(topology: Topology): Promise<void> {
-  const script = await extensionScript();
-  const hash = createHash('sha256').update(script).digest('hex').slice(0, 16);
-  await installExtensionFiles(script, hash);
+  const build = await extensionBuild();
+  await installExtensionLocally(build);
+  const secret = await ensureClusterSecret();
   await Promise.all([
-    configureInstance(topology.coordinator, topology, hash, true),
-    ...topology.segments.map((s) => configureInstance(s, topology, hash, false)),
+    configureInstance(topology.coordinator, topology, build.version, true, secret),
+    ...topology.segments.map((s) => configureInstance(s, topology, build.version, false, secret)),
   ]);
+}
+
+/** An instance created before the cluster had a password: its pg_hba.conf still says `trust`. */
+async function secureInstances(all: Instance[]): Promise<void> {
+  const secret = await ensureClusterSecret();
+  for (const instance of all) {
+    if (!(await hbaIsCurrent(instance.dataDir as string))) await migrateToPassword(instance, secret);
+  }
 }
 
 /**
  * Start (creating on first use) the embedded cluster; reuse it when it is there. With a different
- * segment count than the existing cluster, the cluster is rebuilt.
+ * segment count than the existing cluster, the cluster is rebuilt. `newPorts` moves a stopped
+ * cluster to free ports (when another program took one of its ports).
  */
-export async function ensureCluster(options: { segments?: number } = {}): Promise<Topology> {
+export async function ensureCluster(options: { segments?: number; newPorts?: boolean } = {}): Promise<Topology> {
   const wanted = options.segments ?? (await readStored())?.segments ?? DEFAULT_SEGMENTS;
-  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) throw new Error(`--segments must be an integer from 1 to 64, got ${wanted}`);
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64)
+    throw new Error(`--segments must be an integer from 1 to 64, got ${wanted}`);
   let stored = await readStored();
   if (stored && stored.segments !== wanted) {
     await stopCluster();
     await rm(clusterDir(), { recursive: true, force: true });
     stored = undefined;
   }
-  await mkdir(join(clusterDir(), 'run'), { recursive: true });
+  await mkdir(clusterSocketDir(), { recursive: true });
   if (isRoot()) {
     await chownToPostgres(clusterDir());
-    await chownToPostgres(join(clusterDir(), 'run'));
+    await chownToPostgres(clusterSocketDir());
   }
+  const initialized =
+    stored !== undefined && existsSync(join(toTopology(stored).coordinator.dataDir as string, 'PG_VERSION'));
+  if (
+    initialized &&
+    !readClusterSecret() &&
+    (await hbaIsCurrent(toTopology(stored as StoredTopology).coordinator.dataDir as string))
+  ) {
+    throw new Error(
+      `the embedded cluster's password file ${clusterPassfile()} is missing, and the cluster admits no one without ` +
+        `it. ` +
+        `Restore the file, or rebuild the cluster: \`npx bench db down && rm -rf ${clusterDir()} && npx bench db ` +
+        `up\` (its data is lost).`,
+    );
+  }
+  const secret = await ensureClusterSecret();
   if (!stored) {
     const ports: number[] = [];
     for (let i = 0; i <= wanted; i++) {
@@ -266,13 +328,16 @@ export async function ensureCluster(options: { segments?: number } = {}): Promis
     }
     stored = { segments: wanted, ports };
     await writeFile(join(clusterDir(), 'topology.json'), JSON.stringify(stored, null, 2));
+  } else if (options.newPorts) {
+    stored = await assignNewPorts(stored, toTopology(stored));
   }
   const topology = toTopology(stored);
   const all = [topology.coordinator, ...topology.segments];
   // New backends import the current engine; backends that already run keep the one they imported.
   await installEnginePackage();
-  for (const instance of all) await initInstance(instance);
-  await Promise.all(all.map((instance) => startInstance(instance)));
+  for (const instance of all) await initInstance(instance, secret);
+  await startInstances(all);
+  await secureInstances(all);
   await ensureExtensionCurrent(topology);
   return topology;
 }
@@ -283,7 +348,7 @@ export async function stopCluster(): Promise<void> {
   const topology = toTopology(stored);
   await Promise.all(
     [topology.coordinator, ...topology.segments].map(async (instance) => {
-      if (await isRunning(instance)) await pgBinary('pg_ctl', ['-D', instance.dataDir as string, '-m', 'fast', '-w', 'stop']);
+      if (await isRunning(instance)) await stopInstance(instance);
     }),
   );
 }
@@ -298,5 +363,16 @@ export async function clusterStatus(): Promise<InstanceStatus[] | undefined> {
   const stored = await readStored();
   if (!stored) return undefined;
   const topology = toTopology(stored);
-  return Promise.all([topology.coordinator, ...topology.segments].map(async (instance) => ({ instance, running: await isRunning(instance) })));
+  return Promise.all(
+    [topology.coordinator, ...topology.segments].map(async (instance) => ({
+      instance,
+      running: await isRunning(instance),
+    })),
+  );
+}
+
+/** The embedded cluster's topology as stored, without starting anything; undefined when none was created. */
+export async function storedTopology(): Promise<Topology | undefined> {
+  const stored = await readStored();
+  return stored ? toTopology(stored) : undefined;
 }

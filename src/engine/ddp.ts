@@ -1,8 +1,11 @@
 // The data-parallel execution layer of `ddp` and `da-ddp` (paper 3.3/5.1: PytorchDDP): N engine
 // workers, one per segment, each holding its segment's shard in memory, form one torch.distributed
 // process group over loopback (infra/engine/bench_engine/ddp.py) and train ONE config at a time
-// together, all-reducing the gradients after every mini-batch. Every config's replica (model +
-// optimizer) stays in the workers' memory between epochs: nothing hops, nothing is checkpointed.
+// together, averaging the gradients of every mini-batch: by default through torch's
+// DistributedDataParallel (bucketed all-reduces overlapped with backward, counted by a communication
+// hook), or with one blocking all-reduce of the flat gradient after backward (`allreduce: 'flat'`).
+// Every config's replica (model + optimizer) stays in the workers' memory between epochs: nothing
+// hops, nothing is checkpointed.
 //
 // Unlike the MOP fleet, a failed rank cannot be replaced mid-step: the other ranks are blocked in
 // (or already failed out of) a collective with it. So any rank's failure stops every worker and
@@ -19,6 +22,9 @@ import { EngineWorker, WorkerCrashedError } from './worker.js';
 export type DdpContext = Pick<RunContext, 'workload' | 'threads' | 'emit' | 'log' | 'trackPid' | 'epochs'> & { signal?: AbortSignal };
 
 export type DdpBackend = 'gloo' | 'nccl';
+/** How the gradients are averaged: torch's DistributedDataParallel, or one all-reduce of the flat gradient. */
+export const DDP_ALLREDUCE = ['ddp', 'flat'] as const;
+export type DdpAllreduce = (typeof DDP_ALLREDUCE)[number];
 
 export interface DdpGroupOptions {
   /** Bounds the rendezvous and every collective (seconds; default 300): a rank that stops
@@ -26,6 +32,8 @@ export interface DdpGroupOptions {
   timeoutSeconds?: number;
   /** Default: nccl when every rank can have its own GPU, else gloo. */
   backend?: DdpBackend;
+  /** Default 'ddp'. */
+  allreduce?: DdpAllreduce;
   /** The rendezvous port on 127.0.0.1 (default: a free one). */
   masterPort?: number;
   /** Extra environment for the workers. */
@@ -40,6 +48,7 @@ export interface DdpInitReply {
   rank: number;
   world: number;
   backend: DdpBackend;
+  allreduce: DdpAllreduce;
   device: string;
   initSeconds: number;
   spans: EngineSpan[];
@@ -57,14 +66,22 @@ export interface DdpTrainReply {
   /** Mini-batches of this rank's shard; the last localBatches - batches were dropped. */
   localBatches: number;
   droppedExamples: number;
+  allreduce: DdpAllreduce;
   /** Bytes handed to all_reduce by this rank: numel x element size per call, summed. */
   allreduceBytes: number;
-  /** The gradient all-reduces' share: steps x parameters x 4. */
+  /** The gradient all-reduces' share: steps x parameters x 4 (ddp: the buckets the communication hook saw). */
   gradientBytes: number;
   /** The rest: the batch-count agreement, the replica check, batch norm statistics. */
   controlBytes: number;
+  /** ddp, a replica's first epoch: the parameters and buffers DistributedDataParallel's constructor broadcasts. */
+  broadcastBytes: number;
   allreduceCalls: number;
-  /** Wall seconds spent inside all_reduce (part of the 'train' span). */
+  /** Gradient all-reduces: ddp, one per bucket per step; flat, one per step. */
+  gradientCalls: number;
+  /**
+   * Seconds with an all-reduce under way (part of the 'train' span): flat, inside the blocking calls; ddp, the
+   * union of the buckets' all-reduces in flight (they overlap backward); plus the blocking control reductions.
+   */
   allreduceSeconds: number;
   paramCount: number;
   backend: DdpBackend;
@@ -89,7 +106,7 @@ export interface DdpEpochResult {
   examples: number;
   /** Optimizer steps (the same on every rank). */
   steps: number;
-  /** Bytes handed to all_reduce, summed over the ranks. */
+  /** Bytes handed to the collectives (all-reduces and DDP's broadcast), summed over the ranks. */
   allreduceBytes: number;
   /** Seconds inside all_reduce, per rank. */
   allreduceSeconds: number[];
@@ -123,6 +140,7 @@ function firstLine(error: unknown): string {
 export class DdpGroup {
   /** The process group's backend and the ranks' device, from ddp_init. */
   readonly backend: DdpBackend;
+  readonly allreduce: DdpAllreduce;
   readonly device: string;
   private broken: DdpError | undefined;
   private closed = false;
@@ -134,6 +152,7 @@ export class DdpGroup {
     private readonly failureGraceMs: number,
   ) {
     this.backend = init.backend;
+    this.allreduce = init.allreduce;
     this.device = init.device;
   }
 
@@ -173,7 +192,16 @@ export class DdpGroup {
     const failureGraceMs = options.failureGraceMs ?? 2000;
     const inits = await everyRank(workers, 'forming the process group', failureGraceMs, (worker, rank) =>
       worker
-        .request<DdpInitReply>({ op: 'ddp_init', rank, world, masterPort, masterAddr: '127.0.0.1', backend: options.backend, timeoutSeconds })
+        .request<DdpInitReply>({
+          op: 'ddp_init',
+          rank,
+          world,
+          masterPort,
+          masterAddr: '127.0.0.1',
+          backend: options.backend,
+          allreduce: options.allreduce ?? 'ddp',
+          timeoutSeconds,
+        })
         .then((r) => r.header),
     ).catch(async (error: unknown) => {
       await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
@@ -183,7 +211,11 @@ export class DdpGroup {
       for (const span of toSpans(reply.spans, { segment: rank })) ctx.emit(span);
     });
     const group = new DdpGroup(ctx, workers, inits[0], failureGraceMs);
-    ctx.log(`ddp: ${world} ranks joined the process group on 127.0.0.1:${masterPort} (backend ${group.backend}, device ${group.device}) in ${inits[0].initSeconds.toFixed(2)} s`);
+    ctx.log(
+      `ddp: ${world} ranks joined the process group on 127.0.0.1:${masterPort} ` +
+        `(backend ${group.backend}, all-reduce ${group.allreduce}, device ${group.device}) ` +
+        `in ${inits[0].initSeconds.toFixed(2)} s`,
+    );
 
     const inputShape = featureShape(ctx.workload.dataset);
     const classes = classCount(ctx.workload.dataset);
@@ -247,6 +279,9 @@ export class DdpGroup {
     this.ctx.signal?.throwIfAborted();
     const config = this.config(configIndex);
     const seed = modelSeed(this.ctx.workload, config.id);
+    for (let rank = 0; rank < this.size; rank++) {
+      this.ctx.epochs.unitStarted({ config: config.id, segment: rank, epoch });
+    }
     const replies = await this.onEveryRank(`training config ${config.id} in epoch ${epoch}`, async (worker, rank) =>
       // The request's round trip; the rank's train span (all-reduces included) takes the time it covers.
       withSpan(this.ctx.emit, 'schedule', { segment: rank, config: config.id, epoch }, async () =>
@@ -259,7 +294,9 @@ export class DdpGroup {
     }
     replies.forEach((reply, rank) => {
       for (const span of toSpans(reply.spans, { segment: rank, config: config.id, epoch })) this.ctx.emit(span);
-      this.ctx.emit({ type: 'counter', transport: 'allreduce', bytes: reply.allreduceBytes, at: Date.now(), segment: rank });
+      // Every byte this rank handed to a collective: the all-reduces and DDP's first broadcast.
+      const bytes = reply.allreduceBytes + reply.broadcastBytes;
+      this.ctx.emit({ type: 'counter', transport: 'allreduce', bytes, at: Date.now(), segment: rank });
     });
     replies.forEach((reply, rank) => this.ctx.epochs.unitDone({ config: config.id, segment: rank, epoch }, reply));
     return {
@@ -269,7 +306,7 @@ export class DdpGroup {
       lossSum: replies.reduce((a, r) => a + r.lossSum, 0),
       examples: replies.reduce((a, r) => a + r.examples, 0),
       steps,
-      allreduceBytes: replies.reduce((a, r) => a + r.allreduceBytes, 0),
+      allreduceBytes: replies.reduce((a, r) => a + r.allreduceBytes + r.broadcastBytes, 0),
       allreduceSeconds: replies.map((r) => r.allreduceSeconds),
       trainSeconds: replies.map((r) => r.spans.filter((s) => s.kind === 'train').reduce((a, s) => a + (s.end - s.start) / 1000, 0)),
     };

@@ -16,7 +16,7 @@ export function enginePython(): string {
 export const ENGINE_PYTHONPATH = fileURLToPath(new URL('../../infra/engine', import.meta.url));
 
 /** The command that installs what the engine needs. */
-export const ENGINE_INSTALL_FIX = 'bash infra/setup.sh (or: apt-get install python3-torch python3-numpy libopenblas0-openmp)';
+export const ENGINE_INSTALL_FIX = 'bash infra/setup.sh (or: apt-get install python3-torch python3-torchvision python3-numpy libopenblas0-openmp)';
 
 export interface EngineEnvOptions {
   /** Threads for torch / OpenMP / OpenBLAS in the process. */

@@ -1,12 +1,16 @@
-// The TS side of the in-DBMS engine (infra/sql/20-train.sql, bench_engine.indb): the models table,
-// the meta argument, and turning an aggregate's JSON result into spans. Shared by udaf, ctq and ma.
+// The TS side of the in-DBMS engine (infra/sql/20-train.sql, bench_engine.indb), the one place the
+// in-DBMS approaches (udaf, ctq, ma) share: the per-run task views every training and validation
+// statement reads, the statements themselves, the plan check, the result frame and its spans, and
+// the names of a run's in-DBMS objects. docs/indb.md explains the design.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RunContext } from '../core/approach.js';
 import type { SpanKind, TrainEvent } from '../core/events.js';
-import { classCount, featureShape, type ModelConfig, type ResolvedWorkload, modelSeed } from '../core/workload.js';
-import { analyzeDistributed, createDistributedTable, dropDistributedTable, tableExists } from '../db/distributed.js';
-import { literal, withClient } from '../db/connect.js';
+import { classCount, featureShape, type ModelConfig, type ResolvedWorkload } from '../core/workload.js';
+import { createDistributedView } from '../db/distributed.js';
+import { ident, literal } from '../db/connect.js';
+import type { Topology } from '../db/topology.js';
+import { parseHeader } from './protocol.js';
 
 export interface EngineSpan {
   kind: SpanKind;
@@ -15,23 +19,26 @@ export interface EngineSpan {
   bytes?: number;
 }
 
-export interface TrainResult {
+/** What one `bench_step` group returns (bench_engine.indb.step_final). */
+export interface StepResult {
   config: number;
+  /** The model's version after the task: sub-epochs trained. */
+  version: number;
   lossSum: number;
   examples: number;
+  correct: number;
   modelBytes: number;
   spans: EngineSpan[];
 }
 
-export interface ValidResult {
-  config: number;
-  lossSum: number;
-  correct: number;
-  examples: number;
-  spans: EngineSpan[];
+/** The result frame: u32 LE length of the JSON result, the result, then the model when returned. */
+export function parseStepFrame(frame: Buffer): { result: StepResult; model: Buffer } {
+  const length = frame.readUInt32LE(0);
+  const result = parseHeader<StepResult>(frame.subarray(4, 4 + length).toString('utf8'));
+  return { result, model: frame.subarray(4 + length) };
 }
 
-/** The JSON the aggregates take as their `meta` argument. */
+/** The JSON the engine takes as a task's `meta`. */
 export function engineMeta(workload: ResolvedWorkload, threads: number): string {
   return JSON.stringify({ inputShape: featureShape(workload.dataset), classes: classCount(workload.dataset), threads });
 }
@@ -40,62 +47,92 @@ export function configSpec(config: ModelConfig): string {
   return JSON.stringify(config);
 }
 
-/** A models table name unique to the run, stable across resume. */
-export function modelsTableName(ctx: RunContext): string {
-  return `bench_models_${createHash('sha1').update(ctx.runId).digest('hex').slice(0, 10)}`;
+export type IndbObject = 'models' | 'train' | 'valid' | 'warm';
+
+/** The name of one of a run's in-DBMS objects: unique to the run, stable across its resumes. */
+export function indbObjectName(runId: string, what: IndbObject): string {
+  return `bench_${what}_${createHash('sha1').update(runId).digest('hex').slice(0, 10)}`;
 }
 
 /**
- * Create the run's distributed models table `(seg, config, spec, state)` with every config's freshly
- * initialised model on the segment `placement` gives it. On resume, an existing table is kept.
+ * Where a view's tasks come from on each segment:
+ * - `table`: the rows of the run's models table on that segment (the model's source too);
+ * - `files`: every config at every version (`generate_series(0, maxVersion)`), the model being
+ *   the config's checkpoint in the shared model store `dir`.
+ * A statement picks its tasks with WHERE quals on (seg, config, version).
  */
-export async function createModelsTable(ctx: RunContext, placement: (config: number) => number): Promise<string> {
-  const table = modelsTableName(ctx);
-  if (ctx.epochs.completedUnits.length > 0 && (await tableExists(ctx.topology, table))) return table;
-  await createDistributedTable(ctx.topology, table, 'config int NOT NULL, spec json NOT NULL, state bytea');
-  // Checkpoints are float32 noise to a compressor: storing them uncompressed saves a pglz pass on
-  // every read and write of a model.
-  await Promise.all(ctx.topology.segments.map((s) => withClient(s, (c) => c.query(`ALTER TABLE ${table} ALTER COLUMN state SET STORAGE EXTERNAL`))));
-  const meta = engineMeta(ctx.workload, ctx.threads);
-  // Initialising the models (the coordinator imports the engine for it) holds every segment up.
-  const start = Date.now();
-  await withClient(ctx.topology.coordinator, async (client) => {
-    for (const config of ctx.workload.configs) {
-      await client.query(`INSERT INTO ${table} (seg, config, spec, state) VALUES ($1, $2, $3, bench_init_model($3::json, $4::json, $5))`, [
-        placement(config.id),
-        config.id,
-        configSpec(config),
-        meta,
-        modelSeed(ctx.workload, config.id),
-      ]);
-    }
-  });
-  await analyzeDistributed(ctx.topology, table);
-  ctx.emit({ type: 'span', kind: 'engine-init', start, end: Date.now(), epoch: 0 });
-  return table;
+export type TaskSource =
+  | { kind: 'table'; table: string }
+  | { kind: 'files'; dir: string; configs: { id: number; seed: number; spec: string }[]; maxVersion: number };
+
+export interface StepView {
+  /** The packed data table the buffers come from. */
+  data: string;
+  kind: 'train' | 'valid';
+  source: TaskSource;
+  meta: string;
+  /** Decoded buffers stay in the segment backend's memory across statements (x, y not passed). */
+  cache: boolean;
+  /** train: store the trained model back where it came from, at version + 1. */
+  writeBack: boolean;
+  /** train: append the trained model to the result. */
+  returnModel: boolean;
 }
 
-export async function dropModelsTable(ctx: RunContext): Promise<void> {
-  await dropDistributedTable(ctx.topology, modelsTableName(ctx));
+export const STEP_VIEW_COLUMNS = 'config int, version int, result bytea';
+
+function qualified(table: string): string {
+  return `public.${ident(table)}`;
 }
 
-/** Emit an engine result's spans for one segment, config and epoch. */
-export function emitEngineSpans(ctx: RunContext, spans: EngineSpan[], where: { segment: number; config: number; epoch: number }): void {
-  for (const span of spans) {
-    const event: TrainEvent = { type: 'span', kind: span.kind, start: span.start, end: span.end, ...where };
-    if (span.bytes !== undefined) event.bytes = span.bytes;
-    ctx.emit(event);
-  }
+/** The body of a step view on one segment: one `bench_step` group per task, buffers in buffer order. */
+export function stepViewSql(view: StepView): string {
+  const { source } = view;
+  const model =
+    source.kind === 'table'
+      ? `${literal(JSON.stringify({ table: source.table }))}::json`
+      : `json_build_object('file', ${literal(`${source.dir}/config-`)} || m.config || '.pt')`;
+  const version = source.kind === 'table' ? 'm.version' : 'v.version';
+  const task =
+    `json_build_object('kind', ${literal(view.kind)}, 'config', m.config, 'version', ${version}, 'seed', m.seed, ` +
+    `'spec', m.spec, 'meta', ${literal(view.meta)}::json, 'model', ${model}, 'writeBack', ${view.writeBack}, ` +
+    `'returnModel', ${view.returnModel}, 'cache', ${view.cache ? literal(view.data) : 'NULL'}, 'segment', d.seg)`;
+  const buffers = view.cache ? 'NULL::bytea, NULL::bytea' : 'd.x, d.y';
+  const tasks =
+    source.kind === 'table'
+      ? `${qualified(source.table)} m`
+      : `(VALUES ${source.configs.map((c) => `(${Math.trunc(c.id)}, ${Math.trunc(c.seed)}, ${literal(c.spec)}::json)`).join(', ')}) ` +
+        `m(config, seed, spec) CROSS JOIN generate_series(0, ${Math.trunc(source.maxVersion)}) v(version)`;
+  return (
+    `SELECT d.seg, m.config, ${version} AS version, bench_step(${task}, d.buffer_id, ${buffers}, d.n ORDER BY d.buffer_id) AS result ` +
+    `FROM ${qualified(view.data)} d CROSS JOIN ${tasks} GROUP BY d.seg, m.config, ${version}`
+  );
 }
 
-/** Model bytes read and written inside the database by one aggregate call. */
-export function modelTableBytes(spans: EngineSpan[]): number {
-  return spans.filter((s) => s.kind === 'model-hop').reduce((sum, s) => sum + (s.bytes ?? 0), 0);
+export async function createStepView(topology: Topology, name: string, view: StepView): Promise<void> {
+  await createDistributedView(topology, name, STEP_VIEW_COLUMNS, () => stepViewSql(view));
 }
 
-/** The SQL text of a literal list of config ids, for a pushed-down filter (constants ship to the segments). */
-export function configList(ids: number[]): string {
-  return `ARRAY[${ids.map((id) => String(Math.trunc(id))).join(',')}]::int[]`;
+/** The warm-up view: each segment's backend imports the engine (bench_engine_warm) when it is read. */
+export async function createWarmView(topology: Topology, name: string, meta: string): Promise<void> {
+  await createDistributedView(topology, name, 'result text', (segment) => `SELECT ${segment} AS seg, bench_engine_warm(${literal(meta)}::json) AS result`);
+}
+
+/** One model's task in a statement: train or validate config `config` at `version` on `segment`. */
+export interface Task {
+  segment: number;
+  config: number;
+  version: number;
+}
+
+/**
+ * The statement that runs `tasks` (at most one per segment, or several on one segment run one after
+ * another there): a scan of the step view whose WHERE quals postgres_fdw ships to the segments.
+ */
+export function stepStatement(view: string, tasks: readonly Task[]): string {
+  if (tasks.length === 0) throw new Error('a step statement needs at least one task');
+  const quals = tasks.map((t) => `(seg = ${Math.trunc(t.segment)} AND config = ${Math.trunc(t.config)} AND version = ${Math.trunc(t.version)})`);
+  return `SELECT seg, config, version, result FROM ${ident(view)} WHERE ${quals.join(' OR ')}`;
 }
 
 export async function explain(client: pg.Client, sql: string, params: unknown[] = []): Promise<string> {
@@ -104,21 +141,47 @@ export async function explain(client: pg.Client, sql: string, params: unknown[] 
 }
 
 /**
- * Refuse to run an in-DBMS statement whose plan does not push the aggregate down to the segments
- * (and, over several segments, run them as Async Foreign Scans): such a plan still produces
- * results, but computes them on the coordinator, one segment after another.
+ * Refuse an in-DBMS statement unless its plan is what the design makes certain (docs/indb.md): one
+ * Foreign Scan per segment it targets, run as Async Foreign Scans when there are several, its quals
+ * all shipped (no local Filter, which would run the segments' views unfiltered) and nothing on the
+ * coordinator above them but the Append (no local Aggregate or Join, which would mean work the
+ * coordinator does one segment after another).
  */
 export async function assertPushedDown(client: pg.Client, sql: string, segments: number, params: unknown[] = []): Promise<void> {
   const plan = await explain(client, sql, params);
-  const pushed = (plan.match(/Relations: Aggregate on/g) ?? []).length;
-  const async = (plan.match(/Async Foreign Scan/g) ?? []).length;
-  if (pushed !== segments || (segments > 1 && async !== segments)) {
+  const scans = (plan.match(/Foreign Scan on/g) ?? []).length;
+  const async = (plan.match(/Async Foreign Scan on/g) ?? []).length;
+  const local = plan.match(/^\s*(->\s*)?\S*\s*(Aggregate|GroupAggregate|HashAggregate|Hash Join|Nested Loop|Merge Join)\b.*$|^\s*Filter:.*$/m);
+  if (scans !== segments || (segments > 1 && async !== segments) || local) {
+    const why = local ? `the coordinator would run "${local[0].trim()}" itself` : `${scans} foreign scans, ${async} of them async`;
     throw new Error(
-      `the planner would not push the aggregate down to ${segments === 1 ? 'the segment' : `all ${segments} segments concurrently`} ` +
-        `(${pushed} pushed-down aggregates, ${async} async scans); running it would train on the coordinator, serially. ` +
-        `Are the tables analyzed (bench data pack) and the servers set up by \`bench db up\`? Plan:\n${plan}`,
+      `the planner would not run this statement on ${segments === 1 ? 'its segment' : `all ${segments} segments concurrently`} (${why}); ` +
+        `running it would train on the coordinator or one segment after another. Were the run's views created by this bench ` +
+        `and the servers set up by \`bench db up\` (async_capable)? Plan:\n${plan}`,
     );
   }
 }
 
-export { literal };
+export interface StepRow {
+  seg: number;
+  config: number;
+  version: number;
+  result: Buffer;
+}
+
+/** The spans an engine result reports, for one segment, config and epoch. */
+export function emitEngineSpans(ctx: RunContext, spans: readonly EngineSpan[], where: { segment?: number; config?: number; epoch?: number }): void {
+  for (const span of spans) {
+    const event: TrainEvent = { type: 'span', kind: span.kind, start: span.start, end: span.end };
+    if (where.segment !== undefined) event.segment = where.segment;
+    if (where.config !== undefined) event.config = where.config;
+    if (where.epoch !== undefined) event.epoch = where.epoch;
+    if (span.bytes !== undefined) event.bytes = span.bytes;
+    ctx.emit(event);
+  }
+}
+
+/** Model bytes one step read and wrote inside the database. */
+export function modelBytesMoved(spans: readonly EngineSpan[]): number {
+  return spans.filter((s) => s.kind === 'model-hop').reduce((sum, s) => sum + (s.bytes ?? 0), 0);
+}

@@ -80,6 +80,10 @@ export interface TrainRequest {
   epoch: number;
   /** Default 'train'. */
   dataset?: DatasetName;
+  /** The model's version after this unit (sub-epochs trained), written into modelOut's header. */
+  modelVersion?: number;
+  /** The segment whose shard this unit trains on (recorded with the version). */
+  segment?: number;
 }
 
 export interface TrainBytesRequest {
@@ -96,6 +100,8 @@ export interface TrainReply {
   lossSum: number;
   examples: number;
   steps: number;
+  /** The version of the model written (its header's `units`): sub-epochs trained. */
+  modelVersion: number;
   modelBytesIn: number;
   modelBytesOut: number;
   /** model-hop (checkpoint read) or engine-init (fresh model), train, model-hop (write). */

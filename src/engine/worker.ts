@@ -159,6 +159,10 @@ export class EngineWorker {
     const child = spawn(python, ['-m', 'bench_engine.worker', '--threads', String(threads)], {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C is the run's to handle (it closes the workers itself), not
+      // a KeyboardInterrupt in the middle of a sub-epoch. The worker still dies with this process
+      // (PR_SET_PDEATHSIG).
+      detached: true,
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());

@@ -3,8 +3,9 @@
 // give the same Summary; nothing here reads a clock or a file.
 //
 // Definitions (each is what the reports and `bench compare` mean by the name):
-// - etlSeconds / startupSeconds / executionSeconds: the sum of the harness's 'phase' intervals
-//   (start..end) of that phase. A start without an end (an attempt that stopped) is closed at the
+// - etlSeconds / startupSeconds / calibrationSeconds / executionSeconds: the sum of the harness's
+//   'phase' intervals (start..end) of that phase (calibration, the raw loop of docs/ci.md, is
+//   neither ETL nor execution). A start without an end (an attempt that stopped) is closed at the
 //   last time the events know of before the next attempt (or at all), so an incomplete or resumed
 //   run reports the time it did spend and not the time it lay dead.
 // - epochSeconds[i]: for the i-th epoch number that spans carry (ascending), the window from
@@ -25,7 +26,8 @@
 //   bytes.byTransport splits them by the phase whose interval holds the counter's `at` (a counter
 //   outside every interval belongs to the phase last started before it; with no phase marks at
 //   all, to execution). bytes.execution sums the execution-phase bytes by the Table 6 column of
-//   their transport (TRANSPORT_TABLE); bytes.etl is everything counted in ETL and start-up.
+//   their transport (TRANSPORT_TABLE); bytes.etl and bytes.startup everything counted in ETL and
+//   in start-up (any transport); calibration bytes are in byTransport only.
 // - storage: the sizes the approach reported (training data only), and the blowup
 //   (data + copies) / data, as stored and as logical bytes.
 // - unitsCompleted: distinct (config, segment, epoch) of the 'unit' events. unitsRetried:
@@ -102,7 +104,7 @@ export function summarize(input: SummarizeInput): Summary {
   const lastAt = lastEventTime(events);
 
   const phases = allPhaseIntervals(events, lastAt);
-  const { etl, startup, execution } = phases;
+  const { etl, startup, calibration, execution } = phases;
 
   const windows = epochWindows(spans).map((w) => clipToPhases(w, execution));
   const outsideEpochs = totalLength(subtractIntervals(execution, windows.flat()));
@@ -118,6 +120,7 @@ export function summarize(input: SummarizeInput): Summary {
     finishedAt,
     etlSeconds: seconds(totalLength(etl)),
     startupSeconds: seconds(totalLength(startup)),
+    calibrationSeconds: seconds(totalLength(calibration)),
     executionSeconds: seconds(totalLength(execution)),
     epochSeconds,
     outsideEpochsSeconds: seconds(outsideEpochs),
@@ -403,21 +406,26 @@ function transportBytes(events: readonly RunEvent[]): Record<string, number> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Counted bytes by transport and phase, execution-phase bytes by Table 6 column, and the ETL total. */
+/**
+ * Counted bytes by transport and phase, execution-phase bytes by Table 6 column, and the ETL and
+ * start-up totals. Calibration bytes (if any) are in byTransport only: neither ETL nor execution.
+ */
 export function bytesByColumn(events: readonly RunEvent[], phases: PhaseIntervals): Summary['bytes'] {
   const byTransport: Summary['bytes']['byTransport'] = {};
   const execution = Object.fromEntries(BYTE_COLUMNS.map((c) => [c, 0])) as Record<ByteColumn, number>;
   let etl = 0;
+  let startup = 0;
   for (const e of events) {
     if (e.type !== 'counter') continue;
     const phase = phaseAt(e.at, phases);
     const row = (byTransport[e.transport] ??= Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>);
     row[phase] += e.bytes;
     if (phase === 'execution') execution[TRANSPORT_TABLE[e.transport].column] += e.bytes;
-    else if (phase === 'etl' || phase === 'startup') etl += e.bytes;
+    else if (phase === 'etl') etl += e.bytes;
+    else if (phase === 'startup') startup += e.bytes;
   }
   const sorted = Object.fromEntries(Object.entries(byTransport).sort(([a], [b]) => a.localeCompare(b)));
-  return { byTransport: sorted, execution, etl };
+  return { byTransport: sorted, execution, etl, startup };
 }
 
 function units(events: readonly RunEvent[]): { unitsCompleted: number; unitsRetried: number } {

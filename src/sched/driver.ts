@@ -18,6 +18,12 @@ export interface RunScheduleOptions {
    * reported again.
    */
   onEpochComplete?: (epoch: number) => Promise<void>;
+  /**
+   * Each config keeps its own epochs (a dynamic scheduler, src/sched/dynamic.ts): units of any
+   * epochs interleave, there is no epoch gate and onEpochComplete is not called; runUnit validates
+   * a config whose epoch its unit completed.
+   */
+  perConfigEpochs?: boolean;
   /** Told about every failed attempt (attempt counts from 1), the last one included. */
   onUnitFailed?: (unit: Unit, error: unknown, attempt: number) => void;
   /** Attempts per unit before the whole run fails (default 3). */
@@ -69,7 +75,8 @@ function abortErrorOf(signal: AbortSignal): Error {
 }
 
 export async function runSchedule(options: RunScheduleOptions): Promise<RunScheduleResult> {
-  const { scheduler, segments, runUnit, onEpochComplete, onUnitFailed, signal } = options;
+  const { scheduler, segments, runUnit, onUnitFailed, signal } = options;
+  const onEpochComplete = options.perConfigEpochs ? undefined : options.onEpochComplete;
   const emit: EmitSpan = options.emit ?? (() => undefined);
   const idle = (segment: number, start: number): void => {
     const end = Date.now();
@@ -166,10 +173,12 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
       if (unit.segment !== segment) {
         throw new Error(`runSchedule: segment ${segment} was handed unit ${formatUnit(unit)} of another segment`);
       }
-      const gateStart = Date.now();
-      await Promise.race([enterEpoch(unit.epoch), stopPromise]);
-      idle(segment, gateStart);
-      if (stopped !== undefined) return;
+      if (!options.perConfigEpochs) {
+        const gateStart = Date.now();
+        await Promise.race([enterEpoch(unit.epoch), stopPromise]);
+        idle(segment, gateStart);
+        if (stopped !== undefined) return;
+      }
       const key = `${unit.epoch}:${unit.config}:${unit.segment}`;
       const dispatched = Date.now();
       try {

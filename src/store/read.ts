@@ -235,6 +235,38 @@ export async function expandRunPaths(patterns: readonly string[]): Promise<strin
   return [...out].sort();
 }
 
+/** A run folder that could not be read, and why. */
+export interface UnreadableRun {
+  dir: string;
+  error: RunFolderError;
+}
+
+/**
+ * Loads every folder that can be read and names the ones that cannot, so one broken folder does
+ * not hide the others. Throws (a RunFolderError listing them) only when none can be read.
+ */
+export async function loadReadableRuns(
+  dirs: readonly string[],
+  options: LoadOptions = {},
+): Promise<{ runs: LoadedRun[]; unreadable: UnreadableRun[] }> {
+  const runs: LoadedRun[] = [];
+  const unreadable: UnreadableRun[] = [];
+  for (const dir of dirs) {
+    try {
+      runs.push(await loadRun(dir, options));
+    } catch (error) {
+      const folderError =
+        error instanceof RunFolderError ? error : new RunFolderError(`cannot be read: ${(error as Error).message}`, dir);
+      unreadable.push({ dir, error: folderError });
+    }
+  }
+  if (runs.length === 0 && unreadable.length > 0) {
+    const reasons = unreadable.map((u) => `  - ${u.error.message}`).join('\n');
+    throw new RunFolderError(`no run folder could be read:\n${reasons}`, unreadable[0].dir);
+  }
+  return { runs, unreadable };
+}
+
 /** loadRun over expandRunPaths. */
 export async function loadRuns(patterns: readonly string[], options: LoadOptions = {}): Promise<LoadedRun[]> {
   const dirs = await expandRunPaths(patterns);

@@ -3,7 +3,10 @@
 // HOT and not, pruned or not, aborted, locked, multixacts), every varlena form, empty tables.
 // Where a test's point is a physical state (unhinted tuples, a HOT chain, a compression method),
 // it first asserts that the state is really there, through pageinspect and pg_column_*.
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedDecoding } from '../../src/access/direct/lz4.js';
 import { readPackedBuffers } from '../../src/access/direct/packed.js';
 import { emptyStats } from '../../src/access/direct/pages.js';
 import { readTableDirect } from '../../src/access/direct/reader.js';
@@ -378,5 +381,89 @@ describe('what the reader refuses, with a reason', () => {
   it('a table that does not exist', async () => {
     await expect(dumpDirect(inst, 'no_such_table')).rejects.toThrow(/does not exist/);
   });
-});
 
+  const PACKED_XY = 'x bytea, y bytea';
+
+  /** Overwrite the first 64 bytes of the compressed stream of the table's last stored value, server stopped. */
+  async function corruptLastValue(table: string): Promise<void> {
+    const { rows: meta } = await sql(
+      inst,
+      `SELECT current_setting('data_directory') || '/' || pg_relation_filepath(reltoastrelid) AS file,
+              reltoastrelid::regclass::text AS toast
+         FROM pg_class WHERE oid = '${table}'::regclass`,
+    );
+    const { rows: at } = await sql(
+      inst,
+      `SELECT (ctid::text::point)[0]::int AS block, (ctid::text::point)[1]::int AS item FROM ${meta[0].toast}
+        WHERE chunk_id = (SELECT max(chunk_id) FROM ${meta[0].toast}) AND chunk_seq = 0`,
+    );
+    const { rows: items } = await sql(inst, 'SELECT lp, lp_off, t_hoff FROM heap_page_items(get_raw_page($1, $2))', [
+      meta[0].toast,
+      at[0].block,
+    ]);
+    const chunk = items.find((r) => r.lp === at[0].item)!;
+    // After chunk_id, chunk_seq, the varlena header and va_tcinfo.
+    const streamAt = at[0].block * 8192 + chunk.lp_off + chunk.t_hoff + 8 + 4 + 4;
+    await db.restart(async () => {
+      const file = await open(meta[0].file, 'r+');
+      try {
+        await file.write(Buffer.alloc(64, 0xff), 0, 64, streamAt);
+      } finally {
+        await file.close();
+      }
+    });
+  }
+
+  it('a corrupt compressed value (lz4 or pglz) is an error naming the table and the value, never data', async () => {
+    for (const method of ['lz4', 'pglz']) {
+      const table = `corrupt_${method}`;
+      await sql(inst, `CREATE TABLE ${table} (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, ${PACKED_XY})`);
+      await sql(inst, `ALTER TABLE ${table} ALTER COLUMN x SET COMPRESSION ${method}`);
+      // Each 16 random bytes twice: compresses to about half, still out of line.
+      await sql(
+        inst,
+        `INSERT INTO ${table} VALUES (0, 1, 1,
+           decode((SELECT string_agg(repeat(md5(x::text), 2), '') FROM generate_series(1, 300) x), 'hex'),
+           '\\x01000000');
+         CHECKPOINT`,
+      );
+      const { rows } = await sql(inst, `SELECT pg_column_compression(x) AS method FROM ${table}`);
+      expect(rows[0].method).toBe(method);
+      await corruptLastValue(table);
+      // The row reader names the TOAST relation, the packed reader the table.
+      const named = new RegExp(`${table}( \\(TOAST\\))?:? (TOAST )?value \\d+ is corrupt: ${method}`);
+      await expect(dumpDirect(inst, table)).rejects.toThrow(named);
+      await expect(readPackedBuffers(inst, table)).rejects.toThrow(named);
+      await expect(readPackedBuffers(inst, table, { inPlace: false })).rejects.toThrow(named);
+    }
+  });
+
+  it('lz4 values decoded by helper threads: the same bytes as SELECT, and a corrupt one named', async () => {
+    const table = 'lz4_threads';
+    await sql(inst, `CREATE TABLE ${table} (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, ${PACKED_XY})`);
+    await sql(inst, `ALTER TABLE ${table} ALTER COLUMN x SET COMPRESSION lz4, ALTER COLUMN y SET COMPRESSION lz4`);
+    // 40 values of 300 kB (12 MB, over the helper threshold), each compressible to about half.
+    await sql(
+      inst,
+      `INSERT INTO ${table}
+       SELECT 0, g, 1,
+              decode((SELECT string_agg(repeat(md5(g::text || x::text), 2), '')
+                        FROM generate_series(1, 9400) x), 'hex'),
+              '\\x01000000'
+         FROM generate_series(1, 40) g`,
+    );
+    const { rows: expected } = await sql(inst, `SELECT x FROM ${table} ORDER BY buffer_id`);
+    for (const inPlace of [true, false]) {
+      const stats = emptyStats();
+      const got = (await readPackedBuffers(inst, table, { inPlace, stats })).sort((a, b) => a.bufferId - b.bufferId);
+      expect(got).toHaveLength(40);
+      got.forEach((r, i) => expect(r.x.equals(expected[i].x)).toBe(true));
+      expect(stats.compressedValues).toBe(40);
+      expect(stats.decodeThreads).toBe(sharedDecoding() ? Math.min(4, availableParallelism()) : 1);
+    }
+    // The last value is in a helper's share, when there are helpers (this thread decodes the first).
+    await corruptLastValue(table);
+    const named = new RegExp(`${table}: TOAST value \\d+ is corrupt: lz4: malformed`);
+    await expect(readPackedBuffers(inst, table)).rejects.toThrow(named);
+  });
+});

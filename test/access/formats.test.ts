@@ -2,7 +2,7 @@
 // streams (including corrupt ones), page checksums against a cluster that writes them, and the
 // canonical float form.
 import { open, readFile } from 'node:fs/promises';
-import lz4js from 'lz4js';
+import lz4 from 'lz4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { floatJson, parseArrayLiteral } from '../../src/access/canonical.js';
 import { pageChecksum } from '../../src/access/direct/checksum.js';
@@ -32,6 +32,35 @@ describe('pglz', () => {
     expect(pglz([0b100, 0x78, 0x79, 0x0f, 0x02, 100], 120).toString()).toBe('xy'.repeat(60));
   });
 
+  it('equals a byte-by-byte reference on random valid streams (every copy length and offset class)', () => {
+    let state = 99;
+    const random = (n: number) => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n);
+    for (let trial = 0; trial < 200; trial++) {
+      const stream: number[] = [];
+      const expected: number[] = [];
+      while (expected.length < 3000) {
+        let ctrl = 0;
+        const items: number[][] = [];
+        for (let c = 0; c < 8; c++) {
+          if (expected.length > 0 && random(3) > 0) {
+            const off = 1 + random(Math.min(expected.length, [7, 60, 4095][random(3)]));
+            const len = 3 + random([5, 15, 60, 271][random(4)]);
+            const high = (off >> 8) << 4;
+            items.push(len >= 18 ? [high | 15, off & 0xff, len - 18] : [high | (len - 3), off & 0xff]);
+            ctrl |= 1 << c;
+            for (let i = 0; i < len; i++) expected.push(expected[expected.length - off]);
+          } else {
+            const b = random(256);
+            items.push([b]);
+            expected.push(b);
+          }
+        }
+        stream.push(ctrl, ...items.flat());
+      }
+      expect(pglz(stream, expected.length).equals(Buffer.from(expected))).toBe(true);
+    }
+  });
+
   it('rejects corrupt streams instead of returning garbage', () => {
     expect(() => pglz([0b1, 0x00, 0x05], 3)).toThrow(CompressionError); // offset before the start
     expect(() => pglz([0x00, 0x61], 2)).toThrow(CompressionError); // too short
@@ -40,32 +69,75 @@ describe('pglz', () => {
 });
 
 describe('lz4 block decoder', () => {
-  it('decodes what an lz4 compressor wrote, for several kinds of data', () => {
-    const cases = [
-      Buffer.alloc(0),
-      Buffer.from('hello hello hello hello hello hello'),
-      Buffer.alloc(100000, 7),
-      Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 2654435761) >>> 24)),
-      Buffer.from(new Float32Array(Array.from({ length: 20000 }, (_, i) => (i % 17 === 0 ? 1 : 0))).buffer),
-    ];
-    let decoded = 0;
-    for (const raw of cases) {
-      if (raw.length === 0) continue;
-      const dst = Buffer.alloc(lz4js.compressBound(raw.length));
-      const n = lz4js.compressBlock(raw, dst, 0, raw.length, new Uint32Array(1 << 16));
-      const out = Buffer.alloc(raw.length);
-      if (n === 0) continue; // incompressible: lz4js declines
-      lz4DecompressBlock(dst, 0, n, out, 0, raw.length);
-      expect(out.equals(raw)).toBe(true);
-      decoded++;
+  /** A block as PostgreSQL writes it: LZ4_compress_default (the reference library's, through the lz4 package). */
+  function lz4Block(raw: Buffer): Buffer {
+    const dst = Buffer.alloc(lz4.encodeBound(raw.length));
+    const n = lz4.encodeBlock(raw, dst);
+    expect(n).toBeGreaterThan(0);
+    return dst.subarray(0, n);
+  }
+
+  const kinds = [
+    Buffer.from('hello hello hello hello hello hello'),
+    Buffer.alloc(100000, 7),
+    Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 2654435761) >>> 24)), // incompressible
+    Buffer.from(new Float32Array(Array.from({ length: 20000 }, (_, i) => (i % 17 === 0 ? 1 : 0))).buffer),
+  ];
+
+  it('decodes what LZ4_compress_default wrote, into the middle of a larger buffer, touching nothing else', () => {
+    for (const raw of kinds) {
+      const block = lz4Block(raw);
+      const src = Buffer.concat([Buffer.alloc(13, 0xee), block, Buffer.alloc(5, 0xee)]);
+      const dest = Buffer.alloc(raw.length + 40, 0xaa);
+      lz4DecompressBlock(src, 13, 13 + block.length, dest, 17, raw.length);
+      expect(dest.subarray(17, 17 + raw.length).equals(raw)).toBe(true);
+      expect(dest.subarray(0, 17).every((b) => b === 0xaa)).toBe(true);
+      expect(dest.subarray(17 + raw.length).every((b) => b === 0xaa)).toBe(true);
     }
-    expect(decoded).toBeGreaterThanOrEqual(3);
   });
 
   it('rejects a match that reaches before the output', () => {
-    // token: 1 literal, match nibble 0; literal 'a'; offset 5 (beyond 1 byte written).
+    // token: 1 literal, match nibble 0; literal 'a'; offset 5 (beyond the 1 byte written).
     const src = Buffer.from([0x10, 0x61, 0x05, 0x00, 0x00]);
     expect(() => lz4DecompressBlock(src, 0, src.length - 1, Buffer.alloc(10), 0, 5)).toThrow(CompressionError);
+  });
+
+  it('rejects a wrong raw size, a truncated block, and bounds outside the buffers', () => {
+    const raw = kinds[3];
+    const block = lz4Block(raw);
+    const out = Buffer.alloc(raw.length + 1);
+    expect(() => lz4DecompressBlock(block, 0, block.length, out, 0, raw.length + 1)).toThrow(/expected|malformed/);
+    expect(() => lz4DecompressBlock(block, 0, block.length, out, 0, raw.length - 1)).toThrow(CompressionError);
+    for (const cut of [1, 7, block.length >> 1, block.length - 1]) {
+      expect(() => lz4DecompressBlock(block, 0, cut, out, 0, raw.length)).toThrow(CompressionError);
+    }
+    expect(() => lz4DecompressBlock(block, 0, block.length + 1, out, 0, raw.length)).toThrow(/buffer bounds/);
+    expect(() => lz4DecompressBlock(block, 5, 4, out, 0, raw.length)).toThrow(/buffer bounds/);
+    expect(() => lz4DecompressBlock(block, 0, block.length, out, 2, raw.length)).toThrow(/buffer bounds/);
+    expect(() => lz4DecompressBlock(block, -1, block.length, out, 0, raw.length)).toThrow(/buffer bounds/);
+  });
+
+  it('a corrupted block is an error or exactly raw-size bytes, never a write outside its window', () => {
+    const raw = kinds[3];
+    const block = lz4Block(raw);
+    let state = 12345;
+    const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    let rejected = 0;
+    for (let trial = 0; trial < 500; trial++) {
+      const bad = Buffer.from(block);
+      const flips = 1 + Math.floor(random() * 4);
+      for (let f = 0; f < flips; f++) bad[Math.floor(random() * bad.length)] = Math.floor(random() * 256);
+      const dest = Buffer.alloc(raw.length + 64, 0x55);
+      try {
+        lz4DecompressBlock(bad, 0, bad.length, dest, 32, raw.length);
+      } catch (error) {
+        expect(error).toBeInstanceOf(CompressionError);
+        rejected++;
+      }
+      expect(dest.subarray(0, 32).every((b) => b === 0x55)).toBe(true);
+      expect(dest.subarray(32 + raw.length).every((b) => b === 0x55)).toBe(true);
+    }
+    expect(rejected).toBeGreaterThan(100);
   });
 });
 

@@ -7,13 +7,13 @@ describe('resolveRunSpec', () => {
   it('routes each option to the approach or the workload that declares it', () => {
     const resolved = resolveRunSpec({ approach: 'ctq', workload: 'hetero', scale: 'tiny', options: { 'models-in': 'db', p: '0.5' } });
     expect(resolved.approachOptions).toEqual({ 'models-in': 'db' });
-    expect(resolved.workloadOptions).toEqual({ p: '0.5' });
+    expect(resolved.workloadOptions).toEqual({ p: '0.5', models: 'mlp', regularizer: 'kernel-l2' });
     expect(resolved.workload.id).toBe('hetero');
   });
 
   it('refuses an option nobody declares, listing both sets (no silent epochs=0)', () => {
     expect(() => resolveRunSpec({ approach: 'ctq', workload: 'criteo', scale: 'tiny', options: { epochs: '0' } })).toThrow(
-      /neither approach ctq nor workload criteo has option "epochs" \(approach options: compression, models-in, model-store; workload options: none\)/,
+      /neither approach ctq nor workload criteo has option "epochs" \(approach options: compression, models-in, model-store; workload options: regularizer\)/,
     );
     expect(() => resolveRunSpec({ approach: 'udaf', workload: 'criteo', scale: 'tiny', options: { compresion: 'none' } })).toThrow(
       /did you mean "compression"\?/,

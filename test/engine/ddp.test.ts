@@ -1,12 +1,13 @@
-// Data-parallel training over 2 engine workers (src/engine/ddp.ts, bench_engine/ddp.py): the
-// replicas stay identical, the loss falls, the all-reduce bytes are exactly steps x gradient bytes
+// Data-parallel training over 2 engine workers (src/engine/ddp.ts, bench_engine/ddp.py), through
+// torch's DistributedDataParallel (allreduce 'ddp') and the flat all-reduce ('flat'): the replicas
+// stay identical, the loss falls, the gradient bytes are exactly steps x gradient bytes per rank
 // (plus the small control reductions), and a killed rank fails the step at once with an error that
 // names it, instead of hanging its peer. No database: tiny synthetic shards, 1 thread per worker.
 import { afterAll, describe, expect, it } from 'vitest';
 import { EpochBook } from '../../src/core/epoch-book.js';
 import type { RunEvent, Span, TrainEvent } from '../../src/core/events.js';
 import type { ModelConfig, ResolvedWorkload } from '../../src/core/workload.js';
-import { DdpError, DdpGroup, type DdpContext } from '../../src/engine/ddp.js';
+import { DDP_ALLREDUCE, DdpError, DdpGroup, type DdpContext } from '../../src/engine/ddp.js';
 import { shardSource } from '../../src/engine/fleet.js';
 import type { PackedBuffer } from '../../src/engine/messages.js';
 import { learnableBuffers } from './synthetic.js';
@@ -42,7 +43,7 @@ function context(epochs: number, ranks: number, configs: ModelConfig[] = CONFIGS
     emit,
     log: (message) => emit({ type: 'log', level: 'info', message, at: Date.now() }),
     trackPid: (pid) => pids.push(pid),
-    epochs: new EpochBook(emit, configs.length * ranks, configs.length),
+    epochs: new EpochBook(emit, { configs: configs.length, segments: ranks }),
   };
   return { ctx, events, pids };
 }
@@ -56,16 +57,17 @@ afterAll(async () => {
 });
 
 describe('DdpGroup', () => {
-  it('trains every config on 2 ranks in lock step: identical replicas, falling loss, exact all-reduce bytes', async () => {
+  it.each(DDP_ALLREDUCE)('trains every config on 2 ranks in lock step (allreduce %s): identical replicas, falling loss, exact bytes', async (allreduce) => {
     const epochs = 3;
     const { ctx, events, pids } = context(epochs, 2);
     // Rank 1's shard has an extra buffer of 40 examples (2 more mini-batches): both ranks train
     // rank 0's 12 mini-batches and rank 1 drops its last 2.
     const shards = [learnableBuffers(3, 128, FEATURES, 1), [...learnableBuffers(3, 128, FEATURES, 2), ...learnableBuffers(1, 40, FEATURES, 3)]];
-    const group = await DdpGroup.start(ctx, shards.map(source), { timeoutSeconds: 60 });
+    const group = await DdpGroup.start(ctx, shards.map(source), { timeoutSeconds: 60, allreduce });
     groups.push(group);
     expect(group.size).toBe(2);
     expect(group.backend).toBe('gloo');
+    expect(group.allreduce).toBe(allreduce);
     expect(pids).toEqual(expect.arrayContaining(group.pids()));
     const etlSpans = events.filter((e): e is Span => e.type === 'span');
     expect(etlSpans.filter((s) => s.kind === 'engine-init').map((s) => s.segment).sort()).toEqual([0, 0, 1, 1]); // spawn + process group
@@ -82,15 +84,19 @@ describe('DdpGroup', () => {
           expect(reply.droppedExamples).toBe(rank === 0 ? 0 : 40);
           expect(reply.examples).toBe(3 * 128);
           expect(reply.paramCount).toBe(PARAMS);
-          // One float32 all-reduce of the whole gradient per step...
+          expect(reply.allreduce).toBe(allreduce);
+          // The whole float32 gradient all-reduced every step (one bucket: a small model)...
           expect(reply.gradientBytes).toBe(reply.steps * PARAMS * 4);
+          expect(reply.gradientCalls).toBe(reply.steps);
           // ...plus the batch-count agreement (one int64), and in the first epoch the replica check (6 float64).
           expect(reply.controlBytes).toBe(8 + (epoch === 0 ? 48 : 0));
           expect(reply.allreduceBytes).toBe(reply.gradientBytes + reply.controlBytes);
+          // DistributedDataParallel's constructor broadcasts rank 0's parameters once.
+          expect(reply.broadcastBytes).toBe(allreduce === 'ddp' && epoch === 0 ? PARAMS * 4 : 0);
           expect(reply.allreduceSeconds).toBeGreaterThan(0);
           expect(reply.allreduceSeconds).toBeLessThanOrEqual(result.trainSeconds[rank] + 0.01);
         }
-        expect(result.allreduceBytes).toBe(result.ranks[0].allreduceBytes + result.ranks[1].allreduceBytes);
+        expect(result.allreduceBytes).toBe(result.ranks.reduce((a, r) => a + r.allreduceBytes + r.broadcastBytes, 0));
         const [a, b] = await group.checksums(config);
         expect(a).toBe(b);
       }

@@ -1,12 +1,12 @@
 // The engine worker process: learning, checkpoints through the model store, bytes mode, errors
 // and crashes. Everything tiny: 1 thread, a few hundred examples.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/core/workload.js';
 import { replySpans } from '../../src/engine/messages.js';
-import { ModelStore } from '../../src/engine/model-store.js';
+import { ModelStore, readCheckpointHeader } from '../../src/engine/model-store.js';
 import {
   EngineRequestError,
   EngineUnavailableError,
@@ -15,6 +15,7 @@ import {
   WorkerCrashedError,
 } from '../../src/engine/worker.js';
 import { imageBuffers, learnableBuffers } from './synthetic.js';
+import { zooMember } from '../../workloads/zoo.js';
 
 const FEATURES = 16;
 const MLP: ModelConfig = { id: 1, arch: 'mlp', batchSize: 32, learningRate: 0.01, l2: 1e-4, hidden: [16], label: 'tiny mlp' };
@@ -44,28 +45,38 @@ describe('EngineWorker', () => {
     expect(worker.readyAt).toBeGreaterThanOrEqual(worker.spawnedAt);
   });
 
-  it('trains a tiny MLP through the model store and validation loss falls', async () => {
+  it('trains a tiny MLP through the model store, one file per model version, and validation loss falls', async () => {
     const store = new ModelStore(join(dir, 'models'));
-    const path = store.pathFor(MLP.id);
-    expect(store.exists(MLP.id)).toBe(false);
-    const init = await worker.init({ config: MLP, seed: 7, modelOut: path });
-    expect(store.sizeOf(MLP.id)).toBe(init.modelBytesOut);
-    const before = await worker.validate({ config: MLP, modelIn: path });
+    const fresh = join(dir, 'fresh.pt');
+    const init = await worker.init({ config: MLP, seed: 7, modelOut: fresh });
+    expect(statSync(fresh).size).toBe(init.modelBytesOut);
+    const before = await worker.validate({ config: MLP, modelIn: fresh });
     expect(before.examples).toBe(256);
 
     let last;
-    for (let epoch = 1; epoch <= 4; epoch++) {
-      last = await worker.train({ config: MLP, seed: 7, modelIn: path, modelOut: path, epoch });
+    for (let version = 1; version <= 4; version++) {
+      const modelIn = version === 1 ? fresh : store.pathFor(MLP.id, version - 1);
+      const modelOut = store.pathFor(MLP.id, version);
+      const request = { config: MLP, seed: 7, modelIn, modelOut, epoch: version, modelVersion: version, segment: 0 };
+      last = await worker.train(request);
       expect(last.examples).toBe(4 * 128);
       expect(last.steps).toBe(4 * 4);
+      expect(last.modelVersion).toBe(version);
       expect(last.spans.map((s) => s.kind)).toEqual(['model-hop', 'train', 'model-hop']);
-      expect(last.modelBytesOut).toBe(store.sizeOf(MLP.id));
+      expect(last.modelBytesOut).toBe(statSync(store.pathFor(MLP.id, version)).size);
+      // The header carries the version; the file is whole.
+      expect(readCheckpointHeader(store.pathFor(MLP.id, version)).units).toBe(version);
+      expect(store.problemWith(MLP.id, version)).toBeUndefined();
     }
-    const after = await worker.validate({ config: MLP, modelIn: path, epoch: 4 });
+    expect(store.problemWith(MLP.id, 3)).toBeUndefined();
+    expect(store.problemWith(MLP.id, 5)).toMatch(/checkpoint after 5 sub-epochs is missing/);
+    const after = await worker.validate({ config: MLP, modelIn: store.pathFor(MLP.id, 4), epoch: 4 });
     expect(after.spans.map((s) => s.kind)).toEqual(['model-hop', 'valid']);
     expect(after.lossSum / after.examples).toBeLessThan((0.6 * before.lossSum) / before.examples);
     expect(after.correct / after.examples).toBeGreaterThan(0.85);
     expect(store.configs()).toEqual([MLP.id]);
+    store.keepOnly(MLP.id, 4);
+    expect(store.versions().map((v) => v.version)).toEqual([4]);
 
     const spans = replySpans(last!, { segment: 0, config: MLP.id, epoch: 4 });
     expect(spans[0]).toMatchObject({ type: 'span', kind: 'model-hop', segment: 0, config: 1, epoch: 4, bytes: last!.modelBytesIn });
@@ -90,13 +101,13 @@ describe('EngineWorker', () => {
     expect(validBytes.correct).toBe(validFile.correct);
   });
 
-  it('trains a VGG and a ResNet step on 3x16x16 images', async () => {
+  it('trains a step of each CNN family on 3x16x16 images', async () => {
     const cnn = await EngineWorker.spawn({ threads: 1, label: 'cnn' });
     try {
       await cnn.load({ dataset: 'train', inputShape: [3, 16, 16], classes: 4, buffers: imageBuffers(8, 16, 4, 3) });
       await cnn.load({ dataset: 'valid', inputShape: [3, 16, 16], classes: 4, buffers: imageBuffers(4, 16, 4, 4) });
-      for (const arch of ['vgg', 'resnet'] as const) {
-        const config: ModelConfig = { id: 2, arch, batchSize: 4, learningRate: 1e-3, l2: 1e-4, width: 4, label: arch };
+      for (const arch of ['vgg16', 'resnet50', 'mobilenetv2'] as const) {
+        const config: ModelConfig = { id: 2, ...zooMember(arch, 'tiny'), batchSize: 4, learningRate: 1e-3, l2: 1e-4, label: arch };
         const first = await cnn.trainBytes({ config, seed: 1, epoch: 1 }, null);
         expect(first.steps).toBe(2);
         expect(Number.isFinite(first.lossSum)).toBe(true);

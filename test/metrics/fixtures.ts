@@ -88,6 +88,11 @@ export function syntheticRun(options: {
   t0?: number;
   gpu?: boolean;
   complete?: boolean;
+  /** Records a calibration event (the raw loop's examples/s per worker) before execution. */
+  rawExamplesPerSecond?: number;
+  environment?: Partial<RunInfo['environment']>;
+  threads?: number;
+  options?: RunInfo['options'];
 }): { info: RunInfo; events: RunEvent[]; samples: Sample[] } {
   const epochs = options.epochs ?? 2;
   const segments = options.segments ?? 2;
@@ -99,9 +104,24 @@ export function syntheticRun(options: {
     workload: options.workload ?? 'criteo',
     epochs,
     segments,
-    environment: { ...runInfo().environment, gpu: options.gpu ? 'NVIDIA H100' : null },
+    environment: { ...runInfo().environment, gpu: options.gpu ? 'NVIDIA H100' : null, ...options.environment },
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.options === undefined ? {} : { options: options.options }),
   });
-  const events: RunEvent[] = [phase('etl', 'start', t0), phase('etl', 'end', t0 + 1000 * slow), phase('execution', 'start', t0 + 1000 * slow)];
+  const events: RunEvent[] = [phase('etl', 'start', t0), phase('etl', 'end', t0 + 1000 * slow)];
+  if (options.rawExamplesPerSecond !== undefined) {
+    events.push({
+      type: 'calibration',
+      examplesPerSecond: options.rawExamplesPerSecond,
+      workers: segments,
+      threads: options.threads ?? 1,
+      budgetSeconds: 1,
+      configs: [0, 1].map((config) => ({ config, examplesPerSecond: options.rawExamplesPerSecond ?? 0 })),
+      device: 'cpu',
+      at: t0 + 1000 * slow,
+    });
+  }
+  events.push(phase('execution', 'start', t0 + 1000 * slow));
   let t = t0 + 1000 * slow;
   const lastEpoch = options.complete === false ? Math.max(1, epochs - 1) : epochs;
   for (let epoch = 1; epoch <= lastEpoch; epoch++) {

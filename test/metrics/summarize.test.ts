@@ -234,7 +234,7 @@ describe('summarize', () => {
     ]);
     expect(s.bytes.execution).toEqual({ network: 0, disk: 0, local: 0 });
     expect(s.bytes.etl).toBe(1e6 + 5e5 + 7);
-    expect(s.bytes.byTransport.copy).toEqual({ etl: 1e6, startup: 0, execution: 0 });
+    expect(s.bytes.byTransport.copy).toEqual({ etl: 1e6, startup: 0, calibration: 0, execution: 0 });
     expect(s.transportBytes.copy).toBe(1e6);
   });
 
@@ -254,12 +254,35 @@ describe('summarize', () => {
       { type: 'counter', transport: 'pipe', bytes: 50, at: 50 },
       phase('execution', 'end', 60),
       // emitted just after its phase closed: still that phase's
-      { type: 'counter', transport: 'checkpoint', bytes: 4, at: 61 },
+      { type: 'counter', transport: 'model-state', bytes: 4, at: 61 },
     ]);
     expect(s.bytes.execution).toEqual({ network: 111, disk: 3004, local: 50 });
-    expect(s.bytes.etl).toBe(3);
-    expect(s.bytes.byTransport.pipe).toEqual({ etl: 0, startup: 3, execution: 50 });
+    expect(s.bytes.etl).toBe(0);
+    expect(s.bytes.startup).toBe(3);
+    expect(s.bytes.byTransport.pipe).toEqual({ etl: 0, startup: 3, calibration: 0, execution: 50 });
     expect(s.startupSeconds).toBeCloseTo(0.01);
+  });
+
+  it('counts the calibration phase as neither ETL nor execution: its own time, its bytes in no column', () => {
+    const s = run([
+      phase('etl', 'start', 0),
+      { type: 'counter', transport: 'copy', bytes: 5, at: 5 },
+      phase('etl', 'end', 10),
+      phase('startup', 'start', 10),
+      phase('startup', 'end', 20),
+      phase('calibration', 'start', 20),
+      { type: 'counter', transport: 'pipe', bytes: 70, at: 30 },
+      phase('calibration', 'end', 120),
+      phase('execution', 'start', 120),
+      span('train', 120, 220, { segment: 0, epoch: 0 }),
+      { type: 'counter', transport: 'model-store', bytes: 8, at: 150 },
+      phase('execution', 'end', 220),
+    ]);
+    expect(s.calibrationSeconds).toBeCloseTo(0.1);
+    expect(s.etlSeconds).toBeCloseTo(0.01);
+    expect(s.executionSeconds).toBeCloseTo(0.1);
+    expect(s.bytes).toMatchObject({ etl: 5, startup: 0, execution: { network: 8, disk: 0, local: 0 } });
+    expect(s.bytes.byTransport.pipe).toEqual({ etl: 0, startup: 0, calibration: 70, execution: 0 });
   });
 
   it('counts bytes of events without phase marks as execution', () => {

@@ -39,7 +39,8 @@ afterEach(() => {
 });
 
 async function compare(baseline: string, candidate: string, maxSlowdown = 1.1): Promise<number> {
-  await compareCommand.handler({ _: [], $0: 'bench', baseline, candidate, 'max-slowdown': maxSlowdown, alpha: 0.05 } as never);
+  const args = { runs: [baseline, candidate], metric: 'seconds', format: 'table', 'max-slowdown': maxSlowdown, alpha: 0.05, 'allow-env-diff': [] };
+  await compareCommand.handler({ _: [], $0: 'bench', ...args } as never);
   return Number(process.exitCode ?? 0);
 }
 

@@ -5,7 +5,7 @@ import { groupRuns } from '../../reports/common.js';
 import { breakdownRows } from '../../reports/figure9.js';
 import { table6, table6Markdown } from '../../reports/table6.js';
 import type { LoadedRun, RunInfo } from '../../src/core/records.js';
-import { compareRuns } from '../../src/metrics/compare.js';
+import { compareLoadedRuns } from '../../src/metrics/compare.js';
 import { spread, studentTQuantile } from '../../src/metrics/stats.js';
 import { loadedRun, syntheticRun } from '../metrics/fixtures.js';
 
@@ -65,7 +65,7 @@ describe('grouping runs', () => {
 
   it('bench compare keys on options too: runs of different options are not compared', () => {
     const baseline = [run('a', { options: { compression: 'lz4' } })];
-    const result = compareRuns(baseline, [run('b', { options: { compression: 'none' } })]);
+    const result = compareLoadedRuns(baseline, [run('b', { options: { compression: 'none' } })]);
     expect(result.kind).toBe('mismatch');
     const problems = result.kind === 'mismatch' ? result.problems.join('\n') : '';
     expect(problems).toMatch(/only the baseline has runs of export .*compression=lz4/);

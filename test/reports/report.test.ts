@@ -81,9 +81,9 @@ describe('buildReport', () => {
   it('writes Table 6 with the paper columns, N/A without a GPU, and incomplete rows marked', () => {
     const md = readFileSync(join(outDir, 'table6.md'), 'utf8');
     expect(md).toContain(
-      '| Approach | n | ETL time | Exec. time | Epoch time | GPU util. | GPU RAM util. | CPU util. machine / run | DRAM util. machine / run | ' +
-        'Network (counted) | Net tx (sampled) | Disk (counted) | Local IPC | ETL bytes | Per w. disk R/W | Storage ' +
-          'blowup logical / stored |',
+      '| Approach | n | ETL time | Start-up time | Exec. time | Epoch time | GPU util. | GPU RAM util. | ' +
+        'CPU util. machine / run | DRAM util. machine / run | Network (counted) | Net tx (sampled) | Disk (counted) | ' +
+        'Local IPC | ETL / start-up bytes | Per w. disk R/W | Storage blowup logical / stored |',
     );
     expect(md).toContain('Cells: mean ± 95% CI half-width over n runs.');
     const criteo = md.slice(md.indexOf('## criteo'), md.indexOf('## imagenet'));
@@ -98,7 +98,9 @@ describe('buildReport', () => {
 
     const csv = readFileSync(join(outDir, 'table6.csv'), 'utf8').trim().split('\n');
     const header = csv[0].split(',');
-    expect(header).toEqual(expect.arrayContaining(['network_bytes_counted', 'net_tx_bytes_sampled', 'etl_bytes_counted', 'storage_blowup_logical', 'execution_seconds_ci95']));
+    const expectedColumns = ['network_bytes_counted', 'net_tx_bytes_sampled', 'etl_bytes_counted', 'startup_bytes_counted'];
+    expectedColumns.push('storage_blowup_logical', 'execution_seconds_ci95', 'startup_seconds', 'calibration_seconds');
+    expect(header).toEqual(expect.arrayContaining(expectedColumns));
     const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
     expect(rows).toHaveLength(10);
     const ddp = rows.find((r) => r.approach === 'ddp')!;

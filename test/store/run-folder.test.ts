@@ -1,11 +1,17 @@
 // The run folder writer: events are on disk as soon as they are emitted, a torn last line (the
 // process died mid-write) is dropped on resume while damage elsewhere is reported, and a complete
 // run refuses to be resumed.
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunFolder, newRunId } from '../../src/store/run-folder.js';
+import {
+  RunFolder,
+  RunFolderWriteError,
+  UnusableFolderError,
+  newRunId,
+  prepareWritableFolder,
+} from '../../src/store/run-folder.js';
 import { FORMAT_VERSION, MEASUREMENT_VERSION, type RunInfo, type Summary } from '../../src/core/records.js';
 import { withComponents } from '../../src/metrics/summarize.js';
 
@@ -32,10 +38,19 @@ function info(runId: string): RunInfo {
 
 function summary(runId: string, status: 'complete' | 'incomplete'): Summary {
   return {
-    formatVersion: FORMAT_VERSION, measurementVersion: MEASUREMENT_VERSION, runId, status, finishedAt: null, etlSeconds: 1, startupSeconds: 0,
-    executionSeconds: 2, epochSeconds: [2], outsideEpochsSeconds: 0,
-    breakdown: [withComponents({ train: 1, valid: 0, 'engine-init': 0, data: 0.5, 'model-hop': 0.25, idle: 0.25, average: 0, schedule: 0 }, 0)], metrics: [],
-    transportBytes: {}, bytes: { byTransport: {}, execution: { network: 0, disk: 0, local: 0 }, etl: 0 }, storage: null,
+    formatVersion: FORMAT_VERSION, measurementVersion: MEASUREMENT_VERSION, runId, status, finishedAt: null,
+    etlSeconds: 1, startupSeconds: 0, calibrationSeconds: 0, executionSeconds: 2, epochSeconds: [2],
+    outsideEpochsSeconds: 0,
+    breakdown: [
+      withComponents(
+        { train: 1, valid: 0, 'engine-init': 0, data: 0.5, 'model-hop': 0.25, idle: 0.25, average: 0, schedule: 0 },
+        0,
+      ),
+    ],
+    metrics: [],
+    transportBytes: {},
+    bytes: { byTransport: {}, execution: { network: 0, disk: 0, local: 0 }, etl: 0, startup: 0 },
+    storage: null,
     unitsCompleted: 0, unitsRetried: 0, resources: null,
   };
 }
@@ -70,5 +85,47 @@ describe('run folder', () => {
     folder.writeSummary(summary('r2', 'complete'));
     expect(() => RunFolder.open(folder.dir)).toThrow(/already complete/);
     expect(() => RunFolder.open(join(runs, 'missing'))).toThrow(/not a run folder: run\.json is missing/);
+  });
+
+  it('cuts a torn last line off before a resumed attempt appends', () => {
+    const runs = mkdtempSync(join(tmpdir(), 'bench-store-'));
+    const folder = RunFolder.create(runs, info('r3'));
+    folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 });
+    expect(folder.dropTornLine()).toBe(false);
+    appendFileSync(folder.eventsPath, '{"type":"unit","config":0,"seg');
+    expect(folder.dropTornLine()).toBe(true);
+    folder.append({ type: 'phase', phase: 'etl', edge: 'end', at: 2 });
+    expect(folder.readEvents().map((e) => e.type)).toEqual(['phase', 'phase']);
+  });
+
+  it('names the file a failed write was for', () => {
+    const runs = mkdtempSync(join(tmpdir(), 'bench-store-'));
+    const folder = RunFolder.create(runs, info('r4'));
+    // events.jsonl replaced by a folder: appending to it fails for root too.
+    rmSync(folder.eventsPath);
+    mkdirSync(folder.eventsPath);
+    expect(() => folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 })).toThrow(RunFolderWriteError);
+    expect(() => folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 })).toThrow(`cannot write ${folder.eventsPath} (EISDIR: illegal operation on a directory)`);
+  });
+});
+
+describe('prepareWritableFolder', () => {
+  it('creates missing folders one level at a time and proves it can write there', () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-store-'));
+    const dir = join(root, 'a', 'b', 'runs');
+    expect(prepareWritableFolder(dir, 'the runs directory')).toBe(dir);
+    expect(existsSync(dir)).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses /proc/forbidden at once (a recursive mkdir spins there) and a file in the way', () => {
+    expect(() => prepareWritableFolder('/proc/forbidden/runs', 'the runs directory')).toThrow(UnusableFolderError);
+    expect(() => prepareWritableFolder('/proc/forbidden/runs', 'the runs directory')).toThrow(
+      'the runs directory /proc/forbidden/runs is unusable: cannot create /proc/forbidden (ENOENT: no such file or directory)',
+    );
+    const root = mkdtempSync(join(tmpdir(), 'bench-store-'));
+    writeFileSync(join(root, 'file'), '');
+    expect(() => prepareWritableFolder(join(root, 'file', 'runs'), 'the runs directory')).toThrow(`${join(root, 'file')} is a file, not a folder`);
+    expect(() => prepareWritableFolder('/proc/self', 'the runs directory')).toThrow(/cannot create files in it/);
   });
 });

@@ -3,14 +3,20 @@
 // differ by at most one). Each segment's rows go straight into that segment instance with a
 // binary COPY, all segments at once. Idempotent: what was loaded is recorded in the coordinator's
 // `bench_datasets`, and a matching record (with the tables still holding the recorded rows) is
-// reused.
+// reused. A load goes into staging tables first and replaces the loaded dataset only once all of
+// it went in: a malformed file (or any failure) leaves the dataset loaded before as it was.
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { connect, ident, withClient } from '../../src/db/connect.js';
-import { analyzeDistributed, createDistributedTable } from '../../src/db/distributed.js';
+import { connect, ident, literal, withClient } from '../../src/db/connect.js';
+import {
+  analyzeDistributed,
+  createDistributedTable,
+  dropDistributedTable,
+  partitionName,
+} from '../../src/db/distributed.js';
 import type { Topology } from '../../src/db/topology.js';
 import type { ResolvedWorkload } from '../../src/core/workload.js';
 import type { CriteoRow, ImageRow } from '../featurize.js';
@@ -191,6 +197,27 @@ async function copySplit(topology: Topology, source: RawSource, split: Split, ta
   }
 }
 
+/** Replaces distributed table `to` (if any) by `from`: on every segment, then on the coordinator and its partitions. */
+async function renameDistributedTable(topology: Topology, from: string, to: string): Promise<void> {
+  const swap = async (client: pg.Client, statements: string[]): Promise<void> => {
+    await client.query('BEGIN');
+    try {
+      for (const statement of statements) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  };
+  const rename = [`DROP TABLE IF EXISTS ${ident(to)} CASCADE`, `ALTER TABLE ${ident(from)} RENAME TO ${ident(to)}`];
+  await Promise.all(topology.segments.map((segment) => withClient(segment, (client) => swap(client, rename))));
+  const partitions = topology.segments.flatMap((_, i) => [
+    `ALTER FOREIGN TABLE ${ident(partitionName(from, i))} RENAME TO ${ident(partitionName(to, i))}`,
+    `ALTER FOREIGN TABLE ${ident(partitionName(to, i))} OPTIONS (SET table_name ${literal(to)})`,
+  ]);
+  await withClient(topology.coordinator, (client) => swap(client, [...rename, ...partitions]));
+}
+
 /**
  * Make sure the workload's raw rows are in `<dataset>_raw_train` / `<dataset>_raw_valid`: reuse
  * what a matching earlier load left, otherwise (or with `force`) create the tables and load them.
@@ -207,15 +234,27 @@ export async function ensureRawData(topology: Topology, workload: ResolvedWorklo
     return { trainRows: record.trainRows, validRows: record.validRows, reused: true };
   }
   const started = performance.now();
-  // Whatever was there is about to go: forget it first, so a failed load is never taken as done.
-  if (record) await deleteRecord(topology, workload.datasetName);
   const counts = await source.count();
   log(`${workload.datasetName}: loading ${counts.train} train and ${counts.valid} validation rows over ${topology.segments.length} segments (${source.description})`);
+  const staging: Record<Split, string> = { train: `${tables.train}_new`, valid: `${tables.valid}_new` };
+  try {
+    for (const split of ['train', 'valid'] as const) {
+      await createDistributedTable(topology, staging[split], RAW_COLUMNS[source.kind]);
+      const bytes = await copySplit(topology, source, split, staging[split], counts[split], workload.seed);
+      await analyzeDistributed(topology, staging[split]);
+      log(`${tables[split]}: ${counts[split]} rows, ${(bytes / 1e6).toFixed(1)} MB copied`);
+    }
+  } catch (error) {
+    await Promise.allSettled(Object.values(staging).map((table) => dropDistributedTable(topology, table)));
+    const kept = record ? `the ${record.description} loaded before is still there` : 'nothing was loaded';
+    const message = `${workload.datasetName}: the load failed and was undone (${kept}): ${(error as Error).message}`;
+    throw new Error(message, { cause: error });
+  }
+  // The swap is not atomic across instances: forget the old record first, so a swap cut short is
+  // never taken as a finished load.
+  if (record) await deleteRecord(topology, workload.datasetName);
   for (const split of ['train', 'valid'] as const) {
-    await createDistributedTable(topology, tables[split], RAW_COLUMNS[source.kind]);
-    const bytes = await copySplit(topology, source, split, tables[split], counts[split], workload.seed);
-    await analyzeDistributed(topology, tables[split]);
-    log(`${tables[split]}: ${counts[split]} rows, ${(bytes / 1e6).toFixed(1)} MB copied`);
+    await renameDistributedTable(topology, staging[split], tables[split]);
   }
   const loadSeconds = (performance.now() - started) / 1000;
   await writeLoadRecord(topology, {

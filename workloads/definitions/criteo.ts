@@ -2,7 +2,14 @@
 // at paper scale): batch {32, 64, 256, 512} x learning rate {1e-3, 1e-4} x L2 {1e-4, 1e-5} = 16
 // configs, 5 epochs.
 import type { ScaleName } from '../../src/core/workload.js';
-import { type BenchWorkloadDefinition, grid } from '../grid.js';
+import {
+  type BenchWorkloadDefinition,
+  REGULARIZER_OPTION,
+  grid,
+  readOptions,
+  readRegularizer,
+  regularized,
+} from '../grid.js';
 import { CRITEO_SPECS, checkScale, criteoDataset } from '../presets.js';
 
 /** Table 5, Criteo row. */
@@ -32,17 +39,18 @@ export const criteoWorkload: BenchWorkloadDefinition = {
     medium: `16 configs, MLP [512,256], 5 epochs, ${CRITEO_SPECS.medium.trainRows} rows, 20 int / 64 hash buckets`,
     paper: '16 configs, MLP [1000,500], 5 epochs, 100M rows, 50 int / 256 hash buckets (7306 features): needs the real Criteo TSV (--source) and a cluster',
   },
-  options: {},
+  options: { ...REGULARIZER_OPTION },
   notes: [],
-  resolve(scale, seed) {
+  resolve(scale, seed, options) {
     checkScale(scale, 'criteo');
+    const opts = readOptions('criteo', criteoWorkload.options, options);
     // tiny: the larger learning rate of the grid and the small batches, so 2 epochs of ~2k rows visibly learn.
     const axes = scale === 'tiny' ? { ...CRITEO_GRID, batchSize: [32, 64], learningRate: [1e-3] } : CRITEO_GRID;
     return {
       id: 'criteo',
       scale,
       ...criteoDataset(scale),
-      configs: grid(axes, { hidden: CRITEO_HIDDEN[scale] }),
+      configs: regularized(grid(axes, { hidden: CRITEO_HIDDEN[scale] }), readRegularizer('criteo', opts.regularizer)),
       epochs: EPOCHS[scale],
       seed,
     };

@@ -10,9 +10,13 @@ hop that would otherwise be a visible share of a short sub-epoch.
 
 A checkpoint is one frame (bench_engine.frames): u32 LE header length, JSON header, u64 LE
 payload length, payload. Header:
-  {format: 'bench-engine-checkpoint', version: 2, arch, config, steps, paramCount,
-   paramStep: [Adam's step per parameter], buffers: [{name, dtype, shape, offset, bytes}],
+  {format: 'bench-engine-checkpoint', version: 2, arch, config, steps, units, lastUnits,
+   paramCount, paramStep: [Adam's step per parameter], buffers: [{name, dtype, shape, offset, bytes}],
    sections: {params: [offset, bytes], exp_avg: [...], exp_avg_sq: [...], buffers: [...]}}
+units is the model's version: the number of sub-epochs it has trained (0 for a fresh model;
+absent in older files, read as 0); lastUnits lists the results of the sub-epochs that made this
+version ({segment, lossSum, examples}), so a resume that finds a model one version ahead of its
+event log can record that unit instead of training it twice (docs/indb.md).
 Payload: params | exp_avg | exp_avg_sq (float32 LE, parameter order of model.parameters())
 | buffers (batch norm running statistics and counters, each 8-byte aligned).
 Weights AND optimizer state travel together: hopping without the optimizer state would break
@@ -20,17 +24,16 @@ equivalence to sequential SGD.
 """
 
 import json
-import struct
 import sys
+from typing import BinaryIO, Dict, List, Optional, Tuple, Union
 
 import torch
 
 from . import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
-from .frames import FrameError, encode_prefix, read_header
+from .frames import U32, U64, FrameError, encode_prefix, read_header, read_into
 
-_U32 = struct.Struct('<I')
-_U64 = struct.Struct('<Q')
 FLOAT_SECTIONS = ('params', 'exp_avg', 'exp_avg_sq')
+BytesLike = Union[bytes, bytearray, memoryview]
 
 _DTYPES = {
     'float32': torch.float32,
@@ -65,7 +68,7 @@ class FlatState:
     """Parameters and Adam moments of one model as three flat float32 tensors, with the model's
     parameters turned into views of the first (the model trains exactly as before)."""
 
-    def __init__(self, model, dev=None):
+    def __init__(self, model: torch.nn.Module, dev: Optional[torch.device] = None):
         """Flatten model's parameters. A model built on the 'meta' device (no memory) gets its
         parameters and buffers allocated here, on dev, uninitialised: for a model whose state
         a checkpoint is about to fill (one allocation instead of two)."""
@@ -106,7 +109,7 @@ class FlatState:
         self.step = [torch.tensor(0.0) for _ in self.params_list]
         self.buffers = [(name, b) for name, b in model.named_buffers()]
 
-    def attach(self, optimizer):
+    def attach(self, optimizer: torch.optim.Optimizer) -> None:
         """Point an Adam optimizer's per-parameter state at the flat moments (what Adam would
         create lazily, with the values the flat tensors hold)."""
         for p, (offset, n), step in zip(self.params_list, self.slices, self.step):
@@ -116,7 +119,7 @@ class FlatState:
                 'exp_avg_sq': self.exp_avg_sq[offset:offset + n].view_as(p),
             }
 
-    def reset_optimizer(self):
+    def reset_optimizer(self) -> None:
         self.exp_avg.zero_()
         self.exp_avg_sq.zero_()
         for s in self.step:
@@ -139,7 +142,7 @@ class FlatState:
             offset += (size + 7) // 8 * 8
         return items, offset
 
-    def chunks(self, meta):
+    def chunks(self, meta: dict) -> Tuple[bytes, List[memoryview]]:
         """(prefix bytes, [payload memoryviews]) of a checkpoint of this state. The views alias
         live tensors on the CPU: write them before training goes on."""
         items, buffers_bytes = self._buffer_layout()
@@ -195,12 +198,12 @@ class FlatState:
                     src = torch.frombuffer(raw, dtype=_DTYPES[item['dtype']]).view(b.shape)
                     b.copy_(src)
 
-    def read_from_file(self, f):
+    def read_from_file(self, f: BinaryIO) -> dict:
         """Fill this state from a checkpoint file object (unbuffered is best): float sections
         are read straight into the flat tensors on the CPU. Returns the checkpoint header."""
         return self.read_sections(f, read_file_header(f))
 
-    def read_sections(self, f, header):
+    def read_sections(self, f: BinaryIO, header: dict) -> dict:
         """read_from_file after read_file_header."""
         self._check(header)
         sections = header['sections']
@@ -220,7 +223,7 @@ class FlatState:
         self._finish(header, memoryview(buffer_bytes))
         return header
 
-    def read_from_bytes(self, blob):
+    def read_from_bytes(self, blob: BytesLike) -> dict:
         """Fill this state from a checkpoint held in memory (bytes, bytearray, memoryview).
         Returns the checkpoint header."""
         header, payload = parse(blob)
@@ -238,7 +241,7 @@ class FlatState:
         return header
 
 
-def read_file_header(f):
+def read_file_header(f: BinaryIO) -> dict:
     """The header of a checkpoint file object, leaving f at the payload."""
     got = read_header(f)
     if got is None:
@@ -250,30 +253,25 @@ def read_file_header(f):
 
 
 def _read_exactly(f, view, what):
-    got = 0
-    total = len(view)
-    while got < total:
-        k = f.readinto(view[got:])
-        if not k:
-            raise ValueError('checkpoint ends inside section %s' % what)
-        got += k
+    if read_into(f, view) != len(view):
+        raise ValueError('checkpoint ends inside section %s' % what)
 
 
-def parse(blob):
+def parse(blob: BytesLike) -> Tuple[dict, memoryview]:
     """(header, payload memoryview) of a checkpoint held in memory."""
     view = memoryview(blob)
     if view.ndim != 1 or view.format != 'B':
         view = view.cast('B')
     if len(view) < 4:
         raise ValueError('not a bench_engine checkpoint (%d bytes)' % len(view))
-    (header_len,) = _U32.unpack(view[:4])
+    (header_len,) = U32.unpack(view[:4])
     if 4 + header_len + 8 > len(view):
         raise ValueError('not a bench_engine checkpoint (bad header length)')
     try:
         header = json.loads(bytes(view[4:4 + header_len]).decode('utf-8'))
     except (UnicodeDecodeError, ValueError):
         raise ValueError('not a bench_engine checkpoint (header is not JSON)') from None
-    (payload_len,) = _U64.unpack(view[4 + header_len:12 + header_len])
+    (payload_len,) = U64.unpack(view[4 + header_len:12 + header_len])
     payload = view[12 + header_len:]
     if len(payload) != payload_len:
         raise ValueError('checkpoint payload holds %d bytes, header says %d' % (len(payload), payload_len))
@@ -282,7 +280,7 @@ def parse(blob):
     return header, payload
 
 
-def section_tensors(blob):
+def section_tensors(blob: BytesLike) -> Tuple[dict, Dict[str, torch.Tensor], memoryview]:
     """(header, {section name: float32 tensor view}, buffer payload view) of a checkpoint in
     memory, for tools that work on checkpoints without a model (averaging)."""
     header, payload = parse(blob)
@@ -294,17 +292,18 @@ def section_tensors(blob):
     return header, out, payload[offset:offset + size]
 
 
-def buffer_tensors(header, buffer_bytes):
+def buffer_tensors(header: dict, buffer_bytes: BytesLike) -> Dict[str, torch.Tensor]:
     """The buffers of a checkpoint as tensors (views), by name."""
     out = {}
     for item in header['buffers']:
         raw = buffer_bytes[item['offset']:item['offset'] + item['bytes']]
         dtype = _DTYPES[item['dtype']]
-        out[item['name']] = (torch.frombuffer(raw, dtype=dtype) if item['bytes'] else torch.empty(0, dtype=dtype)).view(item['shape'])
+        tensor = torch.frombuffer(raw, dtype=dtype) if item['bytes'] else torch.empty(0, dtype=dtype)
+        out[item['name']] = tensor.view(item['shape'])
     return out
 
 
-def build(header, sections, buffers):
+def build(header: dict, sections: Dict[str, torch.Tensor], buffers: Dict[str, torch.Tensor]) -> bytes:
     """A checkpoint (bytes) from a header and float sections / buffers (as section_tensors and
     buffer_tensors return them, possibly modified)."""
     header = dict(header)
@@ -319,7 +318,8 @@ def build(header, sections, buffers):
     packed = bytearray(size)
     for item in header['buffers']:
         if item['bytes']:
-            packed[item['offset']:item['offset'] + item['bytes']] = _bytes_of(buffers[item['name']].to(_DTYPES[item['dtype']]))
+            value = buffers[item['name']].to(_DTYPES[item['dtype']])
+            packed[item['offset']:item['offset'] + item['bytes']] = _bytes_of(value)
     payload.append(memoryview(packed))
     total = sum(len(c) for c in payload)
     return b''.join([encode_prefix(header, total)] + payload)

@@ -20,24 +20,27 @@ ImageNet: uint8 size x size x 3 (channels last) -> float32 3 x size x size in [0
 """
 
 import zlib
+from typing import Any, List, MutableMapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 INT_FEATURES = 13
 CAT_FEATURES = 26
 _GD_KEY = 'bench_pack'
+# (n, x bytes, y bytes) of one packed buffer.
+Packed = Tuple[int, bytes, bytes]
 
 
 # ---------------------------------------------------------------------------------------------
 # Pure featurisation (no database): used by the aggregates and by tests.
 
-def int_boundaries(int_buckets):
+def int_boundaries(int_buckets: int) -> np.ndarray:
     if int_buckets < 2:
         raise ValueError('int_buckets must be at least 2, got %d' % int_buckets)
     return np.array([1.5 ** j - 0.51 for j in range(int_buckets - 2)], dtype=np.float64)
 
 
-def int_buckets_of(ints_rows, int_buckets):
+def int_buckets_of(ints_rows: Sequence[Optional[Sequence[Optional[int]]]], int_buckets: int) -> np.ndarray:
     """(n, 13) int64 bucket indices of integer features; rows are lists with None for missing."""
     n = len(ints_rows)
     rows = [r if r is not None else [None] * INT_FEATURES for r in ints_rows]
@@ -48,7 +51,7 @@ def int_buckets_of(ints_rows, int_buckets):
     return buckets.astype(np.int64)
 
 
-def cat_buckets_of(cats_rows, hash_buckets):
+def cat_buckets_of(cats_rows: Sequence[Optional[Sequence[Optional[str]]]], hash_buckets: int) -> np.ndarray:
     """(n, 26) int64 bucket indices of categorical features; '' or None is missing."""
     if hash_buckets < 2:
         raise ValueError('hash_buckets must be at least 2, got %d' % hash_buckets)
@@ -68,7 +71,7 @@ def cat_buckets_of(cats_rows, hash_buckets):
     return out
 
 
-def criteo_features(ints_rows, cats_rows, int_buckets, hash_buckets):
+def criteo_features(ints_rows: Sequence, cats_rows: Sequence, int_buckets: int, hash_buckets: int) -> np.ndarray:
     """(n, 13 B + 26 H) float32 one-hot features."""
     n = len(ints_rows)
     dim = INT_FEATURES * int_buckets + CAT_FEATURES * hash_buckets
@@ -83,7 +86,7 @@ def criteo_features(ints_rows, cats_rows, int_buckets, hash_buckets):
     return x
 
 
-def image_features(images, image_size):
+def image_features(images: Sequence[bytes], image_size: int) -> np.ndarray:
     """(n, 3, size, size) float32 in [0, 1] from n raw uint8 HWC images (bytes)."""
     plane = image_size * image_size * 3
     for i, image in enumerate(images):
@@ -94,16 +97,17 @@ def image_features(images, image_size):
     return np.ascontiguousarray(raw.transpose(0, 3, 1, 2)).astype(np.float32) / np.float32(255.0)
 
 
-def labels_bytes(labels):
+def labels_bytes(labels: Sequence[int]) -> bytes:
     return np.asarray([0 if v is None else v for v in labels], dtype='<i4').tobytes()
 
 
-def pack_criteo_rows(labels, ints_rows, cats_rows, int_buckets, hash_buckets):
+def pack_criteo_rows(labels: Sequence[int], ints_rows: Sequence, cats_rows: Sequence, int_buckets: int,
+                     hash_buckets: int) -> Packed:
     x = criteo_features(ints_rows, cats_rows, int_buckets, hash_buckets)
     return len(labels), x.astype('<f4', copy=False).tobytes(), labels_bytes(labels)
 
 
-def pack_image_rows(labels, images, image_size):
+def pack_image_rows(labels: Sequence[int], images: Sequence[bytes], image_size: int) -> Packed:
     x = image_features(images, image_size)
     return len(labels), x.astype('<f4', copy=False).tobytes(), labels_bytes(labels)
 
@@ -119,7 +123,7 @@ def _registry(GD):
     return reg
 
 
-def reset(GD):
+def reset(GD: MutableMapping[str, Any]) -> int:
     """Forget buffers left half-built by an aborted statement in this backend."""
     dropped = len(_registry(GD)['open'])
     GD[_GD_KEY] = {'next': 1, 'open': {}}
@@ -135,7 +139,8 @@ def _open(GD, state, params):
     return state, reg['open'][state]['cols']
 
 
-def criteo_step(GD, state, label, ints, cats, int_buckets, hash_buckets):
+def criteo_step(GD: MutableMapping[str, Any], state: Optional[int], label: int, ints: List[Optional[int]],
+                cats: List[Optional[str]], int_buckets: int, hash_buckets: int) -> int:
     state, (labels, ints_rows, cats_rows) = _open(GD, state, (int_buckets, hash_buckets))
     labels.append(label)
     ints_rows.append(ints)
@@ -143,7 +148,7 @@ def criteo_step(GD, state, label, ints, cats, int_buckets, hash_buckets):
     return state
 
 
-def criteo_final(GD, state):
+def criteo_final(GD: MutableMapping[str, Any], state: Optional[int]) -> Optional[Packed]:
     if state is None:
         return None
     entry = _registry(GD)['open'].pop(state)
@@ -152,14 +157,15 @@ def criteo_final(GD, state):
     return pack_criteo_rows(labels, ints_rows, cats_rows, int_buckets, hash_buckets)
 
 
-def image_step(GD, state, label, image, image_size):
+def image_step(GD: MutableMapping[str, Any], state: Optional[int], label: int, image: bytes,
+               image_size: int) -> int:
     state, (labels, images, _unused) = _open(GD, state, (image_size,))
     labels.append(label)
     images.append(image)
     return state
 
 
-def image_final(GD, state):
+def image_final(GD: MutableMapping[str, Any], state: Optional[int]) -> Optional[Packed]:
     if state is None:
         return None
     entry = _registry(GD)['open'].pop(state)

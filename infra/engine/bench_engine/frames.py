@@ -8,17 +8,22 @@ decoded from it are views (no copy, no read-only warning)."""
 import json
 import os
 import struct
+from typing import BinaryIO, List, Optional, Sequence, Tuple, Union
 
-_U32 = struct.Struct('<I')
-_U64 = struct.Struct('<Q')
+U32 = struct.Struct('<I')
+U64 = struct.Struct('<Q')
 MAX_HEADER = 64 * 1024 * 1024
+
+BytesLike = Union[bytes, bytearray, memoryview]
+# One bytes-like object or a list of them, written one after another.
+Payload = Union[BytesLike, Sequence[BytesLike]]
 
 
 class FrameError(Exception):
     pass
 
 
-def _read_into(f, view):
+def read_into(f: BinaryIO, view: memoryview) -> int:
     """Fill view from the raw file f; returns the count read (short only at EOF)."""
     got = 0
     total = len(view)
@@ -30,37 +35,37 @@ def _read_into(f, view):
     return got
 
 
-def _read_exact(f, n, what):
+def _read_exact(f: BinaryIO, n: int, what: str) -> bytearray:
     buf = bytearray(n)
-    got = _read_into(f, memoryview(buf))
+    got = read_into(f, memoryview(buf))
     if got != n:
         raise FrameError('stream ended inside a frame (%s: %d of %d bytes)' % (what, got, n))
     return buf
 
 
-def read_header(f):
+def read_header(f: BinaryIO) -> Optional[Tuple[dict, int]]:
     """Read a frame's header from a binary file object (raw or buffered). Returns (header dict,
     payload length), or None on a clean end of stream before a frame starts."""
     first = bytearray(4)
-    got = _read_into(f, memoryview(first))
+    got = read_into(f, memoryview(first))
     if got == 0:
         return None
     if got != 4:
         raise FrameError('stream ended inside a frame header length')
-    (header_len,) = _U32.unpack(first)
+    (header_len,) = U32.unpack(first)
     if header_len > MAX_HEADER:
         raise FrameError('frame header of %d bytes is too large (corrupt stream?)' % header_len)
     header = decode_header(_read_exact(f, header_len, 'header'))
-    (payload_len,) = _U64.unpack(_read_exact(f, 8, 'payload length'))
+    (payload_len,) = U64.unpack(_read_exact(f, 8, 'payload length'))
     return header, payload_len
 
 
-def read_payload(f, payload_len):
+def read_payload(f: BinaryIO, payload_len: int) -> bytearray:
     """Read a frame's payload (after read_header) into a new bytearray."""
     return _read_exact(f, payload_len, 'payload') if payload_len else bytearray()
 
 
-def read_frame(f):
+def read_frame(f: BinaryIO) -> Optional[Tuple[dict, bytearray]]:
     """Read one frame: (header dict, payload bytearray), or None at a clean end of stream."""
     got = read_header(f)
     if got is None:
@@ -69,7 +74,7 @@ def read_frame(f):
     return header, read_payload(f, payload_len)
 
 
-def _chunks(payload):
+def _chunks(payload: Optional[Payload]) -> List[memoryview]:
     if payload is None:
         return []
     if isinstance(payload, (list, tuple)):
@@ -93,7 +98,7 @@ def _finite(value):
     return value
 
 
-def encode_header(header):
+def encode_header(header: dict) -> bytes:
     try:
         text = json.dumps(header, separators=(',', ':'), allow_nan=False)
     except ValueError:  # a diverged loss: NaN or infinity
@@ -101,22 +106,22 @@ def encode_header(header):
     return text.encode('utf-8')
 
 
-def decode_header(data):
+def decode_header(data: Union[bytes, bytearray]) -> dict:
     return json.loads(data.decode('utf-8'))
 
 
-def encode_prefix(header, payload_len):
+def encode_prefix(header: dict, payload_len: int) -> bytes:
     data = encode_header(header)
-    return _U32.pack(len(data)) + data + _U64.pack(payload_len)
+    return U32.pack(len(data)) + data + U64.pack(payload_len)
 
 
-def _write_all(fd, view):
+def _write_all(fd: int, view: memoryview) -> None:
     while len(view):
         k = os.write(fd, view)
         view = view[k:]
 
 
-def write_frame_fd(fd, header, payload=None):
+def write_frame_fd(fd: int, header: dict, payload: Optional[Payload] = None) -> int:
     """Write one frame to a file descriptor (blocking). payload: bytes-like or a list of them.
     Returns the bytes written."""
     chunks = _chunks(payload)
@@ -131,7 +136,7 @@ def write_frame_fd(fd, header, payload=None):
     return len(prefix) + size
 
 
-def write_frame(f, header, payload=None):
+def write_frame(f: BinaryIO, header: dict, payload: Optional[Payload] = None) -> int:
     """Write one frame to a binary file object. Returns the bytes written."""
     chunks = _chunks(payload)
     size = sum(len(c) for c in chunks)

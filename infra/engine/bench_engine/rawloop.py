@@ -17,12 +17,13 @@ import json
 import os
 import sys
 import time
+from typing import List, Optional, Sequence, Tuple
 
 from . import DATA_FORMAT, DATA_VERSION
 from .frames import encode_header, read_frame
 
 
-def read_data_file(path):
+def read_data_file(path: str) -> Tuple[dict, bytearray]:
     """(header, payload bytearray) of an engine data file."""
     with open(path, 'rb', buffering=0) as f:
         frame = read_frame(f)
@@ -37,14 +38,14 @@ def read_data_file(path):
     return header, payload
 
 
-def _shape(values):
+def _shape(values: Sequence[str]) -> List[int]:
     out = []
     for v in values:
         out.extend(int(p) for p in str(v).replace('x', ',').split(',') if p.strip())
     return out
 
 
-def _config(text):
+def _config(text: str) -> dict:
     text = text.strip()
     if not text.startswith('{') and os.path.exists(text):
         with open(text) as f:
@@ -52,7 +53,7 @@ def _config(text):
     return json.loads(text)
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog='python3 -m bench_engine.rawloop')
     parser.add_argument('--data', required=True, help='engine data file')
     parser.add_argument('--config', required=True, help='ModelConfig JSON, or a file holding it')

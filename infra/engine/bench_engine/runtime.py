@@ -1,7 +1,7 @@
 """Process-wide torch settings: threads and the device models and batches live on.
 
-torch defaults to 1 thread on this machine whatever the core count, so every entry point
-(worker, raw loop, PL/Python) sets threads explicitly (docs/architecture.md, "Vocabulary").
+torch may default to 1 thread whatever the core count, so every entry point (worker, raw loop,
+PL/Python) sets threads explicitly (docs/architecture.md, "Vocabulary").
 """
 
 import os
@@ -12,7 +12,7 @@ _interop_set = False
 _device = None
 
 
-def set_threads(n):
+def set_threads(n: int) -> int:
     """Set torch's intra-op threads to n (every call) and inter-op threads (once per process:
     torch refuses a second call, or one after inter-op work started). Returns the intra-op
     count in effect."""
@@ -29,7 +29,7 @@ def set_threads(n):
     return torch.get_num_threads()
 
 
-def threads_from_env(default=1):
+def threads_from_env(default: int = 1) -> int:
     """The thread count the TypeScript side asked for (BENCH_ENGINE_THREADS, then
     OMP_NUM_THREADS), else default."""
     for name in ('BENCH_ENGINE_THREADS', 'OMP_NUM_THREADS'):
@@ -42,7 +42,7 @@ def threads_from_env(default=1):
     return default
 
 
-def device():
+def device() -> torch.device:
     """CUDA when torch sees a GPU, else CPU (decided once per process)."""
     global _device
     if _device is None:
@@ -56,7 +56,7 @@ def device():
     return _device
 
 
-def describe_device():
+def describe_device() -> str:
     """A short name of the device, e.g. 'cpu' or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
     dev = device()
     if dev.type == 'cuda':
@@ -65,7 +65,7 @@ def describe_device():
     return dev.type
 
 
-def synchronize():
+def synchronize() -> None:
     """Wait for queued GPU work, so a span's end is when the work ended (no-op on CPU)."""
     if device().type == 'cuda':
         torch.cuda.synchronize()

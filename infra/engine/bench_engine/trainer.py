@@ -1,9 +1,10 @@
 """Training one config on packed buffers: the code every approach runs.
 
-Packed buffer (ETL output, see docs/architecture.md, "Data"): x = n * prod(input_shape) float32 little
-endian, y = n int32 little endian. Mini-batches of config['batchSize'] are taken in buffer
+Packed buffer (ETL output, see docs/architecture.md, "Data"): x = n * prod(input_shape) float32
+little endian, y = n int32 little endian. Mini-batches of config['batchSize'] are taken in buffer
 order inside each buffer (the last one of a buffer may be smaller), each trained
-config.get('repeat', 1) times; Adam(lr=learningRate, weight_decay=l2); cross-entropy.
+config.get('repeat', 1) times; Adam with lr=learningRate; cross-entropy; `l2` regularises as
+config['regularizer'] says (make_optimizer, docs/engine.md).
 
 A checkpoint (to_bytes/save) holds the weights AND the optimizer state, so training that hops
 between processes equals sequential training in one process, bit for bit.
@@ -12,8 +13,8 @@ between processes equals sequential training in one process, bit for bit.
 import itertools
 import os
 import sys
-import time
 import warnings
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -21,8 +22,9 @@ import torch.nn.functional as F
 from . import checkpoint
 from .checkpoint import FlatState
 from .checkpoint import parse as parse_checkpoint
-from .models import architecture_key, build_model
+from .models import architecture_key, build_model, kernel_parameters
 from .runtime import device
+from .util import now_ms, prod
 
 # Tensors decoded from an immutable `bytes` (a PL/Python bytea) are read-only views; we never
 # write to them, so torch's warning about it is noise.
@@ -31,20 +33,14 @@ warnings.filterwarnings('ignore', message='The given buffer is not writable')
 _LITTLE = sys.byteorder == 'little'
 _tmp_counter = itertools.count()
 
+BytesLike = Union[bytes, bytearray, memoryview]
+Batch = Tuple[torch.Tensor, torch.Tensor]
 
-def now_ms():
-    """Wall-clock milliseconds since the Unix epoch (the unit of every span)."""
-    return time.time() * 1000.0
-
-
-def _prod(shape):
-    out = 1
-    for d in shape:
-        out *= int(d)
-    return out
+# How `l2` regularises (config['regularizer']); the first is the default.
+REGULARIZERS = ('kernel-l2', 'adam', 'adamw')
 
 
-def _bytes_view(b, what):
+def _bytes_view(b: Optional[BytesLike], what: str) -> memoryview:
     if b is None:
         raise ValueError('%s is missing' % what)
     view = memoryview(b)
@@ -53,13 +49,14 @@ def _bytes_view(b, what):
     return view
 
 
-def decode(x, y, n, input_shape, dev=None):
+def decode(x: BytesLike, y: BytesLike, n: int, input_shape: Sequence[int],
+           dev: Optional[torch.device] = None) -> Batch:
     """Decode one packed buffer into (X float32 [n, *input_shape], Y int64 [n]) on dev (default:
     runtime.device()). On the CPU, X is a view of x's memory (no copy); Y is widened to int64
     (what cross-entropy wants), a copy of 8 bytes per example."""
     n = int(n)
     shape = [int(d) for d in input_shape]
-    features = _prod(shape)
+    features = prod(shape)
     xv = _bytes_view(x, 'x')
     yv = _bytes_view(y, 'y')
     if len(xv) != n * features * 4:
@@ -87,7 +84,8 @@ def decode(x, y, n, input_shape, dev=None):
     return X, Y
 
 
-def decode_buffers(payload, buffers, input_shape, dev=None):
+def decode_buffers(payload: BytesLike, buffers: Sequence[dict], input_shape: Sequence[int],
+                   dev: Optional[torch.device] = None) -> List[Batch]:
     """Decode the packed buffers laid out one after another in payload (x then y of each, as
     described by buffers = [{'n', 'xBytes', 'yBytes'}], the worker's 'load' message and the
     engine data file). Returns a list of (X, Y); on the CPU the X are views of payload."""
@@ -106,23 +104,52 @@ def decode_buffers(payload, buffers, input_shape, dev=None):
     return out
 
 
-def _config_number(config, key, default=None):
+def _config_number(config: dict, key: str, default: Optional[float] = None) -> float:
     value = config.get(key, default)
     if value is None:
         raise ValueError('config is missing %r' % key)
     return value
 
 
-def make_optimizer(model, config):
-    """Adam with lr=learningRate and L2 as weight_decay=l2 (foreach kernels: fewer Python
-    steps per update)."""
+def _tuples(value: object) -> object:
+    """JSON lists back into the tuples of an architecture key."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def regularizer_of(config: dict) -> str:
+    """config['regularizer'], 'kernel-l2' when absent."""
+    name = config.get('regularizer') or REGULARIZERS[0]
+    if name not in REGULARIZERS:
+        raise ValueError('unknown regularizer %r (expected one of %s)' % (name, ', '.join(REGULARIZERS)))
+    return name
+
+
+def make_optimizer(model: torch.nn.Module, config: dict) -> torch.optim.Optimizer:
+    """Adam with lr=learningRate (foreach kernels: fewer Python steps per update), `l2` applied as
+    config['regularizer'] says:
+
+      kernel-l2  (default) Keras' kernel_regularizer, as the paper ran it: l2 * sum(w^2) over the
+                 weights of linear and convolution layers (not biases, not batch norm) added to the
+                 loss. Its gradient 2 * l2 * w is added to those weights' gradients by Adam's own
+                 weight_decay = 2 * l2 on their parameter group (the other group has none), which
+                 is the same update without one autograd term per layer. The reported losses are
+                 the cross-entropy alone.
+      adam       Adam's coupled weight decay, weight_decay = l2 on every parameter.
+      adamw      AdamW's decoupled weight decay, weight_decay = l2 on every parameter.
+    """
     lr = float(_config_number(config, 'learningRate'))
     l2 = float(config.get('l2') or 0.0)
+    regularizer = regularizer_of(config)
     params = [p for p in model.parameters() if p.requires_grad]
-    try:
-        return torch.optim.Adam(params, lr=lr, weight_decay=l2, foreach=True)
-    except TypeError:  # pragma: no cover - torch without foreach
-        return torch.optim.Adam(params, lr=lr, weight_decay=l2)
+    if regularizer == 'kernel-l2':
+        kernels = {id(p) for p in kernel_parameters(model)}
+        groups = [
+            {'params': [p for p in params if id(p) in kernels], 'weight_decay': 2.0 * l2},
+            {'params': [p for p in params if id(p) not in kernels], 'weight_decay': 0.0},
+        ]
+        return torch.optim.Adam([g for g in groups if g['params']], lr=lr, foreach=True)
+    optimizer = torch.optim.AdamW if regularizer == 'adamw' else torch.optim.Adam
+    return optimizer(params, lr=lr, weight_decay=l2, foreach=True)
 
 
 class Trainer:
@@ -131,18 +158,23 @@ class Trainer:
     The model's parameters and the Adam moments live in flat tensors (checkpoint.FlatState),
     which is what makes to_bytes/save/load cheap."""
 
-    def __init__(self, model, config, input_shape, classes, dev=None):
+    def __init__(self, model: torch.nn.Module, config: dict, input_shape: Sequence[int], classes: int,
+                 dev: Optional[torch.device] = None):
         self.model = model
         self.input_shape = [int(d) for d in input_shape]
         self.classes = int(classes)
         self.arch_key = architecture_key(config, self.input_shape, self.classes)
         self.flat = FlatState(model, dev)
         self.steps = 0
+        # The model's version (sub-epochs trained) and the results of the units that made it,
+        # kept in the checkpoint header so a resume can tell which copy is current.
+        self.units = 0
+        self.last_units = []
         self.configure(config)
 
     # -- construction ------------------------------------------------------------------
 
-    def configure(self, config):
+    def configure(self, config: dict) -> None:
         """(Re)read the config's training knobs and make an optimizer for them; the Adam state
         (moments, steps) stays in the flat tensors."""
         key = architecture_key(config, self.input_shape, self.classes)
@@ -157,7 +189,7 @@ class Trainer:
         self.flat.attach(self.optimizer)
 
     @classmethod
-    def create(cls, config, input_shape, classes, seed):
+    def create(cls, config: dict, input_shape: Sequence[int], classes: int, seed: int) -> 'Trainer':
         """A fresh model initialised deterministically from seed (torch's global RNG is left as
         it was), with fresh optimizer state."""
         with torch.random.fork_rng(devices=[]):
@@ -166,23 +198,26 @@ class Trainer:
         return cls(model.to(device()), config, input_shape, classes)
 
     @classmethod
-    def _empty(cls, config, input_shape, classes, reuse):
+    def _empty(cls, config: dict, input_shape: Sequence[int], classes: int, reuse: Optional['Trainer']) -> 'Trainer':
         """A Trainer whose state a checkpoint is about to overwrite: the reused one when its
-        architecture fits, else a model built without initialising it."""
+        architecture fits, else a new model (built on the 'meta' device where build_model can:
+        no memory, no initialisation; torch's global RNG is left as it was)."""
         key = architecture_key(config, input_shape, classes)
         if reuse is not None and reuse.arch_key == key:
             reuse.configure(config)
             return reuse
-        model = build_model(config, input_shape, classes, device='meta')
+        with torch.random.fork_rng(devices=[]):
+            model = build_model(config, input_shape, classes, device='meta')
         return cls(model, config, input_shape, classes, dev=device())
 
-    def _check_arch(self, header):
-        saved = tuple(tuple(v) if isinstance(v, list) else v for v in header.get('arch', ()))
+    def _check_arch(self, header: dict) -> None:
+        saved = _tuples(header.get('arch', ()))
         if saved != self.arch_key:
             raise ValueError('checkpoint is for %r, config asks for %r' % (saved, self.arch_key))
 
     @classmethod
-    def from_bytes(cls, blob, config, input_shape, classes, reuse=None):
+    def from_bytes(cls, blob: BytesLike, config: dict, input_shape: Sequence[int], classes: int,
+                   reuse: Optional['Trainer'] = None) -> 'Trainer':
         """A Trainer from to_bytes() output (bytes, bytearray or memoryview: not copied).
         reuse: a Trainer the caller is done with; when its architecture matches, its memory is
         recycled (no model is built)."""
@@ -190,11 +225,12 @@ class Trainer:
         trainer = cls._empty(config, input_shape, classes, reuse)
         trainer._check_arch(header)
         trainer.flat.read_from_bytes(blob)
-        trainer.steps = int(header.get('steps', 0))
+        trainer._read_counters(header)
         return trainer
 
     @classmethod
-    def load(cls, path, config, input_shape, classes, reuse=None):
+    def load(cls, path: str, config: dict, input_shape: Sequence[int], classes: int,
+             reuse: Optional['Trainer'] = None) -> 'Trainer':
         """A Trainer from a checkpoint file written by save() (read straight into the model's
         memory)."""
         with open(path, 'rb', buffering=0) as f:
@@ -202,25 +238,31 @@ class Trainer:
             trainer = cls._empty(config, input_shape, classes, reuse)
             trainer._check_arch(header)
             trainer.flat.read_sections(f, header)
-        trainer.steps = int(header.get('steps', 0))
+        trainer._read_counters(header)
         return trainer
+
+    def _read_counters(self, header):
+        self.steps = int(header.get('steps', 0))
+        self.units = int(header.get('units', 0))
+        self.last_units = list(header.get('lastUnits', []))
 
     # -- checkpoints -------------------------------------------------------------------
 
-    def _meta(self):
-        return {'arch': list(self.arch_key), 'config': self.config, 'steps': self.steps}
+    def _meta(self) -> dict:
+        return {'arch': list(self.arch_key), 'config': self.config, 'steps': self.steps,
+                'units': self.units, 'lastUnits': self.last_units}
 
-    def to_chunks(self):
+    def to_chunks(self) -> List[BytesLike]:
         """The checkpoint as a list of bytes-like chunks (the big ones alias the live tensors:
         use them before training goes on)."""
         prefix, payload = self.flat.chunks(self._meta())
         return [prefix] + payload
 
-    def to_bytes(self):
+    def to_bytes(self) -> bytes:
         """The checkpoint (weights and optimizer state) as bytes."""
         return b''.join(self.to_chunks())
 
-    def save(self, path):
+    def save(self, path: str) -> int:
         """Write the checkpoint to path atomically (temporary file in the same directory, then
         rename). Returns its size in bytes."""
         tmp = '%s.tmp-%d-%d' % (path, os.getpid(), next(_tmp_counter))
@@ -244,7 +286,7 @@ class Trainer:
 
     # -- training ----------------------------------------------------------------------
 
-    def train_buffers(self, buffers):
+    def train_buffers(self, buffers: Iterable[Batch]) -> dict:
         """Train on already decoded (X, Y) pairs in order, once. Returns loss_sum (the loss of
         each mini-batch's first pass times its size), examples and one 'train' span."""
         start = now_ms()
@@ -285,11 +327,11 @@ class Trainer:
             'spans': [{'kind': 'train', 'start': start, 'end': end}],
         }
 
-    def train_tensors(self, X, Y):
+    def train_tensors(self, X: torch.Tensor, Y: torch.Tensor) -> dict:
         """Train on one decoded buffer (see decode())."""
         return self.train_buffers([(X, Y)])
 
-    def train_buffer(self, x, y, n):
+    def train_buffer(self, x: BytesLike, y: BytesLike, n: int) -> dict:
         """Decode one packed buffer ('data' span) and train on it ('train' span)."""
         start = now_ms()
         X, Y = decode(x, y, n, self.input_shape)
@@ -298,14 +340,14 @@ class Trainer:
         result['spans'] = [{'kind': 'data', 'start': start, 'end': decoded}] + result['spans']
         return result
 
-    def _valid_batch(self):
+    def _valid_batch(self) -> int:
         # Evaluation does not depend on how examples are batched; bigger batches are faster
         # for the MLP. CNNs keep the training batch size (activation memory).
         if self.arch_key[0] == 'mlp':
             return max(self.batch_size, 1024)
         return self.batch_size
 
-    def validate_buffers(self, buffers):
+    def validate_buffers(self, buffers: Iterable[Batch]) -> dict:
         """Loss sum, correct count and examples over decoded (X, Y) pairs; no gradients, eval
         mode (batch norm uses its running statistics). One 'valid' span."""
         start = now_ms()
@@ -340,10 +382,10 @@ class Trainer:
             'spans': [{'kind': 'valid', 'start': start, 'end': end}],
         }
 
-    def validate_tensors(self, X, Y):
+    def validate_tensors(self, X: torch.Tensor, Y: torch.Tensor) -> dict:
         return self.validate_buffers([(X, Y)])
 
-    def validate_buffer(self, x, y, n):
+    def validate_buffer(self, x: BytesLike, y: BytesLike, n: int) -> dict:
         """Decode one packed buffer and evaluate on it (the decode counts as 'valid' time:
         validation is one component of the breakdown)."""
         start = now_ms()
@@ -353,7 +395,7 @@ class Trainer:
         return result
 
 
-def average_bytes(blobs, weights=None):
+def average_bytes(blobs: Sequence[BytesLike], weights: Optional[Sequence[float]] = None) -> bytes:
     """Weighted average of checkpoints (model averaging, MA): parameters, Adam moments and
     floating buffers (batch norm statistics) are averaged; counters (Adam's step, batch norm's
     num_batches_tracked, the step total) take the maximum. Returns a checkpoint (bytes)."""
@@ -392,7 +434,7 @@ def average_bytes(blobs, weights=None):
     return checkpoint.build(header, sections, buffers)
 
 
-def checkpoint_info(blob):
+def checkpoint_info(blob: BytesLike) -> dict:
     """The header of a checkpoint held in memory (arch, config, steps, sizes)."""
     header, _ = parse_checkpoint(blob)
     return header

@@ -109,23 +109,38 @@ class DecodeTest(unittest.TestCase):
             decode_buffers(payload + b'xxxx', specs, [3])
 
 
+# A small member of every CNN family: the shapes a tiny workload uses.
+SMALL_CNNS = [
+    {'arch': 'vgg16', 'width': 4},
+    {'arch': 'resnet18', 'width': 4, 'blocks': [1, 1, 1, 1]},
+    {'arch': 'resnet50', 'width': 4, 'blocks': [1, 1, 1, 1]},
+    {'arch': 'mobilenetv2', 'width': 8, 'blocks': [1, 1, 1, 1, 1, 1, 1]},
+]
+
+
 class ModelsTest(unittest.TestCase):
     def test_criteo_mlp(self):
         model = build_model({'arch': 'mlp', 'hidden': [1000, 500]}, [7306], 2)
         self.assertEqual(parameter_count(model), 7306 * 1000 + 1000 + 1000 * 500 + 500 + 500 * 2 + 2)
 
     def test_cnn_output_shapes(self):
-        for arch in ('vgg', 'resnet'):
-            for side in (8, 16, 32):
-                model = build_model({'arch': arch, 'width': 4}, [3, side, side], 7)
+        for config in SMALL_CNNS:
+            for side in (8, 16, 32, 64):
+                model = build_model(config, [3, side, side], 7)
                 model.eval()
                 with torch.no_grad():
                     out = model(torch.zeros(2, 3, side, side))
-                self.assertEqual(list(out.shape), [2, 7], (arch, side))
+                self.assertEqual(list(out.shape), [2, 7], (config, side))
 
-    def test_unknown_arch(self):
-        with self.assertRaisesRegex(ValueError, 'unknown arch'):
+    def test_unknown_arch_and_bad_shapes(self):
+        with self.assertRaisesRegex(ValueError, 'unknown arch .*expected one of mlp, vgg16'):
             build_model({'arch': 'transformer'}, [4], 2)
+        with self.assertRaisesRegex(ValueError, 'blocks must be 4 counts'):
+            build_model({'arch': 'resnet50', 'blocks': [1, 1]}, [3, 16, 16], 2)
+        with self.assertRaisesRegex(ValueError, 'at least 8x8'):
+            build_model({'arch': 'vgg16', 'width': 4}, [3, 4, 4], 2)
+        with self.assertRaisesRegex(ValueError, r'\[3, height, width\]'):
+            build_model({'arch': 'resnet18'}, [546], 2)
 
 
 class TrainerTest(unittest.TestCase):
@@ -219,8 +234,9 @@ class TrainerTest(unittest.TestCase):
 
     def test_cnns_train_a_step(self):
         x, y = images(8, [3, 16, 16], 4)
-        for arch in ('vgg', 'resnet'):
-            config = {'id': 3, 'arch': arch, 'batchSize': 4, 'learningRate': 1e-3, 'l2': 1e-4, 'width': 4}
+        for cnn in SMALL_CNNS:
+            arch = cnn['arch']
+            config = dict(cnn, id=3, batchSize=4, learningRate=1e-3, l2=1e-4)
             t = Trainer.create(config, [3, 16, 16], 4, seed=0)
             before = [p.detach().clone() for p in t.model.parameters()]
             result = t.train_buffer(x, y, 8)

@@ -21,11 +21,12 @@
 // Files must be readable by the reading process: a cluster made with initdb --allow-group-access
 // and a reader in the server's group (e.g. postgres); root is not needed.
 //
-// Speed (npm run bench:access): packed x/y stored uncompressed (ALTER TABLE ... ALTER COLUMN x SET
-// STORAGE EXTERNAL) are assembled in place at about cat's pace less the cost of new memory; pglz
-// and lz4 values go through JavaScript decompressors (a few hundred MB/s). New memory is the
-// floor: run the reading process with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages for large
-// buffers; settable only at process start) to make it several times cheaper.
+// Speed (npm run bench:access, docs/direct-reader.md): packed x/y stored uncompressed (ALTER TABLE
+// ... ALTER COLUMN x SET STORAGE EXTERNAL) are read straight into one arena and assembled in place;
+// lz4 values are decoded by the reference C library (the lz4 package), on helper threads too when
+// malloc's huge pages are off; pglz values by a JavaScript decoder. New memory is the floor: run the
+// reading process with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages for large buffers;
+// settable only at process start) to make it several times cheaper.
 export { readTableDirect, openDirectRead, lockTable, type DirectRead, type DirectReadOptions, type LockedTable, type Row } from './reader.js';
 export { readPackedBuffers, type PackedRow, type PackedReadOptions } from './packed.js';
 export { emptyStats, type DirectReadStats } from './pages.js';

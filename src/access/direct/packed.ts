@@ -13,8 +13,9 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { Instance } from '../../db/topology.js';
 import type { Value } from './decode.js';
 import { RelationFork } from './files.js';
-import { DirectReadError, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './format.js';
-import { checkPage, normalItems, readChunks, rereadPage, type DirectReadStats } from './pages.js';
+import { DirectReadError, TOAST_LZ4, VARLENA_EXTSIZE_MASK, toastMaxChunkSize } from './format.js';
+import { lz4DecompressBlocks, sharedDecoding, type Lz4Job } from './lz4.js';
+import { PageCursor, type DirectReadStats } from './pages.js';
 import { lockTable, type DirectReadOptions } from './reader.js';
 import type { InstanceSession } from './session.js';
 import { pageChecksum } from './checksum.js';
@@ -93,28 +94,26 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
   let toastFork: RelationFork | undefined;
   try {
     // Pass 1: the heap.
+    let phaseStart = performance.now();
     const ctx = { fork: heap, checksums, stats, name };
     const items: number[] = [];
     const row = new Array<Value | ExternalRef>(COLUMNS.length);
-    for await (const chunk of readChunks(heap, options.chunkBlocks ?? 256)) {
-      const buf = chunk.buf;
-      for (let b = 0; b < chunk.count; b++) {
-        const p = b * bs;
-        const block = chunk.firstBlock + b;
-        let header = checkPage(ctx, buf, p, block);
-        if (header === null) header = await rereadPage(ctx, buf, p, block);
-        stats.heapPages++;
-        if (!header) continue;
-        const n = normalItems(buf, p, header, () => `${name} block ${block}`, items);
+    const pages = new PageCursor(ctx, { chunkBlocks: options.chunkBlocks ?? 256, counter: 'heapPages' });
+    try {
+      while (pages.next() || (await pages.more())) {
+        const { buf, p, block } = pages;
+        const where = () => `${name} block ${block}`;
+        let n = session.visibleItems(buf, p, pages.header, where, items, stats);
+        if (typeof n !== 'number') n = await n;
         for (let k = 0; k < n; k++) {
-          const t = p + items[k * 3 + 1];
-          if (!(await session.tupleVisible(buf, t))) {
-            stats.invisibleTuples++;
-            continue;
+          try {
+            decodeTuple(layout, buf, p + items[k * 3 + 1], items[k * 3 + 2], row, stats, false);
+          } catch (error) {
+            if (!(error instanceof DirectReadError)) throw error;
+            throw new DirectReadError(`${where()} item ${items[k * 3]}: ${error.message}`);
           }
-          decodeTuple(layout, buf, t, items[k * 3 + 2], row, stats, false);
           for (let c = 0; c < 3; c++) {
-            if (row[c] === null) throw new DirectReadError(`${name} block ${block}: ${COLUMNS[c]} is NULL`);
+            if (row[c] === null) throw new DirectReadError(`${where()}: ${COLUMNS[c]} is NULL`);
           }
           const out: PackedRow = { seg: row[0] as number, bufferId: row[1] as number, n: row[2] as number, x: EMPTY, y: EMPTY };
           for (const [c, field] of [
@@ -122,7 +121,7 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
             [4, 'y'],
           ] as const) {
             const v = row[c];
-            if (v === null) throw new DirectReadError(`${name} block ${block}: ${field} is NULL`);
+            if (v === null) throw new DirectReadError(`${where()}: ${field} is NULL`);
             if (v instanceof ExternalRef) {
               if (!relation.toast || v.toastRelId !== relation.toast.oid) throw new DirectReadError(`${name}: TOAST pointer to relation ${v.toastRelId}`);
               const shared = pending.get(v.valueId);
@@ -141,13 +140,20 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           rows.push(out);
         }
       }
+    } finally {
+      await pages.close();
     }
+    stats.heapSeconds += (performance.now() - phaseStart) / 1000;
     // Pass 2: the TOAST relation, every chunk copied to its value's buffer.
     if (pending.size) {
+      phaseStart = performance.now();
       toastFork = await RelationFork.open(relation.toast!.path, bs, facts.segmentBlocks);
       const toastCtx: ToastContext = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast!.oid };
       let total = 0;
       for (const v of pending.values()) total += v.ref.extSize;
+      // lz4 values: their stored bytes and their output in shared memory for helper threads, when
+      // that pays (sharedDecoding).
+      const shared = sharedDecoding() && [...pending.values()].some((v) => v.ref.compressed && v.ref.method === TOAST_LZ4);
       const fileBytes = toastFork.blocks * bs;
       // In place needs one arena the size of the TOAST file: only when little of it is waste, and
       // within what one Buffer can hold.
@@ -155,17 +161,22 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         options.inPlace !== false &&
         fileBytes <= total * 1.25 + (1 << 20) &&
         fileBytes + bs <= BUFFER_MAX &&
-        (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512));
+        (await assembleInPlace(toastCtx, pending, cs, options.chunkBlocks ?? 512, shared));
       if (inPlace) stats.inPlaceAssemblies++;
       else {
-        await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024);
+        await assembleByCopy(toastCtx, pending, total, cs, options.chunkBlocks ?? 1024, shared);
         stats.copyAssemblies++;
       }
-      // Decompressed values share one new buffer (one allocation, not one per value).
+      stats.toastSeconds += (performance.now() - phaseStart) / 1000;
+      phaseStart = performance.now();
+      // Decompressed values share one new buffer (one allocation, not one per value); lz4 values
+      // are decoded by several threads when their buffers are shared (see lz4DecompressBlocks).
       let rawTotal = 0;
       for (const v of pending.values()) if (v.ref.compressed) rawTotal += v.ref.rawSize - 4;
-      const rawSlab = rawTotal > 0 && rawTotal <= SLAB_MAX ? Buffer.allocUnsafeSlow(rawTotal) : undefined;
+      const rawSlab = rawTotal > 0 && rawTotal <= SLAB_MAX ? newBuffer(rawTotal, shared) : undefined;
       let rawAt = 0;
+      const lz4Jobs: Lz4Job[] = [];
+      const lz4Values: number[] = [];
       for (const [valueId, v] of pending) {
         if (v.got !== v.expected) throw new DirectReadError(`${name}: TOAST value ${valueId} has ${v.got} of ${v.expected} chunks`);
         stats.toastChunks += v.got;
@@ -175,8 +186,15 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           const tcinfo = v.dest.readUInt32LE(0);
           const raw = tcinfo & VARLENA_EXTSIZE_MASK;
           if (raw !== v.ref.rawSize - 4) throw new DirectReadError(`${name}: TOAST value ${valueId}: compressed header says ${raw} bytes`);
-          value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw, rawSlab?.subarray(rawAt, rawAt + raw));
+          const into = rawSlab?.subarray(rawAt, rawAt + raw);
           rawAt += raw;
+          if (into && tcinfo >>> 30 === TOAST_LZ4) {
+            lz4Jobs.push({ src: v.dest, start: 4, end: v.dest.length, dest: into, destStart: 0, rawSize: raw });
+            lz4Values.push(valueId);
+            value = into;
+          } else {
+            value = decompress(tcinfo >>> 30, v.dest, 4, v.dest.length, raw, into, `${name}: TOAST value ${valueId}`);
+          }
           stats.compressedValues++;
         } else if (v.ref.extSize !== v.ref.rawSize - 4) {
           throw new DirectReadError(`${name}: TOAST value ${valueId}: external size ${v.ref.extSize} for raw size ${v.ref.rawSize}`);
@@ -184,6 +202,13 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
         v.row[v.field] = value;
         for (const a of v.also) a.row[a.field] = value;
       }
+      const { errors, threads } = await lz4DecompressBlocks(lz4Jobs);
+      stats.decodeThreads = Math.max(stats.decodeThreads, threads);
+      const failed = errors.findIndex((e) => e !== undefined);
+      if (failed >= 0) {
+        throw new DirectReadError(`${name}: TOAST value ${lz4Values[failed]} is corrupt: ${errors[failed]!.message}`);
+      }
+      stats.decompressSeconds += (performance.now() - phaseStart) / 1000;
     }
   } finally {
     stats.clogLookups += judge.clogDecisions - clogBefore;
@@ -195,8 +220,15 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A new buffer that owns its memory (8-aligned), on a SharedArrayBuffer when helper threads are to see it. */
+function newBuffer(size: number, shared: boolean): Buffer {
+  return shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
+}
 const BUFFER_MAX = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 const SLAB_MAX = 2 ** 30;
+/** Line pointers a page can hold: (block size - header) / 4 bytes each, for blocks up to 32 kB. */
+const MAX_ITEMS = (32768 - 24) / 4;
 
 function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: number, name: string): void {
   const want = seq === v.expected - 1 ? v.ref.extSize - seq * cs : cs;
@@ -208,9 +240,16 @@ function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: 
 }
 
 /** Every value gets its slice of one new buffer; chunks are copied out of two reused read buffers. */
-async function assembleByCopy(ctx: ToastContext, pending: Map<number, Pending>, total: number, cs: number, chunkBlocks: number): Promise<void> {
+async function assembleByCopy(
+  ctx: ToastContext,
+  pending: Map<number, Pending>,
+  total: number,
+  cs: number,
+  chunkBlocks: number,
+  shared: boolean,
+): Promise<void> {
   // One slab for all values when it fits in a Buffer, else one buffer per value.
-  const slab = total <= SLAB_MAX ? Buffer.allocUnsafeSlow(total) : undefined;
+  const slab = total <= SLAB_MAX ? newBuffer(total, shared) : undefined;
   let at = 0;
   for (const v of pending.values()) {
     v.dest = slab ? slab.subarray(at, at + v.ref.extSize) : Buffer.allocUnsafeSlow(v.ref.extSize);
@@ -234,26 +273,31 @@ async function assembleByCopy(ctx: ToastContext, pending: Map<number, Pending>, 
  * a chunk whose place lies ahead of its own position (the server put it into free space of an
  * earlier page, or writers interleaved) is copied aside and placed after the last page.
  */
-async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>, cs: number, chunkBlocks: number): Promise<boolean> {
+async function assembleInPlace(
+  ctx: ToastContext,
+  pending: Map<number, Pending>,
+  cs: number,
+  chunkBlocks: number,
+  shared: boolean,
+): Promise<boolean> {
   const fork = ctx.fork;
   const bs = fork.blockSize;
   const lag = bs;
-  const arena = Buffer.allocUnsafeSlow(fork.blocks * bs + lag);
-  const chunks = Math.ceil(fork.blocks / chunkBlocks);
-  const depth = 3;
-  const reads: Promise<void>[] = [];
-  const issue = (i: number) => {
-    const first = i * chunkBlocks;
-    reads[i] = fork.readBlocks(first, Math.min(chunkBlocks, fork.blocks - first), arena, lag + first * bs);
-    reads[i].catch(() => undefined); // awaited below; never an unhandled rejection
-  };
-  for (let i = 0; i < Math.min(depth, chunks); i++) issue(i);
-  let cursor = 0;
+  const arena = newBuffer(fork.blocks * bs + lag, shared);
+  // Where the next value's place starts in the arena.
+  let placed = 0;
   const items: number[] = [];
-  // One page's visible chunks (valueId, seq, start, len, item), collected in address order.
-  const page: number[] = [];
+  // One page's visible chunks (valueId, seq, start, len, item), collected in address order; a
+  // page has at most MAX_ITEMS line pointers.
+  const page = new Float64Array(5 * MAX_ITEMS);
+  let pageLength = 0;
   const collect = (valueId: number, seq: number, _buf: Buffer, start: number, len: number, _pos: number, item: number) => {
-    page.push(valueId, seq, start, len, item);
+    page[pageLength] = valueId;
+    page[pageLength + 1] = seq;
+    page[pageLength + 2] = start;
+    page[pageLength + 3] = len;
+    page[pageLength + 4] = item;
+    pageLength += 5;
   };
   let lastId = -1;
   let last: Pending | undefined;
@@ -272,15 +316,20 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
    * its own, so no move reaches data not yet moved.
    */
   const flushPage = () => {
-    const m = page.length / 5;
+    const m = pageLength / 5;
     if (m === 0) return;
-    // Line pointer order: usually the reverse of address order.
-    const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => page[a * 5 + 4] - page[b * 5 + 4]);
-    for (const i of order) {
-      const v = lookup(page[i * 5]);
-      if (v !== undefined && v.region < 0 && page[i * 5 + 1] === 0) {
-        v.region = cursor;
-        cursor += v.ref.extSize;
+    // Most pages hold no value's first chunk; those that do place their values in line pointer
+    // order (usually the reverse of address order).
+    let firsts = 0;
+    for (let i = 0; i < m; i++) if (page[i * 5 + 1] === 0) firsts++;
+    if (firsts > 0) {
+      const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => page[a * 5 + 4] - page[b * 5 + 4]);
+      for (const i of order) {
+        const v = lookup(page[i * 5]);
+        if (v !== undefined && v.region < 0 && page[i * 5 + 1] === 0) {
+          v.region = placed;
+          placed += v.ref.extSize;
+        }
       }
     }
     for (let i = 0; i < m; i++) {
@@ -307,36 +356,34 @@ async function assembleInPlace(ctx: ToastContext, pending: Map<number, Pending>,
         stashedBytes += len;
       }
     }
-    page.length = 0;
+    pageLength = 0;
   };
   const stashed: { v: Pending; seq: number; data: Buffer }[] = [];
   let stashedBytes = 0;
-  // Typed views for the hot loop (the arena starts 8-aligned: allocUnsafeSlow owns its memory).
+  // Typed views for the hot loop (the arena starts 8-aligned: it owns its memory).
   const u16 = new Uint16Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 2));
   const u32 = new Uint32Array(arena.buffer, arena.byteOffset, Math.floor(arena.length / 4));
-  const fast = arena.byteOffset % 8 === 0;
+  const aligned = arena.byteOffset % 8 === 0;
+  const pages = new PageCursor(ctx, {
+    chunkBlocks,
+    ahead: 3,
+    into: { buf: arena, at: lag },
+    counter: 'toastPages',
+    fast: (buf, p, block) => {
+      if (!aligned || (ctx.checksums && pageChecksum(buf, p, bs, block) !== u16[(p + 8) >>> 1])) return false;
+      if (!fastToastPage(buf, u16, u32, p, bs, collect)) return false;
+      flushPage();
+      return true;
+    },
+  });
   try {
-    for (let i = 0; i < chunks; i++) {
-      await reads[i];
-      if (i + depth < chunks) issue(i + depth);
-      const first = i * chunkBlocks;
-      const count = Math.min(chunkBlocks, fork.blocks - first);
-      for (let b = 0; b < count; b++) {
-        const block = first + b;
-        const p = lag + block * bs;
-        ctx.stats.toastPages++;
-        if (!(fast && (!ctx.checksums || pageChecksum(arena, p, bs, block) === u16[(p + 8) >>> 1]) && fastToastPage(arena, u16, u32, p, bs, collect))) {
-          page.length = 0;
-          let header = checkPage(ctx, arena, p, block);
-          if (header === null) header = await rereadPage(ctx, arena, p, block);
-          if (header) toastPageChunks(ctx, arena, p, block, header, items, collect);
-        }
-        flushPage();
-      }
+    while (pages.next() || (await pages.more())) {
+      pageLength = 0;
+      toastPageChunks(ctx, arena, pages.p, pages.block, pages.header, items, collect);
+      flushPage();
     }
-  } catch (error) {
-    await Promise.allSettled(reads);
-    throw error;
+  } finally {
+    await pages.close();
   }
   for (const { v, seq, data } of stashed) {
     if (v.region < 0) throw new DirectReadError(`${ctx.name}: TOAST value ${v.ref.valueId} has no chunk 0`);

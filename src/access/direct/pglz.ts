@@ -6,8 +6,6 @@
 // 0xff; when the 4-bit length field is 15 (length 18), a third byte adds 0-255 to the length.
 // Offsets are 1..4095, lengths 3..273; source and destination of a copy may overlap (a run), in
 // which case the copy repeats the last `offset` bytes, byte by byte.
-import { copyMatch } from './match-copy.js';
-
 export class CompressionError extends Error {
   constructor(message: string) {
     super(message);
@@ -24,6 +22,7 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
   let dp = destStart;
   const destEnd = destStart + rawSize;
   if (end > src.length || destEnd > dest.length) throw new CompressionError('pglz: buffer bounds');
+  const view = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
   while (sp < end && dp < destEnd) {
     let ctrl = src[sp++];
     for (let c = 0; c < 8 && sp < end && dp < destEnd; c++) {
@@ -39,7 +38,7 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
         }
         if (off === 0 || off > dp - destStart) throw new CompressionError(`pglz: match offset ${off} outside the output written so far`);
         if (len > destEnd - dp) len = destEnd - dp;
-        dp = copyMatch(dest, dp, off, len);
+        dp = copyMatch(dest, view, dp, off, len);
       } else {
         dest[dp++] = src[sp++];
       }
@@ -49,4 +48,40 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
   if (dp !== destEnd || sp !== end) {
     throw new CompressionError(`pglz: stream ended with ${destEnd - dp} output bytes missing and ${end - sp} input bytes left`);
   }
+}
+
+/**
+ * The back-reference copy: `len` bytes from `off` bytes back into dest (`view` over the same
+ * bytes) at dp, where the source may overlap the destination (a run repeats the last `off` bytes).
+ * Returns the new write position; bounds are the caller's. Matches average ~50 bytes on packed
+ * features: 8-byte words through the DataView beat both a byte loop and a native copyWithin call.
+ */
+function copyMatch(dest: Uint8Array, view: DataView, dp: number, off: number, len: number): number {
+  const from = dp - off;
+  if (off >= 8) {
+    if (len < 8) {
+      for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
+      return dp + len;
+    }
+    // Every word read lies in output already written (off >= 8); the last word may overlap the
+    // one before it.
+    let i = 0;
+    for (; i + 8 <= len; i += 8) view.setFloat64(dp + i, view.getFloat64(from + i));
+    if (i < len) view.setFloat64(dp + len - 8, view.getFloat64(from + len - 8));
+    return dp + len;
+  }
+  if (len <= 32) {
+    // Byte by byte, forward: right when the copy overlaps its source.
+    for (let i = 0; i < len; i++) dest[dp + i] = dest[from + i];
+    return dp + len;
+  }
+  // A short period: [from, dp) always holds a whole number of periods, so it can be copied as one
+  // piece (the span doubles each time).
+  const stop = dp + len;
+  while (dp < stop) {
+    const piece = Math.min(dp - from, stop - dp);
+    dest.copyWithin(dp, from, from + piece);
+    dp += piece;
+  }
+  return dp;
 }

@@ -8,7 +8,7 @@ import { Connections, describeColumns, resolveLeaves, type InstanceResolver, typ
 import { decodeVarlena, type Value } from './decode.js';
 import { RelationFork } from './files.js';
 import { DirectReadError } from './format.js';
-import { checkedPage, emptyStats, normalItems, readChunks, type DirectReadStats } from './pages.js';
+import { emptyStats, PageCursor, type DirectReadStats } from './pages.js';
 import { InstanceSession, type LockMode } from './session.js';
 import { ExternalRef, ToastStore } from './toast.js';
 import { decodeTuple, tupleLayout } from './tuples.js';
@@ -149,53 +149,42 @@ async function* readLeaf(
   const ctx = { fork, checksums, stats, name };
   const judge = session.judge;
   const clogBefore = judge.clogDecisions;
-  const bs = facts.blockSize;
   const items: number[] = [];
+  const pages = new PageCursor(ctx, { chunkBlocks: options.chunkBlocks ?? 256, counter: 'heapPages' });
   try {
-    for await (const chunk of readChunks(fork, options.chunkBlocks ?? 256)) {
-      const buf = chunk.buf;
-      for (let b = 0; b < chunk.count; b++) {
-        const p = b * bs;
-        const block = chunk.firstBlock + b;
-        const header = await checkedPage(ctx, buf, p, block);
-        stats.heapPages++;
-        if (!header) continue;
-        const where = () => `${name} block ${block}`;
-        const n = normalItems(buf, p, header, where, items);
-        // Copy this page's items: `items` is reused by nested awaits below.
-        const pageItems = items.slice(0, n * 3);
-        for (let k = 0; k < n; k++) {
-          const t = p + pageItems[k * 3 + 1];
-          const len = pageItems[k * 3 + 2];
-          if (!(await session.tupleVisible(buf, t))) {
-            stats.invisibleTuples++;
-            continue;
-          }
-          const row = new Array<Value | ExternalRef>(layout.outputs);
-          try {
-            decodeTuple(layout, buf, t, len, row, stats, true);
-          } catch (error) {
-            if (error instanceof DirectReadError) throw new DirectReadError(`${where()} item ${pageItems[k * 3]}: ${error.message}`);
-            throw error;
-          }
-          for (let c = 0; c < row.length; c++) {
-            const v = row[c];
-            if (v instanceof ExternalRef) {
-              if (!toast) {
-                if (!relation.toast) throw new DirectReadError(`${where()}: TOAST pointer in a relation without a TOAST table`);
-                toastFork = await RelationFork.open(relation.toast.path, facts.blockSize, facts.segmentBlocks);
-                toast = await ToastStore.build({ fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast.oid });
-              }
-              const col = layout.attrs.find((a) => a.out === c)!.column;
-              row[c] = decodeVarlena(col.type!, await toast.fetch(v));
-            }
-          }
-          stats.tuples++;
-          yield row as Value[];
+    while (pages.next() || (await pages.more())) {
+      const { buf, p, block } = pages;
+      const where = () => `${name} block ${block}`;
+      let n = session.visibleItems(buf, p, pages.header, where, items, stats);
+      if (typeof n !== 'number') n = await n;
+      for (let k = 0; k < n; k++) {
+        const row = new Array<Value | ExternalRef>(layout.outputs);
+        try {
+          decodeTuple(layout, buf, p + items[k * 3 + 1], items[k * 3 + 2], row, stats, true);
+        } catch (error) {
+          if (!(error instanceof DirectReadError)) throw error;
+          throw new DirectReadError(`${where()} item ${items[k * 3]}: ${error.message}`);
         }
+        for (let c = 0; c < row.length; c++) {
+          const v = row[c];
+          if (v instanceof ExternalRef) {
+            if (!toast) {
+              const rel = relation.toast;
+              if (!rel) throw new DirectReadError(`${where()}: TOAST pointer in a relation without a TOAST table`);
+              toastFork = await RelationFork.open(rel.path, facts.blockSize, facts.segmentBlocks);
+              const toastCtx = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: rel.oid };
+              toast = await ToastStore.build(toastCtx);
+            }
+            const col = layout.attrs.find((a) => a.out === c)!.column;
+            row[c] = decodeVarlena(col.type!, await toast.fetch(v));
+          }
+        }
+        stats.tuples++;
+        yield row as Value[];
       }
     }
   } finally {
+    await pages.close();
     stats.clogLookups += judge.clogDecisions - clogBefore;
     stats.bytesRead += fork.bytesRead + (toastFork?.bytesRead ?? 0);
     await fork.close();

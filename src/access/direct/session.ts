@@ -21,7 +21,8 @@
 import type pg from 'pg';
 import type { Instance } from '../../db/topology.js';
 import { instanceFacts, relationInfo, type InstanceFacts, type RelationInfo } from './catalog.js';
-import { DirectReadError } from './format.js';
+import { DirectReadError, type PageHeader } from './format.js';
+import { normalItems, type DirectReadStats } from './pages.js';
 import { CommitLog, parseSnapshot, PendingMulti, VisibilityError, VisibilityJudge, type Snapshot } from './visibility.js';
 
 export type LockMode = 'ACCESS EXCLUSIVE' | 'SHARE';
@@ -142,18 +143,41 @@ export class InstanceSession {
   }
 
   /**
-   * Whether the heap tuple whose header starts at `t` is visible to the session's snapshot; a
-   * multixact xmax is first resolved through the instance.
+   * The tuples of a heap page that the session's snapshot sees: `out` gets (line pointer number,
+   * offset in the page, length) triples of the visible ones, in line pointer order, and the count
+   * is returned - at once, unless a multixact xmax must first be resolved through the instance.
    */
-  async tupleVisible(buf: Buffer, t: number): Promise<boolean> {
-    for (;;) {
+  visibleItems(
+    buf: Buffer,
+    p: number,
+    header: PageHeader,
+    where: () => string,
+    out: number[],
+    stats: DirectReadStats,
+  ): number | Promise<number> {
+    const n = normalItems(buf, p, header, where, out);
+    const judge = this.judge;
+    let kept = 0;
+    for (let k = 0; k < n; k++) {
+      const t = p + out[k * 3 + 1];
+      let visible: boolean;
       try {
-        return this.judge.visible(buf.readUInt32LE(t), buf.readUInt32LE(t + 4), buf.readUInt16LE(t + 20));
+        visible = judge.visible(buf.readUInt32LE(t), buf.readUInt32LE(t + 4), buf.readUInt16LE(t + 20));
       } catch (error) {
         if (!(error instanceof PendingMulti)) throw error;
-        await this.resolveMulti(error.multi);
+        // Resolve it, then judge the page again (resolved multixacts are remembered).
+        return this.resolveMulti(error.multi).then(() => this.visibleItems(buf, p, header, where, out, stats));
       }
+      if (!visible) continue;
+      if (kept !== k) {
+        out[kept * 3] = out[k * 3];
+        out[kept * 3 + 1] = out[k * 3 + 1];
+        out[kept * 3 + 2] = out[k * 3 + 2];
+      }
+      kept++;
     }
+    stats.invisibleTuples += n - kept;
+    return kept;
   }
 
   /** Find the updating member of a multixact (pg_get_multixact_members) and tell the judge. */

@@ -12,7 +12,7 @@ import {
   toastMaxChunkSize,
 } from './format.js';
 import { lz4DecompressBlock } from './lz4.js';
-import { checkPage, normalItems, readChunks, rereadPage, type DirectReadStats, type PageContext } from './pages.js';
+import { normalItems, PageCursor, type DirectReadStats, type PageContext } from './pages.js';
 import type { PageHeader } from './format.js';
 import { CompressionError, pglzDecompress } from './pglz.js';
 import type { VisibilityJudge } from './visibility.js';
@@ -41,8 +41,19 @@ export class ExternalRef {
   }
 }
 
-/** Decompress `src[start,end)` (compressed data after va_tcinfo) with `method` into a new buffer. */
-export function decompress(method: number, src: Buffer, start: number, end: number, rawSize: number, into?: Buffer): Buffer {
+/**
+ * Decompress `src[start,end)` (compressed data after va_tcinfo) with `method` into `into` or a new
+ * buffer. A corrupt stream is a DirectReadError that starts with `where` (the value's relation and id).
+ */
+export function decompress(
+  method: number,
+  src: Buffer,
+  start: number,
+  end: number,
+  rawSize: number,
+  into?: Buffer,
+  where = 'compressed value',
+): Buffer {
   if (into && into.length !== rawSize) throw new DirectReadError(`decompress: ${into.length}-byte target for ${rawSize} bytes`);
   const out = into ?? Buffer.allocUnsafe(rawSize);
   try {
@@ -50,7 +61,7 @@ export function decompress(method: number, src: Buffer, start: number, end: numb
     else if (method === TOAST_LZ4) lz4DecompressBlock(src, start, end, out, 0, rawSize);
     else throw new CompressionError(`unknown compression method ${method}`);
   } catch (error) {
-    if (error instanceof CompressionError) throw new DirectReadError(`compressed value is corrupt: ${error.message}`);
+    if (error instanceof CompressionError) throw new DirectReadError(`${where} is corrupt: ${error.message}`);
     throw error;
   }
   return out;
@@ -81,18 +92,14 @@ export type ChunkVisitor = (valueId: number, seq: number, buf: Buffer, dataStart
 
 /** Walk the TOAST fork's visible chunks. `visit` gets the chunk id, seq, and data position in `buf`. */
 export async function scanToastChunks(ctx: ToastContext, chunkBlocks: number, visit: ChunkVisitor): Promise<void> {
-  const bs = ctx.fork.blockSize;
   const items: number[] = [];
-  for await (const chunk of readChunks(ctx.fork, chunkBlocks, true)) {
-    const buf = chunk.buf;
-    for (let b = 0; b < chunk.count; b++) {
-      const p = b * bs;
-      const block = chunk.firstBlock + b;
-      let header = checkPage(ctx, buf, p, block);
-      if (header === null) header = await rereadPage(ctx, buf, p, block);
-      ctx.stats.toastPages++;
-      if (header) toastPageChunks(ctx, buf, p, block, header, items, visit);
+  const pages = new PageCursor(ctx, { chunkBlocks, into: 'reuse', counter: 'toastPages' });
+  try {
+    while (pages.next() || (await pages.more())) {
+      toastPageChunks(ctx, pages.buf, pages.p, pages.block, pages.header, items, visit);
     }
+  } finally {
+    await pages.close();
   }
 }
 
@@ -214,6 +221,6 @@ export class ToastStore {
     const method = tcinfo >>> 30;
     if (method !== ref.method) throw new DirectReadError(`${where}: compression method ${method} in the data, ${ref.method} in the pointer`);
     this.ctx.stats.compressedValues++;
-    return decompress(method, data, 4, data.length, raw);
+    return decompress(method, data, 4, data.length, raw, undefined, where);
   }
 }

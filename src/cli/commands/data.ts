@@ -2,17 +2,19 @@
 // from real files with --source), pack them into buffers as the in-DBMS ETL does, and list what
 // is loaded.
 import type { Argv, CommandModule } from 'yargs';
-import { SCALES } from '../../core/workload.js';
+import { SCALES, type ResolvedWorkload } from '../../core/workload.js';
 import { withClient } from '../../db/connect.js';
 import { resolveTopology } from '../../db/resolve.js';
 import { WORKLOADS, resolveWorkload } from '../../../workloads/index.js';
 import { ensureRawData } from '../../../workloads/data/load.js';
-import { packDataset } from '../../../workloads/data/pack.js';
+import { packDataset, type PackResult } from '../../../workloads/data/pack.js';
 import { REGISTRY_TABLE, ensureRegistry } from '../../../workloads/data/registry.js';
 import { bytes, formatTable, seconds } from '../format.js';
+import { Output, withOutputFlags, type OutputFlags } from '../output.js';
+import { Progress } from '../progress.js';
 import { parseOptions } from './run.js';
 
-interface DataArgs {
+interface DataArgs extends OutputFlags {
   workload: string;
   scale: string;
   seed: number;
@@ -25,7 +27,7 @@ interface DataArgs {
 }
 
 function workloadOptions(yargs: Argv<object>): Argv<DataArgs> {
-  return yargs
+  return withOutputFlags(yargs)
     .option('workload', { alias: 'w', type: 'string', demandOption: true, describe: `one of: ${Object.keys(WORKLOADS).join(', ')}` })
     .option('scale', { alias: 's', type: 'string', default: 'tiny', describe: `one of: ${SCALES.join(', ')}` })
     .option('seed', { type: 'number', default: 1, describe: 'seed of the generator and of the shuffles' })
@@ -37,16 +39,32 @@ function workloadOptions(yargs: Argv<object>): Argv<DataArgs> {
     .option('reuse', { type: 'boolean', default: false, describe: 'pack: keep packed tables that match the loaded rows' }) as unknown as Argv<DataArgs>;
 }
 
-async function load(args: DataArgs) {
+/** Loads the raw rows; `last`: this is the command's last step (its line is the final line). */
+async function load(args: DataArgs, progress: Progress, last: boolean) {
+  const { output } = progress;
   const workload = resolveWorkload(args.workload, args.scale, args.seed, parseOptions(args.option));
   const topology = await resolveTopology({ db: args.db, segments: args.segments });
   const started = performance.now();
-  const result = await ensureRawData(topology, workload, { source: args.source, force: args.force, log: (m) => console.log(m) });
+  const task = progress.startTask(`loading ${workload.datasetName}`);
+  const log = (message: string): void => output.info(message);
+  const loading = ensureRawData(topology, workload, { source: args.source, force: args.force, log });
+  const result = await loading.finally(() => task.finish());
   const took = (performance.now() - started) / 1000;
-  console.log(
+  const line =
     `${workload.datasetName}: ${result.reused ? 'already loaded' : 'loaded'} ${result.trainRows} train and ${result.validRows} validation rows ` +
-      `into ${workload.datasetName}_raw_train / _raw_valid over ${topology.segments.length} segments (${seconds(took)})`,
-  );
+    `into ${workload.datasetName}_raw_train / _raw_valid over ${topology.segments.length} segments (${seconds(took)})`;
+  if (last) output.final(line);
+  else output.info(line);
+  output.json({
+    type: 'result',
+    command: 'data load',
+    dataset: workload.datasetName,
+    reused: result.reused,
+    trainRows: result.trainRows,
+    validRows: result.validRows,
+    segments: topology.segments.length,
+    seconds: took,
+  });
   return { workload, topology };
 }
 
@@ -55,7 +73,12 @@ const loadCommand: CommandModule<object, DataArgs> = {
   describe: "load a workload's raw rows (generated, or --source files) into distributed tables",
   builder: workloadOptions,
   handler: async (args) => {
-    await load(args);
+    const progress = new Progress(Output.fromFlags(args));
+    try {
+      await load(args, progress, true);
+    } finally {
+      progress.close();
+    }
   },
 };
 
@@ -64,12 +87,24 @@ const packCommand: CommandModule<object, DataArgs> = {
   describe: 'pack the raw rows into buffers in the database (the in-DBMS ETL); loads them first if needed',
   builder: workloadOptions,
   handler: async (args) => {
-    const { workload, topology } = await load({ ...args, force: args.force });
-    const started = performance.now();
-    const packed = await packDataset(topology, workload, { reuse: args.reuse, log: (m) => console.log(m) });
-    const took = (performance.now() - started) / 1000;
+    const output = Output.fromFlags(args);
+    const progress = new Progress(output);
+    let packed: PackResult;
+    let took: number;
+    let workload: ResolvedWorkload;
+    try {
+      const loaded = await load(args, progress, false);
+      workload = loaded.workload;
+      const started = performance.now();
+      const task = progress.startTask(`packing ${workload.datasetName}`);
+      const log = (message: string): void => output.info(message);
+      packed = await packDataset(loaded.topology, workload, { reuse: args.reuse, log }).finally(() => task.finish());
+      took = (performance.now() - started) / 1000;
+    } finally {
+      progress.close();
+    }
     const perBuffer = workload.dataset.rowsPerBuffer;
-    console.log(
+    output.result(
       formatTable(
         ['table', 'buffers', 'rows per buffer', 'size'],
         [
@@ -78,7 +113,20 @@ const packCommand: CommandModule<object, DataArgs> = {
         ],
       ),
     );
-    console.log(`packed in ${seconds(took)}`);
+    const buffers = `${packed.trainBuffers} train and ${packed.validBuffers} validation buffers`;
+    output.final(`${workload.datasetName}: packed ${buffers} in ${seconds(took)}`);
+    output.json({
+      type: 'result',
+      command: 'data pack',
+      dataset: workload.datasetName,
+      trainTable: packed.trainTable,
+      validTable: packed.validTable,
+      trainBuffers: packed.trainBuffers,
+      validBuffers: packed.validBuffers,
+      rowsPerBuffer: perBuffer,
+      sourceBytes: packed.sourceBytes,
+      seconds: took,
+    });
   },
 };
 

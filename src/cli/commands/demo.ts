@@ -4,11 +4,14 @@ import type { Argv, CommandModule } from 'yargs';
 import { runSpec } from '../../../approaches/resolve.js';
 import { clusterStatus, ensureCluster } from '../../db/cluster.js';
 import { bytes, formatTable, seconds } from '../format.js';
-import { progressPrinter } from '../progress.js';
+import { Output, withOutputFlags, type OutputFlags } from '../output.js';
+import { Progress } from '../progress.js';
+import { runShape } from '../tracker.js';
+import { displayPath } from '../summary.js';
 import { resolveWorkload } from '../../../workloads/index.js';
 import { checkScale } from './run.js';
 
-interface DemoArgs {
+interface DemoArgs extends OutputFlags {
   approaches: string[];
   workload: string;
   scale: string;
@@ -19,7 +22,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   command: 'demo',
   describe: 'start the embedded cluster and compare approaches on a tiny Criteo-like workload',
   builder: (yargs: Argv<object>) =>
-    yargs
+    withOutputFlags(yargs)
       .option('approaches', { type: 'string', array: true, default: ['export', 'udaf'] })
       .option('workload', { type: 'string', default: 'criteo' })
       .option('scale', { type: 'string', default: 'tiny' })
@@ -30,23 +33,35 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const existing = await clusterStatus();
     const topology = await ensureCluster({ segments: args.segments ?? (existing ? existing.length - 1 : 2) });
     const workload = resolveWorkload(args.workload, scale, 1);
+    const output = Output.fromFlags(args);
+    const progress = new Progress(output);
+    const shape = runShape(workload, topology.segments.length);
+    const job = progress.startJob({ label: `demo ${args.workload}/${scale}`, total: args.approaches.length });
     const rows: (string | number)[][] = [];
-    for (const approach of args.approaches) {
-      const result = await runSpec({
-        approach,
-        workload: args.workload,
-        scale,
-        topology,
-        onEvent: progressPrinter({ label: `${approach} ${args.workload}/${scale}`, totalUnits: workload.configs.length * topology.segments.length * workload.epochs, epochs: workload.epochs }),
-      });
-      const s = result.summary;
-      const copies = s.storage === null ? 'unknown' : bytes(s.storage.copies.storedBytes);
-      const finalLoss = s.metrics.filter((m) => m.epoch === workload.epochs - 1).map((m) => m.validLoss);
-      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-      rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), seconds(mean(s.epochSeconds)), mean(finalLoss).toFixed(4), copies, result.runDir]);
+    const runDirs: string[] = [];
+    try {
+      for (const approach of args.approaches) {
+        const display = job.startRun({ label: `${approach} ${args.workload}/${scale}`, shape });
+        const result = await runSpec({ approach, workload: args.workload, scale, topology, onEvent: display.onEvent });
+        display.finish();
+        const s = result.summary;
+        const finalLoss = s.metrics.filter((m) => m.epoch === workload.epochs - 1).map((m) => m.validLoss);
+        const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+        const runDir = displayPath(result.runDir);
+        runDirs.push(runDir);
+        const epochTime = seconds(s.executionSeconds / workload.epochs);
+        const loss = mean(finalLoss).toFixed(4);
+        const copies = s.storage === null ? 'unknown' : bytes(s.storage.copies.storedBytes);
+        rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), epochTime, loss, copies, runDir]);
+      }
+    } finally {
+      progress.close();
     }
-    console.log(`\n${args.workload}/${scale} on ${topology.segments.length} segments, ${workload.configs.length} configs, ${workload.epochs} epochs`);
-    console.log(formatTable(['approach', 'ETL', 'execution', 'epoch', 'final valid loss', 'extra storage', 'run folder'], rows));
-    console.log('\nBuild the report: npx bench report runs/* --out report');
+    const { configs, segments, epochs } = shape;
+    output.result(`\n${args.workload}/${scale} on ${segments} segments, ${configs} configs, ${epochs} epochs`);
+    const headers = ['Approach', 'ETL time', 'Exec. time', 'Epoch time', 'final valid loss (mean)', 'extra storage'];
+    output.result(formatTable([...headers, 'run folder'], rows));
+    output.final(`report: npx bench report ${runDirs.join(' ')}`);
+    output.json({ type: 'result', command: 'demo', runs: runDirs });
   },
 };

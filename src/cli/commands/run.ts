@@ -2,16 +2,23 @@
 import type { Argv, CommandModule } from 'yargs';
 import { APPROACHES, approachIds } from '../../../approaches/index.js';
 import { resolveRunSpec } from '../../../approaches/resolve.js';
-import { describeOptions } from '../../core/options.js';
-import { BREAKDOWN_CATEGORIES } from '../../core/events.js';
-import { runApproach, type RunResult } from '../../run/harness.js';
+import { describeOptions, parseOptionValues } from '../../core/options.js';
+import { checkClusterRebuild } from '../../run/cluster-guard.js';
+import { defaultRunsDir, runApproach, type RunResult } from '../../run/harness.js';
+import { RunInterrupted, describeSignal, watchInterrupts } from '../../run/interrupt.js';
+import { checkResumeRequest } from '../../run/resume.js';
 import { SCALES, type ScaleName } from '../../core/workload.js';
 import { WORKLOADS } from '../../../workloads/index.js';
 import { resolveTopology } from '../../db/resolve.js';
-import { bytes, formatTable, seconds } from '../format.js';
-import { progressPrinter } from '../progress.js';
+import { RunFolder } from '../../store/run-folder.js';
+import type { RunEvent } from '../../core/events.js';
+import { formatTable } from '../format.js';
+import { Output, withOutputFlags, type OutputFlags } from '../output.js';
+import { Progress } from '../progress.js';
+import { runShape } from '../tracker.js';
+import { displayPath, finalLine, runSummaryLines, type SummaryContext } from '../summary.js';
 
-export interface RunArgs {
+export interface RunArgs extends OutputFlags {
   approach: string;
   workload: string;
   scale: string;
@@ -23,6 +30,7 @@ export interface RunArgs {
   'runs-dir'?: string;
   threads?: number;
   'sample-ms': number;
+  'rebuild-cluster': boolean;
   repeat: number;
 }
 
@@ -57,34 +65,28 @@ export function checkScale(scale: string): ScaleName {
   return scale as ScaleName;
 }
 
-export function printRunSummary(result: RunResult): void {
-  const s = result.summary;
-  const last = new Map<number, { validLoss: number; validAccuracy: number; epoch: number }>();
-  for (const m of s.metrics) if ((last.get(m.config)?.epoch ?? -1) < m.epoch) last.set(m.config, m);
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const breakdown = s.breakdown.length
-    ? BREAKDOWN_CATEGORIES.map((k) => `${k} ${mean(s.breakdown.map((b) => b[k])).toFixed(2)} s`).join(', ')
-    : 'none';
-  console.log(
-    [
-      `run folder: ${result.runDir}`,
-      `status: ${s.status}; ETL ${seconds(s.etlSeconds)}; execution ${seconds(s.executionSeconds)}; mean epoch ${seconds(mean(s.epochSeconds))}`,
-      `per-epoch breakdown (machine time per segment): ${breakdown}`,
-      s.storage === null
-        ? 'storage: unknown'
-        : `storage (training data): in the database ${bytes(s.storage.data.storedBytes)} as stored, ` +
-          `${bytes(s.storage.data.logicalBytes)} logical; copies ${bytes(s.storage.copies.storedBytes)}; ` +
-          `blowup ${s.storage.blowupLogical.toFixed(2)}x logical, ${s.storage.blowupStored.toFixed(2)}x as stored`,
-      `final validation loss, mean over ${last.size} configs: ${mean([...last.values()].map((m) => m.validLoss)).toFixed(4)}; best accuracy ${(Math.max(...[...last.values()].map((m) => m.validAccuracy)) * 100).toFixed(1)}%`,
-    ].join('\n'),
-  );
+/** The end-of-run block on stdout (its last line only under --quiet; nothing under --json). */
+export function printRunSummary(output: Output, result: RunResult, context: Omit<SummaryContext, 'runDir'>): void {
+  const ctx = { ...context, runDir: result.runDir };
+  output.result(runSummaryLines(result.summary, ctx, output.colors).join('\n'));
+  output.final(finalLine(result.summary, ctx));
+}
+
+/** The events an interrupted run folder already holds (a resumed run's display counts them as done). */
+function priorEvents(resume: string | undefined): RunEvent[] | undefined {
+  if (resume === undefined) return undefined;
+  try {
+    return RunFolder.open(resume).readEvents();
+  } catch {
+    return undefined; // the harness says what is wrong with the folder
+  }
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'run one approach on one workload and store the run folder',
   builder: (yargs: Argv<object>) =>
-    yargs
+    withOutputFlags(yargs)
       .option('approach', { alias: 'a', type: 'string', demandOption: true, describe: `one of: ${approachIds().join(', ')}` })
       .option('workload', { alias: 'w', type: 'string', demandOption: true, describe: `one of: ${Object.keys(WORKLOADS).join(', ')}` })
       .option('scale', { alias: 's', type: 'string', default: 'tiny', describe: `one of: ${SCALES.join(', ')}` })
@@ -96,6 +98,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('runs-dir', { type: 'string', describe: 'where run folders go (default ./runs, or BENCH_RUNS)' })
       .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
       .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' })
+      .option('rebuild-cluster', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'let --segments rebuild the embedded cluster even though interrupted runs on it could then not be resumed',
+      })
       .option('repeat', {
         type: 'number',
         default: 1,
@@ -103,37 +111,89 @@ export const runCommand: CommandModule<object, RunArgs> = {
       })
       .epilogue(declaredOptionsText()) as unknown as Argv<RunArgs>,
   handler: async (args) => {
-    const scale = checkScale(args.scale);
+    // Until the harness takes over signals: a first one stops before the run starts, a second exits.
+    const early = new AbortController();
+    const unwatch = watchInterrupts({
+      stop: (signal) => {
+        process.stderr.write(`\nbench: ${describeSignal(signal)}: stopping before the run starts\n`);
+        early.abort(new RunInterrupted(signal));
+      },
+      force: (signal) => process.exit(new RunInterrupted(signal).exitCode),
+    });
+    const output = Output.fromFlags(args);
+    const progress = new Progress(output);
+    const results: RunResult[] = [];
+    let context: Omit<SummaryContext, 'runDir'>;
     const repeat = args.repeat;
-    if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat expects a whole number >= 1, got ${repeat}`);
-    if (repeat > 1 && args.resume) {
-      throw new Error('--repeat continues nothing: --resume takes one interrupted run folder, so leave --repeat out');
-    }
-    const resolved = resolveRunSpec({ approach: args.approach, workload: args.workload, scale, seed: args.seed, options: parseOptions(args.option) });
-    const { approach, workload } = resolved;
-    const topology = await resolveTopology({ db: args.db, segments: args.segments });
-    const runDirs: string[] = [];
-    const totalUnits = workload.configs.length * topology.segments.length * workload.epochs;
-    for (let round = 1; round <= repeat; round++) {
-      const label = `${approach.id} ${workload.id}/${scale}${repeat > 1 ? ` (run ${round}/${repeat})` : ''}`;
-      const result = await runApproach({
-        approach,
-        workload,
-        options: resolved.approachOptions,
-        workloadOptions: resolved.workloadOptions,
-        topology,
-        resume: args.resume,
-        runsDir: args['runs-dir'],
-        threads: args.threads,
-        sampleIntervalMs: args['sample-ms'],
-        onEvent: progressPrinter({ label, totalUnits, epochs: workload.epochs }),
+    try {
+      const scale = checkScale(args.scale);
+      if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat expects a whole number >= 1, got ${repeat}`);
+      if (repeat > 1 && args.resume) {
+        throw new Error('--repeat continues nothing: --resume takes one interrupted run folder, so leave --repeat out');
+      }
+      const resolved = resolveRunSpec({
+        approach: args.approach,
+        workload: args.workload,
+        scale,
+        seed: args.seed,
+        options: parseOptions(args.option),
       });
-      printRunSummary(result);
-      runDirs.push(result.runDir);
+      const { approach, workload } = resolved;
+      const runsDir = args['runs-dir'] ?? defaultRunsDir();
+      // A resume is checked against its run.json before the cluster is even looked at.
+      const resumed = args.resume
+        ? checkResumeRequest(args.resume, {
+            approach: approach.id,
+            workload,
+            options: parseOptionValues(`approach ${approach.id}`, approach.options, resolved.approachOptions),
+            workloadOptions: resolved.workloadOptions,
+            segments: args.segments,
+          }).info
+        : undefined;
+      const segments = resumed?.segments ?? args.segments;
+      const rebuild = await checkClusterRebuild({
+        db: args.db,
+        segments,
+        resume: resumed,
+        runsDir,
+        rebuild: args['rebuild-cluster'],
+      });
+      if (rebuild) output.warn(rebuild);
+      const topology = await resolveTopology({ db: args.db, segments });
+      const label = `${approach.id} ${workload.id}/${scale}`;
+      const shape = runShape(workload, topology.segments.length);
+      context = { label, segments: shape.segments, epochs: shape.epochs };
+      const job = repeat > 1 ? progress.startJob({ label: `${label}, ${repeat} runs`, total: repeat }) : progress;
+      unwatch();
+      for (let round = 1; round <= repeat; round++) {
+        const roundLabel = repeat > 1 ? `${label} (run ${round}/${repeat})` : label;
+        const display = job.startRun({ label: roundLabel, shape, prior: priorEvents(args.resume) });
+        results.push(
+          await runApproach({
+            approach,
+            workload,
+            options: resolved.approachOptions,
+            workloadOptions: resolved.workloadOptions,
+            topology,
+            resume: args.resume,
+            runsDir,
+            threads: args.threads,
+            sampleIntervalMs: args['sample-ms'],
+            signal: early.signal,
+            onEvent: display.onEvent,
+          }),
+        );
+        display.finish();
+      }
+    } finally {
+      unwatch();
+      progress.close();
     }
+    for (const result of results) printRunSummary(output, result, context);
     if (repeat > 1) {
-      console.log(`${repeat} runs of the same inputs:\n${runDirs.map((d) => `  ${d}`).join('\n')}`);
-      console.log(`Report them together: npx bench report ${runDirs.join(' ')}`);
+      const runDirs = results.map((r) => displayPath(r.runDir));
+      output.result(`${repeat} runs of the same inputs:\n${runDirs.map((d) => `  ${d}`).join('\n')}`);
+      output.final(`report them together: npx bench report ${runDirs.join(' ')}`);
     }
   },
 };

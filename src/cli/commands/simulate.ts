@@ -12,8 +12,9 @@ import {
   type SimulationParams,
 } from '../../sched/simulation-schema.js';
 import { formatTable } from '../format.js';
+import { Output, withOutputFlags, type OutputFlags } from '../output.js';
 
-export interface SimulateArgs {
+export interface SimulateArgs extends OutputFlags {
   configs: number;
   workers: string | string[];
   p: string | string[];
@@ -42,7 +43,7 @@ function integer(name: string, value: number, min: number): number {
 }
 
 /** Checks the arguments of `bench simulate`; throws an Error that says what is wrong. */
-export function parseSimulateArgs(args: Omit<SimulateArgs, 'out'>): SimulationParams {
+export function parseSimulateArgs(args: Omit<SimulateArgs, 'out' | keyof OutputFlags>): SimulationParams {
   const configs = integer('configs', args.configs, 1);
   const workers = numberList('workers', args.workers).map((w) => {
     if (!Number.isInteger(w) || w < 1) throw new Error(`--workers: every value must be an integer >= 1, got ${w}`);
@@ -97,7 +98,7 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
   command: 'simulate',
   describe: 'simulate the synchronous round-robin against the asynchronous scheduler (section 4.1)',
   builder: (yargs: Argv<object>) =>
-    yargs
+    withOutputFlags(yargs)
       .option('configs', { alias: 'M', type: 'number', default: 256, describe: 'configs trained together (M)' })
       .option('workers', { alias: 'W', type: 'string', default: '1,2,4,8,16,32', describe: 'comma-separated worker counts (W)' })
       .option('p', { type: 'string', default: '0.5,0.8,0.9,0.95', describe: 'comma-separated probabilities that a config is short' })
@@ -108,16 +109,24 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
       .option('repeats', { type: 'number', default: 5, describe: 'simulations per point; the speedup is their mean' })
       .option('out', { type: 'string', describe: `write <out>/${SIMULATION_FILE}` }) as unknown as Argv<SimulateArgs>,
   handler: async (args) => {
+    const output = Output.fromFlags(args);
     const params = parseSimulateArgs(args);
     const file = simulateSweep(params);
-    console.log(formatSimulation(file));
+    output.result(formatSimulation(file));
+    let path: string | undefined;
     if (args.out !== undefined) {
       if (args.out.trim() === '') throw new Error('--out expects a directory');
       const dir = resolve(args.out);
       await mkdir(dir, { recursive: true });
-      const path = join(dir, SIMULATION_FILE);
+      path = join(dir, SIMULATION_FILE);
       await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
-      console.log(`\nwrote ${path}`);
     }
+    const speedups = file.points.map((pt) => pt.speedup);
+    output.final(
+      `${file.points.length} point(s), async over sync speedup ` +
+        `${Math.min(...speedups).toFixed(3)}..${Math.max(...speedups).toFixed(3)}` +
+        (path === undefined ? '' : `; wrote ${path}`),
+    );
+    output.json({ type: 'result', command: 'simulate', ...(path === undefined ? {} : { path }), ...file });
   },
 };

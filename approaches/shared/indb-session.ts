@@ -1,0 +1,140 @@
+// The connections an in-DBMS run trains through, opened and warmed in the start-up phase: one
+// coordinator connection (udaf, ma) or one per segment (ctq), whose postgres_fdw connections to the
+// segments are the backends that train, each importing the engine once, here, before execution;
+// and direct connections to the segments for model hops, used one operation at a time.
+import type pg from 'pg';
+import type { RunContext } from '../../src/core/approach.js';
+import { connect } from '../../src/db/connect.js';
+import { nameDeadInstances } from '../../src/db/distributed.js';
+import { assertPushedDown, emitEngineSpans, stepStatement, type EngineSpan, type StepRow, type Task } from '../../src/engine/indb.js';
+import { parseHeader } from '../../src/engine/protocol.js';
+import type { SegmentClients } from './models-table.js';
+
+export interface SessionOptions {
+  /** One coordinator connection for the whole run, or one per segment (ctq's concurrent targeted queries). */
+  connections: 'one' | 'perSegment';
+  /** The run's warm-up view (createWarmView). */
+  warmView: string;
+  meta: string;
+  /** Also import the engine in the coordinator's own backend (ma averages there). */
+  warmCoordinator: boolean;
+}
+
+export class IndbSession {
+  private readonly direct = new Map<string, pg.Client>();
+  private readonly ended = new WeakSet<pg.Client>();
+  private readonly checked = new Set<string>();
+  private directQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly ctx: RunContext,
+    private readonly coordinators: pg.Client[],
+    private readonly options: SessionOptions,
+  ) {
+    for (const client of coordinators) this.watch(client);
+  }
+
+  /** Open the connections and warm every segment backend (and the coordinator's when asked). */
+  static async open(ctx: RunContext, options: SessionOptions): Promise<IndbSession> {
+    const count = options.connections === 'one' ? 1 : ctx.topology.segments.length;
+    const clients: pg.Client[] = [];
+    try {
+      for (let i = 0; i < count; i++) clients.push(await connect(ctx.topology.coordinator, count === 1 ? 'bench-indb' : `bench-indb-seg${i}`));
+      const session = new IndbSession(ctx, clients, options);
+      await session.warm();
+      return session;
+    } catch (error) {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      throw await nameDeadInstances(ctx.topology, error);
+    }
+  }
+
+  private async warm(): Promise<void> {
+    const view = this.options.warmView;
+    const warmed = await Promise.all(
+      this.coordinators.map(async (client, i) => {
+        const sql = this.coordinators.length === 1 ? `SELECT seg, result FROM ${view}` : `SELECT seg, result FROM ${view} WHERE seg = ${i}`;
+        return (await client.query<{ seg: number; result: string }>(sql)).rows;
+      }),
+    );
+    for (const row of warmed.flat()) emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(row.result).spans, { segment: row.seg });
+    if (this.options.warmCoordinator) {
+      const { rows } = await this.coordinators[0].query<{ result: string }>('SELECT bench_engine_warm($1::json) AS result', [this.options.meta]);
+      emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(rows[0].result).spans, {});
+    }
+  }
+
+  /**
+   * The coordinator connection for a segment's work (ctq: its own; udaf, ma: the one). A
+   * connection that ended (its backend died) is replaced; the new one imports the engine on use.
+   */
+  async coordinator(segment = 0): Promise<pg.Client> {
+    const index = this.coordinators.length === 1 ? 0 : segment;
+    if (this.ended.has(this.coordinators[index])) {
+      await this.coordinators[index].end().catch(() => undefined);
+      this.ctx.log(`coordinator connection ${index} broke; reconnecting`);
+      this.coordinators[index] = this.watch(await connect(this.ctx.topology.coordinator, `bench-indb-seg${index}`));
+    }
+    return this.coordinators[index];
+  }
+
+  private watch(client: pg.Client): pg.Client {
+    client.once('end', () => this.ended.add(client));
+    client.once('error', () => this.ended.add(client));
+    return client;
+  }
+
+  /**
+   * Run tasks through one of the run's step views on a coordinator connection: the statement's plan
+   * is checked (assertPushedDown) the first time a view is read, a failure names the instances
+   * that are down.
+   */
+  async step(client: pg.Client, view: string, tasks: readonly Task[]): Promise<StepRow[]> {
+    const sql = stepStatement(view, tasks);
+    if (!this.checked.has(view)) {
+      await assertPushedDown(client, sql, new Set(tasks.map((t) => t.segment)).size);
+      this.checked.add(view);
+    }
+    return this.query<StepRow>(client, sql);
+  }
+
+  /** Run a statement on a coordinator connection; a failure names the instances that are down. */
+  async query<R extends pg.QueryResultRow>(client: pg.Client, sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await client.query<R>(sql, params)).rows;
+    } catch (error) {
+      throw await nameDeadInstances(this.ctx.topology, error);
+    }
+  }
+
+  /**
+   * Work over direct connections to the segments (hops, copies), one piece of work at a time: two
+   * COPY pipelines sharing connections in opposite directions would wait on each other.
+   */
+  async directly<T>(work: (segment: SegmentClients) => Promise<T>): Promise<T> {
+    const run = this.directQueue.then(() => work((i, role = 'out') => this.segmentClient(i, role)));
+    this.directQueue = run.catch(() => undefined);
+    try {
+      return await run;
+    } catch (error) {
+      await Promise.all([...this.direct.values()].map((c) => c.end().catch(() => undefined)));
+      this.direct.clear();
+      throw await nameDeadInstances(this.ctx.topology, error);
+    }
+  }
+
+  private async segmentClient(segment: number, role: 'out' | 'in'): Promise<pg.Client> {
+    const key = `${segment}/${role}`;
+    let client = this.direct.get(key);
+    if (!client) {
+      client = await connect(this.ctx.topology.segments[segment], `bench-indb-${role}`);
+      this.direct.set(key, client);
+    }
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.coordinators, ...this.direct.values()].map((c) => c.end().catch(() => undefined)));
+    this.direct.clear();
+  }
+}
