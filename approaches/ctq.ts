@@ -141,7 +141,8 @@ class CtqRun {
     // In the model store the model hops with every unit; in a table it hopped already (above) and the
     // aggregate reads and writes the row on its own segment.
     const transport = this.mode === 'db' ? 'model-state' : 'model-store';
-    ctx.emit({ type: 'counter', transport, bytes: modelBytesMoved(result.spans), at: Date.now(), segment: unit.segment });
+    const bytes = modelBytesMoved(result.spans);
+    ctx.emit({ type: 'counter', transport, bytes, at: Date.now(), segment: unit.segment });
     model.version = result.version;
     ctx.epochs.unitDone(unit, { lossSum: result.lossSum, examples: result.examples, modelVersion: result.version });
   }

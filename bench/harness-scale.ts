@@ -145,7 +145,8 @@ await runBench<Args>({
       console.log(`the simulated run: ${(runWallMs / 1000).toFixed(0)} s of wall time at ${args['unit-ms']} ms per unit on ${args.segments} segments`);
 
       const t0 = performance.now();
-      const summary = summarize({ info, events: stream.events, samples: [], status: 'complete', storage: null, finishedAt: null });
+      const input = { info, events: stream.events, samples: [], storage: null, finishedAt: null };
+      const summary = summarize({ ...input, status: 'complete' });
       const summarizeMs = performance.now() - t0;
       console.log(`summarize: ${(summarizeMs / 1000).toFixed(2)} s (${summary.epochSeconds.length} epochs, ${summary.metrics.length} metrics)`);
       const t1 = performance.now();

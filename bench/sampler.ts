@@ -112,7 +112,9 @@ async function calibrate(): Promise<number> {
 
 type Mode = 'none' | '1 Hz' | '10 Hz';
 async function measure(mode: Mode, slices: number, dir: string, rep: number): Promise<number> {
-  const sampler = mode === 'none' ? null : startSampler({ out: join(dir, `${mode.replace(' ', '')}-${rep}.jsonl`), intervalMs: mode === '1 Hz' ? 1000 : 100, processGroups: roots });
+  const out = join(dir, `${mode.replace(' ', '')}-${rep}.jsonl`);
+  const intervalMs = mode === '1 Hz' ? 1000 : 100;
+  const sampler = mode === 'none' ? null : startSampler({ out, intervalMs, processGroups: roots });
   const ms = await workload(slices);
   await sampler?.stop();
   return ms;

@@ -153,7 +153,7 @@ export interface Table7Row {
   gpuMemPct: number | null;
   cpuPct: number | null;
   dramPct: number | null;
-  /** The bytes every transport moved, counted exactly. */
+  /** Network bytes counted during execution (TRANSPORT_TABLE, docs/measurement.md "Bytes"). */
   networkBytes: number;
   /** Storage reads / writes of the run's processes during execution, per segment. */
   diskReadPerWorkerBytes: number | null;
@@ -172,7 +172,7 @@ export function table7(group: RunGroup): Table7Row[] {
       gpuMemPct: res?.gpuMemPctMean ?? null,
       cpuPct: res?.cpuPctMean ?? null,
       dramPct: res?.memUsedPctMean ?? null,
-      networkBytes: Object.values(run.summary.transportBytes).reduce((a, b) => a + b, 0),
+      networkBytes: run.summary.bytes.execution.network,
       diskReadPerWorkerBytes: res ? res.diskReadBytes / segments : null,
       diskWritePerWorkerBytes: res ? res.diskWriteBytes / segments : null,
     };
@@ -242,7 +242,7 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
       lines.push(`| ${approach} | ${row.configs} | ${row.units} | ${best} | ${by} | ${formatDuration(row.executionSeconds)} |`);
     }
     lines.push('', 'Table 7: resource use of the search runs (execution phase).', '');
-    lines.push('| approach | GPU util. | GPU RAM util. | CPU util. | DRAM util. | total network | per-worker disk R/W |');
+    lines.push('| approach | GPU util. | GPU RAM util. | CPU util. | DRAM util. | network (counted) | per-worker disk R/W |');
     lines.push('|---|---|---|---|---|---|---|');
     for (const row of table7(group)) {
       const disk =
@@ -268,7 +268,8 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
     lines.push('');
   }
   lines.push(
-    'Validation error = 1 - validation accuracy. Total network: bytes every transport moved, counted exactly. ' +
+    'Validation error = 1 - validation accuracy. Network: the network transports\' bytes during execution, ' +
+      'counted exactly (docs/measurement.md). ' +
       'Per-worker disk R/W: storage I/O of the run\'s processes during execution over the segments.',
     '',
   );

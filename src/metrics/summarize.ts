@@ -110,7 +110,9 @@ export function summarize(input: SummarizeInput): Summary {
   const outsideEpochs = totalLength(subtractIntervals(execution, windows.flat()));
   const segmentIds = segmentsOf(info, spans);
   const epochSeconds = windows.map((pieces) => seconds(totalLength(pieces)));
-  const breakdown = windows.map((pieces) => addBreakdowns(pieces.map((piece) => epochBreakdown(spans, piece, segmentIds))));
+  const breakdown = windows.map((pieces) =>
+    addBreakdowns(pieces.map((piece) => epochBreakdown(spans, piece, segmentIds))),
+  );
 
   return {
     formatVersion: FORMAT_VERSION,

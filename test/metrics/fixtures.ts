@@ -168,7 +168,10 @@ export type StorageSizes = { data: DataBytes; copies: DataBytes };
 
 /** Data and copies of the given logical sizes, stored at half their logical size (compressed). */
 export function storageSizes(dataBytes: number, copyBytes: number): StorageSizes {
-  return { data: { storedBytes: dataBytes / 2, logicalBytes: dataBytes }, copies: { storedBytes: copyBytes, logicalBytes: copyBytes } };
+  return {
+    data: { storedBytes: dataBytes / 2, logicalBytes: dataBytes },
+    copies: { storedBytes: copyBytes, logicalBytes: copyBytes },
+  };
 }
 
 /** Writes a schema-valid run folder under `parent`; returns its path. */

@@ -75,7 +75,8 @@ describe('startSampler', () => {
   it('appends schema-valid samples as it goes and follows the process tree', async () => {
     const out = join(dir, 'a', 'samples.jsonl');
     const target = join(dir, 'written.bin');
-    const sampler = startSampler({ out, intervalMs: 100, processGroups: () => [{ name: 'harness', pids: [process.pid] }], nvidiaSmi: null });
+    const harness = (): ProcessGroupRoots[] => [{ name: 'harness', pids: [process.pid] }];
+    const sampler = startSampler({ out, intervalMs: 100, processGroups: harness, nvidiaSmi: null });
     // A child, born after the sampler started, that writes 4 MiB to disk (fsync) and stays alive long enough to be
     // sampled.
     const child = spawn(
@@ -110,12 +111,14 @@ describe('startSampler', () => {
 
   it('splits the run into process groups: a process counts once, in the first group it descends from', async () => {
     // A CPU-busy child of this process, declared as an engine worker: it must count there, not in the harness.
-    const busy = spawn(process.execPath, ['-e', 'const a=[];for(let i=0;i<2e5;i++)a.push(i);const t=Date.now();while(Date.now()-t<1500){}'], { stdio: 'ignore' });
+    const spin = 'const a=[];for(let i=0;i<2e5;i++)a.push(i);const t=Date.now();while(Date.now()-t<1500){}';
+    const busy = spawn(process.execPath, ['-e', spin], { stdio: 'ignore' });
     const groups = (): ProcessGroupRoots[] => [
       { name: 'engine workers', pids: busy.pid === undefined ? [] : [busy.pid] },
       { name: 'harness', pids: [process.pid] },
     ];
-    const sampler = startSampler({ out: join(dir, 'groups.jsonl'), intervalMs: 200, processGroups: groups, nvidiaSmi: null });
+    const out = join(dir, 'groups.jsonl');
+    const sampler = startSampler({ out, intervalMs: 200, processGroups: groups, nvidiaSmi: null });
     await sleep(1100);
     const samples = await sampler.stop();
     busy.kill();
@@ -142,7 +145,9 @@ describe('startSampler', () => {
       `#!/bin/sh\necho "$@" >> ${log}\nwhile true; do echo "0, 40, 1024, 4096"; echo "1, 60, 3072, 4096"; sleep 0.05; done\n`,
     );
     chmodSync(fake, 0o755);
-    const sampler = startSampler({ out: join(dir, 'gpu.jsonl'), intervalMs: 100, processGroups: () => [{ name: 'harness', pids: [process.pid] }], nvidiaSmi: fake });
+    const harness = (): ProcessGroupRoots[] => [{ name: 'harness', pids: [process.pid] }];
+    const out = join(dir, 'gpu.jsonl');
+    const sampler = startSampler({ out, intervalMs: 100, processGroups: harness, nvidiaSmi: fake });
     await sleep(500);
     const samples = await sampler.stop();
     const gpu = samples.map((s) => s.gpu).filter((g) => g !== null);

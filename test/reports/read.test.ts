@@ -82,9 +82,17 @@ describe('loadRun', () => {
     await expectFolderError(loadRun(dir, { requireSummary: true }), /summary\.json: missing/);
   });
 
-  it('recomputes a summary written with older measurement definitions from the events, keeping its status', async () => {
+  it('recomputes a summary of older measurement definitions from the events, keeping its status', async () => {
     const dir = fresh('older');
-    const older = { formatVersion: 1, runId: 'run-older', status: 'complete', finishedAt: '2025-01-01T01:00:00.000Z', etlSeconds: 1, breakdown: [], storage: { sourceBytes: 1, extraBytes: 0, blowup: 1 } };
+    const older = {
+      formatVersion: 1,
+      runId: 'run-older',
+      status: 'complete',
+      finishedAt: '2025-01-01T01:00:00.000Z',
+      etlSeconds: 1,
+      breakdown: [],
+      storage: { sourceBytes: 1, extraBytes: 0, blowup: 1 },
+    };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(older));
     const run = await loadRun(dir, { requireSummary: true });
     expect(run.summarySource).toBe('recomputed');

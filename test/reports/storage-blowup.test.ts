@@ -22,7 +22,7 @@ async function run(approach: string, compression: 'none' | 'lz4') {
 }
 
 describe('storage blowup', () => {
-  it('export on uncompressed data keeps 2.0x (exact over logical bytes, within 5% as stored); ETL is no network', async () => {
+  it('export, uncompressed data: 2.0x (exact over logical bytes, within 5% as stored); ETL is no network', async () => {
     const s = await run('export', 'none');
     expect(s.storage!.blowupLogical).toBeCloseTo(2, 9);
     expect(Math.abs(s.storage!.blowupStored - 2) / 2).toBeLessThan(0.05);

@@ -237,7 +237,8 @@ describe('runSchedule spans', () => {
     const trains = spans.filter((s) => s.kind === 'train');
     expect(schedule).toHaveLength(trains.length);
     for (const train of trains) {
-      const sameUnit = (s: Span): boolean => s.segment === train.segment && s.config === train.config && s.epoch === train.epoch;
+      const sameUnit = (s: Span): boolean =>
+        s.segment === train.segment && s.config === train.config && s.epoch === train.epoch;
       const envelope = schedule.find(sameUnit);
       expect(envelope).toBeDefined();
       expect(envelope!.start).toBeLessThanOrEqual(train.start);
@@ -248,7 +249,8 @@ describe('runSchedule spans', () => {
     expect(idle.every((s) => s.segment !== undefined && s.epoch === undefined && s.end > s.start)).toBe(true);
 
     const info = runInfo({ segments: 2, epochs: 2 });
-    const summary = summarize({ info, events: spans, samples: [], status: 'complete', storage: null, finishedAt: null });
+    const input = { info, events: spans, samples: [], storage: null, finishedAt: null };
+    const summary = summarize({ ...input, status: 'complete' });
     for (const [i, b] of summary.breakdown.entries()) {
       expect(b.kinds.idle).toBeGreaterThan(0);
       expect(b.kinds.schedule).toBeGreaterThan(0);

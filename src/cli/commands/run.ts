@@ -127,7 +127,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const repeat = args.repeat;
     try {
       const scale = checkScale(args.scale);
-      if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat expects a whole number >= 1, got ${repeat}`);
+      if (!Number.isInteger(repeat) || repeat < 1) {
+        throw new Error(`--repeat expects a whole number >= 1, got ${repeat}`);
+      }
       if (repeat > 1 && args.resume) {
         throw new Error('--repeat continues nothing: --resume takes one interrupted run folder, so leave --repeat out');
       }
