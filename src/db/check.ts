@@ -321,15 +321,15 @@ async function fdwRows(client: pg.Client, segments: Instance[]): Promise<CheckRo
            OPTIONS (schema_name 'pg_catalog', table_name 'pg_class', use_remote_estimate 'false')`,
       );
       const { rows: plan } = await client.query<{ 'QUERY PLAN': string }>(
-        "EXPLAIN VERBOSE SELECT bench_train('{}'::json, 0, '{}'::json, '{}'::json, x, y, n) FROM bench_check_plan",
+        "EXPLAIN VERBOSE SELECT bench_step('{}'::json, 0, x, y, n) FROM bench_check_plan",
       );
       const text = plan.map((r) => r['QUERY PLAN']).join('\n');
       if (/Relations: Aggregate on/.test(text))
-        add('ok', `reaches ${instanceUrl(segment)} (${ms} ms); bench_train is pushed down`);
+        add('ok', `reaches ${instanceUrl(segment)} (${ms} ms); the bench_step aggregate is pushed down`);
       else
         add(
           'FAIL',
-          `reaches ${instanceUrl(segment)}, but bench_train would run on the coordinator (not pushed down)`,
+          `reaches ${instanceUrl(segment)}, but the bench_step aggregate would run on the coordinator (not pushed down)`,
           REPAIR,
         );
     } catch (error) {

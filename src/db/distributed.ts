@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { withClient, ident, literal } from './connect.js';
 import type { Instance, Topology } from './topology.js';
+import { resolvePassword } from './credentials.js';
 
 export function partitionName(table: string, segment: number): string {
   return `${table}_s${segment}`;
@@ -88,12 +89,18 @@ export async function onEverySegment<T>(topology: Topology, work: (client: pg.Cl
  * is shutting down", ...). A server that refuses our credentials is up.
  */
 export async function probeInstance(instance: Instance, timeoutMs = 3000): Promise<string | undefined> {
+  let password: string | undefined;
+  try {
+    password = resolvePassword(instance);
+  } catch {
+    // A password file that cannot be used does not make the server down; connecting says the rest.
+  }
   const client = new pg.Client({
     host: instance.host,
     port: instance.port,
     user: instance.user,
     database: instance.database,
-    password: instance.password,
+    password,
     connectionTimeoutMillis: timeoutMs,
     application_name: 'bench-probe',
   });

@@ -110,8 +110,9 @@ export function summarize(input: SummarizeInput): Summary {
   const outsideEpochs = totalLength(subtractIntervals(execution, windows.flat()));
   const segmentIds = segmentsOf(info, spans);
   const epochSeconds = windows.map((pieces) => seconds(totalLength(pieces)));
+  const bySegment = spansBySegment(spans);
   const breakdown = windows.map((pieces) =>
-    addBreakdowns(pieces.map((piece) => epochBreakdown(spans, piece, segmentIds))),
+    addBreakdowns(pieces.map((piece) => epochBreakdown(bySegment, piece, segmentIds))),
   );
 
   return {
@@ -174,16 +175,13 @@ export function phaseIntervals(events: readonly RunEvent[], phase: Phase, openUn
     .map((e, order) => ({ e, order }))
     .sort((a, b) => a.e.at - b.e.at || a.order - b.order)
     .map(({ e }) => e);
-  const times = events
-    .filter((e) => e.type !== 'log' && e.type !== 'phase')
-    .map((e) => (e.type === 'span' ? e.end : e.at))
-    .filter((t) => Number.isFinite(t))
-    .sort((a, b) => a - b);
+  // Needed only for an attempt that died: one pass over the events, no sort of a million times.
   const lastBefore = (limit: number, floor: number): number => {
     let best = floor;
-    for (const t of times) {
-      if (t >= limit) break;
-      if (t > best) best = t;
+    for (const e of events) {
+      if (e.type === 'log' || e.type === 'phase') continue;
+      const t = e.type === 'span' ? e.end : e.at;
+      if (Number.isFinite(t) && t < limit && t > best) best = t;
     }
     return best;
   };
@@ -353,15 +351,34 @@ export function sweepKinds(spans: readonly Span[], window: Interval): KindSweep 
   return out;
 }
 
+/** A run's spans by the segment they name; `shared` name none and apply to every segment. */
+export interface SpansBySegment {
+  shared: Span[];
+  own: Map<number, Span[]>;
+}
+
+/** Grouped once per summary: a breakdown per segment then reads only that segment's spans. */
+export function spansBySegment(spans: readonly Span[]): SpansBySegment {
+  const index: SpansBySegment = { shared: [], own: new Map() };
+  for (const span of spans) {
+    if (span.segment === undefined) {
+      index.shared.push(span);
+      continue;
+    }
+    const list = index.own.get(span.segment);
+    if (list) list.push(span);
+    else index.own.set(span.segment, [span]);
+  }
+  return index;
+}
+
 /** Per-segment machine seconds of one epoch window by kind and component, averaged over segments. */
-export function epochBreakdown(spans: readonly Span[], window: Interval, segmentIds: readonly number[]): Breakdown {
+export function epochBreakdown(spans: SpansBySegment, window: Interval, segmentIds: readonly number[]): Breakdown {
   if (segmentIds.length === 0) return emptyBreakdown();
   const kinds = zeroKinds();
   let unattributed = 0;
-  const shared = spans.filter((s) => s.segment === undefined);
   for (const segment of segmentIds) {
-    const own = spans.filter((s) => s.segment === segment);
-    const swept = sweepKinds(own.concat(shared), window);
+    const swept = sweepKinds((spans.own.get(segment) ?? []).concat(spans.shared), window);
     for (const kind of SPAN_KINDS) kinds[kind] += swept[kind];
     unattributed += swept.unattributed;
   }

@@ -234,7 +234,7 @@ describe.skipIf(!root)('servers bench did not start: attach, run through --db, c
       expect(result.stdout).not.toMatch(/coordinator: created database bench\b/);
       expect(result.stdout).toMatch(/coordinator: set jit = off for admin in bench \(was on\)/);
       expect(result.stdout).toMatch(/layout ok/);
-      expect(result.stdout).toMatch(/fdw seg1 +reaches .*bench_train is pushed down/);
+      expect(result.stdout).toMatch(/fdw seg1 +reaches .*the bench_step aggregate is pushed down/);
       expect(result.stdout).toMatch(
         /engine +bench_engine \w+ from \/usr\/share\/postgresql\/15\/bench\/engine-\w+\/bench_engine/,
       );
