@@ -13,7 +13,7 @@ describe('resolveRunSpec', () => {
 
   it('refuses an option nobody declares, listing both sets (no silent epochs=0)', () => {
     expect(() => resolveRunSpec({ approach: 'ctq', workload: 'criteo', scale: 'tiny', options: { epochs: '0' } })).toThrow(
-      /neither approach ctq nor workload criteo has option "epochs" \(approach options: compression, models-in, model-store; workload options: regularizer\)/,
+      /neither approach ctq nor workload criteo has option "epochs" \(approach options: compression, cache, models-in, model-store; workload options: regularizer\)/,
     );
     expect(() => resolveRunSpec({ approach: 'udaf', workload: 'criteo', scale: 'tiny', options: { compresion: 'none' } })).toThrow(
       /did you mean "compression"\?/,
