@@ -19,6 +19,7 @@ import { postgresOwner, sharedModelDir } from '../src/db/cluster.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { runSchedule } from '../src/sched/driver.js';
 import type { Unit } from '../src/core/unit.js';
+import type { Interval } from '../src/metrics/summarize.js';
 import {
   configSpec,
   emitEngineSpans,
@@ -45,6 +46,8 @@ import {
 } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { runAsyncSearch } from './shared/search-drive.js';
+import { emitStatementSpans, timed, type SegmentSpans } from './shared/indb-spans.js';
+import { everySegment } from '../src/core/spans.js';
 
 const CTQ_OPTIONS = {
   ...INDB_OPTIONS,
@@ -144,17 +147,25 @@ class CtqRun {
       ctx.emit({ type: 'span', kind: 'model-hop', start, end: Date.now(), bytes, ...where });
       ctx.emit({ type: 'counter', transport: 'model-table', bytes: 2 * bytes, at: Date.now(), segment: unit.segment });
     }
-    let rows: StepRow[];
+    let statement: { result: StepRow[]; interval: Interval };
     try {
-      rows = await this.run(this.views.train, [{ segment: unit.segment, config: unit.config, version: model.version }]);
+      const task = { segment: unit.segment, config: unit.config, version: model.version };
+      statement = await timed(() => this.run(this.views.train, [task]));
     } catch (error) {
       if (await this.committedBeforeFailure(unit, model.version)) return;
       throw error;
     }
     await injectionPoint(ctx.topology, 'ctq:unit-done');
-    const { result } = parseStepFrame(rows[0].result);
+    const { result } = parseStepFrame(statement.result[0].result);
     emitEngineSpans(ctx, result.spans, where);
-    ctx.emit({ type: 'counter', transport: this.mode === 'db' ? 'model-table' : 'model-store', bytes: modelBytesMoved(result.spans), at: Date.now(), segment: unit.segment });
+    // The targeted statement's dispatch, the executor's gaps and its return, on its one segment.
+    const shape = { segments: [unit.segment], epoch: unit.epoch };
+    emitStatementSpans(ctx, statement.interval, [{ segment: unit.segment, spans: result.spans }], shape);
+    // In the model store the model hops with every unit; in a table it hopped already (above) and the
+    // aggregate reads and writes the row on its own segment.
+    const transport = this.mode === 'db' ? 'model-state' : 'model-store';
+    const bytes = modelBytesMoved(result.spans);
+    ctx.emit({ type: 'counter', transport, bytes, at: Date.now(), segment: unit.segment });
     model.version = result.version;
     ctx.epochs.unitDone(unit, { lossSum: result.lossSum, examples: result.examples, modelVersion: result.version });
   }
@@ -213,15 +224,20 @@ class CtqRun {
       const segment = this.mode === 'db' ? (model.segment ?? 0) : config.id % segments;
       bySegment.set(segment, [...(bySegment.get(segment) ?? []), { segment, config: config.id, version: model.version }]);
     }
-    await Promise.all(
-      [...bySegment.values()].map(async (tasks) => {
-        for (const row of await this.run(this.views.valid, tasks)) {
-          const { result } = parseStepFrame(row.result);
-          emitEngineSpans(this.ctx, result.spans, { segment: row.seg, config: row.config, epoch });
-          this.ctx.epochs.validated(epoch, result);
-        }
-      }),
-    );
+    // A segment whose statement ended first (or that had none) waits for the others: idle.
+    await everySegment(this.ctx.emit, segments, async (segment) => {
+      const tasks = bySegment.get(segment);
+      if (!tasks) return;
+      const statement = await timed(() => this.run(this.views.valid, tasks));
+      const reported: SegmentSpans[] = [];
+      for (const row of statement.result) {
+        const { result } = parseStepFrame(row.result);
+        emitEngineSpans(this.ctx, result.spans, { segment: row.seg, config: row.config, epoch });
+        reported.push({ segment: row.seg, spans: result.spans });
+        this.ctx.epochs.validated(epoch, result);
+      }
+      emitStatementSpans(this.ctx, statement.interval, reported, { segments: [segment], epoch });
+    });
   }
 }
 
@@ -287,6 +303,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
       segments,
       signal: ctx.signal,
       runUnit: (unit) => run.trainUnit(unit),
+      emit: ctx.emit,
       onUnitFailed: (unit, error, attempt) =>
         ctx.emit({
           type: 'log',

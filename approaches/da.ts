@@ -2,14 +2,14 @@
 // partition straight from that instance's heap and TOAST files (src/access/direct: exactly the rows
 // SELECT would return, under a lock that blocks writers), cache it in memory, and train with MOP
 // under the async random scheduler; models hop through the model store. No copy is written anywhere.
-import { defineApproach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
+import { NO_COPIES, defineApproach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
 import { readPackedBuffers, type PackedRow } from '../src/access/direct/packed.js';
 import { emptyStats } from '../src/access/direct/pages.js';
 import type { Instance, Topology } from '../src/db/topology.js';
 import { directReadProblems } from '../src/db/host-access.js';
 import { WorkerFleet, verifyModelStore, shardSource, type ShardSource } from '../src/engine/fleet.js';
 import type { PackedBuffer } from '../src/engine/messages.js';
-import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
+import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runMop } from './shared/mop.js';
 
@@ -60,7 +60,7 @@ export const da = defineApproach<DaPrepared, typeof PACKING_OPTIONS>({
   async prepare(ctx) {
     const packed = await packForRun(ctx);
     const fleet = await WorkerFleet.start(ctx, directSources(ctx, packed.trainTable, packed.validTable));
-    return { fleet, sourceBytes: packed.sourceBytes, extraBytes: 0 };
+    return { fleet, data: packedData(packed), copies: NO_COPIES };
   },
 
   train: (ctx, prepared) => runMop(ctx, prepared.fleet),

@@ -11,12 +11,18 @@ import type { Topology } from '../src/db/topology.js';
 import { DDP_ALLREDUCE, DdpGroup, type DdpGroupOptions } from '../src/engine/ddp.js';
 import type { ShardSource } from '../src/engine/fleet.js';
 import { choiceOption, numberOption, type OptionValues } from '../src/core/options.js';
-import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
+import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
+import type { DataBytes } from '../src/core/records.js';
 import { exportToFiles } from './export.js';
 import { checkWorkers } from './shared/checks.js';
 
 interface DdpPrepared extends Prepared {
   group: DdpGroup;
+}
+
+interface Sources {
+  sources: ShardSource[];
+  copies: DataBytes;
 }
 
 export interface DdpApproachOptions {
@@ -25,8 +31,8 @@ export interface DdpApproachOptions {
   /** The approach's data access layer, in words (Table 2). */
   dataAccess: string;
   /** The ETL after packing: where each rank's shard and the validation set come from, and the
-   * bytes of the copies made outside the database (the storage blowup). */
-  sources: (ctx: RunContext, trainTable: string, validTable: string) => Promise<{ sources: ShardSource[]; extraBytes: number }>;
+   * copies of the training data made outside the database (the storage blowup). */
+  sources: (ctx: RunContext, trainTable: string, validTable: string) => Promise<Sources>;
   /** What the data access needs beyond the engine workers (default: nothing more). */
   check?: (topology: Topology) => Promise<Problem[]>;
 }
@@ -109,9 +115,9 @@ export function ddpApproach(options: DdpApproachOptions): Approach {
 
     async prepare(ctx) {
       const packed = await packForRun(ctx);
-      const { sources, extraBytes } = await options.sources(ctx, packed.trainTable, packed.validTable);
+      const { sources, copies } = await options.sources(ctx, packed.trainTable, packed.validTable);
       const group = await DdpGroup.start(ctx, sources, groupOptions(ctx));
-      return { group, sourceBytes: packed.sourceBytes, extraBytes };
+      return { group, data: packedData(packed), copies };
     },
 
     train: (ctx, prepared) => trainEpochs(ctx, prepared.group),
@@ -128,6 +134,6 @@ export const ddp = ddpApproach({
   dataAccess: 'exported files',
   async sources(ctx, trainTable, validTable) {
     const exported = await exportToFiles(ctx, trainTable, validTable);
-    return { sources: exported.sources, extraBytes: exported.bytes };
+    return { sources: exported.sources, copies: exported.copies };
   },
 });

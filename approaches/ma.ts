@@ -6,12 +6,20 @@
 // so this equals MADlib's config-after-config order and keeps epoch windows comparable with the
 // other approaches). docs/indb.md.
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
-import { emitEngineSpans, indbObjectName, parseStepFrame, type StepRow, type Task } from '../src/engine/indb.js';
+import {
+  emitEngineSpans,
+  indbObjectName,
+  modelBytesMoved,
+  parseStepFrame,
+  type StepRow,
+  type Task,
+} from '../src/engine/indb.js';
 import { cleanupInDbms, INDB_OPTIONS, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsContext, type InDbmsPrepared } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
 import { applyModelRecovery, createModelsTable, type StoredUnit } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
+import { emitStatementSpans, timed } from './shared/indb-spans.js';
 import { ident } from '../src/db/connect.js';
 
 function modelsTable(ctx: RunContext): string {
@@ -58,6 +66,7 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
 
     const { workload, topology } = ctx;
     const segments = topology.segments.length;
+    const everySegment = topology.segments.map((_, segment) => segment);
     const views = runViewNames(ctx.runId);
     const client = await session.coordinator();
     const runTasks = (view: string, tasks: Task[]): Promise<StepRow[]> => session.step(client, view, tasks);
@@ -72,9 +81,19 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
         if (recordedIn(config.id, epoch).size < segments) {
           if (version !== epoch * segments) throw new Error(`config ${config.id}: its model is at version ${version}, epoch ${epoch} starts at ${epoch * segments}`);
           for (let segment = 0; segment < segments; segment++) ctx.epochs.unitStarted({ config: config.id, segment, epoch });
-          const rows = await runTasks(views.train, topology.segments.map((_, segment) => ({ segment, config: config.id, version })));
-          const trained = rows.map((row) => ({ seg: row.seg, ...parseStepFrame(row.result) }));
-          for (const t of trained) emitEngineSpans(ctx, t.result.spans, { segment: t.seg, config: config.id, epoch });
+          const tasks = everySegment.map((segment) => ({ segment, config: config.id, version }));
+          const statement = await timed(() => runTasks(views.train, tasks));
+          const trained = statement.result.map((row) => ({ seg: row.seg, ...parseStepFrame(row.result) }));
+          for (const t of trained) {
+            emitEngineSpans(ctx, t.result.spans, { segment: t.seg, config: config.id, epoch });
+            // Each segment's copy of the model sits on it: reading it is the segment's own I/O.
+            const bytes = modelBytesMoved(t.result.spans);
+            ctx.emit({ type: 'counter', transport: 'model-state', bytes, at: Date.now(), segment: t.seg });
+          }
+          // A segment waiting for the slowest is idle; the trained models' return is the collect.
+          const reported = trained.map((t) => ({ segment: t.seg, spans: t.result.spans }));
+          const shape = { segments: everySegment, epoch, collect: 'model-hop' } as const;
+          emitStatementSpans(ctx, statement.interval, reported, shape);
 
           const averageStart = Date.now();
           const averaged = await session.query<{ m: Buffer }>(client, 'SELECT bench_average($1::bytea[], $2::float8[]) AS m', [
@@ -110,9 +129,12 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
         }
 
         const segment = config.id % segments;
-        const valid = await runTasks(views.valid, [{ segment, config: config.id, version: versions.get(config.id) ?? 0 }]);
-        const { result } = parseStepFrame(valid[0].result);
+        const task = { segment, config: config.id, version: versions.get(config.id) ?? 0 };
+        const valid = await timed(() => runTasks(views.valid, [task]));
+        const { result } = parseStepFrame(valid.result[0].result);
         emitEngineSpans(ctx, result.spans, { segment, config: config.id, epoch });
+        // One segment validates; the others wait for it.
+        emitStatementSpans(ctx, valid.interval, [{ segment, spans: result.spans }], { segments: everySegment, epoch });
         ctx.epochs.validated(epoch, result);
       }
     }

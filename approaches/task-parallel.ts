@@ -2,12 +2,15 @@
 // training data on its own disk and trains whole configs alone (config c on worker c mod N); no
 // model ever hops. The replicas are the storage blowup (N x the data). With a search, each worker
 // takes the search's next job and trains it alone (docs/search.md).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineApproach, type Prepared, type RunContext } from '../src/core/approach.js';
+import { everySegment, withSpan } from '../src/core/spans.js';
+import { sumDataBytes, type DataBytes } from '../src/core/records.js';
+import { packedBytes, type PackedBuffer } from '../src/engine/messages.js';
 import { copyPackedBuffers, readArrowFile, writeArrowFile } from '../src/access/copy-export.js';
 import { WorkerFleet, verifyModelStore, type ShardSource } from '../src/engine/fleet.js';
-import { PACKING_OPTIONS, packForRun } from './shared/pack.js';
+import { PACKING_OPTIONS, packForRun, packedData } from './shared/pack.js';
 import { checkWorkers } from './shared/checks.js';
 import { runJobsPerWorker } from './shared/search-drive.js';
 
@@ -15,30 +18,50 @@ interface TaskParallelPrepared extends Prepared {
   fleet: WorkerFleet;
 }
 
-/** Export every segment's shard once, then write one full replica (every shard + validation set) per worker. */
-async function replicate(ctx: RunContext, trainTable: string, validTable: string): Promise<{ sources: ShardSource[]; bytes: number }> {
+/**
+ * Export every segment's shard once, then write one full replica (every shard + validation set) per
+ * worker. `copies` is the training shards of every replica (the storage blowup leaves validation out).
+ */
+async function replicate(
+  ctx: RunContext,
+  trainTable: string,
+  validTable: string,
+): Promise<{ sources: ShardSource[]; copies: DataBytes }> {
   const segments = ctx.topology.segments;
   const count = (segment: number) => (bytes: number) => ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
   const [valid, ...shards] = await Promise.all([
     copyPackedBuffers(segments[0], validTable, count(0)),
     ...segments.map((segment, i) => copyPackedBuffers(segment, trainTable, count(i))),
   ]);
-  let bytes = 0;
+  const copies: DataBytes[] = [];
   const sources: ShardSource[] = [];
+  const write = async (worker: number, path: string, buffers: PackedBuffer[]): Promise<DataBytes> => {
+    const storedBytes = await writeArrowFile(path, buffers);
+    ctx.emit({ type: 'counter', transport: 'export-file', bytes: storedBytes, at: Date.now(), segment: worker });
+    return { storedBytes, logicalBytes: packedBytes(buffers) };
+  };
+  const read = async (worker: number, path: string): Promise<PackedBuffer[]> => {
+    const buffers = await readArrowFile(path);
+    const bytes = statSync(path).size;
+    ctx.emit({ type: 'counter', transport: 'export-file', bytes, at: Date.now(), segment: worker });
+    return buffers;
+  };
   for (let worker = 0; worker < segments.length; worker++) {
     const dir = join(ctx.workDir, `replica-w${worker}`);
     mkdirSync(dir, { recursive: true });
     const files = shards.map((_, s) => join(dir, `train_s${s}.arrow`));
-    for (const [s, shard] of shards.entries()) bytes += await writeArrowFile(files[s], shard);
-    bytes += await writeArrowFile(join(dir, 'valid.arrow'), valid);
+    for (const [s, shard] of shards.entries()) copies.push(await write(worker, files[s], shard));
+    await write(worker, join(dir, 'valid.arrow'), valid);
     sources.push({
       datasets: async () => [
-        ...(await Promise.all(files.map(async (file, s) => ({ name: `train_s${s}`, buffers: await readArrowFile(file) })))),
-        { name: 'valid', buffers: await readArrowFile(join(dir, 'valid.arrow')) },
+        ...(await Promise.all(
+          files.map(async (file, s) => ({ name: `train_s${s}`, buffers: await read(worker, file) })),
+        )),
+        { name: 'valid', buffers: await read(worker, join(dir, 'valid.arrow')) },
       ],
     });
   }
-  return { sources, bytes };
+  return { sources, copies: sumDataBytes(copies) };
 }
 
 export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_OPTIONS>({
@@ -59,7 +82,7 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
     const packed = await packForRun(ctx);
     const replicas = await replicate(ctx, packed.trainTable, packed.validTable);
     const fleet = await WorkerFleet.start(ctx, replicas.sources);
-    return { fleet, sourceBytes: packed.sourceBytes, extraBytes: replicas.bytes };
+    return { fleet, data: packedData(packed), copies: replicas.copies };
   },
 
   async train(ctx, prepared) {
@@ -75,18 +98,20 @@ export const taskParallel = defineApproach<TaskParallelPrepared, typeof PACKING_
     }
     const done = new Set(ctx.epochs.completedUnits.map((u) => `${u.config}/${u.segment}/${u.epoch}`));
     for (let epoch = 0; epoch < workload.epochs; epoch++) {
-      await Promise.all(
-        Array.from({ length: fleet.size }, async (_, worker) => {
-          for (const config of workload.configs.filter((c) => c.id % fleet.size === worker)) {
-            // An epoch of a config = one pass over every shard of the worker's own replica.
-            for (let segment = 0; segment < segments; segment++) {
-              ctx.signal.throwIfAborted();
-              if (done.has(`${config.id}/${segment}/${epoch}`)) continue;
-              await fleet.trainUnit({ config: config.id, segment, epoch }, { worker, dataset: `train_s${segment}` });
-            }
+      // A worker whose configs are done waits (idle) for the others before validation.
+      await everySegment(ctx.emit, fleet.size, async (worker) => {
+        for (const config of workload.configs.filter((c) => c.id % fleet.size === worker)) {
+          // An epoch of a config = one pass over every shard of the worker's own replica.
+          for (let segment = 0; segment < segments; segment++) {
+            ctx.signal.throwIfAborted();
+            if (done.has(`${config.id}/${segment}/${epoch}`)) continue;
+            const unit = { config: config.id, segment, epoch };
+            const where = { worker, dataset: `train_s${segment}` };
+            const tags = { segment: worker, config: config.id, epoch };
+            await withSpan(ctx.emit, 'schedule', tags, () => fleet.trainUnit(unit, where));
           }
-        }),
-      );
+        }
+      });
       if (!workload.configs.every((c) => ctx.epochs.isValidated(c.id, epoch))) await fleet.validateAll(epoch);
     }
   },

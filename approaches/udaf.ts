@@ -24,6 +24,7 @@ import { checkInDbms } from './shared/checks.js';
 import { applyModelRecovery, createModelsTable, hopModels, insertConfigRows, type Move } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { runRoundSearch } from './shared/search-drive.js';
+import { emitStatementSpans, timed, type SegmentSpans } from './shared/indb-spans.js';
 
 function modelsTable(ctx: RunContext): string {
   return indbObjectName(ctx.runId, 'models');
@@ -78,16 +79,24 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
     const views = runViewNames(ctx.runId);
     const client = await session.coordinator();
     const runTasks = (view: string, tasks: Task[]): Promise<StepRow[]> => session.step(client, view, tasks);
+    const everySegment = topology.segments.map((_, segment) => segment);
     /** Validate configs, each after its own epoch, in one statement. */
     const validateConfigs = async (which: readonly { config: number; epoch: number }[]): Promise<void> => {
       const epochOf = new Map(which.map(({ config, epoch }) => [config, epoch]));
       const tasks = which.map(({ config }) => ({ config, ...placementOf(placement, config) }));
-      for (const row of await runTasks(views.valid, tasks)) {
+      const statement = await timed(() => runTasks(views.valid, tasks));
+      const reported: SegmentSpans[] = [];
+      for (const row of statement.result) {
         const { result } = parseStepFrame(row.result);
         const epoch = epochOf.get(row.config)!;
         emitEngineSpans(ctx, result.spans, { segment: row.seg, config: row.config, epoch });
+        reported.push({ segment: row.seg, spans: result.spans });
         ctx.epochs.validated(epoch, result);
       }
+      // The statement ends when the slowest segment does: its dispatch, the barrier, the return. A
+      // search validates configs after different epochs together: the statement counts in the latest.
+      const statementEpoch = Math.max(...which.map((w) => w.epoch));
+      emitStatementSpans(ctx, statement.interval, reported, { segments: everySegment, epoch: statementEpoch });
     };
     const validate = (epoch: number): Promise<void> => validateConfigs(workload.configs.map((c) => ({ config: c.id, epoch })));
 
@@ -110,20 +119,28 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
         ctx.emit({ type: 'counter', transport: 'model-table', bytes: 2 * bytes, at: Date.now() });
       }
 
-      const running = runTasks(views.train, batch.map((u) => ({ segment: u.segment, config: u.config, version: placementOf(placement, u.config).version })));
+      const versionOf = (config: number): number => placementOf(placement, config).version;
+      const tasks = batch.map((u) => ({ segment: u.segment, config: u.config, version: versionOf(u.config) }));
+      const running = timed(() => runTasks(views.train, tasks));
       running.catch(() => undefined);
       await injectionPoint(topology, 'udaf:batch-running');
-      const rows = await running;
+      const { result: rows, interval } = await running;
       await injectionPoint(topology, 'udaf:batch-done');
+      const reported: SegmentSpans[] = [];
       for (const unit of batch) {
         const row = rows.find((r) => r.seg === unit.segment && r.config === unit.config);
         if (!row) throw new Error(`seg${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`);
         const { result } = parseStepFrame(row.result);
         emitEngineSpans(ctx, result.spans, { segment: row.seg, config: row.config, epoch });
-        ctx.emit({ type: 'counter', transport: 'model-table', bytes: modelBytesMoved(result.spans), at: Date.now(), segment: row.seg });
+        reported.push({ segment: row.seg, spans: result.spans });
+        // The model row sits on this segment: reading and writing it is the segment's own I/O, not a hop.
+        const bytes = modelBytesMoved(result.spans);
+        ctx.emit({ type: 'counter', transport: 'model-state', bytes, at: Date.now(), segment: row.seg });
         placementOf(placement, unit.config).version = result.version;
         ctx.epochs.unitDone(unit, { lossSum: result.lossSum, examples: result.examples, modelVersion: result.version });
       }
+      // The batch's end is the barrier: dispatch, waits for the slowest segment, the results' return.
+      emitStatementSpans(ctx, interval, reported, { segments: everySegment, epoch });
     };
 
     if (workload.search) {

@@ -108,7 +108,11 @@ async function sampleCost(processes: number): Promise<number> {
   const children: ChildProcess[] = Array.from({ length: processes }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const taker = new SampleTaker(() => [process.pid, ...children.map((c) => c.pid ?? 0).filter((pid) => pid > 0)]);
+    const workers = children.map((c) => c.pid ?? 0).filter((pid) => pid > 0);
+    const taker = new SampleTaker(() => [
+      { name: 'engine workers', pids: workers },
+      { name: 'harness', pids: [process.pid] },
+    ]);
     const n = 20;
     const cpu0 = cpuMs();
     for (let i = 0; i < n; i++) taker.take();
@@ -141,7 +145,8 @@ await runBench<Args>({
       console.log(`the simulated run: ${(runWallMs / 1000).toFixed(0)} s of wall time at ${args['unit-ms']} ms per unit on ${args.segments} segments`);
 
       const t0 = performance.now();
-      const summary = summarize({ info, events: stream.events, samples: [], status: 'complete', storage: { sourceBytes: 1, extraBytes: 0 }, finishedAt: null });
+      const input = { info, events: stream.events, samples: [], storage: null, finishedAt: null };
+      const summary = summarize({ ...input, status: 'complete' });
       const summarizeMs = performance.now() - t0;
       console.log(`summarize: ${(summarizeMs / 1000).toFixed(2)} s (${summary.epochSeconds.length} epochs, ${summary.metrics.length} metrics)`);
       const t1 = performance.now();

@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import si from 'systeminformation';
-import { SampleTaker, readCpuTimes, readDisks, readMemory, readNetwork, startSampler } from '../src/metrics/sampler.js';
+import {
+  SampleTaker,
+  readCpuTimes,
+  readDisks,
+  readMemory,
+  readNetwork,
+  startSampler,
+  type ProcessGroupRoots,
+} from '../src/metrics/sampler.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,7 +41,11 @@ function median(xs: number[]): number {
 
 // A process tree like a run's: this process plus a few idle "workers".
 const workers: ChildProcess[] = Array.from({ length: 4 }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
-const roots = (): number[] => [process.pid, ...workers.map((w) => w.pid!).filter(Boolean)];
+const workerPids = (): number[] => workers.map((w) => w.pid!).filter(Boolean);
+const roots = (): ProcessGroupRoots[] => [
+  { name: 'engine workers', pids: workerPids() },
+  { name: 'harness', pids: [process.pid] },
+];
 
 async function perSampleCost(): Promise<void> {
   const taker = new SampleTaker(roots);
@@ -69,7 +81,9 @@ async function perSampleCost(): Promise<void> {
   const siCpu = (cpuMs() - c0) / m;
   const siWall = (performance.now() - w0) / m;
   console.log('cost of one sample (CPU time of this process; wall time)');
-  console.log(`  /proc reader (system + tree of ${roots().length} roots): ${procCpu.toFixed(3)} ms CPU, ${procWall.toFixed(3)} ms wall`);
+  const processes = workerPids().length + 1;
+  const cost = `${procCpu.toFixed(3)} ms CPU, ${procWall.toFixed(3)} ms wall`;
+  console.log(`  /proc reader (system + tree of ${processes} processes): ${cost}`);
   console.log(`  /proc reader (system only):             ${sysCpu.toFixed(3)} ms CPU, ${sysWall.toFixed(3)} ms wall`);
   console.log(`  systeminformation (system only):       ${siCpu.toFixed(3)} ms CPU, ${siWall.toFixed(3)} ms wall`);
   console.log(
@@ -98,7 +112,9 @@ async function calibrate(): Promise<number> {
 
 type Mode = 'none' | '1 Hz' | '10 Hz';
 async function measure(mode: Mode, slices: number, dir: string, rep: number): Promise<number> {
-  const sampler = mode === 'none' ? null : startSampler({ out: join(dir, `${mode.replace(' ', '')}-${rep}.jsonl`), intervalMs: mode === '1 Hz' ? 1000 : 100, rootPids: roots });
+  const out = join(dir, `${mode.replace(' ', '')}-${rep}.jsonl`);
+  const intervalMs = mode === '1 Hz' ? 1000 : 100;
+  const sampler = mode === 'none' ? null : startSampler({ out, intervalMs, processGroups: roots });
   const ms = await workload(slices);
   await sampler?.stop();
   return ms;

@@ -26,6 +26,7 @@ import { runSpec } from '../approaches/resolve.js';
 import { benchHome, repoRoot } from '../src/core/paths.js';
 import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
+import { addBreakdowns } from '../src/metrics/summarize.js';
 import { unitConcurrency, unitTimes } from '../src/metrics/unit-times.js';
 import { loadRun, loadRuns } from '../src/store/read.js';
 import type { Breakdown, Summary } from '../src/core/records.js';
@@ -80,14 +81,7 @@ interface Result {
 }
 
 function sumBreakdown(summary: Summary): Breakdown {
-  const total: Breakdown = { trainValid: 0, dataTransmission: 0, modelTransmission: 0, approachSpecific: 0 };
-  for (const b of summary.breakdown) {
-    total.trainValid += b.trainValid;
-    total.dataTransmission += b.dataTransmission;
-    total.modelTransmission += b.modelTransmission;
-    total.approachSpecific += b.approachSpecific;
-  }
-  return total;
+  return addBreakdowns(summary.breakdown);
 }
 
 function resultOf(approach: string, segments: number, runDir: string, summary: Summary, unitsAtOnce: number): Result {
@@ -102,7 +96,8 @@ function resultOf(approach: string, segments: number, runDir: string, summary: S
     machine: {
       trainValid: perSegment.trainValid * segments,
       dataTransmission: perSegment.dataTransmission * segments,
-      modelAndApproach: (perSegment.modelTransmission + perSegment.approachSpecific) * segments,
+      modelAndApproach: (perSegment.modelTransmission + perSegment.approachSpecific + perSegment.unattributed) *
+        segments,
     },
     unitsAtOnce,
   };
@@ -166,7 +161,7 @@ console.log(
 const GROUPS: { key: Group; title: string }[] = [
   { key: 'trainValid', title: 'Figure 10B: Train+Valid' },
   { key: 'dataTransmission', title: 'Figure 10C: Data Transmission' },
-  { key: 'modelAndApproach', title: 'Figure 10D: Model Transmission + Approach-specific (idle included)' },
+  { key: 'modelAndApproach', title: 'Figure 10D: Model Transmission + Approach-specific + unattributed' },
 ];
 for (const group of GROUPS) {
   console.log('');

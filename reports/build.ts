@@ -1,11 +1,11 @@
 // `bench report`: loads run folders and writes every artifact of the report into one folder:
-// table6.md, table6.csv, index.html, and each figure as .vl.json, .svg and .png.
+// table6.md, table6.csv, breakdown.md, breakdown.csv, index.html, and each figure as .vl.json, .svg and .png.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LoadedRun } from '../src/core/records.js';
 import { expandRunPaths, loadReadableRuns } from '../src/store/read.js';
 import { writeFigure } from './artifacts.js';
-import { figure9, type Figure } from './figure9.js';
+import { breakdownCsv, breakdownMarkdown, breakdownTable, figure9, type Figure } from './figure9.js';
 import { ganttBars, ganttFigure } from './gantt.js';
 import { renderHtml, type HtmlFigure } from './html.js';
 import { searchFigures, searchMarkdown } from './search.js';
@@ -63,6 +63,9 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
   const t6 = table6(runs);
   await write('table6.md', table6Markdown(t6));
   await write('table6.csv', table6Csv(t6));
+  const breakdown = breakdownTable(runs);
+  await write('breakdown.md', breakdownMarkdown(breakdown));
+  await write('breakdown.csv', breakdownCsv(breakdown));
   const searches = searchMarkdown(runs);
   if (searches) await write('search.md', searches);
 
@@ -81,6 +84,7 @@ export async function buildReport(runDirs: string[], outDir: string, options: Bu
       generatedAt: options.generatedAt ?? new Date().toISOString(),
       runs,
       table6: t6,
+      breakdown,
       figures: rendered,
       warnings,
     }),

@@ -2,7 +2,8 @@
 // scripts, no external resources; a Content-Security-Policy forbids any network access).
 import type { LoadedRun } from '../src/core/records.js';
 import { formatDuration } from './common.js';
-import { formatRow, TABLE6_COLUMNS, type Table6 } from './table6.js';
+import { BREAKDOWN_TABLE_HEAD, breakdownCells, type BreakdownSection } from './figure9.js';
+import { formatRow, processGroupTable, TABLE6_COLUMNS, type Table6 } from './table6.js';
 
 export interface HtmlFigure {
   name: string;
@@ -15,6 +16,7 @@ export interface HtmlReport {
   generatedAt: string;
   runs: readonly LoadedRun[];
   table6: Table6;
+  breakdown: readonly BreakdownSection[];
   figures: readonly HtmlFigure[];
   warnings: readonly string[];
 }
@@ -46,15 +48,49 @@ function runsTable(runs: readonly LoadedRun[]): string {
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+interface HtmlRow {
+  /** The first cell is the row's header. */
+  cells: readonly string[];
+  incomplete?: boolean;
+}
+
+/** A table of numbers: a header row, then rows whose first cell names them. */
+function numericTable(head: readonly string[], rows: readonly HtmlRow[]): string {
+  const headHtml = head.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const rowHtml = (row: HtmlRow): string => {
+    const [name, ...values] = row.cells;
+    const cells = `<th scope="row">${escapeHtml(name)}</th>${values.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}`;
+    return `<tr${row.incomplete ? ' class="incomplete"' : ''}>${cells}</tr>`;
+  };
+  const body = rows.map(rowHtml).join('');
+  return `<table class="numeric"><thead><tr>${headHtml}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
 function table6Html(t: Table6): string {
   if (t.sections.length === 0) return '<p>No runs.</p>';
   const parts = t.sections.map((s) => {
-    const rows = s.rows
-      .map((r) => `<tr${r.status === 'complete' ? '' : ' class="incomplete"'}>${formatRow(r).map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`)
-      .join('');
-    return `<h3>${escapeHtml(s.title)}</h3><table class="numeric"><thead><tr>${TABLE6_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
+    const rows = s.rows.map((r) => ({ cells: formatRow(r), incomplete: r.status !== 'complete' }));
+    const main = numericTable(TABLE6_COLUMNS, rows);
+    const groups = processGroupTable(s);
+    const groupsHtml =
+      groups === null
+        ? ''
+        : '<p class="notes">The run\'s processes during execution, per group: CPU (percent of the machine) / ' +
+          'memory.</p>' +
+          numericTable(groups.head, groups.rows.map((cells) => ({ cells })));
+    return `<h3>${escapeHtml(s.title)}</h3>${main}${groupsHtml}`;
   });
   return parts.join('\n') + `<ul class="notes">${t.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`;
+}
+
+function breakdownHtml(sections: readonly BreakdownSection[]): string {
+  if (sections.length === 0) return '<p>No runs.</p>';
+  return sections
+    .map((s) => {
+      const rows = s.rows.map((r) => ({ cells: [r.label, ...breakdownCells(r)], incomplete: r.status !== 'complete' }));
+      return `<h3>${escapeHtml(s.title)}</h3>${numericTable(BREAKDOWN_TABLE_HEAD, rows)}`;
+    })
+    .join('\n');
 }
 
 const STYLE = `
@@ -96,6 +132,10 @@ ${warnings}
 ${runsTable(report.runs)}
 <h2>Table 6: runtimes and resource utilisation</h2>
 ${table6Html(report.table6)}
+<h2>Per-epoch breakdown (Figure 9B/C as numbers)</h2>
+<p class="notes">Machine seconds per worker per epoch, mean over n runs ± 95% CI half-width;
+unattributed: time no span covers.</p>
+${breakdownHtml(report.breakdown)}
 <h2>Figures</h2>
 ${figures || '<p>No figures.</p>'}
 </body>

@@ -5,12 +5,12 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { RunEvent, SearchConfigEvent, SearchJobEvent, SearchResultEvent } from '../src/core/events.js';
 import type { LoadedRun } from '../src/core/records.js';
 import {
-  byApproach,
   formatBytes,
   formatDuration,
   formatPercent,
-  groupByWorkload,
   groupCaption,
+  groupRuns,
+  rowsByLabel,
   slug,
   usableRuns,
   type RunGroup,
@@ -56,7 +56,7 @@ export interface CurvePoint {
 /** Every config's validation error after each of its epochs, per approach (one run each). */
 export function learningCurves(group: RunGroup): CurvePoint[] {
   const out: CurvePoint[] = [];
-  for (const [approach, runs] of byApproach(group.runs)) {
+  for (const [approach, runs] of rowsByLabel(group)) {
     const { run } = runOf(runs);
     const labels = configLabels(run);
     for (const m of run.summary.metrics) {
@@ -70,7 +70,7 @@ export function learningCurves(group: RunGroup): CurvePoint[] {
 
 export function figure12(group: RunGroup): Figure {
   const values = learningCurves(group);
-  const approaches = byApproach(group.runs).map(([a]) => approachName(a));
+  const approaches = rowsByLabel(group).map(([a]) => approachName(a));
   const heading = 'Figure 12: learning curves of every config of the search';
   const title = `${heading}, ${group.title}`;
   const spec: TopLevelSpec = {
@@ -127,7 +127,7 @@ export interface BestRow {
 
 /** The lowest validation error any config reached, per approach (the paper's caption of Figure 12). */
 export function bestErrors(group: RunGroup): BestRow[] {
-  return byApproach(group.runs).map(([approach, runs]) => {
+  return rowsByLabel(group).map(([approach, runs]) => {
     const { run, status, count } = runOf(runs);
     const labels = configLabels(run);
     let best: { error: number; loss: number; config: number; epoch: number } | undefined;
@@ -159,7 +159,7 @@ export interface Table7Row {
   gpuMemPct: number | null;
   cpuPct: number | null;
   dramPct: number | null;
-  /** The bytes every transport moved, counted exactly. */
+  /** Network bytes counted during execution (TRANSPORT_TABLE, docs/measurement.md "Bytes"). */
   networkBytes: number;
   /** Storage reads / writes of the run's processes during execution, per segment. */
   diskReadPerWorkerBytes: number | null;
@@ -168,7 +168,7 @@ export interface Table7Row {
 
 /** Table 7: the resource use of each approach's search run. */
 export function table7(group: RunGroup): Table7Row[] {
-  return byApproach(group.runs).map(([approach, runs]) => {
+  return rowsByLabel(group).map(([approach, runs]) => {
     const { run } = runOf(runs);
     const res = run.summary.resources;
     const segments = Math.max(1, run.info.segments);
@@ -178,7 +178,7 @@ export function table7(group: RunGroup): Table7Row[] {
       gpuMemPct: res?.gpuMemPctMean ?? null,
       cpuPct: res?.cpuPctMean ?? null,
       dramPct: res?.memUsedPctMean ?? null,
-      networkBytes: Object.values(run.summary.transportBytes).reduce((a, b) => a + b, 0),
+      networkBytes: run.summary.bytes.execution.network,
       diskReadPerWorkerBytes: res ? res.diskReadBytes / segments : null,
       diskWritePerWorkerBytes: res ? res.diskWriteBytes / segments : null,
     };
@@ -248,7 +248,7 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
       lines.push(`| ${approach} | ${row.configs} | ${row.units} | ${best} | ${by} | ${formatDuration(row.executionSeconds)} |`);
     }
     lines.push('', 'Table 7: resource use of the search runs (execution phase).', '');
-    lines.push('| approach | GPU util. | GPU RAM util. | CPU util. | DRAM util. | total network | per-worker disk R/W |');
+    lines.push('| approach | GPU util. | GPU RAM util. | CPU util. | DRAM util. | network (counted) | per-worker disk R/W |');
     lines.push('|---|---|---|---|---|---|---|');
     for (const row of table7(group)) {
       const disk =
@@ -260,7 +260,7 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
           `${cell(row.cpuPct, formatPercent)} | ${cell(row.dramPct, formatPercent)} | ${formatBytes(row.networkBytes)} | ${disk} |`,
       );
     }
-    for (const [approach, all] of byApproach(group.runs)) {
+    for (const [approach, all] of rowsByLabel(group)) {
       const rungs = ashaRungs(runOf(all).run);
       if (rungs.length === 0) continue;
       lines.push('', `ASHA rungs, ${approach}:`, '', '| rung | epochs | configs | promoted | stopped | best loss |', '|---|---|---|---|---|---|');
@@ -274,7 +274,8 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
     lines.push('');
   }
   lines.push(
-    'Validation error = 1 - validation accuracy. Total network: bytes every transport moved, counted exactly. ' +
+    'Validation error = 1 - validation accuracy. Network: the network transports\' bytes during execution, ' +
+      'counted exactly (docs/measurement.md). ' +
       'Per-worker disk R/W: storage I/O of the run\'s processes during execution over the segments.',
     '',
   );
@@ -283,7 +284,7 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
 
 /** Groups (workload, scale, segments) of the search runs. */
 export function searchGroups(runs: readonly LoadedRun[]): RunGroup[] {
-  return groupByWorkload(runs.filter(isSearchRun));
+  return groupRuns(runs.filter(isSearchRun));
 }
 
 export function searchFigures(runs: readonly LoadedRun[]): Figure[] {

@@ -2,7 +2,7 @@
 // the `scalability` workload (8 homogeneous configs, one epoch). UDAF is the reference: every
 // approach's time is also given relative to UDAF's on as many segments.
 import { figure10, figure10Markdown } from '../reports/figure10.js';
-import { groupCaption, groupByWorkload } from '../reports/common.js';
+import { groupCaption, groupRuns } from '../reports/common.js';
 import { storedRuns } from './table6-fig9.js';
 import { grid, type Study } from './types.js';
 
@@ -22,7 +22,7 @@ export const fig10: Study = {
     ),
   render(answered, ctx) {
     const runs = storedRuns(answered);
-    const group = groupByWorkload(runs)[0];
+    const group = groupRuns(runs)[0];
     const caption = group
       ? groupCaption({ ...group, title: '' }).replace(/, \d+ segments?/, '')
       : `scalability, ${ctx.scale} scale`;

@@ -1,13 +1,13 @@
 // What udaf, ctq and ma share around their training loops: the ETL (packing inside the database,
 // nothing copied out), the `cache` option, the run's views and session (the start-up phase), the
 // resume check of their models, and cleanup. docs/indb.md explains the design.
-import type { Prepared, Problem, RunContext } from '../../src/core/approach.js';
+import { NO_COPIES, type Prepared, type Problem, type RunContext } from '../../src/core/approach.js';
 import { booleanOption, type OptionValues } from '../../src/core/options.js';
 import { dropDistributedTable, dropDistributedView } from '../../src/db/distributed.js';
 import { createStepView, createWarmView, engineMeta, indbObjectName, type TaskSource } from '../../src/engine/indb.js';
 import { IndbSession } from './indb-session.js';
 import { modelsTableExists, planModelRecovery, readTableCopies, type ModelRecovery, type RecoveryOptions } from './models-table.js';
-import { PACKING_OPTIONS, packForRun } from './pack.js';
+import { PACKING_OPTIONS, packForRun, packedData } from './pack.js';
 
 /** Options every in-DBMS approach declares. */
 export const INDB_OPTIONS = {
@@ -26,7 +26,7 @@ export interface InDbmsPrepared extends Prepared {
 
 export async function prepareInDbms(ctx: InDbmsContext): Promise<InDbmsPrepared> {
   const packed = await packForRun(ctx);
-  return { trainTable: packed.trainTable, validTable: packed.validTable, sourceBytes: packed.sourceBytes, extraBytes: 0 };
+  return { trainTable: packed.trainTable, validTable: packed.validTable, data: packedData(packed), copies: NO_COPIES };
 }
 
 export interface RunViews {

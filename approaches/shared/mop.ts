@@ -23,6 +23,7 @@ export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void>
     segments: fleet.size,
     signal: ctx.signal,
     runUnit: (unit) => fleet.trainUnit(unit),
+    emit: ctx.emit,
     onUnitFailed: (unit, error, attempt) =>
       ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`, at: Date.now() }),
     onEpochComplete: (epoch) => fleet.validateAll(epoch),

@@ -1,6 +1,7 @@
 // The in-DBMS packing every approach's ETL starts with, and the option that chooses how the packed
 // buffers are stored.
 import type { RunContext } from '../../src/core/approach.js';
+import type { DataBytes } from '../../src/core/records.js';
 import { choiceOption } from '../../src/core/options.js';
 import { packDataset, type PackCompression, type PackResult } from '../../workloads/data/pack.js';
 
@@ -11,4 +12,9 @@ export const PACKING_OPTIONS = {
 
 export function packForRun(ctx: RunContext<{ compression: PackCompression }>): Promise<PackResult> {
   return packDataset(ctx.topology, ctx.workload, { compression: ctx.options.compression, log: ctx.log });
+}
+
+/** The packed training data's sizes, as the storage blowup counts them. */
+export function packedData(packed: Pick<PackResult, 'sourceBytes' | 'logicalBytes'>): DataBytes {
+  return { storedBytes: packed.sourceBytes, logicalBytes: packed.logicalBytes };
 }

@@ -1,7 +1,7 @@
 // The block that ends a run, in the report's words (Table 6's column names, Figure 9's breakdown
 // components, the report's units), with the run folder and the command that builds its report.
 import { isAbsolute, relative } from 'node:path';
-import { COMPONENT_LABELS, COMPONENTS, formatPercent, mean } from '../../reports/common.js';
+import { BREAKDOWN_PARTS, formatPercent, mean, partSeconds, type BreakdownPart } from '../../reports/common.js';
 import type { Summary } from '../core/records.js';
 import { bytes, seconds } from './format.js';
 import type { Colors } from './output.js';
@@ -45,32 +45,44 @@ export function runSummaryLines(summary: Summary, ctx: SummaryContext, c: Colors
   const status = summary.status === 'complete' ? c.green('complete') : c.yellow('incomplete');
   const lines = [c.bold(`${ctx.label} on ${plural(ctx.segments, 'segment')}: `) + status];
   lines.push(`  ${label('ETL time')}${seconds(summary.etlSeconds)}`);
+  lines.push(`  ${label('Start-up time')}${seconds(summary.startupSeconds)}`);
   lines.push(`  ${label('Exec. time')}${seconds(summary.executionSeconds)}`);
   lines.push(`  ${label('Epoch time')}${seconds(epochTime(summary, ctx.epochs))} (execution / epochs)`);
   if (summary.breakdown.length > 0) {
-    const perComponent = COMPONENTS.map((key) => [key, mean(summary.breakdown.map((b) => b[key]))] as const);
-    const total = perComponent.reduce((sum, [, v]) => sum + v, 0);
+    const partMean = (part: BreakdownPart): number => mean(summary.breakdown.map((b) => partSeconds(b, part)));
+    const perPart = BREAKDOWN_PARTS.map((part) => [part.label, partMean(part.key)] as const);
+    const total = perPart.reduce((sum, [, v]) => sum + v, 0);
     lines.push(
       `  Per-epoch breakdown, machine time per segment (mean of ${plural(summary.breakdown.length, 'epoch')}):`,
     );
-    for (const [key, value] of perComponent) {
+    for (const [name, value] of perPart) {
+      if (value === 0 && name.startsWith('Approach-specific:')) continue;
       const share = total > 0 ? formatPercent((100 * value) / total) : '-';
-      lines.push(`    ${label(COMPONENT_LABELS[key])}${seconds(value).padEnd(10)}${share.padStart(6)}`);
+      lines.push(`    ${name.padEnd(30)}${seconds(value).padEnd(10)}${share.padStart(6)}`);
     }
   }
   const res = summary.resources;
-  if (res)
-    lines.push(
-      `  ${label('CPU util.')}${formatPercent(res.cpuPctMean)}    ` +
-        `${c.dim('DRAM util.')} ${formatPercent(res.memUsedPctMean)}`,
-    );
-  const network = Object.values(summary.transportBytes).reduce((sum, b) => sum + b, 0);
-  lines.push(`  ${label('Total network')}${bytes(network)} (bytes every transport moved, counted exactly)`);
+  if (res) {
+    const cpu = `${formatPercent(res.cpuPctMean)} machine, ${formatPercent(res.runCpuPctMean)} run`;
+    const dram = `${formatPercent(res.memUsedPctMean)} machine, ${formatPercent(res.runMemPctMean)} run`;
+    lines.push(`  ${label('CPU util.')}${cpu}    ${c.dim('DRAM util.')} ${dram}`);
+  }
+  const { execution, etl, startup } = summary.bytes;
+  lines.push(`  ${label('Network')}${bytes(execution.network)} during execution (counted)`);
+  lines.push(`  ${label('Disk / local IPC')}${bytes(execution.disk)} / ${bytes(execution.local)} during execution`);
+  lines.push(`  ${label('ETL / start-up')}${bytes(etl)} / ${bytes(startup)} moved`);
   const { storage } = summary;
-  lines.push(
-    `  ${label('Storage blowup')}${storage.blowup.toFixed(2)}x ` +
-      `(packed data ${bytes(storage.sourceBytes)}, extra copies ${bytes(storage.extraBytes)})`,
-  );
+  if (storage !== null) {
+    const { data, copies } = storage;
+    lines.push(
+      `  ${label('Storage blowup')}${storage.blowupLogical.toFixed(2)}x logical, ` +
+        `${storage.blowupStored.toFixed(2)}x as stored`,
+    );
+    lines.push(
+      `  ${label('Training data')}${bytes(data.logicalBytes)} logical, ${bytes(data.storedBytes)} stored; ` +
+        `copies ${bytes(copies.storedBytes)}`,
+    );
+  }
   const lastEpoch = Math.max(-1, ...summary.metrics.map((m) => m.epoch));
   if (lastEpoch >= 0) {
     const s = epochStats(

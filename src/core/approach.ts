@@ -4,6 +4,7 @@
 import type { EpochBook } from './epoch-book.js';
 import type { TrainEvent } from './events.js';
 import type { OptionSpecs, OptionValue, OptionValues } from './options.js';
+import type { DataBytes } from './records.js';
 import type { Topology } from './topology.js';
 import type { ResolvedWorkload } from './workload.js';
 
@@ -45,12 +46,18 @@ export interface RunContext<O extends Record<string, OptionValue> = Record<strin
   trackPid(pid: number): void;
 }
 
+/**
+ * What an approach's ETL leaves: the sizes behind its storage blowup (docs/measurement.md,
+ * "Storage blowup"). Training data only: validation copies count on neither side.
+ */
 export interface Prepared {
-  /** Bytes of the packed training data as the database stores it. */
-  sourceBytes: number;
-  /** Bytes of copies this approach made outside the database (exports, replicas). */
-  extraBytes: number;
+  /** The packed training data in the database, as stored and as logical bytes. */
+  data: DataBytes;
+  /** Copies of the training data this approach keeps besides the database (exports, replicas); NO_COPIES if none. */
+  copies: DataBytes;
 }
+
+export const NO_COPIES: DataBytes = Object.freeze({ storedBytes: 0, logicalBytes: 0 });
 
 export interface Approach<P extends Prepared = Prepared, S extends OptionSpecs = OptionSpecs> {
   id: string;

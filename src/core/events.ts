@@ -23,6 +23,13 @@ export type SpanKind = z.infer<typeof spanKindSchema>;
 export const BREAKDOWN_COMPONENTS = ['trainValid', 'dataTransmission', 'modelTransmission', 'approachSpecific'] as const;
 export type BreakdownComponent = (typeof BREAKDOWN_COMPONENTS)[number];
 
+/**
+ * What the breakdown reports: the four components, and the time no span covers ("unattributed"),
+ * which is its own category and never folded into a component.
+ */
+export const BREAKDOWN_CATEGORIES = [...BREAKDOWN_COMPONENTS, 'unattributed'] as const;
+export type BreakdownCategory = (typeof BREAKDOWN_CATEGORIES)[number];
+
 export const COMPONENT_OF_KIND: Readonly<Record<SpanKind, BreakdownComponent>> = {
   train: 'trainValid',
   valid: 'trainValid',
@@ -34,10 +41,42 @@ export const COMPONENT_OF_KIND: Readonly<Record<SpanKind, BreakdownComponent>> =
   schedule: 'approachSpecific',
 };
 
-/** The transports whose bytes a run counts exactly (COPY, pipes to workers, model store, ...). */
-export const TRANSPORTS = ['copy', 'pipe', 'model-store', 'model-table', 'allreduce', 'sql', 'direct-read'] as const;
+/** The paper's columns a counted byte can land in (Table 6), besides ETL. */
+export const BYTE_COLUMNS = ['network', 'disk', 'local'] as const;
+export type ByteColumn = (typeof BYTE_COLUMNS)[number];
+
+/**
+ * Every transport whose bytes a run counts exactly, and the Table 6 column its execution-phase bytes
+ * belong to (docs/measurement.md, "Bytes"). Bytes counted in the ETL or start-up phase go to the ETL
+ * or start-up bytes column whatever their transport; calibration bytes to neither. The one place
+ * this mapping is written; the README copies it.
+ */
+export const TRANSPORT_TABLE = {
+  copy: { column: 'network', counts: 'rows streamed out of a database instance by COPY (exports, replicas)' },
+  sql: {
+    column: 'network',
+    counts: 'models returned as result rows via the coordinator and sent to every segment (MA collect and broadcast)',
+  },
+  'model-table': {
+    column: 'network',
+    counts: 'model hops between segments through database tables: copy, verify, delete (udaf, ctq models-in=db)',
+  },
+  'model-store': {
+    column: 'network',
+    counts: "model hops through the shared model store: a checkpoint read and written per unit (the paper's shared FS)",
+  },
+  allreduce: { column: 'network', counts: 'gradients all-reduced between data-parallel ranks' },
+  'direct-read': { column: 'disk', counts: 'heap and TOAST page files read directly' },
+  'export-file': { column: 'disk', counts: 'export and replica files written, and read back into workers' },
+  'model-state': {
+    column: 'disk',
+    counts: "model state the aggregate reads and writes in the segment's own models table (udaf, ctq db, ma), no hop",
+  },
+  pipe: { column: 'local', counts: 'pipes between the harness and its engine workers' },
+} as const satisfies Record<string, { column: ByteColumn; counts: string }>;
+export type Transport = keyof typeof TRANSPORT_TABLE;
+export const TRANSPORTS = Object.keys(TRANSPORT_TABLE) as [Transport, ...Transport[]];
 export const transportSchema = z.enum(TRANSPORTS);
-export type Transport = z.infer<typeof transportSchema>;
 
 /**
  * The phases of a run, in order of their first start. Their intervals sum to the run's wall time.

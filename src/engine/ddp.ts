@@ -12,6 +12,7 @@
 // fails the step with one error that names the rank and what it said.
 import { freePort } from '../db/postgres-os.js';
 import type { RunContext } from '../core/approach.js';
+import { withSpan } from '../core/spans.js';
 import { classCount, featureShape, type ModelConfig, modelSeed } from '../core/workload.js';
 import type { ShardSource } from './fleet.js';
 import { packedBytes, toSpans, type EngineSpan, type ValidateReply } from './messages.js';
@@ -281,8 +282,11 @@ export class DdpGroup {
     for (let rank = 0; rank < this.size; rank++) {
       this.ctx.epochs.unitStarted({ config: config.id, segment: rank, epoch });
     }
-    const replies = await this.onEveryRank(`training config ${config.id} in epoch ${epoch}`, async (worker) =>
-      (await worker.request<DdpTrainReply>({ op: 'ddp_train', config, seed, epoch })).header,
+    const replies = await this.onEveryRank(`training config ${config.id} in epoch ${epoch}`, async (worker, rank) =>
+      // The request's round trip; the rank's train span (all-reduces included) takes the time it covers.
+      withSpan(this.ctx.emit, 'schedule', { segment: rank, config: config.id, epoch }, async () =>
+        (await worker.request<DdpTrainReply>({ op: 'ddp_train', config, seed, epoch })).header,
+      ),
     );
     const steps = replies[0].steps;
     if (replies.some((r) => r.steps !== steps)) {
@@ -314,13 +318,23 @@ export class DdpGroup {
     this.ctx.signal?.throwIfAborted();
     const queue = this.ctx.workload.configs.map((_, index) => index);
     const results: { config: number; reply: ValidateReply; rank: number }[] = [];
+    const ended = new Array<number>(this.workers.length).fill(0);
     await this.onEveryRank(`validating epoch ${epoch}`, async (worker, rank) => {
       for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
         const config = this.config(index);
-        const reply = (await worker.request<ValidateReply>({ op: 'ddp_validate', config, epoch })).header;
+        // The request's round trip; the rank's own spans take the time they cover.
+        const reply = await withSpan(this.ctx.emit, 'schedule', { segment: rank, config: config.id, epoch }, async () =>
+          (await worker.request<ValidateReply>({ op: 'ddp_validate', config, epoch })).header,
+        );
         for (const span of toSpans(reply.spans, { segment: rank, config: config.id, epoch })) this.ctx.emit(span);
         results.push({ config: config.id, reply, rank });
       }
+      ended[rank] = Date.now();
+    });
+    // Ranks that ran out of configs to validate waited for the others.
+    const last = Math.max(...ended);
+    ended.forEach((end, rank) => {
+      if (last > end) this.ctx.emit({ type: 'span', kind: 'idle', start: end, end: last, segment: rank });
     });
     for (const { config, reply } of results.sort((a, b) => a.config - b.config)) {
       this.ctx.epochs.validated(epoch, { config, ...reply });

@@ -3,6 +3,7 @@
 // model store, validation spread over the workers, and a crashed worker replaced and reloaded.
 import { join } from 'node:path';
 import type { Problem, RunContext } from '../core/approach.js';
+import { everySegment, withSpan } from '../core/spans.js';
 import { classCount, featureShape, modelSeed } from '../core/workload.js';
 import type { Unit } from '../sched/types.js';
 import { FLEET_POINTS, injectionPoint } from './injection.js';
@@ -227,21 +228,22 @@ export class WorkerFleet {
     const queue = this.ctx.workload.configs
       .map((c) => c.id)
       .filter((config) => !this.ctx.epochs.isValidated(config, epoch));
-    await Promise.all(
-      this.workers.map(async (_, segment) => {
-        for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
-          const modelIn = this.store.pathFor(config, this.versionOf(config));
-          const reply = await this.call(segment, (worker) =>
-            worker.validate({ config: this.ctx.workload.configs[config], modelIn, epoch }),
-          );
-          // Reading the checkpoint to validate it is part of validation, not a hop.
-          for (const span of replySpans(reply, { segment, config, epoch }))
-            this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
-          this.ctx.epochs.validated(epoch, { config, ...reply });
-          injectionPoint(FLEET_POINTS.validated);
+    await everySegment(this.ctx.emit, this.workers.length, async (segment) => {
+      for (let config = queue.shift(); config !== undefined; config = queue.shift()) {
+        const modelIn = this.store.pathFor(config, this.versionOf(config));
+        const request = { config: this.ctx.workload.configs[config], modelIn, epoch };
+        // The request's round trip; the worker's own spans take the time they cover.
+        const reply = await withSpan(this.ctx.emit, 'schedule', { segment, config, epoch }, () =>
+          this.call(segment, (worker) => worker.validate(request)),
+        );
+        // Reading the checkpoint to validate it is part of validation, not a hop.
+        for (const span of replySpans(reply, { segment, config, epoch })) {
+          this.ctx.emit(span.kind === 'model-hop' ? { ...span, kind: 'valid' } : span);
         }
-      }),
-    );
+        this.ctx.epochs.validated(epoch, { config, ...reply });
+        injectionPoint(FLEET_POINTS.validated);
+      }
+    });
   }
 
   /** Validate one config after its epoch on one worker (a search's config, as its epoch ends there). */

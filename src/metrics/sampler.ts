@@ -1,18 +1,22 @@
-// The resource sampler (docs/architecture.md, "Measurement"): CPU, DRAM, disk, network and GPU, system-wide and
-// for the run's process tree, appended to samples.jsonl as each sample is taken.
+// The resource sampler (docs/measurement.md, "CPU and DRAM"): CPU, DRAM, disk, network and GPU,
+// system-wide and for the run's own processes, appended to samples.jsonl as each sample is taken.
 //
 // System figures come straight from /proc (stat, meminfo, diskstats, net/dev): a few small
 // synchronous reads per sample, far cheaper than systeminformation (bench/sampler.ts measures
-// both). The process tree is every descendant of the given roots, found by walking
-// /proc/<pid>/task/*/children (or all of /proc); its CPU and RSS come from /proc/<pid>/stat
-// and its storage I/O from /proc/<pid>/io.
+// both). The run's processes come in named groups (each segment's server, the coordinator, the
+// engine workers, the harness): a group is every descendant of its roots not already in an
+// earlier group, found by walking /proc/<pid>/task/*/children (or all of /proc). CPU comes from
+// /proc/<pid>/stat, memory from /proc/<pid>/statm, storage I/O from /proc/<pid>/io.
 // GPU figures come from ONE long-lived `nvidia-smi ... -lms N` child when nvidia-smi exists.
 //
-// Units: cpuPct (system and tree) is percent of the whole machine (all cores = 100).
+// Units: cpuPct (system, tree and groups) is percent of the whole machine (all cores = 100).
 // Byte counters are cumulative since the sampler started. Tree I/O of a process that exits
 // is kept at its last reading; tree CPU of a process that exits between two samples is lost
 // for that interval. Tree RSS is the sum of the processes' RSS (shared pages, e.g.
-// PostgreSQL's shared buffers, count once per process that maps them).
+// PostgreSQL's shared buffers, count once per process that maps them). A group's memBytes
+// counts each process's private resident memory (resident - shared, statm) plus the largest
+// shared resident set in the group (a server's shared buffers, the engine's libraries) once:
+// what the group holds, without counting a page once per process that maps it.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -24,10 +28,16 @@ export interface SamplerOptions {
   out: string;
   /** Default 1000. */
   intervalMs?: number;
-  /** The roots of the run's process tree (this process, engine workers, postmasters). */
-  rootPids: () => number[];
+  /** The run's process groups, in order: a process belongs to the first group whose roots it descends from. */
+  processGroups: () => ProcessGroupRoots[];
   /** Override GPU discovery: a path to nvidia-smi, or null for no GPU. Default: look on PATH. */
   nvidiaSmi?: string | null;
+}
+
+/** A named group of the run's processes: its roots and all their descendants. */
+export interface ProcessGroupRoots {
+  name: string;
+  pids: readonly number[];
 }
 
 export interface Sampler {
@@ -164,8 +174,12 @@ export function readAllProcStats(): ProcStat[] {
   return out;
 }
 
-/** The roots (those alive) and all their descendants. */
-export function descendants(stats: readonly ProcStat[], roots: readonly number[]): ProcStat[] {
+/** The roots (those alive) and all their descendants, less those in `skip` (and theirs). */
+export function descendants(
+  stats: readonly ProcStat[],
+  roots: readonly number[],
+  skip: ReadonlySet<number> = new Set(),
+): ProcStat[] {
   const byPid = new Map<number, ProcStat>();
   const children = new Map<number, number[]>();
   for (const s of stats) {
@@ -179,7 +193,7 @@ export function descendants(stats: readonly ProcStat[], roots: readonly number[]
   const out: ProcStat[] = [];
   while (queue.length > 0) {
     const pid = queue.pop()!;
-    if (seen.has(pid)) continue;
+    if (seen.has(pid) || skip.has(pid)) continue;
     seen.add(pid);
     out.push(byPid.get(pid)!);
     for (const child of children.get(pid) ?? []) queue.push(child);
@@ -192,13 +206,17 @@ let childrenFiles: boolean | null = null;
 /**
  * The roots (those alive) and their descendants, found through /proc/<pid>/task/<tid>/children
  * (one small read per thread of the tree, instead of reading every process on the machine);
- * falls back to scanning all of /proc where the kernel has no children files.
+ * falls back to scanning all of /proc where the kernel has no children files. Processes in
+ * `seen` are skipped (with their descendants); those found are added to it.
  */
-export function readTree(roots: readonly number[]): ProcStat[] {
+export function readTree(roots: readonly number[], seen = new Set<number>()): ProcStat[] {
   childrenFiles ??= existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
-  if (!childrenFiles) return descendants(readAllProcStats(), roots);
+  if (!childrenFiles) {
+    const found = descendants(readAllProcStats(), roots.filter((pid) => !seen.has(pid)), seen);
+    for (const p of found) seen.add(p.pid);
+    return found;
+  }
   const out: ProcStat[] = [];
-  const seen = new Set<number>();
   const queue = [...roots];
   while (queue.length > 0) {
     const pid = queue.pop()!;
@@ -221,6 +239,14 @@ export function readTree(roots: readonly number[]): ProcStat[] {
     }
   }
   return out;
+}
+
+/** /proc/<pid>/statm: resident and shared (file-backed + shmem) pages. */
+export function parseStatm(text: string | null): { residentPages: number; sharedPages: number } | null {
+  if (text === null) return null;
+  const f = text.trim().split(' ');
+  if (f.length < 3) return null;
+  return { residentPages: Number(f[1]), sharedPages: Number(f[2]) };
 }
 
 export function parseProcIo(text: string | null): { read: number; write: number } | null {
@@ -339,6 +365,13 @@ interface TreeProcess {
   lastTicks: number;
 }
 
+/** One group's processes in one scan: how many, CPU ticks since the last scan, memory bytes. */
+interface GroupReading {
+  pids: number;
+  ticks: number;
+  mem: number;
+}
+
 /** Takes samples on demand; startSampler drives it with a timer. */
 export class SampleTaker {
   private readonly clockTicks = getconf('CLK_TCK', 100);
@@ -352,44 +385,58 @@ export class SampleTaker {
   private treeWrite = 0;
 
   constructor(
-    private readonly rootPids: () => number[],
+    private readonly groups: () => ProcessGroupRoots[],
     private readonly gpu: () => GpuReading | null = () => null,
   ) {
     this.base = { disk: readDisks(), net: readNetwork() };
     this.scanTree(true);
   }
 
-  /** Reads the tree; returns pids, CPU ticks since the last scan, RSS. */
-  private scanTree(initial: boolean): { pids: number; ticks: number; rss: number } {
-    const procs = readTree(this.rootPids());
-    let ticks = 0;
+  /** Reads every group; returns per group its pids, CPU ticks since the last scan and memory, and the RSS sum. */
+  private scanTree(initial: boolean): { groups: Map<string, GroupReading>; rss: number } {
+    const seen = new Set<number>();
+    const groups = new Map<string, GroupReading>();
     let rss = 0;
-    for (const p of procs) {
-      const key = `${p.pid}@${p.startTime}`;
-      const io = parseProcIo(readText(`/proc/${p.pid}/io`));
-      let known = this.tree.get(key);
-      if (known === undefined) {
-        // Alive when the sampler started: count from now on. Born later: count all of it.
-        known = {
-          baseRead: initial ? (io?.read ?? 0) : 0,
-          baseWrite: initial ? (io?.write ?? 0) : 0,
-          lastRead: initial ? (io?.read ?? 0) : 0,
-          lastWrite: initial ? (io?.write ?? 0) : 0,
-          lastTicks: initial ? p.ticks : 0,
-        };
-        this.tree.set(key, known);
+    for (const group of this.groups()) {
+      const procs = readTree(group.pids, seen);
+      let ticks = 0;
+      let privateBytes = 0;
+      let largestShared = 0;
+      for (const p of procs) {
+        const key = `${p.pid}@${p.startTime}`;
+        const io = parseProcIo(readText(`/proc/${p.pid}/io`));
+        let known = this.tree.get(key);
+        if (known === undefined) {
+          // Alive when the sampler started: count from now on. Born later: count all of it.
+          known = {
+            baseRead: initial ? (io?.read ?? 0) : 0,
+            baseWrite: initial ? (io?.write ?? 0) : 0,
+            lastRead: initial ? (io?.read ?? 0) : 0,
+            lastWrite: initial ? (io?.write ?? 0) : 0,
+            lastTicks: initial ? p.ticks : 0,
+          };
+          this.tree.set(key, known);
+        }
+        ticks += Math.max(0, p.ticks - known.lastTicks);
+        known.lastTicks = p.ticks;
+        if (io !== null) {
+          this.treeRead += Math.max(0, io.read - known.lastRead);
+          this.treeWrite += Math.max(0, io.write - known.lastWrite);
+          known.lastRead = io.read;
+          known.lastWrite = io.write;
+        }
+        rss += p.rssPages * this.pageSize;
+        const statm = parseStatm(readText(`/proc/${p.pid}/statm`));
+        if (statm !== null) {
+          privateBytes += Math.max(0, statm.residentPages - statm.sharedPages) * this.pageSize;
+          largestShared = Math.max(largestShared, statm.sharedPages * this.pageSize);
+        }
       }
-      ticks += Math.max(0, p.ticks - known.lastTicks);
-      known.lastTicks = p.ticks;
-      if (io !== null) {
-        this.treeRead += Math.max(0, io.read - known.lastRead);
-        this.treeWrite += Math.max(0, io.write - known.lastWrite);
-        known.lastRead = io.read;
-        known.lastWrite = io.write;
-      }
-      rss += p.rssPages * this.pageSize;
+      const entry = groups.get(group.name) ?? { pids: 0, ticks: 0, mem: 0 };
+      const mem = entry.mem + privateBytes + largestShared;
+      groups.set(group.name, { pids: entry.pids + procs.length, ticks: entry.ticks + ticks, mem });
     }
-    return { pids: procs.length, ticks, rss };
+    return { groups, rss };
   }
 
   take(): Sample {
@@ -404,7 +451,18 @@ export class SampleTaker {
     const disk = readDisks();
     const net = readNetwork();
     const tree = this.scanTree(false);
-    const treeCpu = (100 * tree.ticks) / this.clockTicks / elapsedSeconds / this.cores;
+    const cpuPct = (ticks: number): number =>
+      Math.min(100, (100 * ticks) / this.clockTicks / elapsedSeconds / this.cores);
+    const groups: NonNullable<Sample['tree']['groups']> = {};
+    let pids = 0;
+    let ticks = 0;
+    let memBytes = 0;
+    for (const [name, g] of tree.groups) {
+      groups[name] = { pids: g.pids, cpuPct: cpuPct(g.ticks), memBytes: g.mem };
+      pids += g.pids;
+      ticks += g.ticks;
+      memBytes += g.mem;
+    }
     return {
       t: Date.now(),
       system: {
@@ -417,11 +475,13 @@ export class SampleTaker {
         netTxBytes: Math.max(0, net.tx - this.base.net.tx),
       },
       tree: {
-        pids: tree.pids,
-        cpuPct: Math.min(100, treeCpu),
+        pids,
+        cpuPct: cpuPct(ticks),
         rssBytes: tree.rss,
         readBytes: this.treeRead,
         writeBytes: this.treeWrite,
+        memBytes,
+        groups,
       },
       gpu: this.gpu(),
     };
@@ -433,7 +493,7 @@ export function startSampler(options: SamplerOptions): Sampler {
   mkdirSync(dirname(options.out), { recursive: true });
   const smi = options.nvidiaSmi === undefined ? findOnPath('nvidia-smi') : options.nvidiaSmi;
   const gpu = smi !== null ? new GpuWatcher(smi, intervalMs) : null;
-  const taker = new SampleTaker(options.rootPids, () => gpu?.reading() ?? null);
+  const taker = new SampleTaker(options.processGroups, () => gpu?.reading() ?? null);
   const samples: Sample[] = [];
   let stopped = false;
   let failure: unknown = null;

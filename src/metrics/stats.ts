@@ -119,3 +119,53 @@ export function judge(baseline: readonly number[], candidate: readonly number[],
   const verdict = factor > options.maxSlowdown && significant ? 'regression' : factor < 1 / options.maxSlowdown && significant ? 'faster' : 'ok';
   return { baselineMean, candidateMean, factor, p, verdict };
 }
+
+/** The q-quantile of Student's t with df degrees of freedom (0 < q < 1), by bisection on the CDF. */
+export function studentTQuantile(q: number, df: number): number {
+  if (!(q > 0 && q < 1)) throw new RangeError(`studentTQuantile: q must lie in (0, 1), got ${q}`);
+  if (q === 0.5) return 0;
+  if (q < 0.5) return -studentTQuantile(1 - q, df);
+  let lo = 0;
+  let hi = 1;
+  while (studentTUpperTail(hi, df) > 1 - q) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, hi); i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTUpperTail(mid, df) > 1 - q) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** How a measurement spread over repeated runs. */
+export interface Spread {
+  n: number;
+  mean: number;
+  /**
+   * Half-width of the 95% confidence interval of the mean (Student's t, n - 1 degrees of freedom):
+   * the mean lies in mean ± ci95 with 95% confidence. null for a single value.
+   */
+  ci95: number | null;
+  min: number;
+  median: number;
+  max: number;
+}
+
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The spread of one or more values. */
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) throw new RangeError('spread needs at least one value');
+  const n = values.length;
+  const ci95 = n < 2 ? null : studentTQuantile(0.975, n - 1) * Math.sqrt(variance(values) / n);
+  return { n, mean: mean(values), ci95, min: Math.min(...values), median: median(values), max: Math.max(...values) };
+}
+
+/** The spread of the values that are not null; null when all are. */
+export function spreadOrNull(values: readonly (number | null)[]): Spread | null {
+  const xs = values.filter((v): v is number => v !== null);
+  return xs.length === 0 ? null : spread(xs);
+}

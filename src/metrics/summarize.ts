@@ -1,24 +1,35 @@
-// The one place where a run's summary numbers are computed (docs/architecture.md, "Measurement"). Pure: the same
-// events, samples and inputs always give the same Summary; nothing here reads a clock or a file.
+// The one place where a run's summary numbers are computed (docs/measurement.md has the definitions,
+// docs/architecture.md "Measurement" the data model). Pure: the same events, samples and inputs always
+// give the same Summary; nothing here reads a clock or a file.
 //
 // Definitions (each is what the reports and `bench compare` mean by the name):
-// - etlSeconds / executionSeconds: the sum of the harness's 'phase' intervals (start..end) of
-//   that phase. A start without an end (an attempt that stopped) is closed at the last time
-//   the events know of before the next attempt (or at all), so an incomplete or resumed run
-//   reports the time it did spend and not the time it lay dead.
+// - etlSeconds / startupSeconds / calibrationSeconds / executionSeconds: the sum of the harness's
+//   'phase' intervals (start..end) of that phase (calibration, the raw loop of docs/ci.md, is
+//   neither ETL nor execution). A start without an end (an attempt that stopped) is closed at the
+//   last time the events know of before the next attempt (or at all), so an incomplete or resumed
+//   run reports the time it did spend and not the time it lay dead.
 // - epochSeconds[i]: for the i-th epoch number that spans carry (ascending), the window from
 //   the earliest start to the latest end of the spans tagged with that epoch, clipped to the
 //   execution phases (the pause between an interrupted attempt and its resume does not count).
 //   Under an async scheduler the windows of successive epochs can overlap; each window is still
 //   that epoch's wall time.
-// - breakdown[i]: machine seconds per segment in window i, averaged over the segments, by
-//   component (COMPONENT_OF_KIND). For each segment the spans of that segment (any epoch tag)
-//   plus the spans without a segment (coordinator work that every worker waits on) are
-//   clipped to the window and swept; where spans overlap, the instant goes to the kind with
-//   the highest priority (KIND_PRIORITY); instants no span covers are idle. So the four
-//   components of every epoch sum to that epoch's window, by construction.
+// - outsideEpochsSeconds: execution time inside no epoch window (before the first epoch's first
+//   span, between epochs, after the last): time the breakdown cannot show, reported beside it.
+// - breakdown[i]: machine seconds per segment in window i, averaged over the segments, by span
+//   kind and by component (COMPONENT_OF_KIND). For each segment the spans of that segment (any
+//   epoch tag) plus the spans without a segment (coordinator work that every worker waits on) are
+//   clipped to the window and swept; where spans overlap, the instant goes to the kind with the
+//   highest priority (KIND_PRIORITY); instants no span covers are "unattributed", a category of
+//   their own. So the components and unattributed of every epoch sum to that epoch's window.
 // - metrics: the 'epoch' events, the last one per (config, epoch) winning.
 // - transportBytes: the bytes of the 'counter' events, summed per transport (exact counts).
+//   bytes.byTransport splits them by the phase whose interval holds the counter's `at` (a counter
+//   outside every interval belongs to the phase last started before it; with no phase marks at
+//   all, to execution). bytes.execution sums the execution-phase bytes by the Table 6 column of
+//   their transport (TRANSPORT_TABLE); bytes.etl and bytes.startup everything counted in ETL and
+//   in start-up (any transport); calibration bytes are in byTransport only.
+// - storage: the sizes the approach reported (training data only), and the blowup
+//   (data + copies) / data, as stored and as logical bytes.
 // - unitsCompleted: distinct (config, segment, epoch) of the 'unit' events. unitsRetried:
 //   'unit' events beyond the first for the same (config, segment, epoch), i.e. sub-epochs
 //   that were finished more than once (run again after a failure or a resume whose record of
@@ -26,20 +37,43 @@
 //   counted here.
 // - resources: the samples taken inside the execution phase (all samples when the events
 //   have no execution phase); null when there are none. cpuPctMean and memUsedPctMean are
-//   system-wide means; treeRssBytesMax the largest RSS of the run's process tree; netBytes
-//   the growth of system rx + tx bytes over the window (loopback included, so a byte sent
-//   over loopback counts once as tx and once as rx); diskRead/WriteBytes the growth of the
-//   process tree's storage I/O over the window (see counterGrowth).
-//   GPU means are null when no sample had a GPU.
-import { COMPONENT_OF_KIND, type BreakdownComponent, type RunEvent, type Span, type SpanKind } from '../core/events.js';
-import { FORMAT_VERSION, type Breakdown, type RunInfo, type Sample, type Summary } from '../core/records.js';
+//   system-wide means; runCpuPctMean and runMem* the run's own process groups (tree.memBytes:
+//   private memory of every process plus each group's largest shared set; RSS for samples taken
+//   before it was measured); groups the same per process group; treeRssBytesMax the largest
+//   RSS sum of the run's process tree; netBytes the growth of system rx + tx bytes over the window
+//   (loopback included, so a byte sent over loopback counts once as tx and once as rx) and
+//   netTxBytes of tx alone; diskRead/WriteBytes the growth of the process tree's storage I/O over
+//   the window (see counterGrowth). GPU means are null when no sample had a GPU.
+import {
+  BYTE_COLUMNS,
+  COMPONENT_OF_KIND,
+  PHASES,
+  SPAN_KINDS,
+  TRANSPORT_TABLE,
+  type ByteColumn,
+  type Phase,
+  type RunEvent,
+  type Span,
+  type SpanKind,
+} from '../core/events.js';
+import {
+  FORMAT_VERSION,
+  MEASUREMENT_VERSION,
+  type Breakdown,
+  type DataBytes,
+  type RunInfo,
+  type Sample,
+  type Storage,
+  type Summary,
+} from '../core/records.js';
 
 export interface SummarizeInput {
   info: RunInfo;
   events: RunEvent[];
   samples: Sample[];
   status: 'complete' | 'incomplete';
-  storage: { sourceBytes: number; extraBytes: number };
+  /** The training data's sizes the approach reported; null when unknown. */
+  storage: { data: DataBytes; copies: DataBytes } | null;
   finishedAt: string | null;
 }
 
@@ -69,33 +103,48 @@ export function summarize(input: SummarizeInput): Summary {
   const spans = events.filter((e): e is Span => e.type === 'span');
   const lastAt = lastEventTime(events);
 
-  const etl = phaseIntervals(events, 'etl', lastAt);
-  const execution = phaseIntervals(events, 'execution', lastAt);
+  const phases = allPhaseIntervals(events, lastAt);
+  const { etl, startup, calibration, execution } = phases;
 
   const windows = epochWindows(spans).map((w) => clipToPhases(w, execution));
+  const outsideEpochs = totalLength(subtractIntervals(execution, windows.flat()));
   const segmentIds = segmentsOf(info, spans);
   const epochSeconds = windows.map((pieces) => seconds(totalLength(pieces)));
   const bySegment = spansBySegment(spans);
-  const breakdown = windows.map((pieces) => addBreakdowns(pieces.map((piece) => epochBreakdown(bySegment, piece, segmentIds))));
+  const breakdown = windows.map((pieces) =>
+    addBreakdowns(pieces.map((piece) => epochBreakdown(bySegment, piece, segmentIds))),
+  );
 
   return {
     formatVersion: FORMAT_VERSION,
+    measurementVersion: MEASUREMENT_VERSION,
     runId: info.runId,
     status,
     finishedAt,
     etlSeconds: seconds(totalLength(etl)),
+    startupSeconds: seconds(totalLength(startup)),
+    calibrationSeconds: seconds(totalLength(calibration)),
     executionSeconds: seconds(totalLength(execution)),
     epochSeconds,
+    outsideEpochsSeconds: seconds(outsideEpochs),
     breakdown,
     metrics: epochMetrics(events),
     transportBytes: transportBytes(events),
-    storage: {
-      sourceBytes: storage.sourceBytes,
-      extraBytes: storage.extraBytes,
-      blowup: storage.sourceBytes > 0 ? (storage.sourceBytes + storage.extraBytes) / storage.sourceBytes : 1,
-    },
+    bytes: bytesByColumn(events, phases),
+    storage: storage === null ? null : storageOf(storage.data, storage.copies),
     ...units(events),
     resources: resources(samples, execution),
+  };
+}
+
+/** (data + copies) / data, as stored and as logical bytes; 1 when the data has no size. */
+export function storageOf(data: DataBytes, copies: DataBytes): Storage {
+  const ratio = (a: number, b: number): number => (a > 0 ? (a + b) / a : 1);
+  return {
+    data: { ...data },
+    copies: { ...copies },
+    blowupStored: ratio(data.storedBytes, copies.storedBytes),
+    blowupLogical: ratio(data.logicalBytes, copies.logicalBytes),
   };
 }
 
@@ -120,7 +169,7 @@ export function lastEventTime(events: readonly RunEvent[]): number {
  * that start; a start left open at the end is closed at `openUntil`. An end without a start is
  * ignored.
  */
-export function phaseIntervals(events: readonly RunEvent[], phase: 'etl' | 'execution', openUntil: number): Interval[] {
+export function phaseIntervals(events: readonly RunEvent[], phase: Phase, openUntil: number): Interval[] {
   const marks = events
     .filter((e): e is Extract<RunEvent, { type: 'phase' }> => e.type === 'phase')
     .map((e, order) => ({ e, order }))
@@ -152,6 +201,47 @@ export function phaseIntervals(events: readonly RunEvent[], phase: 'etl' | 'exec
   }
   if (open !== null) out.push({ start: open, end: Math.max(open, openUntil) });
   return out;
+}
+
+/** The parts of `from` that none of `remove` covers. */
+export function subtractIntervals(from: readonly Interval[], remove: readonly Interval[]): Interval[] {
+  const cuts = [...remove].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  const out: Interval[] = [];
+  for (const piece of from) {
+    let cursor = piece.start;
+    for (const cut of cuts) {
+      if (cut.end <= cursor || cut.start >= piece.end) continue;
+      if (cut.start > cursor) out.push({ start: cursor, end: cut.start });
+      cursor = Math.max(cursor, cut.end);
+    }
+    if (piece.end > cursor) out.push({ start: cursor, end: piece.end });
+  }
+  return out;
+}
+
+export type PhaseIntervals = Record<Phase, Interval[]>;
+
+export function allPhaseIntervals(events: readonly RunEvent[], openUntil: number): PhaseIntervals {
+  return Object.fromEntries(PHASES.map((p) => [p, phaseIntervals(events, p, openUntil)])) as PhaseIntervals;
+}
+
+/**
+ * The phase a moment belongs to: the one whose interval holds it; else the one last started before
+ * it (a counter emitted just after its phase closed); else the first phase to start; with no
+ * phase intervals at all, execution (events written without phase marks).
+ */
+export function phaseAt(at: number, phases: PhaseIntervals): Phase {
+  let latest: { phase: Phase; start: number } | null = null;
+  let earliest: { phase: Phase; start: number } | null = null;
+  for (const phase of PHASES) {
+    for (const interval of phases[phase]) {
+      if (at >= interval.start && at <= interval.end) return phase;
+      const startedBefore = interval.start <= at && (latest === null || interval.start > latest.start);
+      if (startedBefore) latest = { phase, start: interval.start };
+      if (earliest === null || interval.start < earliest.start) earliest = { phase, start: interval.start };
+    }
+  }
+  return latest?.phase ?? earliest?.phase ?? 'execution';
 }
 
 function totalLength(intervals: readonly Interval[]): number {
@@ -189,15 +279,14 @@ export function clipToPhases(window: Interval, phases: readonly Interval[]): Int
   return pieces.length > 0 ? pieces : [{ start: window.start, end: window.end }];
 }
 
-function addBreakdowns(parts: readonly Breakdown[]): Breakdown {
+/** The sum of breakdowns, kind by kind. */
+export function addBreakdowns(parts: readonly Breakdown[]): Breakdown {
   const total = emptyBreakdown();
   for (const part of parts) {
-    total.trainValid += part.trainValid;
-    total.dataTransmission += part.dataTransmission;
-    total.modelTransmission += part.modelTransmission;
-    total.approachSpecific += part.approachSpecific;
+    for (const kind of SPAN_KINDS) total.kinds[kind] += part.kinds[kind];
+    total.unattributed += part.unattributed;
   }
-  return total;
+  return withComponents(total.kinds, total.unattributed);
 }
 
 /** The run's segments 0..segments-1, plus any other segment number a span names. */
@@ -208,13 +297,34 @@ function segmentsOf(info: RunInfo, spans: readonly Span[]): number[] {
   return [...ids].sort((a, b) => a - b);
 }
 
-function emptyBreakdown(): Breakdown {
-  return { trainValid: 0, dataTransmission: 0, modelTransmission: 0, approachSpecific: 0 };
+function zeroKinds(): Record<SpanKind, number> {
+  return Object.fromEntries(SPAN_KINDS.map((k) => [k, 0])) as Record<SpanKind, number>;
 }
 
+function emptyBreakdown(): Breakdown {
+  return withComponents(zeroKinds(), 0);
+}
+
+/** A breakdown from seconds by kind: each component is the sum of its kinds. */
+export function withComponents(kinds: Record<SpanKind, number>, unattributed: number): Breakdown {
+  const b: Breakdown = {
+    trainValid: 0,
+    dataTransmission: 0,
+    modelTransmission: 0,
+    approachSpecific: 0,
+    unattributed,
+    kinds: { ...kinds },
+  };
+  for (const kind of SPAN_KINDS) b[COMPONENT_OF_KIND[kind]] += kinds[kind];
+  return b;
+}
+
+/** Milliseconds of a window by kind, and the milliseconds no span covers. */
+export type KindSweep = Record<SpanKind | 'unattributed', number>;
+
 /** Milliseconds of `window` spent on each kind by one worker, given the spans that apply to it. */
-export function sweepKinds(spans: readonly Span[], window: Interval): Record<SpanKind, number> {
-  const out = Object.fromEntries(KIND_PRIORITY.map((k) => [k, 0])) as Record<SpanKind, number>;
+export function sweepKinds(spans: readonly Span[], window: Interval): KindSweep {
+  const out: KindSweep = { ...zeroKinds(), unattributed: 0 };
   type Edge = { t: number; delta: 1 | -1; priority: number };
   const edges: Edge[] = [];
   for (const s of spans) {
@@ -227,11 +337,10 @@ export function sweepKinds(spans: readonly Span[], window: Interval): Record<Spa
   edges.sort((a, b) => a.t - b.t);
   const active = new Array<number>(KIND_PRIORITY.length).fill(0);
   let cursor = window.start;
-  const idle = PRIORITY_OF.idle;
   const credit = (until: number): void => {
     if (until <= cursor) return;
     const top = active.findIndex((n) => n > 0);
-    out[KIND_PRIORITY[top === -1 ? idle : top]] += until - cursor;
+    out[top === -1 ? 'unattributed' : KIND_PRIORITY[top]] += until - cursor;
     cursor = until;
   };
   for (const edge of edges) {
@@ -263,24 +372,19 @@ export function spansBySegment(spans: readonly Span[]): SpansBySegment {
   return index;
 }
 
-/** Per-segment machine seconds of one epoch window by component, averaged over segments. */
+/** Per-segment machine seconds of one epoch window by kind and component, averaged over segments. */
 export function epochBreakdown(spans: SpansBySegment, window: Interval, segmentIds: readonly number[]): Breakdown {
-  const total = emptyBreakdown();
-  if (segmentIds.length === 0) return total;
+  if (segmentIds.length === 0) return emptyBreakdown();
+  const kinds = zeroKinds();
+  let unattributed = 0;
   for (const segment of segmentIds) {
-    const byKind = sweepKinds((spans.own.get(segment) ?? []).concat(spans.shared), window);
-    for (const kind of KIND_PRIORITY) {
-      const component: BreakdownComponent = COMPONENT_OF_KIND[kind];
-      total[component] += byKind[kind];
-    }
+    const swept = sweepKinds((spans.own.get(segment) ?? []).concat(spans.shared), window);
+    for (const kind of SPAN_KINDS) kinds[kind] += swept[kind];
+    unattributed += swept.unattributed;
   }
   const n = segmentIds.length;
-  return {
-    trainValid: seconds(total.trainValid / n),
-    dataTransmission: seconds(total.dataTransmission / n),
-    modelTransmission: seconds(total.modelTransmission / n),
-    approachSpecific: seconds(total.approachSpecific / n),
-  };
+  for (const kind of SPAN_KINDS) kinds[kind] = seconds(kinds[kind] / n);
+  return withComponents(kinds, seconds(unattributed / n));
 }
 
 function epochMetrics(events: readonly RunEvent[]): Summary['metrics'] {
@@ -319,6 +423,28 @@ function transportBytes(events: readonly RunEvent[]): Record<string, number> {
     out[e.transport] = (out[e.transport] ?? 0) + e.bytes;
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Counted bytes by transport and phase, execution-phase bytes by Table 6 column, and the ETL and
+ * start-up totals. Calibration bytes (if any) are in byTransport only: neither ETL nor execution.
+ */
+export function bytesByColumn(events: readonly RunEvent[], phases: PhaseIntervals): Summary['bytes'] {
+  const byTransport: Summary['bytes']['byTransport'] = {};
+  const execution = Object.fromEntries(BYTE_COLUMNS.map((c) => [c, 0])) as Record<ByteColumn, number>;
+  let etl = 0;
+  let startup = 0;
+  for (const e of events) {
+    if (e.type !== 'counter') continue;
+    const phase = phaseAt(e.at, phases);
+    const row = (byTransport[e.transport] ??= Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>);
+    row[phase] += e.bytes;
+    if (phase === 'execution') execution[TRANSPORT_TABLE[e.transport].column] += e.bytes;
+    else if (phase === 'etl') etl += e.bytes;
+    else if (phase === 'startup') startup += e.bytes;
+  }
+  const sorted = Object.fromEntries(Object.entries(byTransport).sort(([a], [b]) => a.localeCompare(b)));
+  return { byTransport: sorted, execution, etl, startup };
 }
 
 function units(events: readonly RunEvent[]): { unitsCompleted: number; unitsRetried: number } {
@@ -371,18 +497,47 @@ export function counterGrowth(samples: readonly Sample[], windows: readonly Inte
   return total;
 }
 
+/** The run's own memory in a sample: the groups' figure, or the RSS sum for samples without it. */
+function runMemBytes(s: Sample): number {
+  return s.tree.memBytes ?? s.tree.rssBytes;
+}
+
+function groupFigures(inside: readonly Sample[]): NonNullable<Summary['resources']>['groups'] {
+  const names = [...new Set(inside.flatMap((s) => Object.keys(s.tree.groups ?? {})))].sort();
+  return Object.fromEntries(
+    names.map((name) => {
+      // A group absent from a sample had no live process then: zero.
+      const readings = inside.map((s) => s.tree.groups?.[name] ?? { pids: 0, cpuPct: 0, memBytes: 0 });
+      return [
+        name,
+        {
+          cpuPctMean: mean(readings.map((g) => g.cpuPct)),
+          memBytesMean: mean(readings.map((g) => g.memBytes)),
+          memBytesMax: Math.max(...readings.map((g) => g.memBytes)),
+        },
+      ];
+    }),
+  );
+}
+
 function resources(samples: readonly Sample[], execution: readonly Interval[]): Summary['resources'] {
   const inside = samplesWithin(samples, execution);
   if (inside.length === 0) return null;
   const gpu = inside.flatMap((s) => (s.gpu === null ? [] : [s.gpu]));
+  const pctOfMemory = (bytes: number, s: Sample): number =>
+    s.system.memTotalBytes > 0 ? (100 * bytes) / s.system.memTotalBytes : 0;
   return {
     samples: inside.length,
     cpuPctMean: mean(inside.map((s) => s.system.cpuPct)),
-    memUsedPctMean: mean(
-      inside.map((s) => (s.system.memTotalBytes > 0 ? (100 * s.system.memUsedBytes) / s.system.memTotalBytes : 0)),
-    ),
+    memUsedPctMean: mean(inside.map((s) => pctOfMemory(s.system.memUsedBytes, s))),
+    runCpuPctMean: mean(inside.map((s) => s.tree.cpuPct)),
+    runMemBytesMean: mean(inside.map(runMemBytes)),
+    runMemBytesMax: Math.max(...inside.map(runMemBytes)),
+    runMemPctMean: mean(inside.map((s) => pctOfMemory(runMemBytes(s), s))),
     treeRssBytesMax: Math.max(...inside.map((s) => s.tree.rssBytes)),
+    groups: groupFigures(inside),
     netBytes: counterGrowth(samples, execution, (s) => s.system.netRxBytes + s.system.netTxBytes),
+    netTxBytes: counterGrowth(samples, execution, (s) => s.system.netTxBytes),
     diskReadBytes: counterGrowth(samples, execution, (s) => s.tree.readBytes),
     diskWriteBytes: counterGrowth(samples, execution, (s) => s.tree.writeBytes),
     gpuUtilPctMean: gpu.length > 0 ? mean(gpu.map((g) => g.utilPct)) : null,

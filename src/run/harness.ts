@@ -15,8 +15,8 @@ import { redact } from '../core/secrets.js';
 import { FORMAT_VERSION, type Summary } from '../core/records.js';
 import type { Topology } from '../core/topology.js';
 import type { ResolvedWorkload } from '../core/workload.js';
-import { postmasterPids } from '../db/processes.js';
-import { startSampler } from '../metrics/sampler.js';
+import { namedPostmasterPids } from '../db/processes.js';
+import { startSampler, type ProcessGroupRoots } from '../metrics/sampler.js';
 import { summarize } from '../metrics/summarize.js';
 import { captureEnvironment, type EngineLocation } from '../store/environment.js';
 import { RunFolder, RunFolderWriteError, newRunId, prepareWritableFolder } from '../store/run-folder.js';
@@ -264,7 +264,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
       events: emitted,
       samples,
       status,
-      storage: { sourceBytes: prepared?.sourceBytes ?? 0, extraBytes: prepared?.extraBytes ?? 0 },
+      storage: prepared ? { data: prepared.data, copies: prepared.copies } : null,
       finishedAt: status === 'complete' ? new Date().toISOString() : null,
     });
   let attemptClosed = false;
@@ -303,16 +303,18 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     process.exit(interrupted.exitCode);
   };
 
-  const postmasters = topology.embedded ? await postmasterPids(topology) : [];
+  const postmasters = topology.embedded ? await namedPostmasterPids(topology) : [];
+  // Engine workers first: they are children of this process, and count as workers, not harness.
+  const processGroups = (): ProcessGroupRoots[] => [
+    { name: 'engine workers', pids: [...extraPids] },
+    ...postmasters.map((p) => ({ name: p.name, pids: [p.pid] })),
+    { name: 'harness', pids: [process.pid] },
+  ];
   mkdirSync(workDir, { recursive: true });
   const sampler =
     request.sampleIntervalMs === 0
       ? undefined
-      : startSampler({
-          out: folder.samplesPath,
-          intervalMs: request.sampleIntervalMs ?? 1000,
-          rootPids: () => [process.pid, ...postmasters, ...extraPids],
-        });
+      : startSampler({ out: folder.samplesPath, intervalMs: request.sampleIntervalMs ?? 1000, processGroups });
 
   // A phase's work, abandoned (after a grace period) once the run is stopped.
   const untilStopped = async <T>(work: Promise<T>): Promise<T> => {

@@ -1,6 +1,9 @@
 // The wall-clock driver loop of real runs: one async loop per segment asks the scheduler for work,
 // runs it, and reports back. The scheduler stays pure; everything about time, failure and
-// cancellation lives here.
+// cancellation lives here, and so does the measurement of what the scheduling costs
+// (docs/measurement.md, "Breakdown"): each unit's dispatch as a 'schedule' envelope around it, and
+// every moment a segment has no unit to run as 'idle'.
+import type { EmitSpan } from '../core/spans.js';
 import type { Scheduler, Unit } from './types.js';
 import { formatUnit } from './validate.js';
 
@@ -26,6 +29,13 @@ export interface RunScheduleOptions {
   /** Attempts per unit before the whole run fails (default 3). */
   maxAttempts?: number;
   signal?: AbortSignal;
+  /**
+   * Receives the driver's spans: per segment, a 'schedule' span around every runUnit call (tagged
+   * with the unit; the engine's finer spans inside it take the time they cover, so what is left is
+   * dispatch), and an 'idle' span for every stretch without a unit to run: told to wait, waiting
+   * for the previous epoch's validation before the next epoch's unit, done while others still run.
+   */
+  emit?: EmitSpan;
 }
 
 export interface RunScheduleResult {
@@ -67,6 +77,14 @@ function abortErrorOf(signal: AbortSignal): Error {
 export async function runSchedule(options: RunScheduleOptions): Promise<RunScheduleResult> {
   const { scheduler, segments, runUnit, onUnitFailed, signal } = options;
   const onEpochComplete = options.perConfigEpochs ? undefined : options.onEpochComplete;
+  const emit: EmitSpan = options.emit ?? (() => undefined);
+  const idle = (segment: number, start: number): void => {
+    const end = Date.now();
+    if (end > start) emit({ type: 'span', kind: 'idle', start, end, segment });
+  };
+  const dispatchSpan = (segment: number, unit: Unit, start: number): void =>
+    emit({ type: 'span', kind: 'schedule', start, end: Date.now(), segment, config: unit.config, epoch: unit.epoch });
+  const doneAt = new Map<number, number>();
   const maxAttempts = options.maxAttempts ?? 3;
   if (!Number.isInteger(segments) || segments < 1) {
     throw new RangeError(`runSchedule: segments must be an integer >= 1, got ${segments}`);
@@ -136,6 +154,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
       const decision = scheduler.next(segment);
       if (decision === 'done') {
         finished++;
+        doneAt.set(segment, Date.now());
         return;
       }
       if (decision === 'wait') {
@@ -145,7 +164,9 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
           );
         }
         sleeping++;
+        const waitStart = Date.now();
         await Promise.race([wakePromise, stopPromise]);
+        idle(segment, waitStart);
         continue;
       }
       const unit = decision;
@@ -153,13 +174,17 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
         throw new Error(`runSchedule: segment ${segment} was handed unit ${formatUnit(unit)} of another segment`);
       }
       if (!options.perConfigEpochs) {
+        const gateStart = Date.now();
         await Promise.race([enterEpoch(unit.epoch), stopPromise]);
+        idle(segment, gateStart);
         if (stopped !== undefined) return;
       }
       const key = `${unit.epoch}:${unit.config}:${unit.segment}`;
+      const dispatched = Date.now();
       try {
         await Promise.race([(async () => runUnit(unit))(), stopPromise]);
       } catch (error) {
+        dispatchSpan(segment, unit, dispatched);
         if (stopped !== undefined) return;
         const attempt = (attempts.get(key) ?? 0) + 1;
         attempts.set(key, attempt);
@@ -173,6 +198,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
         await Promise.race([new Promise<void>((resolve) => setImmediate(resolve)), stopPromise]);
         continue;
       }
+      dispatchSpan(segment, unit, dispatched);
       if (stopped !== undefined) return;
       scheduler.completed(unit);
       completed++;
@@ -195,5 +221,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
     throw stopped!.error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // Segments that ran out of units waited for the others (and the last validation).
+    for (const [segment, at] of doneAt) idle(segment, at);
   }
 }

@@ -4,10 +4,26 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { summarize } from '../metrics/summarize.js';
 import { runEventSchema } from '../core/events.js';
-import { runInfoSchema, sampleSchema, summarySchema, type LoadedRun } from '../core/records.js';
+import {
+  FORMAT_VERSION,
+  MEASUREMENT_VERSION,
+  runInfoSchema,
+  sampleSchema,
+  summarySchema,
+  type LoadedRun,
+} from '../core/records.js';
+
+/** What a summary.json of older measurement definitions still tells: the run's outcome. */
+const olderSummarySchema = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  measurementVersion: z.number().optional(),
+  runId: z.string(),
+  status: z.enum(['complete', 'incomplete']),
+  finishedAt: z.string().nullable(),
+});
 
 export const RUN_FILE_NAMES = {
   info: 'run.json',
@@ -111,15 +127,28 @@ export async function loadRun(dir: string, options: LoadOptions = {}): Promise<L
   const samplesText = await readIfExists(path(RUN_FILE_NAMES.samples));
   const samples = samplesText === null ? [] : parseJsonLines(samplesText, path(RUN_FILE_NAMES.samples), sampleSchema, warnings);
 
-  let summary = await readJsonFile(path(RUN_FILE_NAMES.summary), summarySchema);
+  const summaryPath = path(RUN_FILE_NAMES.summary);
+  const older = await readJsonFile(summaryPath, olderSummarySchema);
+  const current = older !== null && older.measurementVersion === MEASUREMENT_VERSION;
+  let summary = current ? await readJsonFile(summaryPath, summarySchema) : null;
   let summarySource: LoadedRun['summarySource'] = 'file';
-  if (summary === null) {
-    if (options.requireSummary) throw new RunFolderError('missing (the run did not finish)', path(RUN_FILE_NAMES.summary));
-    summary = summarize({ info, events, samples, status: 'incomplete', storage: { sourceBytes: 0, extraBytes: 0 }, finishedAt: null });
+  if (older === null) {
+    if (options.requireSummary) throw new RunFolderError('missing (the run did not finish)', summaryPath);
+    summary = summarize({ info, events, samples, status: 'incomplete', storage: null, finishedAt: null });
     summarySource = 'derived';
-    warnings.push(`${path(RUN_FILE_NAMES.summary)}: missing; summary derived from the events and marked incomplete`);
-  } else if (summary.runId !== info.runId) {
-    throw new RunFolderError(`belongs to run ${summary.runId}, but run.json says ${info.runId}`, path(RUN_FILE_NAMES.summary));
+    warnings.push(`${summaryPath}: missing; summary derived from the events and marked incomplete`);
+  } else if (summary === null) {
+    // Written with older measurement definitions: the same events under today's definitions.
+    summary = summarize({ info, events, samples, status: older.status, storage: null, finishedAt: older.finishedAt });
+    summary.runId = older.runId;
+    summarySource = 'recomputed';
+    warnings.push(
+      `${summaryPath}: computed with measurement definitions v${older.measurementVersion ?? 1}; ` +
+        `recomputed from the events with v${MEASUREMENT_VERSION} (storage sizes unknown)`,
+    );
+  }
+  if (summary.runId !== info.runId) {
+    throw new RunFolderError(`belongs to run ${summary.runId}, but run.json says ${info.runId}`, summaryPath);
   }
   return { dir, info, events, samples, summary, summarySource, warnings };
 }

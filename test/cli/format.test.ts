@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import picocolors from 'picocolors';
 import { bar, clock, epochLine, percent, rate } from '../../src/cli/format.js';
 import { displayPath, finalLine, reportCommandFor, runSummaryLines } from '../../src/cli/summary.js';
-import type { Summary } from '../../src/core/records.js';
+import { MEASUREMENT_VERSION, type Summary } from '../../src/core/records.js';
+import { storageOf, withComponents } from '../../src/metrics/summarize.js';
 
 describe('format', () => {
   it('writes clocks, rates, bars and percentages', () => {
@@ -35,25 +36,46 @@ describe('format', () => {
   });
 });
 
+const kinds = (train: number, data: number, hop: number, schedule: number) => ({
+  train,
+  valid: 0,
+  'engine-init': 0,
+  data,
+  'model-hop': hop,
+  idle: 0,
+  average: 0,
+  schedule,
+});
+
 const summary: Summary = {
   formatVersion: 1,
+  measurementVersion: MEASUREMENT_VERSION,
   runId: 'r1',
   status: 'complete',
   finishedAt: '2025-01-01T00:00:00Z',
   etlSeconds: 2.21,
+  startupSeconds: 0.4,
+  calibrationSeconds: 0,
   executionSeconds: 228,
   epochSeconds: [70, 80, 78],
-  breakdown: [
-    { trainValid: 70, dataTransmission: 4, modelTransmission: 0.3, approachSpecific: 1.5 },
-    { trainValid: 74, dataTransmission: 4.1, modelTransmission: 0.34, approachSpecific: 1.4 },
-  ],
+  outsideEpochsSeconds: 0.1,
+  breakdown: [withComponents(kinds(70, 4, 0.3, 1.5), 0.01), withComponents(kinds(74, 4.1, 0.34, 1.4), 0.02)],
   metrics: [
     { config: 0, epoch: 1, trainLoss: 0.3, validLoss: 0.3, validAccuracy: 0.9 },
     { config: 1, epoch: 1, trainLoss: 0.3, validLoss: 0.25, validAccuracy: 0.92 },
     { config: 0, epoch: 0, trainLoss: 0.3, validLoss: 0.1, validAccuracy: 0.99 },
   ],
-  transportBytes: { copy: 1_000_000, pipe: 277_000_000 },
-  storage: { sourceBytes: 9_260_000, extraBytes: 0, blowup: 1 },
+  transportBytes: { copy: 1_000_000, 'model-store': 277_000_000 },
+  bytes: {
+    byTransport: {
+      copy: { etl: 1_000_000, startup: 0, calibration: 0, execution: 0 },
+      'model-store': { etl: 0, startup: 0, calibration: 0, execution: 277_000_000 },
+    },
+    execution: { network: 277_000_000, disk: 0, local: 0 },
+    etl: 1_000_000,
+    startup: 0,
+  },
+  storage: storageOf({ storedBytes: 9_260_000, logicalBytes: 154_000_000 }, { storedBytes: 0, logicalBytes: 0 }),
   unitsCompleted: 96,
   unitsRetried: 0,
   resources: null,
@@ -72,8 +94,9 @@ describe('the end-of-run block', () => {
       'Train+Valid',
       'Data Transmission',
       'Model Transmission',
-      'Approach-specific',
-      'Total network',
+      'Approach-specific: schedule',
+      'Unattributed',
+      'Network',
       'Storage blowup',
     ]) {
       expect(text).toContain(label);
@@ -81,7 +104,10 @@ describe('the end-of-run block', () => {
     expect(text).toMatch(/Exec\. time\s+3\.8 min/);
     expect(text).toMatch(/Epoch time\s+1\.3 min \(execution \/ epochs\)/);
     expect(text).toMatch(/Train\+Valid\s+1\.2 min\s+92\.\d%/);
-    expect(text).toMatch(/Total network\s+278 MB/);
+    expect(text).toMatch(/Start-up time\s+0\.40 s/);
+    expect(text).toMatch(/Network\s+277 MB during execution \(counted\)\n\s+Disk \/ local IPC\s+0 B \/ 0 B/);
+    expect(text).toMatch(/ETL \/ start-up\s+1\.00 MB \/ 0 B moved/);
+    expect(text).toMatch(/Storage blowup\s+1\.00x logical, 1\.00x as stored/);
     expect(text).toMatch(/loss best 0\.2500 \(config 1\), median 0\.2750/);
     expect(text).not.toMatch(/trainValid|dataTransmission/);
   });

@@ -89,7 +89,8 @@ describe('bench run at a terminal', () => {
       'Data Transmission',
       'Model Transmission',
       'Approach-specific',
-      'Total network',
+      'Network',
+      'Storage blowup',
     ])
       expect(shown).toContain(label);
     expect(shown).toMatch(/ {2}Report\s+npx bench report \S+ctq-criteo-tiny-\w+\n/);

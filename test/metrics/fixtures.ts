@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize } from '../../src/metrics/summarize.js';
 import type { LoadedRun } from '../../src/core/records.js';
-import { FORMAT_VERSION, type RunInfo, type Sample } from '../../src/core/records.js';
-import type { RunEvent, Span, SpanKind } from '../../src/core/events.js';
+import { FORMAT_VERSION, type DataBytes, type RunInfo, type Sample } from '../../src/core/records.js';
+import type { Phase, RunEvent, Span, SpanKind } from '../../src/core/events.js';
 
 export function runInfo(overrides: Partial<RunInfo> = {}): RunInfo {
   return {
@@ -46,7 +46,7 @@ export function span(kind: SpanKind, start: number, end: number, extra: Partial<
   return { type: 'span', kind, start, end, ...extra };
 }
 
-export function phase(p: 'etl' | 'execution', edge: 'start' | 'end', at: number): RunEvent {
+export function phase(p: Phase, edge: 'start' | 'end', at: number): RunEvent {
   return { type: 'phase', phase: p, edge, at };
 }
 
@@ -55,8 +55,8 @@ export function sample(t: number, overrides: { cpu?: number; mem?: number; net?:
     t,
     system: {
       cpuPct: overrides.cpu ?? 50,
-      memUsedBytes: overrides.mem ?? 25,
-      memTotalBytes: 100,
+      memUsedBytes: (overrides.mem ?? 25) * 1e8,
+      memTotalBytes: 1e10,
       diskReadBytes: 0,
       diskWriteBytes: 0,
       netRxBytes: (overrides.net ?? 0) / 2,
@@ -164,11 +164,21 @@ export function syntheticRun(options: {
   return { info, events, samples };
 }
 
+export type StorageSizes = { data: DataBytes; copies: DataBytes };
+
+/** Data and copies of the given logical sizes, stored at half their logical size (compressed). */
+export function storageSizes(dataBytes: number, copyBytes: number): StorageSizes {
+  return {
+    data: { storedBytes: dataBytes / 2, logicalBytes: dataBytes },
+    copies: { storedBytes: copyBytes, logicalBytes: copyBytes },
+  };
+}
+
 /** Writes a schema-valid run folder under `parent`; returns its path. */
 export function writeRunFolder(
   parent: string,
   run: { info: RunInfo; events: RunEvent[]; samples: Sample[] },
-  options: { status?: 'complete' | 'incomplete'; summary?: boolean; storage?: { sourceBytes: number; extraBytes: number } } = {},
+  options: { status?: 'complete' | 'incomplete'; summary?: boolean; storage?: StorageSizes } = {},
 ): string {
   const dir = join(parent, run.info.runId);
   mkdirSync(dir, { recursive: true });
@@ -182,7 +192,7 @@ export function writeRunFolder(
       events: run.events,
       samples: run.samples,
       status,
-      storage: options.storage ?? { sourceBytes: 1e6, extraBytes: run.info.approach === 'export' ? 1e6 : 0 },
+      storage: options.storage ?? storageSizes(1e6, run.info.approach === 'export' ? 1e6 : 0),
       finishedAt: status === 'complete' ? '2025-01-01T01:00:00.000Z' : null,
     });
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
@@ -200,7 +210,7 @@ export function loadedRun(
     events: run.events,
     samples: run.samples,
     status,
-    storage: { sourceBytes: 1e6, extraBytes: 0 },
+    storage: storageSizes(1e6, 0),
     finishedAt: status === 'complete' ? '2025-01-01T01:00:00.000Z' : null,
   });
   return { dir: `/runs/${run.info.runId}`, ...run, summary, summarySource: 'file', warnings: [] };

@@ -12,6 +12,7 @@ import {
   readCpuTimes,
   readNetwork,
   startSampler,
+  type ProcessGroupRoots,
 } from '../../src/metrics/sampler.js';
 import { sampleSchema } from '../../src/core/records.js';
 
@@ -45,7 +46,8 @@ describe('proc parsers', () => {
     const net = [
       'Inter-|   Receive  |  Transmit',
       ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets',
-      '    lo:  1000    10    0    0    0     0          0         0   1000    10    0    0    0     0       0          0',
+      'lo:  1000    10    0    0    0     0          0         0   1000    10    0    0    0     0       0         ' +
+        '0',
       '  eth0: 500    5    0    0    0     0          0         0   200    2    0    0    0     0       0          0',
     ].join('\n');
     expect(readNetwork(net)).toEqual({ rx: 1500, tx: 1200 });
@@ -73,8 +75,10 @@ describe('startSampler', () => {
   it('appends schema-valid samples as it goes and follows the process tree', async () => {
     const out = join(dir, 'a', 'samples.jsonl');
     const target = join(dir, 'written.bin');
-    const sampler = startSampler({ out, intervalMs: 100, rootPids: () => [process.pid], nvidiaSmi: null });
-    // A child, born after the sampler started, that writes 4 MiB to disk (fsync) and stays alive long enough to be sampled.
+    const harness = (): ProcessGroupRoots[] => [{ name: 'harness', pids: [process.pid] }];
+    const sampler = startSampler({ out, intervalMs: 100, processGroups: harness, nvidiaSmi: null });
+    // A child, born after the sampler started, that writes 4 MiB to disk (fsync) and stays alive long enough to be
+    // sampled.
     const child = spawn(
       process.execPath,
       ['-e', `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(target)},'w');fs.writeSync(fd,Buffer.alloc(4<<20,120));fs.fsyncSync(fd);setTimeout(()=>{},1500)`],
@@ -105,6 +109,34 @@ describe('startSampler', () => {
     }
   });
 
+  it('splits the run into process groups: a process counts once, in the first group it descends from', async () => {
+    // A CPU-busy child of this process, declared as an engine worker: it must count there, not in the harness.
+    const spin = 'const a=[];for(let i=0;i<2e5;i++)a.push(i);const t=Date.now();while(Date.now()-t<1500){}';
+    const busy = spawn(process.execPath, ['-e', spin], { stdio: 'ignore' });
+    const groups = (): ProcessGroupRoots[] => [
+      { name: 'engine workers', pids: busy.pid === undefined ? [] : [busy.pid] },
+      { name: 'harness', pids: [process.pid] },
+    ];
+    const out = join(dir, 'groups.jsonl');
+    const sampler = startSampler({ out, intervalMs: 200, processGroups: groups, nvidiaSmi: null });
+    await sleep(1100);
+    const samples = await sampler.stop();
+    busy.kill();
+    const inside = samples.slice(1, -1);
+    expect(inside.length).toBeGreaterThan(0);
+    for (const s of inside) {
+      const g = s.tree.groups!;
+      expect(g['engine workers'].pids).toBe(1);
+      expect(g.harness.pids).toBe(1); // this process only: its child is the worker
+      expect(g['engine workers'].memBytes).toBeGreaterThan(1e6);
+      expect(s.tree.memBytes).toBe(g['engine workers'].memBytes + g.harness.memBytes);
+      expect(s.tree.cpuPct).toBeCloseTo(g['engine workers'].cpuPct + g.harness.cpuPct, 5);
+    }
+    // The busy loop runs whenever the (shared, busy) machine lets it: its CPU shows up in its group, not the harness's.
+    const workerCpu = inside.map((s) => s.tree.groups!['engine workers'].cpuPct);
+    expect(Math.max(...workerCpu)).toBeGreaterThan(1);
+  });
+
   it('reads the GPU through one long-lived nvidia-smi child', async () => {
     const fake = join(dir, 'nvidia-smi');
     const log = join(dir, 'nvidia-smi.args');
@@ -113,7 +145,9 @@ describe('startSampler', () => {
       `#!/bin/sh\necho "$@" >> ${log}\nwhile true; do echo "0, 40, 1024, 4096"; echo "1, 60, 3072, 4096"; sleep 0.05; done\n`,
     );
     chmodSync(fake, 0o755);
-    const sampler = startSampler({ out: join(dir, 'gpu.jsonl'), intervalMs: 100, rootPids: () => [process.pid], nvidiaSmi: fake });
+    const harness = (): ProcessGroupRoots[] => [{ name: 'harness', pids: [process.pid] }];
+    const out = join(dir, 'gpu.jsonl');
+    const sampler = startSampler({ out, intervalMs: 100, processGroups: harness, nvidiaSmi: fake });
     await sleep(500);
     const samples = await sampler.stop();
     const gpu = samples.map((s) => s.gpu).filter((g) => g !== null);

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { summarize, sweepKinds, phaseIntervals, epochWindows } from '../../src/metrics/summarize.js';
 import { summarySchema, type Breakdown } from '../../src/core/records.js';
 import type { RunEvent } from '../../src/core/events.js';
-import { phase, runInfo, sample, span, syntheticRun } from './fixtures.js';
+import { phase, runInfo, sample, span, storageSizes, syntheticRun } from './fixtures.js';
 
-const storage = { sourceBytes: 1000, extraBytes: 0 };
+const storage = storageSizes(1000, 0);
 
 function run(events: RunEvent[], segments = 2, samples = [] as ReturnType<typeof sample>[]) {
   const summary = summarize({ info: runInfo({ segments }), events, samples, status: 'complete', storage, finishedAt: null });
@@ -13,7 +13,7 @@ function run(events: RunEvent[], segments = 2, samples = [] as ReturnType<typeof
 }
 
 function total(b: Breakdown): number {
-  return b.trainValid + b.dataTransmission + b.modelTransmission + b.approachSpecific;
+  return b.trainValid + b.dataTransmission + b.modelTransmission + b.approachSpecific + b.unattributed;
 }
 
 describe('summarize', () => {
@@ -72,14 +72,32 @@ describe('summarize', () => {
     ]);
   });
 
-  it('counts time no span covers as idle, so the parts sum to the epoch time', () => {
+  it('counts time no span covers as unattributed, its own category, so the parts sum to the epoch time', () => {
     // segment 0 trains 0..1000; segment 1 trains 0..400 then nothing.
     const s = run([span('train', 0, 1000, { segment: 0, epoch: 1 }), span('train', 0, 400, { segment: 1, epoch: 1 })]);
     expect(s.epochSeconds).toEqual([1]);
     const [b] = s.breakdown;
     expect(b.trainValid).toBeCloseTo(0.7);
-    expect(b.approachSpecific).toBeCloseTo(0.3);
+    expect(b.unattributed).toBeCloseTo(0.3);
+    expect(b.approachSpecific).toBe(0);
     expect(total(b)).toBeCloseTo(s.epochSeconds[0]);
+  });
+
+  it('shows measured idle, schedule and average as parts of approach-specific', () => {
+    const s = run([
+      span('train', 0, 600, { segment: 0, epoch: 1 }),
+      span('schedule', 0, 700, { segment: 0, epoch: 1 }),
+      span('idle', 700, 1000, { segment: 0 }),
+      span('train', 0, 1000, { segment: 1, epoch: 1 }),
+      span('average', 1000, 1200, { epoch: 1 }),
+    ]);
+    const [b] = s.breakdown;
+    expect(b.kinds.schedule).toBeCloseTo(0.05);
+    expect(b.kinds.idle).toBeCloseTo(0.15);
+    expect(b.kinds.average).toBeCloseTo(0.2);
+    expect(b.approachSpecific).toBeCloseTo(0.4);
+    expect(b.unattributed).toBe(0);
+    expect(total(b)).toBeCloseTo(1.2);
   });
 
   it('gives overlapping time of one segment to the highest-priority kind', () => {
@@ -93,7 +111,7 @@ describe('summarize', () => {
       ],
       { start: 0, end: 1000 },
     );
-    expect(byKind).toMatchObject({ data: 200, train: 600, 'model-hop': 200, idle: 0 });
+    expect(byKind).toMatchObject({ data: 200, train: 600, 'model-hop': 200, idle: 0, unattributed: 0 });
   });
 
   it('follows train > valid > engine-init > data > model-hop > average > schedule > idle', () => {
@@ -101,7 +119,8 @@ describe('summarize', () => {
     // Each kind covers 0..(i+1)*100: the higher the priority, the longer the span.
     const spans = kinds.map((k, i) => span(k, 0, (i + 1) * 100, { segment: 0 }));
     const byKind = sweepKinds(spans, { start: 0, end: 800 });
-    expect(byKind).toEqual({ train: 800, valid: 0, 'engine-init': 0, data: 0, 'model-hop': 0, average: 0, schedule: 0, idle: 0 });
+    const nothingElse = { valid: 0, 'engine-init': 0, data: 0, 'model-hop': 0, average: 0, schedule: 0, idle: 0 };
+    expect(byKind).toEqual({ train: 800, ...nothingElse, unattributed: 0 });
     const reversed = kinds.map((k, i) => span(k, 0, (8 - i) * 100, { segment: 0 }));
     expect(sweepKinds(reversed, { start: 0, end: 800 })).toEqual({
       train: 100,
@@ -112,6 +131,7 @@ describe('summarize', () => {
       average: 100,
       schedule: 100,
       idle: 100,
+      unattributed: 0,
     });
   });
 
@@ -126,13 +146,14 @@ describe('summarize', () => {
     expect(s.breakdown[0].modelTransmission).toBe(0);
   });
 
-  it('averages over every segment of the run, a segment without spans being idle all epoch', () => {
+  it('averages over every segment of the run, a segment without spans being unattributed all epoch', () => {
     // 4 segments, only segments 0 and 2 did anything.
     const s = run(
       [span('train', 0, 1000, { segment: 0, epoch: 1 }), span('data', 0, 1000, { segment: 2, epoch: 1 })],
       4,
     );
-    expect(s.breakdown[0]).toEqual({ trainValid: 0.25, dataTransmission: 0.25, modelTransmission: 0, approachSpecific: 0.5 });
+    const noOther = { modelTransmission: 0, approachSpecific: 0 };
+    expect(s.breakdown[0]).toMatchObject({ trainValid: 0.25, dataTransmission: 0.25, ...noOther, unattributed: 0.5 });
   });
 
   it('clips spans to each epoch window and handles several epochs', () => {
@@ -146,9 +167,10 @@ describe('summarize', () => {
     ]);
     expect(s.epochSeconds).toEqual([1, 0.8]);
     // epoch 1 = 0..1000: seg0 train 1000; seg1 train 900 + data 100.
-    expect(s.breakdown[0]).toEqual({ trainValid: 0.95, dataTransmission: 0.05, modelTransmission: 0, approachSpecific: 0 });
+    const noOther = { modelTransmission: 0, approachSpecific: 0, unattributed: 0 };
+    expect(s.breakdown[0]).toMatchObject({ trainValid: 0.95, dataTransmission: 0.05, ...noOther });
     // epoch 2 = 1200..2000: seg0 train 800; seg1 data 100 + train 700.
-    expect(s.breakdown[1]).toEqual({ trainValid: 0.75, dataTransmission: 0.05, modelTransmission: 0, approachSpecific: 0 });
+    expect(s.breakdown[1]).toMatchObject({ trainValid: 0.75, dataTransmission: 0.05, ...noOther });
     for (let i = 0; i < 2; i++) expect(total(s.breakdown[i])).toBeCloseTo(s.epochSeconds[i]);
   });
 
@@ -185,19 +207,91 @@ describe('summarize', () => {
     expect(s.unitsRetried).toBe(1);
   });
 
-  it('computes storage blowup', () => {
+  it('computes the storage blowup as stored and over logical bytes', () => {
     const s = summarize({
       info: runInfo(),
       events: [],
       samples: [],
       status: 'incomplete',
-      storage: { sourceBytes: 100, extraBytes: 100 },
+      storage: { data: { storedBytes: 50, logicalBytes: 100 }, copies: { storedBytes: 100, logicalBytes: 100 } },
       finishedAt: null,
     });
-    expect(s.storage.blowup).toBe(2);
+    expect(s.storage?.blowupLogical).toBe(2);
+    expect(s.storage?.blowupStored).toBe(3);
     expect(s.status).toBe('incomplete');
     expect(s.resources).toBeNull();
     expect(s.epochSeconds).toEqual([]);
+    const empty = { info: runInfo(), events: [], samples: [], storage: null, finishedAt: null };
+    expect(summarize({ ...empty, status: 'incomplete' }).storage).toBeNull();
+  });
+
+  it('puts bytes counted during ETL in the ETL column, not in network: an ETL-only mover shows zero network', () => {
+    const s = run([
+      phase('etl', 'start', 0),
+      { type: 'counter', transport: 'copy', bytes: 1e6, at: 100 },
+      { type: 'counter', transport: 'pipe', bytes: 5e5, at: 200 },
+      { type: 'counter', transport: 'direct-read', bytes: 7, at: 300 },
+      phase('etl', 'end', 1000),
+      phase('execution', 'start', 1000),
+      span('train', 1000, 2000, { segment: 0, epoch: 0 }),
+      phase('execution', 'end', 2000),
+    ]);
+    expect(s.bytes.execution).toEqual({ network: 0, disk: 0, local: 0 });
+    expect(s.bytes.etl).toBe(1e6 + 5e5 + 7);
+    expect(s.bytes.byTransport.copy).toEqual({ etl: 1e6, startup: 0, calibration: 0, execution: 0 });
+    expect(s.transportBytes.copy).toBe(1e6);
+  });
+
+  it('puts execution-phase bytes in the column of their transport', () => {
+    const s = run([
+      phase('etl', 'start', 0),
+      phase('etl', 'end', 10),
+      phase('startup', 'start', 10),
+      { type: 'counter', transport: 'pipe', bytes: 3, at: 15 },
+      phase('startup', 'end', 20),
+      phase('execution', 'start', 20),
+      { type: 'counter', transport: 'model-store', bytes: 100, at: 30 },
+      { type: 'counter', transport: 'sql', bytes: 10, at: 30 },
+      { type: 'counter', transport: 'allreduce', bytes: 1, at: 30 },
+      { type: 'counter', transport: 'direct-read', bytes: 1000, at: 40 },
+      { type: 'counter', transport: 'export-file', bytes: 2000, at: 40 },
+      { type: 'counter', transport: 'pipe', bytes: 50, at: 50 },
+      phase('execution', 'end', 60),
+      // emitted just after its phase closed: still that phase's
+      { type: 'counter', transport: 'model-state', bytes: 4, at: 61 },
+    ]);
+    expect(s.bytes.execution).toEqual({ network: 111, disk: 3004, local: 50 });
+    expect(s.bytes.etl).toBe(0);
+    expect(s.bytes.startup).toBe(3);
+    expect(s.bytes.byTransport.pipe).toEqual({ etl: 0, startup: 3, calibration: 0, execution: 50 });
+    expect(s.startupSeconds).toBeCloseTo(0.01);
+  });
+
+  it('counts the calibration phase as neither ETL nor execution: its own time, its bytes in no column', () => {
+    const s = run([
+      phase('etl', 'start', 0),
+      { type: 'counter', transport: 'copy', bytes: 5, at: 5 },
+      phase('etl', 'end', 10),
+      phase('startup', 'start', 10),
+      phase('startup', 'end', 20),
+      phase('calibration', 'start', 20),
+      { type: 'counter', transport: 'pipe', bytes: 70, at: 30 },
+      phase('calibration', 'end', 120),
+      phase('execution', 'start', 120),
+      span('train', 120, 220, { segment: 0, epoch: 0 }),
+      { type: 'counter', transport: 'model-store', bytes: 8, at: 150 },
+      phase('execution', 'end', 220),
+    ]);
+    expect(s.calibrationSeconds).toBeCloseTo(0.1);
+    expect(s.etlSeconds).toBeCloseTo(0.01);
+    expect(s.executionSeconds).toBeCloseTo(0.1);
+    expect(s.bytes).toMatchObject({ etl: 5, startup: 0, execution: { network: 8, disk: 0, local: 0 } });
+    expect(s.bytes.byTransport.pipe).toEqual({ etl: 0, startup: 0, calibration: 70, execution: 0 });
+  });
+
+  it('counts bytes of events without phase marks as execution', () => {
+    const s = run([{ type: 'counter', transport: 'copy', bytes: 9, at: 1 }]);
+    expect(s.bytes.execution.network).toBe(9);
   });
 
   it('takes resources from the samples inside the execution phase only', () => {
@@ -214,8 +308,14 @@ describe('summarize', () => {
       samples: 3,
       cpuPctMean: 20,
       memUsedPctMean: 40,
+      runCpuPctMean: 10,
+      runMemBytesMean: 6,
+      runMemBytesMax: 7,
+      runMemPctMean: expect.closeTo(6e-8, 20),
       treeRssBytesMax: 7,
+      groups: {},
       netBytes: 5000,
+      netTxBytes: 2500,
       diskReadBytes: 500,
       diskWriteBytes: 50,
       gpuUtilPctMean: null,
@@ -261,11 +361,11 @@ describe('summarize across a resume', () => {
       ],
       samples: [],
       status: 'complete',
-      storage: { sourceBytes: 1, extraBytes: 0 },
+      storage: storageSizes(1, 0),
       finishedAt: null,
     });
     expect(s.epochSeconds).toEqual([2]);
     expect(s.breakdown[0].trainValid).toBeCloseTo(2);
-    expect(s.breakdown[0].approachSpecific).toBeCloseTo(0);
+    expect(s.breakdown[0].unattributed).toBeCloseTo(0);
   });
 });

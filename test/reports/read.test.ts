@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MEASUREMENT_VERSION } from '../../src/core/records.js';
 import { expandRunPaths, loadRun, RunFolderError } from '../../src/store/read.js';
 import { syntheticRun, writeRunFolder } from '../metrics/fixtures.js';
 
@@ -79,6 +80,28 @@ describe('loadRun', () => {
     expect(run.summary.status).toBe('incomplete');
     expect(run.summary.executionSeconds).toBeGreaterThan(0);
     await expectFolderError(loadRun(dir, { requireSummary: true }), /summary\.json: missing/);
+  });
+
+  it('recomputes a summary of older measurement definitions from the events, keeping its status', async () => {
+    const dir = fresh('older');
+    const older = {
+      formatVersion: 1,
+      runId: 'run-older',
+      status: 'complete',
+      finishedAt: '2025-01-01T01:00:00.000Z',
+      etlSeconds: 1,
+      breakdown: [],
+      storage: { sourceBytes: 1, extraBytes: 0, blowup: 1 },
+    };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(older));
+    const run = await loadRun(dir, { requireSummary: true });
+    expect(run.summarySource).toBe('recomputed');
+    expect(run.summary.status).toBe('complete');
+    expect(run.summary.finishedAt).toBe(older.finishedAt);
+    expect(run.summary.breakdown.length).toBeGreaterThan(0);
+    expect(run.summary.storage).toBeNull();
+    const recomputed = `measurement definitions v1; recomputed from the events with v${MEASUREMENT_VERSION}`;
+    expect(run.warnings.join('\n')).toContain(recomputed);
   });
 
   it('accepts a run without samples.jsonl (sampler off)', async () => {

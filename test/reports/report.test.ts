@@ -60,7 +60,9 @@ function figureNames(): string[] {
 
 describe('buildReport', () => {
   it('writes the tables, index.html and every figure as .vl.json, .svg and .png', () => {
-    for (const f of ['table6.md', 'table6.csv', 'index.html']) expect(existsSync(join(outDir, f))).toBe(true);
+    for (const f of ['table6.md', 'table6.csv', 'breakdown.md', 'breakdown.csv', 'index.html']) {
+      expect(existsSync(join(outDir, f))).toBe(true);
+    }
     const names = figureNames();
     expect(names).toEqual(
       expect.arrayContaining([
@@ -76,25 +78,33 @@ describe('buildReport', () => {
     );
     expect(names.filter((n) => n.startsWith('gantt-'))).toHaveLength(11);
     for (const n of names) for (const ext of ['.svg', '.png']) expect(existsSync(join(outDir, n + ext))).toBe(true);
-    expect(result.files.length).toBe(3 + names.length * 3);
+    expect(result.files.length).toBe(5 + names.length * 3);
   });
 
   it('writes Table 6 with the paper columns, N/A without a GPU, and incomplete rows marked', () => {
     const md = readFileSync(join(outDir, 'table6.md'), 'utf8');
-    expect(md).toMatch(/\| Approach \| Runs \| ETL time \| Exec\. time \| Epoch time \| GPU util\. \| GPU RAM util\. \| CPU util\. \| DRAM util\. \| Total network \| Per w\. disk R\/W \| Storage blowup \|/);
+    expect(md).toContain(
+      '| Approach | n | ETL time | Start-up time | Exec. time | Epoch time | GPU util. | GPU RAM util. | ' +
+        'CPU util. machine / run | DRAM util. machine / run | Network (counted) | Net tx (sampled) | ' +
+        'Disk (counted) | Local IPC | ETL / start-up bytes | Per w. disk R/W | Storage blowup logical / stored |',
+    );
+    expect(md).toContain('Cells: mean ± 95% CI half-width over n runs.');
     const criteo = md.slice(md.indexOf('## criteo'), md.indexOf('## imagenet'));
     const imagenet = md.slice(md.indexOf('## imagenet'));
     expect(criteo).toContain(NO_GPU);
     expect(imagenet).not.toContain(NO_GPU);
     expect(criteo).toMatch(/\| DA-Cerebro \(incomplete\) \|/);
     expect(criteo).toMatch(/\| PytorchDDP \(incomplete\) \|/);
-    expect(criteo).toMatch(/\| CTQ \| 2 \|/); // two ctq runs averaged
-    expect(criteo).toMatch(/\| Cerebro-Spark \|.*\| 2\.00x \|/);
-    expect(md).toMatch(/exact/);
+    expect(criteo).toMatch(/\| CTQ \| 2 \| [0-9.]+ s ± [0-9.]+ s \|/); // two ctq runs: mean ± 95% CI
+    expect(criteo).toMatch(/\| Cerebro-Spark \|.*\| 2\.00x \/ 3\.00x \|/);
+    expect(md).toMatch(/counted exactly/);
 
     const csv = readFileSync(join(outDir, 'table6.csv'), 'utf8').trim().split('\n');
     const header = csv[0].split(',');
-    expect(header).toContain('total_network_bytes_exact');
+    const expectedColumns = ['network_bytes_counted', 'net_tx_bytes_sampled', 'etl_bytes_counted'];
+    expectedColumns.push('startup_bytes_counted', 'storage_blowup_logical', 'execution_seconds_ci95');
+    expectedColumns.push('startup_seconds', 'calibration_seconds');
+    expect(header).toEqual(expect.arrayContaining(expectedColumns));
     const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
     expect(rows).toHaveLength(10);
     const ddp = rows.find((r) => r.approach === 'ddp')!;
@@ -121,7 +131,7 @@ describe('buildReport', () => {
 
   it('marks incomplete runs in the figures', () => {
     const fig9 = JSON.parse(readFileSync(join(outDir, 'figure9c-criteo-tiny-2seg.vl.json'), 'utf8'));
-    const approaches = new Set((fig9.data.values as { approach: string }[]).map((v) => v.approach));
+    const approaches = new Set((fig9.layer[0].data.values as { approach: string }[]).map((v) => v.approach));
     expect([...approaches]).toEqual([
       'MADlib MA',
       'UDAF',

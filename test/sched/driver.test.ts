@@ -5,6 +5,9 @@ import { mulberry32 } from '../../src/sched/random.js';
 import { createRoundRobinScheduler } from '../../src/sched/round-robin.js';
 import type { Scheduler, Unit } from '../../src/sched/types.js';
 import { allUnits, key } from './harness.js';
+import type { Span } from '../../src/core/events.js';
+import { summarize } from '../../src/metrics/summarize.js';
+import { runInfo } from '../metrics/fixtures.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -211,5 +214,55 @@ describe('runSchedule', () => {
     const scheduler = createAsyncRandomScheduler({ configs: 1, segments: 1, epochs: 1, seed: 1 });
     await expect(runSchedule({ scheduler, segments: 0, runUnit: async () => {} })).rejects.toThrow(/segments/);
     await expect(runSchedule({ scheduler, segments: 1, runUnit: async () => {}, maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
+  });
+});
+
+describe('runSchedule spans', () => {
+  it('wraps every unit in a schedule span and every wait in an idle one: nothing is left unattributed', async () => {
+    const spans: Span[] = [];
+    const emit = (span: Span): void => {
+      spans.push(span);
+    };
+    const options = { configs: 3, segments: 2, epochs: 2, seed: 7 };
+    const runUnit = async (unit: Unit): Promise<void> => {
+      // The engine's own span: most of the unit, not all of it (the dispatch is the driver's).
+      await sleep(2);
+      const start = Date.now();
+      await sleep(unit.config === 0 ? 40 : 15);
+      const { segment, config, epoch } = unit;
+      emit({ type: 'span', kind: 'train', start, end: Date.now(), segment, config, epoch });
+    };
+    const onEpochComplete = async (epoch: number): Promise<void> => {
+      // Validation on segment 0 only: segment 1 has nothing to do meanwhile.
+      const start = Date.now();
+      await sleep(20);
+      emit({ type: 'span', kind: 'valid', start, end: Date.now(), segment: 0, config: 0, epoch });
+    };
+    await runSchedule({ scheduler: createAsyncRandomScheduler(options), segments: 2, runUnit, onEpochComplete, emit });
+
+    const schedule = spans.filter((s) => s.kind === 'schedule');
+    const trains = spans.filter((s) => s.kind === 'train');
+    expect(schedule).toHaveLength(trains.length);
+    for (const train of trains) {
+      const sameUnit = (s: Span): boolean =>
+        s.segment === train.segment && s.config === train.config && s.epoch === train.epoch;
+      const envelope = schedule.find(sameUnit);
+      expect(envelope).toBeDefined();
+      expect(envelope!.start).toBeLessThanOrEqual(train.start);
+      expect(envelope!.end).toBeGreaterThanOrEqual(train.end);
+    }
+    const idle = spans.filter((s) => s.kind === 'idle');
+    expect(idle.length).toBeGreaterThan(0);
+    expect(idle.every((s) => s.segment !== undefined && s.epoch === undefined && s.end > s.start)).toBe(true);
+
+    const info = runInfo({ segments: 2, epochs: 2 });
+    const input = { info, events: spans, samples: [], storage: null, finishedAt: null };
+    const summary = summarize({ ...input, status: 'complete' });
+    for (const [i, b] of summary.breakdown.entries()) {
+      expect(b.kinds.idle).toBeGreaterThan(0);
+      expect(b.kinds.schedule).toBeGreaterThan(0);
+      // Only the driver's own bookkeeping between two awaits is left: well under 5%.
+      expect(b.unattributed / summary.epochSeconds[i]).toBeLessThan(0.05);
+    }
   });
 });

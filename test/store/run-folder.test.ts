@@ -5,8 +5,15 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunFolder, RunFolderWriteError, UnusableFolderError, newRunId, prepareWritableFolder } from '../../src/store/run-folder.js';
-import { FORMAT_VERSION, type RunInfo, type Summary } from '../../src/core/records.js';
+import {
+  RunFolder,
+  RunFolderWriteError,
+  UnusableFolderError,
+  newRunId,
+  prepareWritableFolder,
+} from '../../src/store/run-folder.js';
+import { FORMAT_VERSION, MEASUREMENT_VERSION, type RunInfo, type Summary } from '../../src/core/records.js';
+import { withComponents } from '../../src/metrics/summarize.js';
 
 function info(runId: string): RunInfo {
   return {
@@ -31,9 +38,20 @@ function info(runId: string): RunInfo {
 
 function summary(runId: string, status: 'complete' | 'incomplete'): Summary {
   return {
-    formatVersion: FORMAT_VERSION, runId, status, finishedAt: null, etlSeconds: 1, executionSeconds: 2, epochSeconds: [2],
-    breakdown: [{ trainValid: 1, dataTransmission: 0.5, modelTransmission: 0.25, approachSpecific: 0.25 }], metrics: [],
-    transportBytes: {}, storage: { sourceBytes: 1, extraBytes: 0, blowup: 1 }, unitsCompleted: 0, unitsRetried: 0, resources: null,
+    formatVersion: FORMAT_VERSION, measurementVersion: MEASUREMENT_VERSION, runId, status, finishedAt: null,
+    etlSeconds: 1, startupSeconds: 0, calibrationSeconds: 0, executionSeconds: 2, epochSeconds: [2],
+    outsideEpochsSeconds: 0,
+    breakdown: [
+      withComponents(
+        { train: 1, valid: 0, 'engine-init': 0, data: 0.5, 'model-hop': 0.25, idle: 0.25, average: 0, schedule: 0 },
+        0,
+      ),
+    ],
+    metrics: [],
+    transportBytes: {},
+    bytes: { byTransport: {}, execution: { network: 0, disk: 0, local: 0 }, etl: 0, startup: 0 },
+    storage: null,
+    unitsCompleted: 0, unitsRetried: 0, resources: null,
   };
 }
 

@@ -30,6 +30,8 @@ export interface PackResult {
   validTable: string;
   /** pg_total_relation_size (heap + TOAST + indexes) of the packed train table, summed over segments. */
   sourceBytes: number;
+  /** The packed train buffers' payload (x and y), uncompressed, summed over segments. */
+  logicalBytes: number;
   trainBuffers: number;
   /** Buffers of the validation set (each segment holds all of them). */
   validBuffers: number;
@@ -135,6 +137,23 @@ async function setCompression(topology: Topology, tables: string[], wanted: Pack
   }
 }
 
+/**
+ * The uncompressed bytes of x and y over every segment's partition (octet_length reads the TOAST
+ * header, not the value).
+ */
+async function payloadBytes(topology: Topology, table: string): Promise<number> {
+  const sizes = await Promise.all(
+    topology.segments.map((s) =>
+      withClient(s, async (c) => {
+        const sql = `SELECT coalesce(sum(octet_length(x)::bigint + octet_length(y)), 0) AS bytes FROM ${ident(table)}`;
+        const { rows } = await c.query<{ bytes: string }>(sql);
+        return Number(rows[0].bytes);
+      }),
+    ),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
 async function bufferCounts(topology: Topology, table: string): Promise<number[]> {
   return Promise.all(
     topology.segments.map((s) =>
@@ -179,7 +198,10 @@ export async function packDataset(topology: Topology, workload: ResolvedWorkload
     if (await tablesReusable(topology, packed, record.trainBuffers, record.validBuffers)) {
       log(`${workload.datasetName}: reusing ${record.trainBuffers} packed train and ${record.validBuffers} validation buffers`);
       const sourceBytes = await distributedTableBytes(topology, packed.train);
-      return { trainTable: packed.train, validTable: packed.valid, sourceBytes, trainBuffers: record.trainBuffers, validBuffers: record.validBuffers };
+      const logicalBytes = await payloadBytes(topology, packed.train);
+      const { trainBuffers, validBuffers } = record;
+      const tables = { trainTable: packed.train, validTable: packed.valid };
+      return { ...tables, sourceBytes, logicalBytes, trainBuffers, validBuffers };
     }
   }
   await writePackRecord(topology, workload.datasetName, null, null, null);
@@ -212,6 +234,7 @@ export async function packDataset(topology: Topology, workload: ResolvedWorkload
   await analyzeDistributed(topology, packed.train);
   await analyzeDistributed(topology, packed.valid);
   const sourceBytes = await distributedTableBytes(topology, packed.train);
+  const logicalBytes = await payloadBytes(topology, packed.train);
   await writePackRecord(topology, workload.datasetName, packedHash, trainBuffers, validBuffers);
-  return { trainTable: packed.train, validTable: packed.valid, sourceBytes, trainBuffers, validBuffers };
+  return { trainTable: packed.train, validTable: packed.valid, sourceBytes, logicalBytes, trainBuffers, validBuffers };
 }

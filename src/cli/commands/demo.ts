@@ -51,7 +51,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         runDirs.push(runDir);
         const epochTime = seconds(s.executionSeconds / workload.epochs);
         const loss = mean(finalLoss).toFixed(4);
-        rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), epochTime, loss, bytes(s.storage.extraBytes), runDir]);
+        const copies = s.storage === null ? 'unknown' : bytes(s.storage.copies.storedBytes);
+        rows.push([approach, seconds(s.etlSeconds), seconds(s.executionSeconds), epochTime, loss, copies, runDir]);
       }
     } finally {
       progress.close();

@@ -16,7 +16,7 @@ import { formatTable } from '../format.js';
 import { Output, withOutputFlags, type OutputFlags } from '../output.js';
 import { Progress } from '../progress.js';
 import { runShape } from '../tracker.js';
-import { finalLine, runSummaryLines, type SummaryContext } from '../summary.js';
+import { displayPath, finalLine, runSummaryLines, type SummaryContext } from '../summary.js';
 
 export interface RunArgs extends OutputFlags {
   approach: string;
@@ -31,6 +31,7 @@ export interface RunArgs extends OutputFlags {
   threads?: number;
   'sample-ms': number;
   'rebuild-cluster': boolean;
+  repeat: number;
 }
 
 /** `key=value` pairs as given on the command line; their types come from the declarations they are routed to. */
@@ -103,6 +104,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
         describe:
           'let --segments rebuild the embedded cluster even though interrupted runs on it could then not be resumed',
       })
+      .option('repeat', {
+        type: 'number',
+        default: 1,
+        describe: 'run it K times, one run folder each (reports show mean, 95% CI and n)',
+      })
       .epilogue(declaredOptionsText()) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     // Until the harness takes over signals: a first one stops before the run starts, a second exits.
@@ -116,10 +122,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
     });
     const output = Output.fromFlags(args);
     const progress = new Progress(output);
-    let result: RunResult;
+    const results: RunResult[] = [];
     let context: Omit<SummaryContext, 'runDir'>;
+    const repeat = args.repeat;
     try {
       const scale = checkScale(args.scale);
+      if (!Number.isInteger(repeat) || repeat < 1) {
+        throw new Error(`--repeat expects a whole number >= 1, got ${repeat}`);
+      }
+      if (repeat > 1 && args.resume) {
+        throw new Error('--repeat continues nothing: --resume takes one interrupted run folder, so leave --repeat out');
+      }
       const resolved = resolveRunSpec({
         approach: args.approach,
         workload: args.workload,
@@ -152,26 +165,38 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const label = `${approach.id} ${workload.id}/${scale}`;
       const shape = runShape(workload, topology.segments.length);
       context = { label, segments: shape.segments, epochs: shape.epochs };
-      const display = progress.startRun({ label, shape, prior: priorEvents(args.resume) });
+      const job = repeat > 1 ? progress.startJob({ label: `${label}, ${repeat} runs`, total: repeat }) : progress;
       unwatch();
-      result = await runApproach({
-        approach,
-        workload,
-        options: resolved.approachOptions,
-        workloadOptions: resolved.workloadOptions,
-        topology,
-        resume: args.resume,
-        runsDir,
-        threads: args.threads,
-        sampleIntervalMs: args['sample-ms'],
-        signal: early.signal,
-        onEvent: display.onEvent,
-      });
+      for (let round = 1; round <= repeat; round++) {
+        const roundLabel = repeat > 1 ? `${label} (run ${round}/${repeat})` : label;
+        const display = job.startRun({ label: roundLabel, shape, prior: priorEvents(args.resume) });
+        results.push(
+          await runApproach({
+            approach,
+            workload,
+            options: resolved.approachOptions,
+            workloadOptions: resolved.workloadOptions,
+            topology,
+            resume: args.resume,
+            runsDir,
+            threads: args.threads,
+            sampleIntervalMs: args['sample-ms'],
+            signal: early.signal,
+            onEvent: display.onEvent,
+          }),
+        );
+        display.finish();
+      }
     } finally {
       unwatch();
       progress.close();
     }
-    printRunSummary(output, result, context);
+    for (const result of results) printRunSummary(output, result, context);
+    if (repeat > 1) {
+      const runDirs = results.map((r) => displayPath(r.runDir));
+      output.result(`${repeat} runs of the same inputs:\n${runDirs.map((d) => `  ${d}`).join('\n')}`);
+      output.final(`report them together: npx bench report ${runDirs.join(' ')}`);
+    }
   },
 };
 
