@@ -19,16 +19,16 @@ describe('grouping runs', () => {
     const t = table6([run('a', { options: { compression: 'lz4' } }), run('b', { options: { compression: 'none' } })]);
     expect(t.sections).toHaveLength(1);
     expect(t.sections[0].rows.map((r) => [r.label, r.runs])).toEqual([
-      ['export (compression=lz4)', 1],
-      ['export (compression=none)', 1],
+      ['Cerebro-Spark (compression=lz4)', 1],
+      ['Cerebro-Spark (compression=none)', 1],
     ]);
-    expect(table6Markdown(t)).toMatch(/\| export \(compression=none\) \| 1 \|/);
+    expect(table6Markdown(t)).toMatch(/\| Cerebro-Spark \(compression=none\) \| 1 \|/);
   });
 
   it('averages repeats, whatever their seed, into one row with n and a 95% interval', () => {
     const t = table6([run('a', { seed: 1 }, 1), run('b', { seed: 2 }, 1.1), run('c', { seed: 3 }, 1.2)]);
     const [row] = t.sections[0].rows;
-    expect(row.label).toBe('export');
+    expect(row.label).toBe('Cerebro-Spark');
     expect(row.runs).toBe(3);
     expect(row.executionSeconds.n).toBe(3);
     expect(row.executionSeconds.ci95).toBeGreaterThan(0);
@@ -56,9 +56,9 @@ describe('grouping runs', () => {
     const otherMachine = run('c', { environment: { ...base.info.environment, cpuModel: 'Other CPU' } });
     const t = table6([base, otherCode, otherMachine]);
     expect(t.sections[0].rows.map((r) => r.label)).toEqual([
-      'export (code abc123, machine cpuModel Test CPU)',
-      'export (code abc123, machine cpuModel Other CPU)',
-      'export (code fedcba9876, machine cpuModel Test CPU)',
+      'Cerebro-Spark (code abc123, machine cpuModel Test CPU)',
+      'Cerebro-Spark (code abc123, machine cpuModel Other CPU)',
+      'Cerebro-Spark (code fedcba9876, machine cpuModel Test CPU)',
     ].sort());
     expect(t.notes.join('\n')).toMatch(/never averaged: they are separate rows/);
   });
