@@ -298,7 +298,9 @@ export class DdpGroup {
       const bytes = reply.allreduceBytes + reply.broadcastBytes;
       this.ctx.emit({ type: 'counter', transport: 'allreduce', bytes, at: Date.now(), segment: rank });
     });
-    replies.forEach((reply, rank) => this.ctx.epochs.unitDone({ config: config.id, segment: rank, epoch }, reply));
+    replies.forEach((reply, rank) => {
+      this.ctx.epochs.unitDone({ config: config.id, segment: rank, epoch }, reply);
+    });
     return {
       config: config.id,
       epoch,

@@ -322,8 +322,7 @@ class GpuWatcher {
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (chunk: string) => {
       this.buffer += chunk;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
         const parsed = parseNvidiaSmiLine(this.buffer.slice(0, nl));
         this.buffer = this.buffer.slice(nl + 1);
         if (parsed) this.latest.set(parsed.index, parsed.reading);

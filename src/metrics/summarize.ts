@@ -437,7 +437,8 @@ export function bytesByColumn(events: readonly RunEvent[], phases: PhaseInterval
   for (const e of events) {
     if (e.type !== 'counter') continue;
     const phase = phaseAt(e.at, phases);
-    const row = (byTransport[e.transport] ??= Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>);
+    byTransport[e.transport] ??= Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+    const row = byTransport[e.transport];
     row[phase] += e.bytes;
     if (phase === 'execution') execution[TRANSPORT_TABLE[e.transport].column] += e.bytes;
     else if (phase === 'etl') etl += e.bytes;
