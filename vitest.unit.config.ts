@@ -4,6 +4,14 @@ import { defineConfig } from 'vitest/config';
 // folders): no cluster, no engine. `npm run test:unit`.
 export default defineConfig({
   test: {
-    include: ['test/sched/**/*.test.ts', 'test/search/**/*.test.ts', 'test/metrics/**/*.test.ts', 'test/store/**/*.test.ts', 'test/approaches/model-recovery.test.ts', 'test/studies/plan.test.ts', 'test/studies/render.test.ts'],
+    include: [
+      'test/sched/**/*.test.ts',
+      'test/search/**/*.test.ts',
+      'test/metrics/**/*.test.ts',
+      'test/store/**/*.test.ts',
+      'test/approaches/model-recovery.test.ts',
+      'test/studies/plan.test.ts',
+      'test/studies/render.test.ts',
+    ],
   },
 });

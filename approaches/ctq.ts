@@ -30,7 +30,16 @@ import {
   type Task,
   type TaskSource,
 } from '../src/engine/indb.js';
-import { cleanupInDbms, INDB_OPTIONS, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsPrepared, type RunViews } from './shared/indb-prepare.js';
+import {
+  cleanupInDbms,
+  INDB_OPTIONS,
+  prepareInDbms,
+  recoverTableModels,
+  runViewNames,
+  startInDbms,
+  type InDbmsPrepared,
+  type RunViews,
+} from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
 import {
@@ -51,8 +60,15 @@ import { everySegment } from '../src/core/spans.js';
 
 const CTQ_OPTIONS = {
   ...INDB_OPTIONS,
-  modelsIn: choiceOption(['files', 'db'], 'files', 'where models live between units: the shared model store (files) or a distributed table, hopping to each unit (db)'),
-  modelStore: stringOption('', 'with models-in=files: a directory every segment server can read and write (default: beside the embedded cluster)'),
+  modelsIn: choiceOption(
+    ['files', 'db'],
+    'files',
+    'where models live between units: the shared model store (files) or a distributed table, hopping to each unit (db)',
+  ),
+  modelStore: stringOption(
+    '',
+    'with models-in=files: a directory every segment server can read and write (default: beside the embedded cluster)',
+  ),
 } as const;
 
 type CtqContext = RunContext<OptionValues<typeof CTQ_OPTIONS>>;
@@ -60,7 +76,9 @@ type CtqContext = RunContext<OptionValues<typeof CTQ_OPTIONS>>;
 function modelStoreDir(ctx: CtqContext): string {
   if (ctx.options.modelStore) return ctx.options.modelStore;
   if (!ctx.topology.embedded) {
-    throw new Error('ctq with models in files needs a directory every segment server can read and write: pass --option model-store=<shared path> (or --option models-in=db)');
+    throw new Error(
+      'ctq with models in files needs a directory every segment server can read and write: pass --option model-store=<shared path> (or --option models-in=db)',
+    );
   }
   return sharedModelDir(ctx.runId);
 }
@@ -80,7 +98,8 @@ async function createConfigsTable(ctx: CtqContext): Promise<void> {
   await onEverySegment(ctx.topology, async (client, segment) => {
     await client.query(`ALTER TABLE ${ident(table)} ADD PRIMARY KEY (config)`);
     // A resumed search's configs, put back from its events.
-    for (const config of ctx.workload.configs) await insertConfigRows(async () => client, table, ctx.workload, config, [segment]);
+    for (const config of ctx.workload.configs)
+      await insertConfigRows(async () => client, table, ctx.workload, config, [segment]);
   });
 }
 
@@ -101,11 +120,20 @@ async function recover(ctx: CtqContext): Promise<ModelRecovery> {
   if (ctx.options.modelsIn === 'db') return recoverTableModels(ctx, modelsTable(ctx), 'one');
   const configs = ctx.workload.configs.map((c) => c.id);
   const copies: ModelCopy[] = readFileCopies(modelStoreDir(ctx), configs);
-  return planModelRecovery(copies, ctx.epochs.completedUnits, { configs, segments: ctx.topology.segments.length, layout: 'one', absentMeansFresh: true });
+  return planModelRecovery(copies, ctx.epochs.completedUnits, {
+    configs,
+    segments: ctx.topology.segments.length,
+    layout: 'one',
+    absentMeansFresh: true,
+  });
 }
 
 async function startup(ctx: CtqContext, prepared: InDbmsPrepared): Promise<IndbSession> {
-  return startInDbms(ctx, prepared, taskSource(ctx), { connections: 'perSegment', returnModel: false, warmCoordinator: false });
+  return startInDbms(ctx, prepared, taskSource(ctx), {
+    connections: 'perSegment',
+    returnModel: false,
+    warmCoordinator: false,
+  });
 }
 
 class CtqRun {
@@ -141,7 +169,9 @@ class CtqRun {
       const start = Date.now();
       const move = { config: unit.config, from: model.segment ?? 0, to: unit.segment, version: model.version };
       const bytes = await this.session.directly((segment) =>
-        hopModels(modelsTable(ctx), segment, [move], (point) => injectionPoint(ctx.topology, point, { source: `seg${move.from}`, destination: `seg${move.to}` })),
+        hopModels(modelsTable(ctx), segment, [move], (point) =>
+          injectionPoint(ctx.topology, point, { source: `seg${move.from}`, destination: `seg${move.to}` }),
+        ),
       );
       model.segment = unit.segment;
       ctx.emit({ type: 'span', kind: 'model-hop', start, end: Date.now(), bytes, ...where });
@@ -181,9 +211,13 @@ class CtqRun {
     } catch {
       return false;
     }
-    const committed = recovery.unrecorded.find((u) => u.config === unit.config && u.segment === unit.segment && u.epoch === unit.epoch);
+    const committed = recovery.unrecorded.find(
+      (u) => u.config === unit.config && u.segment === unit.segment && u.epoch === unit.epoch,
+    );
     if (!committed || committed.modelVersion !== version + 1) return false;
-    this.ctx.log(`config ${unit.config} on seg${unit.segment}: the sub-epoch committed before its statement failed; recorded, not trained again`);
+    this.ctx.log(
+      `config ${unit.config} on seg${unit.segment}: the sub-epoch committed before its statement failed; recorded, not trained again`,
+    );
     this.model(unit.config).version = version + 1;
     this.ctx.epochs.unitDone(unit, committed);
     return true;
@@ -196,9 +230,13 @@ class CtqRun {
   async addConfig(config: ModelConfig): Promise<void> {
     const segments = this.ctx.topology.segments.length;
     const home = config.id % segments;
-    const [table, on] = this.mode === 'db' ? [modelsTable(this.ctx), [home]] : [configsTable(this.ctx), Array.from({ length: segments }, (_, s) => s)];
+    const [table, on] =
+      this.mode === 'db'
+        ? [modelsTable(this.ctx), [home]]
+        : [configsTable(this.ctx), Array.from({ length: segments }, (_, s) => s)];
     await this.session.directly((segment) => insertConfigRows(segment, table, this.ctx.workload, config, on));
-    if (!this.models.has(config.id)) this.models.set(config.id, this.mode === 'db' ? { version: 0, segment: home } : { version: 0 });
+    if (!this.models.has(config.id))
+      this.models.set(config.id, this.mode === 'db' ? { version: 0, segment: home } : { version: 0 });
   }
 
   /** One config validated after its epoch: where its model is in a table, on `segment` with files. */
@@ -222,7 +260,10 @@ class CtqRun {
     for (const config of this.ctx.workload.configs) {
       const model = this.model(config.id);
       const segment = this.mode === 'db' ? (model.segment ?? 0) : config.id % segments;
-      bySegment.set(segment, [...(bySegment.get(segment) ?? []), { segment, config: config.id, version: model.version }]);
+      bySegment.set(segment, [
+        ...(bySegment.get(segment) ?? []),
+        { segment, config: config.id, version: model.version },
+      ]);
     }
     // A segment whose statement ended first (or that had none) waits for the others: idle.
     await everySegment(this.ctx.emit, segments, async (segment) => {
@@ -284,7 +325,9 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
   async train(ctx, prepared) {
     const session = await startup(ctx, prepared);
     const recovery = await recover(ctx);
-    await applyModelRecovery(ctx, recovery, ctx.options.modelsIn === 'db' ? modelsTable(ctx) : undefined, (work) => session.directly(work));
+    await applyModelRecovery(ctx, recovery, ctx.options.modelsIn === 'db' ? modelsTable(ctx) : undefined, (work) =>
+      session.directly(work),
+    );
     const run = new CtqRun(ctx, session, recovery.current);
     const { workload } = ctx;
     const segments = ctx.topology.segments.length;
@@ -295,7 +338,12 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
         onConfig: (config) => run.addConfig(config),
       });
     }
-    const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
+    const scheduler = createAsyncRandomScheduler({
+      configs: workload.configs.length,
+      segments,
+      epochs: workload.epochs,
+      seed: workload.seed,
+    });
     scheduler.restore?.(ctx.epochs.completedUnits);
     for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await run.validateAll(epoch);
     await runSchedule({
@@ -318,7 +366,9 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
   async cleanup(ctx, prepared, outcome) {
     const db = ctx.options.modelsIn === 'db';
     await cleanupInDbms(ctx, prepared, outcome, db ? modelsTable(ctx) : undefined);
-    if (outcome === 'complete' && !db && ctx.workload.search) await dropDistributedTable(ctx.topology, configsTable(ctx));
-    if (outcome === 'complete' && !db && !ctx.options.modelStore) rmSync(modelStoreDir(ctx), { recursive: true, force: true });
+    if (outcome === 'complete' && !db && ctx.workload.search)
+      await dropDistributedTable(ctx.topology, configsTable(ctx));
+    if (outcome === 'complete' && !db && !ctx.options.modelStore)
+      rmSync(modelStoreDir(ctx), { recursive: true, force: true });
   },
 });

@@ -18,7 +18,12 @@ interface DaPrepared extends Prepared {
 }
 
 /** Read one instance's local packed table from its files, in buffer order; the bytes read are counted. */
-async function readDirect(ctx: RunContext, instance: Instance, table: string, segment: number): Promise<PackedBuffer[]> {
+async function readDirect(
+  ctx: RunContext,
+  instance: Instance,
+  table: string,
+  segment: number,
+): Promise<PackedBuffer[]> {
   const stats = emptyStats();
   const rows: PackedRow[] = await readPackedBuffers(instance, table, { lockMode: 'SHARE', stats });
   ctx.emit({ type: 'counter', transport: 'direct-read', bytes: stats.bytesRead, at: Date.now(), segment });

@@ -40,7 +40,11 @@ export interface DdpApproachOptions {
 const DDP_OPTIONS = {
   ...PACKING_OPTIONS,
   ddpTimeout: numberOption({ min: 1, max: 86_400 }, 1800, 'seconds any collective may take before the ranks give up'),
-  ddpBackend: choiceOption(['auto', 'gloo', 'nccl'], 'auto', 'torch.distributed backend: auto is nccl with a GPU per rank, else gloo'),
+  ddpBackend: choiceOption(
+    ['auto', 'gloo', 'nccl'],
+    'auto',
+    'torch.distributed backend: auto is nccl with a GPU per rank, else gloo',
+  ),
   allreduce: choiceOption(
     DDP_ALLREDUCE,
     'ddp',

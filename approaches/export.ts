@@ -30,12 +30,15 @@ export async function exportToFiles(
   mkdirSync(dir, { recursive: true });
   const validPath = join(dir, 'valid.arrow');
   const trainPath = (segment: number): string => join(dir, `train_s${segment}.arrow`);
-  const count = (segment: number) => (bytes: number) => ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
-  const written = (segment: number, path: string) => async (buffers: PackedBuffer[]): Promise<DataBytes> => {
-    const storedBytes = await writeArrowFile(path, buffers);
-    ctx.emit({ type: 'counter', transport: 'export-file', bytes: storedBytes, at: Date.now(), segment });
-    return { storedBytes, logicalBytes: packedBytes(buffers) };
-  };
+  const count = (segment: number) => (bytes: number) =>
+    ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
+  const written =
+    (segment: number, path: string) =>
+    async (buffers: PackedBuffer[]): Promise<DataBytes> => {
+      const storedBytes = await writeArrowFile(path, buffers);
+      ctx.emit({ type: 'counter', transport: 'export-file', bytes: storedBytes, at: Date.now(), segment });
+      return { storedBytes, logicalBytes: packedBytes(buffers) };
+    };
   const read = (segment: number, path: string) => async (): Promise<PackedBuffer[]> => {
     const buffers = await readArrowFile(path);
     ctx.emit({ type: 'counter', transport: 'export-file', bytes: statSync(path).size, at: Date.now(), segment });

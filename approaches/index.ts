@@ -27,6 +27,9 @@ export function approachIds(): string[] {
 
 export function getApproach(id: string): Approach {
   const approach = ownEntry(APPROACHES, id);
-  if (!approach) throw new Error(`unknown approach "${id}"${didYouMean(id, approachIds())}; valid approaches: ${approachIds().join(', ')}`);
+  if (!approach)
+    throw new Error(
+      `unknown approach "${id}"${didYouMean(id, approachIds())}; valid approaches: ${approachIds().join(', ')}`,
+    );
   return approach;
 }

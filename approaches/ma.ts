@@ -14,7 +14,16 @@ import {
   type StepRow,
   type Task,
 } from '../src/engine/indb.js';
-import { cleanupInDbms, INDB_OPTIONS, prepareInDbms, recoverTableModels, runViewNames, startInDbms, type InDbmsContext, type InDbmsPrepared } from './shared/indb-prepare.js';
+import {
+  cleanupInDbms,
+  INDB_OPTIONS,
+  prepareInDbms,
+  recoverTableModels,
+  runViewNames,
+  startInDbms,
+  type InDbmsContext,
+  type InDbmsPrepared,
+} from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
 import { applyModelRecovery, createModelsTable, type StoredUnit } from './shared/models-table.js';
@@ -27,7 +36,12 @@ function modelsTable(ctx: RunContext): string {
 }
 
 async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
-  return startInDbms(ctx, prepared, { kind: 'table', table: modelsTable(ctx) }, { connections: 'one', returnModel: true, warmCoordinator: true });
+  return startInDbms(
+    ctx,
+    prepared,
+    { kind: 'table', table: modelsTable(ctx) },
+    { connections: 'one', returnModel: true, warmCoordinator: true },
+  );
 }
 
 export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
@@ -79,8 +93,12 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
         if (ctx.epochs.isValidated(config.id, epoch)) continue;
         const version = versions.get(config.id) ?? 0;
         if (recordedIn(config.id, epoch).size < segments) {
-          if (version !== epoch * segments) throw new Error(`config ${config.id}: its model is at version ${version}, epoch ${epoch} starts at ${epoch * segments}`);
-          for (let segment = 0; segment < segments; segment++) ctx.epochs.unitStarted({ config: config.id, segment, epoch });
+          if (version !== epoch * segments)
+            throw new Error(
+              `config ${config.id}: its model is at version ${version}, epoch ${epoch} starts at ${epoch * segments}`,
+            );
+          for (let segment = 0; segment < segments; segment++)
+            ctx.epochs.unitStarted({ config: config.id, segment, epoch });
           const tasks = everySegment.map((segment) => ({ segment, config: config.id, version }));
           const statement = await timed(() => runTasks(views.train, tasks));
           const trained = statement.result.map((row) => ({ seg: row.seg, ...parseStepFrame(row.result) }));
@@ -96,17 +114,22 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
           emitStatementSpans(ctx, statement.interval, reported, shape);
 
           const averageStart = Date.now();
-          const averaged = await session.query<{ m: Buffer }>(client, 'SELECT bench_average($1::bytea[], $2::float8[]) AS m', [
-            trained.map((t) => t.model),
-            trained.map((t) => t.result.examples),
-          ]);
+          const averaged = await session.query<{ m: Buffer }>(
+            client,
+            'SELECT bench_average($1::bytea[], $2::float8[]) AS m',
+            [trained.map((t) => t.model), trained.map((t) => t.result.examples)],
+          );
           const model = averaged[0].m;
           ctx.emit({ type: 'span', kind: 'average', start: averageStart, end: Date.now(), config: config.id, epoch });
           await injectionPoint(topology, 'ma:averaged');
 
           // The average becomes every segment's copy, with the units that made it (a resume reads them).
           const next = version + segments;
-          const units: StoredUnit[] = trained.map((t) => ({ segment: t.seg, lossSum: t.result.lossSum, examples: t.result.examples }));
+          const units: StoredUnit[] = trained.map((t) => ({
+            segment: t.seg,
+            lossSum: t.result.lossSum,
+            examples: t.result.examples,
+          }));
           const broadcastStart = Date.now();
           await session.directly((segment) =>
             Promise.all(
@@ -117,14 +140,30 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
               }),
             ),
           );
-          ctx.emit({ type: 'span', kind: 'model-hop', start: broadcastStart, end: Date.now(), config: config.id, epoch, bytes: segments * model.length });
+          ctx.emit({
+            type: 'span',
+            kind: 'model-hop',
+            start: broadcastStart,
+            end: Date.now(),
+            config: config.id,
+            epoch,
+            bytes: segments * model.length,
+          });
           // The model went to every segment and came back from each: the collect and the broadcast.
-          ctx.emit({ type: 'counter', transport: 'sql', bytes: trained.reduce((sum, t) => sum + t.model.length, 0) + segments * model.length, at: Date.now() });
+          ctx.emit({
+            type: 'counter',
+            transport: 'sql',
+            bytes: trained.reduce((sum, t) => sum + t.model.length, 0) + segments * model.length,
+            at: Date.now(),
+          });
           versions.set(config.id, next);
           const already = recordedIn(config.id, epoch);
           for (const t of trained) {
             if (already.has(t.seg)) continue;
-            ctx.epochs.unitDone({ config: config.id, segment: t.seg, epoch }, { lossSum: t.result.lossSum, examples: t.result.examples, modelVersion: next });
+            ctx.epochs.unitDone(
+              { config: config.id, segment: t.seg, epoch },
+              { lossSum: t.result.lossSum, examples: t.result.examples, modelVersion: next },
+            );
           }
         }
 

@@ -28,7 +28,8 @@ async function replicate(
   validTable: string,
 ): Promise<{ sources: ShardSource[]; copies: DataBytes }> {
   const segments = ctx.topology.segments;
-  const count = (segment: number) => (bytes: number) => ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
+  const count = (segment: number) => (bytes: number) =>
+    ctx.emit({ type: 'counter', transport: 'copy', bytes, at: Date.now(), segment });
   const [valid, ...shards] = await Promise.all([
     copyPackedBuffers(segments[0], validTable, count(0)),
     ...segments.map((segment, i) => copyPackedBuffers(segment, trainTable, count(i))),

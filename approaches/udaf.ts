@@ -8,7 +8,14 @@
 import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/core/unit.js';
-import { emitEngineSpans, indbObjectName, modelBytesMoved, parseStepFrame, type StepRow, type Task } from '../src/engine/indb.js';
+import {
+  emitEngineSpans,
+  indbObjectName,
+  modelBytesMoved,
+  parseStepFrame,
+  type StepRow,
+  type Task,
+} from '../src/engine/indb.js';
 import {
   cleanupInDbms,
   INDB_OPTIONS,
@@ -21,7 +28,13 @@ import {
 } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
-import { applyModelRecovery, createModelsTable, hopModels, insertConfigRows, type Move } from './shared/models-table.js';
+import {
+  applyModelRecovery,
+  createModelsTable,
+  hopModels,
+  insertConfigRows,
+  type Move,
+} from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { runRoundSearch } from './shared/search-drive.js';
 import { emitStatementSpans, timed, type SegmentSpans } from './shared/indb-spans.js';
@@ -31,7 +44,12 @@ function modelsTable(ctx: RunContext): string {
 }
 
 async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
-  return startInDbms(ctx, prepared, { kind: 'table', table: modelsTable(ctx) }, { connections: 'one', returnModel: false, warmCoordinator: false });
+  return startInDbms(
+    ctx,
+    prepared,
+    { kind: 'table', table: modelsTable(ctx) },
+    { connections: 'one', returnModel: false, warmCoordinator: false },
+  );
 }
 
 /** Where each model is and at which version, kept in step with the table. */
@@ -55,7 +73,8 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
     // Every model starts on the segment of its first unit: in round-robin batch b, segment s trains
     // config s + b, so config c < N starts on segment c in batch 0 and the others on the last segment.
     const last = ctx.topology.segments.length - 1;
-    if (ctx.epochs.completedUnits.length === 0) await createModelsTable(ctx, modelsTable(ctx), (config) => [Math.min(config, last)]);
+    if (ctx.epochs.completedUnits.length === 0)
+      await createModelsTable(ctx, modelsTable(ctx), (config) => [Math.min(config, last)]);
     return prepared;
   },
 
@@ -72,7 +91,9 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
     const table = modelsTable(ctx);
     const recovery = await recoverTableModels(ctx, table, 'one');
     await applyModelRecovery(ctx, recovery, table, (work) => session.directly(work));
-    const placement: Placement = new Map([...recovery.current].map(([config, at]) => [config, { segment: at.segment ?? 0, version: at.version }]));
+    const placement: Placement = new Map(
+      [...recovery.current].map(([config, at]) => [config, { segment: at.segment ?? 0, version: at.version }]),
+    );
 
     const { workload, topology } = ctx;
     const segments = topology.segments.length;
@@ -98,7 +119,8 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
       const statementEpoch = Math.max(...which.map((w) => w.epoch));
       emitStatementSpans(ctx, statement.interval, reported, { segments: everySegment, epoch: statementEpoch });
     };
-    const validate = (epoch: number): Promise<void> => validateConfigs(workload.configs.map((c) => ({ config: c.id, epoch })));
+    const validate = (epoch: number): Promise<void> =>
+      validateConfigs(workload.configs.map((c) => ({ config: c.id, epoch })));
 
     /** One sub-epoch batch: the models hop to their units' segments, then one statement trains them all. */
     const runBatch = async (batch: Unit[]): Promise<void> => {
@@ -107,11 +129,18 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
 
       const moves: Move[] = batch
         .filter((u) => placementOf(placement, u.config).segment !== u.segment)
-        .map((u) => ({ config: u.config, from: placementOf(placement, u.config).segment, to: u.segment, version: placementOf(placement, u.config).version }));
+        .map((u) => ({
+          config: u.config,
+          from: placementOf(placement, u.config).segment,
+          to: u.segment,
+          version: placementOf(placement, u.config).version,
+        }));
       if (moves.length > 0) {
         const start = Date.now();
         const bytes = await session.directly((segment) =>
-          hopModels(table, segment, moves, (point, move) => injectionPoint(topology, point, { source: `seg${move.from}`, destination: `seg${move.to}` })),
+          hopModels(table, segment, moves, (point, move) =>
+            injectionPoint(topology, point, { source: `seg${move.from}`, destination: `seg${move.to}` }),
+          ),
         );
         for (const move of moves) placementOf(placement, move.config).segment = move.to;
         ctx.emit({ type: 'span', kind: 'model-hop', start, end: Date.now(), epoch, bytes });
@@ -129,7 +158,10 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
       const reported: SegmentSpans[] = [];
       for (const unit of batch) {
         const row = rows.find((r) => r.seg === unit.segment && r.config === unit.config);
-        if (!row) throw new Error(`seg${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`);
+        if (!row)
+          throw new Error(
+            `seg${unit.segment} returned no result for config ${unit.config}: its partition holds no buffers`,
+          );
         const { result } = parseStepFrame(row.result);
         emitEngineSpans(ctx, result.spans, { segment: row.seg, config: row.config, epoch });
         reported.push({ segment: row.seg, spans: result.spans });
@@ -154,7 +186,12 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
         },
       });
     }
-    const scheduler = createRoundRobinScheduler({ configs: workload.configs.length, segments, epochs: workload.epochs, seed: workload.seed });
+    const scheduler = createRoundRobinScheduler({
+      configs: workload.configs.length,
+      segments,
+      epochs: workload.epochs,
+      seed: workload.seed,
+    });
     scheduler.restore?.(ctx.epochs.completedUnits);
     for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await validate(epoch);
     let epoch: number | undefined;

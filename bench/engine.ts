@@ -82,7 +82,14 @@ interface Measurement {
   targets: Target[];
 }
 
-async function measureWorkload(topology: Topology, workloadId: string, scale: ScaleName, labels: string[], outDir: string, progress: Progress): Promise<Measurement> {
+async function measureWorkload(
+  topology: Topology,
+  workloadId: string,
+  scale: ScaleName,
+  labels: string[],
+  outDir: string,
+  progress: Progress,
+): Promise<Measurement> {
   const output = progress.output;
   const segments = topology.segments.length;
   const workload = resolveWorkload(workloadId, scale, 1);
@@ -90,7 +97,11 @@ async function measureWorkload(topology: Topology, workloadId: string, scale: Sc
   const dataFiles = await writeRawLoopShards(topology, workload, join(outDir, workloadId));
   const rawLoop = () => runRawLoopOnShards(dataFiles, workload, threads);
 
-  const job = progress.startJob({ label: `bench:engine ${workload.id}/${scale}`, total: labels.length + 2, noun: 'steps' });
+  const job = progress.startJob({
+    label: `bench:engine ${workload.id}/${scale}`,
+    total: labels.length + 2,
+    noun: 'steps',
+  });
   const shape = { configs: workload.configs.length, segments, epochs: workload.epochs };
   let task = job.startTask('raw engine loop, before');
   const before = await rawLoop();
@@ -99,17 +110,40 @@ async function measureWorkload(topology: Topology, workloadId: string, scale: Sc
   for (const label of labels) {
     const { approach, options } = parseApproach(label);
     const display = job.startRun({ label: `${label} ${workload.id}/${scale}`, shape });
-    const { runDir, summary } = await runSpec({ approach, workload: workload.id, scale, topology, runsDir: outDir, threads, options, onEvent: display.onEvent });
+    const { runDir, summary } = await runSpec({
+      approach,
+      workload: workload.id,
+      scale,
+      topology,
+      runsDir: outDir,
+      threads,
+      options,
+      onEvent: display.onEvent,
+    });
     display.finish();
     const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((line) => runEventSchema.parse(JSON.parse(line)));
-    const trainSeconds = events.reduce((sum, e) => sum + (e.type === 'span' && e.kind === 'train' ? (e.end - e.start) / 1000 : 0), 0);
+    const trainSeconds = events.reduce(
+      (sum, e) => sum + (e.type === 'span' && e.kind === 'train' ? (e.end - e.start) / 1000 : 0),
+      0,
+    );
     const examples = events.reduce((sum, e) => sum + (e.type === 'epoch' ? e.trainExamples : 0), 0);
-    const machineSeconds = summary.breakdown.reduce((sum, b) => sum + (b.trainValid + b.dataTransmission + b.modelTransmission) * segments, 0);
+    const machineSeconds = summary.breakdown.reduce(
+      (sum, b) => sum + (b.trainValid + b.dataTransmission + b.modelTransmission) * segments,
+      0,
+    );
     const startupSeconds = phaseSeconds(events, 'startup');
-    measured.push({ label, approach, examples, trainSeconds, machineSeconds, executionSeconds: summary.executionSeconds, startupSeconds });
+    measured.push({
+      label,
+      approach,
+      examples,
+      trainSeconds,
+      machineSeconds,
+      executionSeconds: summary.executionSeconds,
+      startupSeconds,
+    });
   }
   task = job.startTask('raw engine loop, after');
   const after = await rawLoop();
@@ -120,11 +154,26 @@ async function measureWorkload(topology: Topology, workloadId: string, scale: Sc
   const spread = Math.abs(before.examplesPerSecond - after.examplesPerSecond) / baseline;
   const reference = measured[0];
   const rawSeconds = (m: Measured): number => m.examples / baseline / segments;
-  output.result(`\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`);
-  output.result(`raw engine loop: ${before.examplesPerSecond.toFixed(0)} examples/s before, ${after.examplesPerSecond.toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`);
+  output.result(
+    `\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`,
+  );
+  output.result(
+    `raw engine loop: ${before.examplesPerSecond.toFixed(0)} examples/s before, ${after.examplesPerSecond.toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`,
+  );
   output.result(
     formatTable(
-      ['approach', 'examples', 'train s', 'examples/s in train', 'x raw loop', 'train+valid+data+model machine s', `x ${reference.label}`, 'start-up s', 'execution s', 'execution x raw'],
+      [
+        'approach',
+        'examples',
+        'train s',
+        'examples/s in train',
+        'x raw loop',
+        'train+valid+data+model machine s',
+        `x ${reference.label}`,
+        'start-up s',
+        'execution s',
+        'execution x raw',
+      ],
       measured.map((m) => [
         m.label,
         m.examples,
@@ -144,16 +193,37 @@ async function measureWorkload(topology: Topology, workloadId: string, scale: Sc
   const da = measured.find((m) => m.label === 'da');
   for (const m of measured) {
     if ((m.approach === 'da' || m.approach === 'export') && Object.keys(parseApproach(m.label).options).length === 0) {
-      targets.push({ name: `${m.label} train / raw loop, ${workload.id}/${scale}`, measured: m.examples / m.trainSeconds / baseline, bound: 0.95, direction: '>=' });
+      targets.push({
+        name: `${m.label} train / raw loop, ${workload.id}/${scale}`,
+        measured: m.examples / m.trainSeconds / baseline,
+        bound: 0.95,
+        direction: '>=',
+      });
     }
     if ((m.approach === 'udaf' || m.approach === 'ctq') && da && m !== da && scale !== 'tiny') {
-      targets.push({ name: `${m.label} / da machine time, ${workload.id}/${scale}`, measured: m.machineSeconds / da.machineSeconds, bound: 1.1, direction: '<=' });
+      targets.push({
+        name: `${m.label} / da machine time, ${workload.id}/${scale}`,
+        measured: m.machineSeconds / da.machineSeconds,
+        bound: 1.1,
+        direction: '<=',
+      });
     }
     if (IN_DBMS.has(m.approach) && scale === 'tiny') {
-      targets.push({ name: `${m.label} execution / raw loop, ${workload.id}/${scale}`, measured: m.executionSeconds / rawSeconds(m), bound: 3, direction: '<=', note: 'raw = examples / raw examples/s / segments' });
+      targets.push({
+        name: `${m.label} execution / raw loop, ${workload.id}/${scale}`,
+        measured: m.executionSeconds / rawSeconds(m),
+        bound: 3,
+        direction: '<=',
+        note: 'raw = examples / raw examples/s / segments',
+      });
     }
   }
-  return { workload: workload.id, rawLoop: { before: before.examplesPerSecond, after: after.examplesPerSecond, spread }, approaches: measured, targets };
+  return {
+    workload: workload.id,
+    rawLoop: { before: before.examplesPerSecond, after: after.examplesPerSecond, spread },
+    approaches: measured,
+    targets,
+  };
 }
 
 void runBench<Args>({
@@ -164,7 +234,11 @@ void runBench<Args>({
       .option('workloads', { type: 'string', default: 'criteo,imagenet', describe: 'comma-separated workload ids' })
       .option('scale', { type: 'string', default: 'small', choices: [...SCALES] })
       .option('segments', { type: 'number', default: 2 })
-      .option('approaches', { type: 'string', default: 'da,udaf,ctq', describe: 'comma-separated; options after slashes, e.g. udaf/cache=false; the first is the reference' }),
+      .option('approaches', {
+        type: 'string',
+        default: 'da,udaf,ctq',
+        describe: 'comma-separated; options after slashes, e.g. udaf/cache=false; the first is the reference',
+      }),
   async main(args) {
     const scale = args.scale as ScaleName;
     const labels = args.approaches.split(',').filter(Boolean);
@@ -176,12 +250,14 @@ void runBench<Args>({
     const progress = new Progress(output);
     const measurements: Measurement[] = [];
     try {
-      for (const workload of args.workloads.split(',').filter(Boolean)) measurements.push(await measureWorkload(topology, workload, scale, labels, outDir, progress));
+      for (const workload of args.workloads.split(',').filter(Boolean))
+        measurements.push(await measureWorkload(topology, workload, scale, labels, outDir, progress));
     } finally {
       progress.close();
     }
     const targets = measurements.flatMap((m) => m.targets);
-    if (targets.length > 0 && output.forHumans) printTargets('targets (one run on this machine; ratios measured side by side)', targets);
+    if (targets.length > 0 && output.forHumans)
+      printTargets('targets (one run on this machine; ratios measured side by side)', targets);
     if (targets.some((t) => !targetMet(t))) process.exitCode = 1;
     output.final(`run folders and shard files: ${outDir}`);
     output.json({ type: 'result', command: 'bench:engine', scale, segments: args.segments, measurements, outDir });

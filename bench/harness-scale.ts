@@ -51,12 +51,30 @@ function runInfo(args: Args): RunInfo {
     seed: 1,
     epochs: args.epochs,
     options: {},
-    configs: Array.from({ length: args.configs }, (_, id) => ({ id, arch: 'mlp' as const, batchSize: 32, learningRate: 1e-3, l2: 1e-4, label: `c${id}` })),
+    configs: Array.from({ length: args.configs }, (_, id) => ({
+      id,
+      arch: 'mlp' as const,
+      batchSize: 32,
+      learningRate: 1e-3,
+      l2: 1e-4,
+      label: `c${id}`,
+    })),
     dataset: { name: 'simulated' },
     startedAt: new Date().toISOString(),
     environment: {
-      gitSha: '', gitDirty: false, node: process.version, python: '', torch: '', postgres: '', postgresSettings: {}, os: '', cpuModel: '',
-      cpuCores: 0, memoryBytes: 0, gpu: null, packages: {},
+      gitSha: '',
+      gitDirty: false,
+      node: process.version,
+      python: '',
+      torch: '',
+      postgres: '',
+      postgresSettings: {},
+      os: '',
+      cpuModel: '',
+      cpuCores: 0,
+      memoryBytes: 0,
+      gpu: null,
+      packages: {},
     },
   };
 }
@@ -105,7 +123,9 @@ async function eventStream(args: Args, folder: RunFolder): Promise<{ cpu: number
 }
 
 async function sampleCost(processes: number): Promise<number> {
-  const children: ChildProcess[] = Array.from({ length: processes }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
+  const children: ChildProcess[] = Array.from({ length: processes }, () =>
+    spawn('sleep', ['600'], { stdio: 'ignore' }),
+  );
   try {
     await new Promise((r) => setTimeout(r, 300));
     const workers = children.map((c) => c.pid ?? 0).filter((pid) => pid > 0);
@@ -124,13 +144,18 @@ async function sampleCost(processes: number): Promise<number> {
 
 await runBench<Args>({
   name: 'bench/harness-scale.ts',
-  describe: 'the harness own cost (event log, epoch book, scheduler, summary, sampler) at 64 segments x 256 configs x 10 epochs',
+  describe:
+    'the harness own cost (event log, epoch book, scheduler, summary, sampler) at 64 segments x 256 configs x 10 epochs',
   options: (argv: Argv<object>) =>
     argv
       .option('segments', { type: 'number', default: 64 })
       .option('configs', { type: 'number', default: 256 })
       .option('epochs', { type: 'number', default: 10 })
-      .option('unit-ms', { type: 'number', default: 250, describe: 'the simulated duration of one unit (a criteo/small sub-epoch is ~250 ms here)' }) as Argv<Args>,
+      .option('unit-ms', {
+        type: 'number',
+        default: 250,
+        describe: 'the simulated duration of one unit (a criteo/small sub-epoch is ~250 ms here)',
+      }) as Argv<Args>,
   async main(args) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-harness-scale-'));
     try {
@@ -140,29 +165,60 @@ await runBench<Args>({
       const units = args.segments * args.configs * args.epochs;
       const runWallMs = (units * args['unit-ms']) / args.segments + args.epochs * 5;
       const logBytes = statSync(join(folder.dir, 'events.jsonl')).size;
-      console.log(`${stream.events.length.toLocaleString()} events (${units.toLocaleString()} units), events.jsonl ${(logBytes / 1e6).toFixed(0)} MB`);
-      console.log(`event path (append + memory + epoch book + scheduler + driver): ${(stream.cpu / 1000).toFixed(2)} s CPU, ${(stream.wall / 1000).toFixed(2)} s wall`);
-      console.log(`the simulated run: ${(runWallMs / 1000).toFixed(0)} s of wall time at ${args['unit-ms']} ms per unit on ${args.segments} segments`);
+      console.log(
+        `${stream.events.length.toLocaleString()} events (${units.toLocaleString()} units), events.jsonl ${(logBytes / 1e6).toFixed(0)} MB`,
+      );
+      console.log(
+        `event path (append + memory + epoch book + scheduler + driver): ${(stream.cpu / 1000).toFixed(2)} s CPU, ${(stream.wall / 1000).toFixed(2)} s wall`,
+      );
+      console.log(
+        `the simulated run: ${(runWallMs / 1000).toFixed(0)} s of wall time at ${args['unit-ms']} ms per unit on ${args.segments} segments`,
+      );
 
       const t0 = performance.now();
       const input = { info, events: stream.events, samples: [], storage: null, finishedAt: null };
       const summary = summarize({ ...input, status: 'complete' });
       const summarizeMs = performance.now() - t0;
-      console.log(`summarize: ${(summarizeMs / 1000).toFixed(2)} s (${summary.epochSeconds.length} epochs, ${summary.metrics.length} metrics)`);
+      console.log(
+        `summarize: ${(summarizeMs / 1000).toFixed(2)} s (${summary.epochSeconds.length} epochs, ${summary.metrics.length} metrics)`,
+      );
       const t1 = performance.now();
       const loaded = await loadRun(folder.dir);
       const loadMs = performance.now() - t1;
-      console.log(`loadRun (read back, schema-checked, summary derived): ${(loadMs / 1000).toFixed(2)} s (${loaded.events.length.toLocaleString()} events)`);
+      console.log(
+        `loadRun (read back, schema-checked, summary derived): ${(loadMs / 1000).toFixed(2)} s (${loaded.events.length.toLocaleString()} events)`,
+      );
 
       const processes = args.segments * 3;
       const perSample = await sampleCost(processes);
       console.log(`one resource sample of a ${processes + 1}-process tree: ${perSample.toFixed(2)} ms CPU`);
 
-      const missed = printTargets('Harness at scale', [
-        { name: 'event path CPU / run wall time', measured: stream.cpu / runWallMs, bound: 0.01, direction: '<=', note: `${args['unit-ms']} ms units` },
-        { name: 'sampler CPU per second at 1 Hz', measured: perSample / 1000, bound: 0.01, direction: '<=', note: `${processes + 1} processes` },
-        { name: `summary of ${(stream.events.length / 1e6).toFixed(2)}M events, seconds`, measured: summarizeMs / 1000, bound: 5, direction: '<=' },
-      ], 4);
+      const missed = printTargets(
+        'Harness at scale',
+        [
+          {
+            name: 'event path CPU / run wall time',
+            measured: stream.cpu / runWallMs,
+            bound: 0.01,
+            direction: '<=',
+            note: `${args['unit-ms']} ms units`,
+          },
+          {
+            name: 'sampler CPU per second at 1 Hz',
+            measured: perSample / 1000,
+            bound: 0.01,
+            direction: '<=',
+            note: `${processes + 1} processes`,
+          },
+          {
+            name: `summary of ${(stream.events.length / 1e6).toFixed(2)}M events, seconds`,
+            measured: summarizeMs / 1000,
+            bound: 5,
+            direction: '<=',
+          },
+        ],
+        4,
+      );
       if (missed > 0) process.exitCode = 1;
     } finally {
       rmSync(dir, { recursive: true, force: true });

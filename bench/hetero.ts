@@ -27,7 +27,16 @@ import { benchHome, repoRoot } from '../src/core/paths.js';
 import { SCALES, type ScaleName } from '../src/core/workload.js';
 import { ensureCluster } from '../src/db/cluster.js';
 import { phaseIntervals, lastEventTime } from '../src/metrics/summarize.js';
-import { configTimes, heteroParametersOf, unionLength, unitConcurrency, unitTimes, type HeteroParameters, type UnitMeasure, type UnitTime } from '../src/metrics/unit-times.js';
+import {
+  configTimes,
+  heteroParametersOf,
+  unionLength,
+  unitConcurrency,
+  unitTimes,
+  type HeteroParameters,
+  type UnitMeasure,
+  type UnitTime,
+} from '../src/metrics/unit-times.js';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import { proposition1, proposition2, simulate, simulateSchedule } from '../src/sched/simulator.js';
@@ -60,10 +69,20 @@ if (from) {
   for (const run of await loadRuns([from], { requireSummary: true })) {
     const id = run.info.approach as ApproachId;
     // The latest complete hetero run of each approach.
-    if (run.info.workload === 'hetero' && run.summary.status === 'complete' && APPROACHES.includes(id) && (!runs[id] || runs[id].info.startedAt < run.info.startedAt)) runs[id] = run;
+    if (
+      run.info.workload === 'hetero' &&
+      run.summary.status === 'complete' &&
+      APPROACHES.includes(id) &&
+      (!runs[id] || runs[id].info.startedAt < run.info.startedAt)
+    )
+      runs[id] = run;
   }
   for (const a of APPROACHES) if (!runs[a]) throw new Error(`--from: no complete hetero run of ${a} in ${from}`);
-  if (runs.udaf.info.segments !== runs.ctq.info.segments || runs.udaf.info.scale !== runs.ctq.info.scale || heteroP(runs.udaf) !== heteroP(runs.ctq)) {
+  if (
+    runs.udaf.info.segments !== runs.ctq.info.segments ||
+    runs.udaf.info.scale !== runs.ctq.info.scale ||
+    heteroP(runs.udaf) !== heteroP(runs.ctq)
+  ) {
     throw new Error(`--from: the udaf and ctq runs in ${from} differ in scale, segments or p`);
   }
   values.scale = runs.udaf.info.scale;
@@ -76,7 +95,8 @@ if (!SCALES.includes(scale)) throw new Error(`--scale must be one of ${SCALES.jo
 const p = Number(values.p);
 if (!(p >= 0 && p <= 1)) throw new Error(`--p must be a number in [0, 1], got ${values.p}`);
 const segments = Number(values.segments);
-if (!Number.isInteger(segments) || segments < 1) throw new Error(`--segments must be an integer >= 1, got ${values.segments}`);
+if (!Number.isInteger(segments) || segments < 1)
+  throw new Error(`--segments must be an integer >= 1, got ${values.segments}`);
 const seeds = Number(values.seeds);
 if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds must be an integer >= 1, got ${values.seeds}`);
 const seed = Number(values.seed);
@@ -88,17 +108,34 @@ const LARGE_M = 1000;
 const outDir = from ?? join(repoRoot(), 'runs', `hetero-${scale}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(outDir, { recursive: true });
 if (from) {
-  console.log(`bench/hetero: stored runs in ${relative(process.cwd(), outDir)}: scale ${scale}, p ${p}, ${segments} segments`);
-  for (const a of APPROACHES) console.log(`  ${a}: execution ${runs[a].summary.executionSeconds.toFixed(1)} s: ${relative(process.cwd(), runs[a].dir)}`);
+  console.log(
+    `bench/hetero: stored runs in ${relative(process.cwd(), outDir)}: scale ${scale}, p ${p}, ${segments} segments`,
+  );
+  for (const a of APPROACHES)
+    console.log(
+      `  ${a}: execution ${runs[a].summary.executionSeconds.toFixed(1)} s: ${relative(process.cwd(), runs[a].dir)}`,
+    );
 } else {
-  console.log(`bench/hetero: scale ${scale}, p ${p}, ${segments} segments, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`);
+  console.log(
+    `bench/hetero: scale ${scale}, p ${p}, ${segments} segments, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`,
+  );
   const topology = await ensureCluster({ segments });
   for (const approach of APPROACHES) {
     const started = Date.now();
     process.stdout.write(`  ${approach} ... `);
-    const { runDir } = await runSpec({ approach, workload: 'hetero', scale, topology, seed, runsDir: outDir, options: { p: String(p) } });
+    const { runDir } = await runSpec({
+      approach,
+      workload: 'hetero',
+      scale,
+      topology,
+      seed,
+      runsDir: outDir,
+      options: { p: String(p) },
+    });
     runs[approach] = await loadRun(runDir, { requireSummary: true });
-    console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (execution ${runs[approach].summary.executionSeconds.toFixed(1)} s): ${relative(process.cwd(), runDir)}`);
+    console.log(
+      `done in ${((Date.now() - started) / 1000).toFixed(1)} s (execution ${runs[approach].summary.executionSeconds.toFixed(1)} s): ${relative(process.cwd(), runDir)}`,
+    );
   }
 }
 
@@ -139,8 +176,17 @@ const lessImport = { udaf: execution.udaf - engineImport.udaf, ctq: execution.ct
 
 // (a) The run's configs with their measured mean times: the very schedulers the runs used.
 const runtimes = info.configs.map((c) => paramsOf.pooled.configs.find((t) => t.config === c.id)?.meanMs ?? Number.NaN);
-const exactSync = simulateSchedule(createRoundRobinScheduler({ configs: M, segments: W, epochs, seed }), W, runtimes).makespan;
-const exactAsync = Array.from({ length: seeds }, (_, r) => simulateSchedule(createAsyncRandomScheduler({ configs: M, segments: W, epochs, seed: seed + r }), W, runtimes).makespan);
+const exactSync = simulateSchedule(
+  createRoundRobinScheduler({ configs: M, segments: W, epochs, seed }),
+  W,
+  runtimes,
+).makespan;
+const exactAsync = Array.from(
+  { length: seeds },
+  (_, r) =>
+    simulateSchedule(createAsyncRandomScheduler({ configs: M, segments: W, epochs, seed: seed + r }), W, runtimes)
+      .makespan,
+);
 const exact = { syncMs: exactSync, asyncMeanMs: mean(exactAsync), speedup: mean(exactAsync.map((a) => exactSync / a)) };
 
 // (b), (c) The paper's model: per config l_s with probability p, else l_m.
@@ -167,14 +213,25 @@ const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const s1 = (x: number): string => `${(x / 1000).toFixed(1)} s`;
 
 console.log('');
-console.log(`Measured per-sub-epoch unit times (${measure}: ${measure === 'busy' ? "union of the unit's train/data/model-hop spans" : "first start to last end of the unit's train/data/model-hop spans"}; engine import and validation excluded)`);
+console.log(
+  `Measured per-sub-epoch unit times (${measure}: ${measure === 'busy' ? "union of the unit's train/data/model-hop spans" : "first start to last end of the unit's train/data/model-hop spans"}; engine import and validation excluded)`,
+);
 console.log(
   formatTable(
     ['run', 'l_s (ms)', 'l_m (ms)', 'l_m/l_s', 'p observed', 'fast/slow configs', 'units', 'units at once'],
     (['udaf', 'ctq', 'pooled'] as const).map((k) => {
       const h = paramsOf[k];
       const units = k === 'pooled' ? unitsOf.udaf.length + unitsOf.ctq.length : unitsOf[k].length;
-      return [k, ms(h.ls), ms(h.lm), f2(h.ratio), f2(h.p), `${h.fast}/${h.slow}`, units, k === 'pooled' ? '' : f2(concurrency[k])];
+      return [
+        k,
+        ms(h.ls),
+        ms(h.lm),
+        f2(h.ratio),
+        f2(h.p),
+        `${h.fast}/${h.slow}`,
+        units,
+        k === 'pooled' ? '' : f2(concurrency[k]),
+      ];
     }),
   ),
 );
@@ -183,22 +240,34 @@ for (const approach of APPROACHES) {
   if (W >= 2 && concurrency[approach] < 1.2) {
     console.log(
       `WARNING: ${approach}'s units ran one after another (${f2(concurrency[approach])} at once on ${W} segments): its training did not run on the ` +
-        'segments in parallel (for udaf: the batch statement\'s aggregate was not pushed down; EXPLAIN the batch statement). Its measured time is not that of the approach as designed.',
+        "segments in parallel (for udaf: the batch statement's aggregate was not pushed down; EXPLAIN the batch statement). Its measured time is not that of the approach as designed.",
     );
   }
 }
 console.log('');
-console.log(`Per config (pooled): ${paramsOf.pooled.configs.map((c) => `#${c.config} ${c.kind} ${ms(c.meanMs)} ms`).join(', ')}`);
+console.log(
+  `Per config (pooled): ${paramsOf.pooled.configs.map((c) => `#${c.config} ${c.kind} ${ms(c.meanMs)} ms`).join(', ')}`,
+);
 console.log('');
-console.log(`Speedup of async (ctq) over sync (udaf) MOP, T_udaf / T_ctq: M = ${M} configs (${mix}; f fast, S slow), W = ${W} segments, ${epochs} epochs, p option ${p}`);
+console.log(
+  `Speedup of async (ctq) over sync (udaf) MOP, T_udaf / T_ctq: M = ${M} configs (${mix}; f fast, S slow), W = ${W} segments, ${epochs} epochs, p option ${p}`,
+);
 const rows: (string | number)[][] = [
-  ['measured: execution time (ETL excluded)', f2(execution.udaf / execution.ctq), `udaf ${execution.udaf.toFixed(1)} s / ctq ${execution.ctq.toFixed(1)} s`],
+  [
+    'measured: execution time (ETL excluded)',
+    f2(execution.udaf / execution.ctq),
+    `udaf ${execution.udaf.toFixed(1)} s / ctq ${execution.ctq.toFixed(1)} s`,
+  ],
   [
     'measured: execution time less engine import',
     f2(lessImport.udaf / lessImport.ctq),
     `udaf ${lessImport.udaf.toFixed(1)} s / ctq ${lessImport.ctq.toFixed(1)} s (import ${engineImport.udaf.toFixed(1)} s / ${engineImport.ctq.toFixed(1)} s wall)`,
   ],
-  ['measured: sum of epoch times', f2(epochSum.udaf / epochSum.ctq), `udaf ${epochSum.udaf.toFixed(1)} s / ctq ${epochSum.ctq.toFixed(1)} s`],
+  [
+    'measured: sum of epoch times',
+    f2(epochSum.udaf / epochSum.ctq),
+    `udaf ${epochSum.udaf.toFixed(1)} s / ctq ${epochSum.ctq.toFixed(1)} s`,
+  ],
   [
     `simulator, the run's ${M} configs at their measured times`,
     f2(exact.speedup),
@@ -207,7 +276,9 @@ const rows: (string | number)[][] = [
   [
     `simulator, Bernoulli(p=${f2(pObserved)}) draw, M=${M}`,
     f2(bernoulliRun?.speedup ?? Number.NaN),
-    bernoulliRun ? `sync ${s1(bernoulliRun.syncMeanMs)} / async ${s1(bernoulliRun.asyncMeanMs)} (mean of ${seeds} seeds)` : 'needs fast and slow configs',
+    bernoulliRun
+      ? `sync ${s1(bernoulliRun.syncMeanMs)} / async ${s1(bernoulliRun.asyncMeanMs)} (mean of ${seeds} seeds)`
+      : 'needs fast and slow configs',
   ],
   [
     `simulator, Bernoulli(p=${f2(pObserved)}) draw, M=${LARGE_M} (M >> W)`,
@@ -271,5 +342,8 @@ const report = {
   cores: availableParallelism(),
 };
 const jsonPath = join(outDir, 'hetero.json');
-writeFileSync(jsonPath, `${JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+writeFileSync(
+  jsonPath,
+  `${JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+);
 console.log(`\nAll numbers: ${relative(process.cwd(), jsonPath)}`);

@@ -142,7 +142,9 @@ async function main(): Promise<void> {
       );
     }
     const r1 = median(times['1 Hz']) / base;
-    console.log(`\nsampler at 1 Hz: ${((r1 - 1) * 100).toFixed(2)}% slowdown (target < 1%): ${r1 < 1.01 ? 'OK' : 'OVER TARGET'}`);
+    console.log(
+      `\nsampler at 1 Hz: ${((r1 - 1) * 100).toFixed(2)}% slowdown (target < 1%): ${r1 < 1.01 ? 'OK' : 'OVER TARGET'}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     for (const w of workers) w.kill();

@@ -44,25 +44,35 @@ const { values } = parseArgs({
 });
 const from = values.from ? resolve(values.from) : undefined;
 if (from && !existsSync(from)) throw new Error(`--from: no such folder ${from}`);
-const stored = from && existsSync(join(from, 'scalability.json')) ? (JSON.parse(readFileSync(join(from, 'scalability.json'), 'utf8')) as { scale: string; threads: number | 'auto' }) : undefined;
+const stored =
+  from && existsSync(join(from, 'scalability.json'))
+    ? (JSON.parse(readFileSync(join(from, 'scalability.json'), 'utf8')) as { scale: string; threads: number | 'auto' })
+    : undefined;
 const scale = (stored?.scale ?? values.scale) as ScaleName;
 if (!SCALES.includes(scale)) throw new Error(`--scale must be one of ${SCALES.join(', ')}`);
-let approaches = (values.approaches ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+let approaches = (values.approaches ?? '')
+  .split(',')
+  .map((a) => a.trim())
+  .filter(Boolean);
 let segmentCounts = [...new Set((values.segments ?? '').split(',').map(Number))].sort((a, b) => a - b);
-if (segmentCounts.length === 0 || segmentCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--segments must list integers >= 1, got ${values.segments}`);
+if (segmentCounts.length === 0 || segmentCounts.some((n) => !Number.isInteger(n) || n < 1))
+  throw new Error(`--segments must list integers >= 1, got ${values.segments}`);
 const threadsArg = stored ? String(stored.threads) : values.threads;
 const threads = threadsArg === 'auto' ? undefined : Number(threadsArg);
-if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new Error(`--threads must be an integer >= 1 or auto, got ${threadsArg}`);
+if (threads !== undefined && (!Number.isInteger(threads) || threads < 1))
+  throw new Error(`--threads must be an integer >= 1 or auto, got ${threadsArg}`);
 const seed = Number(values.seed);
 const options = { dataset: values.dataset ?? 'imagenet' };
 const cores = availableParallelism();
 
-const outDir = from ?? join(repoRoot(), 'runs', `scalability-${scale}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+const outDir =
+  from ?? join(repoRoot(), 'runs', `scalability-${scale}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(outDir, { recursive: true });
-if (!from) console.log(
-  `bench/scalability: ${approaches.join(', ')} on ${segmentCounts.join(', ')} segments, scale ${scale}, dataset ${options.dataset}, ` +
-    `${threads ?? 'cores / segments'} engine thread(s) per segment, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`,
-);
+if (!from)
+  console.log(
+    `bench/scalability: ${approaches.join(', ')} on ${segmentCounts.join(', ')} segments, scale ${scale}, dataset ${options.dataset}, ` +
+      `${threads ?? 'cores / segments'} engine thread(s) per segment, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`,
+  );
 
 type Group = 'trainValid' | 'dataTransmission' | 'modelAndApproach';
 interface Result {
@@ -96,8 +106,8 @@ function resultOf(approach: string, segments: number, runDir: string, summary: S
     machine: {
       trainValid: perSegment.trainValid * segments,
       dataTransmission: perSegment.dataTransmission * segments,
-      modelAndApproach: (perSegment.modelTransmission + perSegment.approachSpecific + perSegment.unattributed) *
-        segments,
+      modelAndApproach:
+        (perSegment.modelTransmission + perSegment.approachSpecific + perSegment.unattributed) * segments,
     },
     unitsAtOnce,
   };
@@ -107,7 +117,9 @@ const results: Result[] = [];
 if (from) {
   for (const run of await loadRuns([from], { requireSummary: true })) {
     if (run.info.workload !== 'scalability' || run.summary.status !== 'complete') continue;
-    results.push(resultOf(run.info.approach, run.info.segments, run.dir, run.summary, unitConcurrency(unitTimes(run.events))));
+    results.push(
+      resultOf(run.info.approach, run.info.segments, run.dir, run.summary, unitConcurrency(unitTimes(run.events))),
+    );
   }
   if (results.length === 0) throw new Error(`--from: no complete scalability runs in ${from}`);
   const wanted = values.approaches !== undefined && process.argv.includes('--approaches') ? approaches : [];
@@ -123,10 +135,21 @@ if (from) {
       const t0 = Date.now();
       process.stdout.write(`  ${approach} on ${segments} ... `);
       try {
-        const { runDir, summary } = await runSpec({ approach, workload: 'scalability', scale, topology, seed, runsDir: outDir, options, threads });
+        const { runDir, summary } = await runSpec({
+          approach,
+          workload: 'scalability',
+          scale,
+          topology,
+          seed,
+          runsDir: outDir,
+          options,
+          threads,
+        });
         const run = await loadRun(runDir);
         results.push(resultOf(approach, segments, runDir, summary, unitConcurrency(unitTimes(run.events))));
-        console.log(`execution ${summary.executionSeconds.toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s in all): ${relative(process.cwd(), runDir)}`);
+        console.log(
+          `execution ${summary.executionSeconds.toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s in all): ${relative(process.cwd(), runDir)}`,
+        );
       } catch (error) {
         const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
         results.push({ approach, segments, error: message });
@@ -137,7 +160,8 @@ if (from) {
 }
 const base = segmentCounts[0];
 
-const find = (approach: string, segments: number): Result | undefined => results.find((r) => r.approach === approach && r.segments === segments);
+const find = (approach: string, segments: number): Result | undefined =>
+  results.find((r) => r.approach === approach && r.segments === segments);
 const headers = ['approach', ...segmentCounts.map((n) => `${n} seg`)];
 
 console.log('');
@@ -151,7 +175,8 @@ console.log(
         const r = find(a, n);
         const b = find(a, base);
         if (!r || r.executionSeconds === undefined) return 'failed';
-        const speedup = b?.executionSeconds !== undefined ? `${(b.executionSeconds / r.executionSeconds).toFixed(2)}x` : 'n/a';
+        const speedup =
+          b?.executionSeconds !== undefined ? `${(b.executionSeconds / r.executionSeconds).toFixed(2)}x` : 'n/a';
         return `${r.executionSeconds.toFixed(1)} s (${speedup})`;
       }),
     ]),
@@ -188,10 +213,17 @@ console.log('Units at once (how many segments trained side by side on average wh
 console.log(
   formatTable(
     headers,
-    approaches.map((a) => [a, ...segmentCounts.map((n) => {
-      const r = find(a, n);
-      return r?.unitsAtOnce !== undefined && Number.isFinite(r.unitsAtOnce) ? r.unitsAtOnce.toFixed(2) : r?.error ? 'failed' : 'n/a';
-    })]),
+    approaches.map((a) => [
+      a,
+      ...segmentCounts.map((n) => {
+        const r = find(a, n);
+        return r?.unitsAtOnce !== undefined && Number.isFinite(r.unitsAtOnce)
+          ? r.unitsAtOnce.toFixed(2)
+          : r?.error
+            ? 'failed'
+            : 'n/a';
+      }),
+    ]),
   ),
 );
 
@@ -207,5 +239,9 @@ console.log(
 );
 
 const jsonPath = join(outDir, 'scalability.json');
-if (!from) writeFileSync(jsonPath, `${JSON.stringify({ scale, dataset: options.dataset, seed, threads: threads ?? 'auto', cores, approaches, segments: segmentCounts, results }, null, 2)}\n`);
+if (!from)
+  writeFileSync(
+    jsonPath,
+    `${JSON.stringify({ scale, dataset: options.dataset, seed, threads: threads ?? 'auto', cores, approaches, segments: segmentCounts, results }, null, 2)}\n`,
+  );
 console.log(`\nAll numbers: ${relative(process.cwd(), jsonPath)}`);

@@ -25,7 +25,16 @@ function timeScheduler(scheduler: 'async' | 'sync', runs: number): string {
   for (let r = 0; r < runs; r++) {
     const cpuStart = process.cpuUsage();
     const start = performance.now();
-    const result = simulate({ scheduler, configs: CONFIGS, workers: WORKERS, epochs: EPOCHS, p: 0.9, ls: 1, lm: 8, seed: 1 });
+    const result = simulate({
+      scheduler,
+      configs: CONFIGS,
+      workers: WORKERS,
+      epochs: EPOCHS,
+      p: 0.9,
+      ls: 1,
+      lm: 8,
+      seed: 1,
+    });
     wall.push(performance.now() - start);
     const used = process.cpuUsage(cpuStart);
     cpu.push((used.user + used.system) / 1000);

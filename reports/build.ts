@@ -32,7 +32,10 @@ export interface BuildResult {
 }
 
 /** Every figure the runs (and the simulation) give, in report order. */
-export function reportFigures(runs: readonly LoadedRun[], simulation?: Parameters<typeof simulationFigures>[0]): Figure[] {
+export function reportFigures(
+  runs: readonly LoadedRun[],
+  simulation?: Parameters<typeof simulationFigures>[0],
+): Figure[] {
   return [
     ...figure9(runs),
     ...searchFigures(runs),

@@ -142,7 +142,11 @@ export function byApproach(runs: readonly LoadedRun[]): [string, LoadedRun[]][] 
  * The runs a figure or table row stands on: the complete ones when there are any, else the
  * incomplete ones (and the row is then marked incomplete).
  */
-export function usableRuns(runs: readonly LoadedRun[]): { runs: LoadedRun[]; status: 'complete' | 'incomplete'; excluded: number } {
+export function usableRuns(runs: readonly LoadedRun[]): {
+  runs: LoadedRun[];
+  status: 'complete' | 'incomplete';
+  excluded: number;
+} {
   const complete = runs.filter((r) => r.summary.status === 'complete');
   if (complete.length > 0) return { runs: complete, status: 'complete', excluded: runs.length - complete.length };
   return { runs: [...runs], status: 'incomplete', excluded: 0 };
@@ -156,14 +160,20 @@ export function approachLabel(approach: string, status: 'complete' | 'incomplete
 
 /** A row's name in figures and tables: the paper's name of its approach, what sets it apart, incomplete. */
 export function rowLabel(row: RunRow, status: 'complete' | 'incomplete'): string {
-  const name = row.distinguishing ? `${approachName(row.approach)} (${row.distinguishing})` : approachName(row.approach);
+  const name = row.distinguishing
+    ? `${approachName(row.approach)} (${row.distinguishing})`
+    : approachName(row.approach);
   return status === 'complete' ? name : `${name} (incomplete)`;
 }
 
 /** How a group is said in captions: "ImageNet, tiny scale, 2 segments, 3 repeats". */
 export function groupCaption(group: RunGroup): string {
   const repeats = Math.max(0, ...group.rows.map((row) => usableRuns(row.runs).runs.length));
-  const parts = [workloadName(group.workload), `${group.scale} scale`, `${group.segments} segment${group.segments === 1 ? '' : 's'}`];
+  const parts = [
+    workloadName(group.workload),
+    `${group.scale} scale`,
+    `${group.segments} segment${group.segments === 1 ? '' : 's'}`,
+  ];
   if (repeats > 0) parts.push(`${repeats} repeat${repeats === 1 ? '' : 's'}`);
   return parts.join(', ');
 }

@@ -101,7 +101,11 @@ export function convergenceFigure(group: RunGroup): Figure {
   const values = convergencePoints(group.rows);
   const letter = figure9Letters(group.workload).convergence;
   const what = 'Validation loss per epoch';
-  const heading = letter ? `Figure ${letter}: ${what}` : group.workload === 'criteo' ? `${what} (Criteo; the paper omits it)` : what;
+  const heading = letter
+    ? `Figure ${letter}: ${what}`
+    : group.workload === 'criteo'
+      ? `${what} (Criteo; the paper omits it)`
+      : what;
   const subtitle = [groupCaption(group), `solid, circles: ${SERIES_MEAN}; dashed, squares: ${SERIES_BEST}`];
   const colour = approachColourScale(values.map((v) => ({ id: v.approachId, label: v.approach })));
   return {
@@ -335,7 +339,7 @@ export function breakdownMarkdown(sections: readonly BreakdownSection[]): string
     out.push('');
   }
   out.push(
-    '- Approach-specific is measured in three parts: average (MA\'s weighted average), schedule (scheduler and ' +
+    "- Approach-specific is measured in three parts: average (MA's weighted average), schedule (scheduler and " +
       'statement dispatch work), idle (barrier waits, workers with no unit to run).',
   );
   out.push('- Unattributed: time inside an epoch that no span covers; it is shown, never folded into a component.');

@@ -22,8 +22,26 @@ export const KIND_COLOURS: Partial<Record<SpanKind, string>> = {
 const DRAW_ORDER: SpanKind[] = ['idle', 'schedule', 'average', 'data', 'engine-init', 'train', 'valid', 'model-hop'];
 
 const CONFIG_COLOURS = [
-  '#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac',
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#aec7e8',
+  '#4c78a8',
+  '#f58518',
+  '#54a24b',
+  '#e45756',
+  '#72b7b2',
+  '#eeca3b',
+  '#b279a2',
+  '#ff9da6',
+  '#9d755d',
+  '#bab0ac',
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#bcbd22',
+  '#aec7e8',
 ];
 
 export interface GanttBar {
@@ -39,7 +57,9 @@ export interface GanttBar {
 
 /** Where execution started: the first execution phase mark, else the first span. */
 export function executionStart(run: LoadedRun): number {
-  const marks = run.events.filter((e) => e.type === 'phase' && e.phase === 'execution' && e.edge === 'start').map((e) => (e as { at: number }).at);
+  const marks = run.events
+    .filter((e) => e.type === 'phase' && e.phase === 'execution' && e.edge === 'start')
+    .map((e) => (e as { at: number }).at);
   if (marks.length > 0) return Math.min(...marks);
   const spans = run.events.filter((e): e is Span => e.type === 'span');
   return spans.length > 0 ? Math.min(...spans.map((s) => s.start)) : 0;
@@ -84,10 +104,16 @@ export function ganttFigure(run: LoadedRun): Figure {
   const incomplete = run.summary.status !== 'complete';
   const name = `${approachName(run.info.approach)} on ${workloadName(run.info.workload)}`;
   const title = `Gantt: ${name}${incomplete ? ' (incomplete)' : ''}`;
-  const rows = [...new Map(values.map((v) => [v.row, v.rowOrder])).entries()].sort((a, b) => a[1] - b[1]).map(([r]) => r);
-  const configs = [...new Set(values.filter((v) => v.legend.startsWith('config ')).map((v) => v.config!))].sort((a, b) => a - b);
+  const rows = [...new Map(values.map((v) => [v.row, v.rowOrder])).entries()]
+    .sort((a, b) => a[1] - b[1])
+    .map(([r]) => r);
+  const configs = [...new Set(values.filter((v) => v.legend.startsWith('config ')).map((v) => v.config!))].sort(
+    (a, b) => a - b,
+  );
   const kinds = (Object.keys(KIND_COLOURS) as SpanKind[]).filter((k) => values.some((v) => v.legend === k));
-  const plainKinds = [...new Set(values.map((v) => v.legend).filter((l) => !l.startsWith('config ') && !kinds.includes(l as SpanKind)))].sort();
+  const plainKinds = [
+    ...new Set(values.map((v) => v.legend).filter((l) => !l.startsWith('config ') && !kinds.includes(l as SpanKind))),
+  ].sort();
   const domain = [...configs.map((c) => `config ${c}`), ...plainKinds, ...kinds];
   const range = [
     ...configs.map((_, i) => CONFIG_COLOURS[i % CONFIG_COLOURS.length]),
@@ -96,7 +122,8 @@ export function ganttFigure(run: LoadedRun): Figure {
   ];
   // Configs are labelled "c<id>" so that the legend packs into a few short rows; the chart is made
   // at least as tall as its legend.
-  const short = (legend: string): string => (legend.startsWith('config ') ? `c${legend.slice('config '.length)}` : legend);
+  const short = (legend: string): string =>
+    legend.startsWith('config ') ? `c${legend.slice('config '.length)}` : legend;
   const data = values.map((v) => ({ ...v, legend: short(v.legend) }));
   const legendRows = Math.ceil(domain.length / LEGEND_COLUMNS);
   const height = Math.max(rows.length * 16, legendRows * LEGEND_ROW_PX, 40);
@@ -105,7 +132,10 @@ export function ganttFigure(run: LoadedRun): Figure {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: title,
-      subtitle: [run.info.runId, `${run.info.scale} scale, ${run.info.segments} segment${run.info.segments === 1 ? '' : 's'}; dashed: epoch ends`],
+      subtitle: [
+        run.info.runId,
+        `${run.info.scale} scale, ${run.info.segments} segment${run.info.segments === 1 ? '' : 's'}; dashed: epoch ends`,
+      ],
     },
     width: PLOT_WIDTH,
     height,

@@ -38,10 +38,24 @@ export function scopeSvgIds(svg: string, prefix: string): string {
 }
 
 function runsTable(runs: readonly LoadedRun[]): string {
-  const head = ['run', 'approach', 'workload', 'scale', 'segments', 'status', 'started', 'finished', 'execution', 'git'];
+  const head = [
+    'run',
+    'approach',
+    'workload',
+    'scale',
+    'segments',
+    'status',
+    'started',
+    'finished',
+    'execution',
+    'git',
+  ];
   const rows = runs.map((r) => {
     const s = r.summary;
-    const status = s.status === 'complete' ? 'complete' : `<strong class="incomplete">incomplete</strong>${r.summarySource === 'derived' ? ' (no summary.json)' : ''}`;
+    const status =
+      s.status === 'complete'
+        ? 'complete'
+        : `<strong class="incomplete">incomplete</strong>${r.summarySource === 'derived' ? ' (no summary.json)' : ''}`;
     const env = r.info.environment;
     return `<tr><td>${escapeHtml(r.info.runId)}</td><td>${escapeHtml(r.info.approach)}</td><td>${escapeHtml(r.info.workload)}</td><td>${escapeHtml(r.info.scale)}</td><td>${r.info.segments}</td><td>${status}</td><td>${escapeHtml(r.info.startedAt)}</td><td>${escapeHtml(s.finishedAt ?? '-')}</td><td>${escapeHtml(formatDuration(s.executionSeconds))}</td><td>${escapeHtml(env.gitSha.slice(0, 10))}${env.gitDirty ? ' (dirty)' : ''}</td></tr>`;
   });
@@ -77,7 +91,10 @@ function table6Html(t: Table6): string {
         ? ''
         : '<p class="notes">The run\'s processes during execution, per group: CPU (percent of the machine) / ' +
           'memory.</p>' +
-          numericTable(groups.head, groups.rows.map((cells) => ({ cells })));
+          numericTable(
+            groups.head,
+            groups.rows.map((cells) => ({ cells })),
+          );
     return `<h3>${escapeHtml(s.title)}</h3>${main}${groupsHtml}`;
   });
   return parts.join('\n') + `<ul class="notes">${t.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`;
@@ -114,7 +131,9 @@ export function renderHtml(report: HtmlReport): string {
     .join('\n');
   const incomplete = report.runs.filter((r) => r.summary.status !== 'complete').length;
   const warnings =
-    report.warnings.length > 0 ? `<ul class="warnings">${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '';
+    report.warnings.length > 0
+      ? `<ul class="warnings">${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
+      : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

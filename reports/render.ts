@@ -69,7 +69,9 @@ function useFontMetrics(): void {
     return w;
   };
   // textMetrics is exported by vega at run time but missing from its type declarations.
-  const metrics = (vega as unknown as { textMetrics: object }).textMetrics as { width: (item: { fontSize?: number }, text: unknown) => number };
+  const metrics = (vega as unknown as { textMetrics: object }).textMetrics as {
+    width: (item: { fontSize?: number }, text: unknown) => number;
+  };
   metrics.width = (item, text) => {
     const size = item.fontSize ?? 11;
     const lines = Array.isArray(text) ? text.map(String) : [String(text ?? '')];

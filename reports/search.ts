@@ -62,7 +62,15 @@ export function learningCurves(group: RunGroup): CurvePoint[] {
     for (const m of run.summary.metrics) {
       if (!Number.isFinite(m.validAccuracy)) continue;
       const label = labels.get(m.config) ?? `config ${m.config}`;
-      out.push({ approach, approachName: approachName(approach), config: m.config, label, epoch: m.epoch + 1, validError: 1 - m.validAccuracy, validLoss: m.validLoss });
+      out.push({
+        approach,
+        approachName: approachName(approach),
+        config: m.config,
+        label,
+        epoch: m.epoch + 1,
+        validError: 1 - m.validAccuracy,
+        validLoss: m.validLoss,
+      });
     }
   }
   return out.sort((a, b) => a.approach.localeCompare(b.approach) || a.config - b.config || a.epoch - b.epoch);
@@ -240,15 +248,22 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
   const lines: string[] = ['# Searches (paper 5.2.4: Figure 12, Table 7)', ''];
   for (const group of groups) {
     lines.push(`## ${group.title}`, '');
-    lines.push('| approach | configs | units | best validation error | reached by | execution |', '|---|---|---|---|---|---|');
+    lines.push(
+      '| approach | configs | units | best validation error | reached by | execution |',
+      '|---|---|---|---|---|---|',
+    );
     for (const row of bestErrors(group)) {
       const approach = row.status === 'complete' ? row.approach : `${row.approach} (incomplete)`;
       const best = cell(row.bestError, (v) => v.toFixed(3));
       const by = row.bestEpoch === null ? '' : `${row.bestConfig}, epoch ${row.bestEpoch}`;
-      lines.push(`| ${approach} | ${row.configs} | ${row.units} | ${best} | ${by} | ${formatDuration(row.executionSeconds)} |`);
+      lines.push(
+        `| ${approach} | ${row.configs} | ${row.units} | ${best} | ${by} | ${formatDuration(row.executionSeconds)} |`,
+      );
     }
     lines.push('', 'Table 7: resource use of the search runs (execution phase).', '');
-    lines.push('| approach | GPU util. | GPU RAM util. | CPU util. | DRAM util. | network (counted) | per-worker disk R/W |');
+    lines.push(
+      '| approach | GPU util. | GPU RAM util. | CPU util. | DRAM util. | network (counted) | per-worker disk R/W |',
+    );
     lines.push('|---|---|---|---|---|---|---|');
     for (const row of table7(group)) {
       const disk =
@@ -263,7 +278,13 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
     for (const [approach, all] of rowsByLabel(group)) {
       const rungs = ashaRungs(runOf(all).run);
       if (rungs.length === 0) continue;
-      lines.push('', `ASHA rungs, ${approach}:`, '', '| rung | epochs | configs | promoted | stopped | best loss |', '|---|---|---|---|---|---|');
+      lines.push(
+        '',
+        `ASHA rungs, ${approach}:`,
+        '',
+        '| rung | epochs | configs | promoted | stopped | best loss |',
+        '|---|---|---|---|---|---|',
+      );
       for (const r of rungs) {
         lines.push(
           `| ${r.rung} | ${r.epochs} | ${r.configs} | ${r.promoted.join(', ') || '-'} | ${r.stopped.join(', ') || '-'} | ` +
@@ -274,9 +295,9 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
     lines.push('');
   }
   lines.push(
-    'Validation error = 1 - validation accuracy. Network: the network transports\' bytes during execution, ' +
+    "Validation error = 1 - validation accuracy. Network: the network transports' bytes during execution, " +
       'counted exactly (docs/measurement.md). ' +
-      'Per-worker disk R/W: storage I/O of the run\'s processes during execution over the segments.',
+      "Per-worker disk R/W: storage I/O of the run's processes during execution over the segments.",
     '',
   );
   return lines.join('\n');

@@ -7,7 +7,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { SIMULATION_FILE, simulationFileSchema, type SimulationFile, type SimulationPoint } from '../src/sched/simulation-schema.js';
+import {
+  SIMULATION_FILE,
+  simulationFileSchema,
+  type SimulationFile,
+  type SimulationPoint,
+} from '../src/sched/simulation-schema.js';
 import { RunFolderError } from '../src/store/read.js';
 import type { Figure } from './figure9.js';
 import { approachColour, PANEL_HEIGHT, PANEL_WIDTH, SERIES_COLOURS } from './style.js';
@@ -25,7 +30,10 @@ export async function loadSimulation(path: string): Promise<SimulationFile> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new RunFolderError(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, path);
+    throw new RunFolderError(
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      path,
+    );
   }
   let value: unknown;
   try {
@@ -35,7 +43,10 @@ export async function loadSimulation(path: string): Promise<SimulationFile> {
   }
   const parsed = simulationFileSchema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const issues = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.')}: ${i.message}`)
+      .join('; ');
     throw new RunFolderError(`is not a simulation file: ${issues}`, path);
   }
   return parsed.data;
@@ -59,7 +70,12 @@ export function simulationFigures(sim: SimulationFile): Figure[] {
   const workers = [...new Set(sim.points.map((p) => p.workers))].sort((a, b) => a - b);
   const scenarios = [...new Set(sim.points.map(scenarioOf))];
   const long = sim.points.flatMap((p) =>
-    (Object.keys(SERIES) as (keyof typeof SERIES)[]).map((k) => ({ scenario: scenarioOf(p), workers: p.workers, series: SERIES[k], value: p[k] })),
+    (Object.keys(SERIES) as (keyof typeof SERIES)[]).map((k) => ({
+      scenario: scenarioOf(p),
+      workers: p.workers,
+      series: SERIES[k],
+      value: p[k],
+    })),
   );
   const makespans = sim.points.flatMap((p) => [
     { scenario: scenarioOf(p), workers: p.workers, scheduler: SYNC, makespan: p.syncMakespan },

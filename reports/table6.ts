@@ -88,11 +88,11 @@ export interface Table6 {
 }
 
 export const TABLE6_NOTES = [
-  'Each cell: mean over the row\'s n runs ± the half-width of the 95% confidence interval of the mean (Student\'s ' +
+  "Each cell: mean over the row's n runs ± the half-width of the 95% confidence interval of the mean (Student's " +
     't, n - 1 degrees of freedom); a single run shows its value alone.',
   'Execution time and all utilisations exclude ETL, start-up (the approach opening its sessions and warming its ' +
     'workers) and calibration (the raw loop measured for bench compare, docs/ci.md; in the CSV only). Epoch time = ' +
-    'execution time / number of epochs (the paper\'s definition).',
+    "execution time / number of epochs (the paper's definition).",
   'CPU and DRAM utilisation: "machine" is the whole machine, "run" the run\'s own processes (segment and ' +
     'coordinator servers with their backends, engine workers, the harness); means over the execution phase, sampled ' +
     '(default 1 Hz). Run DRAM counts private memory once per process and shared memory once per server or worker ' +
@@ -102,14 +102,14 @@ export const TABLE6_NOTES = [
     'model state; local: pipes to workers). ETL / start-up bytes: everything counted during ETL and during ' +
     'start-up, any transport.',
   'Sampled net tx: bytes sent over every interface of the machine, loopback included, during execution, as the ' +
-    'kernel counted them (other processes\' traffic included). On one machine the counted network bytes travel over ' +
+    "kernel counted them (other processes' traffic included). On one machine the counted network bytes travel over " +
     'loopback (SQL connections, with protocol overhead) or through files (the model store), so on a quiet machine ' +
     'the two agree only roughly, and on a shared one not at all.',
-  'Per-worker disk R/W: storage reads / writes of the run\'s process tree (/proc/<pid>/io) during execution, ' +
+  "Per-worker disk R/W: storage reads / writes of the run's process tree (/proc/<pid>/io) during execution, " +
     'divided by the number of segments; page-cache hits are not reads.',
   'Storage blowup: (training data in the database + copies the approach keeps) / training data in the database, ' +
     'validation copies left out on both sides. The first figure counts logical (uncompressed) bytes, the ' +
-    'paper-comparable definition of Table 3; the second counts bytes as stored (the database\'s TOAST compression ' +
+    "paper-comparable definition of Table 3; the second counts bytes as stored (the database's TOAST compression " +
     'included).',
 ];
 

@@ -21,7 +21,11 @@ export function intBoundaries(intBuckets: number): number[] {
 }
 
 /** One-hot position of an integer feature value within its intBuckets slots. */
-export function intBucket(value: number | null | undefined, intBuckets: number, boundaries = intBoundaries(intBuckets)): number {
+export function intBucket(
+  value: number | null | undefined,
+  intBuckets: number,
+  boundaries = intBoundaries(intBuckets),
+): number {
   if (value === null || value === undefined || Number.isNaN(value)) return 0;
   let count = 0;
   while (count < boundaries.length && boundaries[count] <= value) count++;
@@ -81,11 +85,17 @@ export function criteoDimension(spec: Pick<CriteoSpec, 'intBuckets' | 'hashBucke
 }
 
 /** The indices of the 39 ones in a Criteo row's feature vector. */
-export function criteoActiveIndices(row: CriteoRow, spec: Pick<CriteoSpec, 'intBuckets' | 'hashBuckets'>, boundaries = intBoundaries(spec.intBuckets)): number[] {
+export function criteoActiveIndices(
+  row: CriteoRow,
+  spec: Pick<CriteoSpec, 'intBuckets' | 'hashBuckets'>,
+  boundaries = intBoundaries(spec.intBuckets),
+): number[] {
   const out: number[] = [];
-  for (let f = 0; f < CRITEO_INT_FEATURES; f++) out.push(f * spec.intBuckets + intBucket(row.ints[f], spec.intBuckets, boundaries));
+  for (let f = 0; f < CRITEO_INT_FEATURES; f++)
+    out.push(f * spec.intBuckets + intBucket(row.ints[f], spec.intBuckets, boundaries));
   const base = CRITEO_INT_FEATURES * spec.intBuckets;
-  for (let f = 0; f < CRITEO_CAT_FEATURES; f++) out.push(base + f * spec.hashBuckets + catBucket(row.cats[f], spec.hashBuckets));
+  for (let f = 0; f < CRITEO_CAT_FEATURES; f++)
+    out.push(base + f * spec.hashBuckets + catBucket(row.cats[f], spec.hashBuckets));
   return out;
 }
 
@@ -98,7 +108,8 @@ export function featurizeCriteo(row: CriteoRow, spec: Pick<CriteoSpec, 'intBucke
 /** uint8 HWC -> float32 CHW in [0, 1]. */
 export function featurizeImage(image: Uint8Array, size: number): Float32Array {
   const plane = size * size;
-  if (image.length !== plane * 3) throw new Error(`image has ${image.length} bytes, expected ${size}x${size}x3 = ${plane * 3}`);
+  if (image.length !== plane * 3)
+    throw new Error(`image has ${image.length} bytes, expected ${size}x${size}x3 = ${plane * 3}`);
   const x = new Float32Array(plane * 3);
   for (let p = 0; p < plane; p++) {
     x[p] = image[p * 3] / 255;

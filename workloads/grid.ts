@@ -106,14 +106,21 @@ export function regularized(configs: ModelConfig[], regularizer: Regularizer): M
  * CLI's `--option` map also carries approach options) unless `strict`, where they are an error
  * listing the valid ones.
  */
-export function readOptions(workloadId: string, specs: Record<string, OptionSpec>, given: WorkloadOptions = {}, strict = false): Record<string, string> {
+export function readOptions(
+  workloadId: string,
+  specs: Record<string, OptionSpec>,
+  given: WorkloadOptions = {},
+  strict = false,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, spec] of Object.entries(specs)) out[key] = spec.default;
   for (const [key, value] of Object.entries(given)) {
     if (!(key in specs)) {
       if (!strict) continue;
       const valid = Object.keys(specs);
-      throw new Error(`Workload '${workloadId}' has no option '${key}'. ${valid.length ? `Valid options: ${valid.join(', ')}` : 'It takes no options.'}`);
+      throw new Error(
+        `Workload '${workloadId}' has no option '${key}'. ${valid.length ? `Valid options: ${valid.join(', ')}` : 'It takes no options.'}`,
+      );
     }
     out[key] = value;
   }

@@ -37,4 +37,3 @@ export function resolveWorkload(id: string, scale: string, seed: number, options
   if (!Number.isSafeInteger(seed)) throw new Error(`The seed must be an integer, got ${seed}`);
   return def.resolve(scale as ScaleName, seed, options);
 }
-

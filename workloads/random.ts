@@ -118,7 +118,8 @@ export class Permutation {
     readonly n: number,
     seed: number,
   ) {
-    if (!Number.isInteger(n) || n < 1 || n > 4294967296) throw new Error(`Permutation size must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 4294967296)
+      throw new Error(`Permutation size must be an integer in [1, 2^32], got ${n}`);
     let bits = 2;
     while (2 ** bits < n) bits += 2;
     this.halfBits = bits / 2;

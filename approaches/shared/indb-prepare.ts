@@ -6,13 +6,22 @@ import { booleanOption, type OptionValues } from '../../src/core/options.js';
 import { dropDistributedTable, dropDistributedView } from '../../src/db/distributed.js';
 import { createStepView, createWarmView, engineMeta, indbObjectName, type TaskSource } from '../../src/engine/indb.js';
 import { IndbSession } from './indb-session.js';
-import { modelsTableExists, planModelRecovery, readTableCopies, type ModelRecovery, type RecoveryOptions } from './models-table.js';
+import {
+  modelsTableExists,
+  planModelRecovery,
+  readTableCopies,
+  type ModelRecovery,
+  type RecoveryOptions,
+} from './models-table.js';
 import { PACKING_OPTIONS, packForRun, packedData } from './pack.js';
 
 /** Options every in-DBMS approach declares. */
 export const INDB_OPTIONS = {
   ...PACKING_OPTIONS,
-  cache: booleanOption(true, "decoded training buffers stay in each segment backend's memory across statements (MADlib's use_caching)"),
+  cache: booleanOption(
+    true,
+    "decoded training buffers stay in each segment backend's memory across statements (MADlib's use_caching)",
+  ),
 } as const;
 
 export type InDbmsContext = RunContext<OptionValues<typeof INDB_OPTIONS>>;
@@ -36,7 +45,11 @@ export interface RunViews {
 }
 
 export function runViewNames(runId: string): RunViews {
-  return { train: indbObjectName(runId, 'train'), valid: indbObjectName(runId, 'valid'), warm: indbObjectName(runId, 'warm') };
+  return {
+    train: indbObjectName(runId, 'train'),
+    valid: indbObjectName(runId, 'valid'),
+    warm: indbObjectName(runId, 'warm'),
+  };
 }
 
 /**
@@ -55,29 +68,60 @@ export async function startInDbms(
   const views = runViewNames(ctx.runId);
   const cache = ctx.options.cache;
   const common = { source, meta, cache };
-  await createStepView(topology, views.train, { ...common, data: prepared.trainTable, kind: 'train', writeBack: !options.returnModel, returnModel: options.returnModel });
-  await createStepView(topology, views.valid, { ...common, data: prepared.validTable, kind: 'valid', writeBack: false, returnModel: false });
+  await createStepView(topology, views.train, {
+    ...common,
+    data: prepared.trainTable,
+    kind: 'train',
+    writeBack: !options.returnModel,
+    returnModel: options.returnModel,
+  });
+  await createStepView(topology, views.valid, {
+    ...common,
+    data: prepared.validTable,
+    kind: 'valid',
+    writeBack: false,
+    returnModel: false,
+  });
   await createWarmView(topology, views.warm, meta);
-  prepared.session = await IndbSession.open(ctx, { connections: options.connections, warmView: views.warm, meta, warmCoordinator: options.warmCoordinator });
+  prepared.session = await IndbSession.open(ctx, {
+    connections: options.connections,
+    warmView: views.warm,
+    meta,
+    warmCoordinator: options.warmCoordinator,
+  });
   return prepared.session;
 }
 
 /** The models table's recovery plan for a resume (udaf, ctq --models-in db, ma). */
-export async function recoverTableModels(ctx: RunContext, table: string, layout: RecoveryOptions['layout']): Promise<ModelRecovery> {
+export async function recoverTableModels(
+  ctx: RunContext,
+  table: string,
+  layout: RecoveryOptions['layout'],
+): Promise<ModelRecovery> {
   const configs = ctx.workload.configs.map((c) => c.id);
   const options = { configs, segments: ctx.topology.segments.length, layout, absentMeansFresh: false };
   const fresh = ctx.epochs.completedUnits.length === 0;
   if (!(await modelsTableExists(ctx.topology, table))) {
     // Nothing trained was recorded: prepare makes the table anew.
     if (fresh) return { problems: [], current: new Map(), unrecorded: [], drop: [], refresh: [] };
-    const problems: Problem[] = [{ message: `the run's models table ${table} is gone from the cluster, with every model it trained`, fix: 'start a new run' }];
+    const problems: Problem[] = [
+      {
+        message: `the run's models table ${table} is gone from the cluster, with every model it trained`,
+        fix: 'start a new run',
+      },
+    ];
     return { problems, current: new Map(), unrecorded: [], drop: [], refresh: [] };
   }
   return planModelRecovery(await readTableCopies(ctx.topology, table), ctx.epochs.completedUnits, options);
 }
 
 /** Close the session; when the run is complete, drop its views and models table. */
-export async function cleanupInDbms(ctx: RunContext, prepared: InDbmsPrepared | undefined, outcome: 'complete' | 'incomplete', modelsTable?: string): Promise<void> {
+export async function cleanupInDbms(
+  ctx: RunContext,
+  prepared: InDbmsPrepared | undefined,
+  outcome: 'complete' | 'incomplete',
+  modelsTable?: string,
+): Promise<void> {
   await prepared?.session?.close();
   if (prepared) prepared.session = undefined;
   // An interrupted run keeps everything (an instance may be down); a resume makes the views anew.

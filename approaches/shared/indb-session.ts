@@ -6,7 +6,14 @@ import type pg from 'pg';
 import type { RunContext } from '../../src/core/approach.js';
 import { connect } from '../../src/db/connect.js';
 import { nameDeadInstances } from '../../src/db/distributed.js';
-import { assertPushedDown, emitEngineSpans, stepStatement, type EngineSpan, type StepRow, type Task } from '../../src/engine/indb.js';
+import {
+  assertPushedDown,
+  emitEngineSpans,
+  stepStatement,
+  type EngineSpan,
+  type StepRow,
+  type Task,
+} from '../../src/engine/indb.js';
 import { parseHeader } from '../../src/engine/protocol.js';
 import type { SegmentClients } from './models-table.js';
 
@@ -39,7 +46,8 @@ export class IndbSession {
     const count = options.connections === 'one' ? 1 : ctx.topology.segments.length;
     const clients: pg.Client[] = [];
     try {
-      for (let i = 0; i < count; i++) clients.push(await connect(ctx.topology.coordinator, count === 1 ? 'bench-indb' : `bench-indb-seg${i}`));
+      for (let i = 0; i < count; i++)
+        clients.push(await connect(ctx.topology.coordinator, count === 1 ? 'bench-indb' : `bench-indb-seg${i}`));
       const session = new IndbSession(ctx, clients, options);
       await session.warm();
       return session;
@@ -53,13 +61,20 @@ export class IndbSession {
     const view = this.options.warmView;
     const warmed = await Promise.all(
       this.coordinators.map(async (client, i) => {
-        const sql = this.coordinators.length === 1 ? `SELECT seg, result FROM ${view}` : `SELECT seg, result FROM ${view} WHERE seg = ${i}`;
+        const sql =
+          this.coordinators.length === 1
+            ? `SELECT seg, result FROM ${view}`
+            : `SELECT seg, result FROM ${view} WHERE seg = ${i}`;
         return (await client.query<{ seg: number; result: string }>(sql)).rows;
       }),
     );
-    for (const row of warmed.flat()) emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(row.result).spans, { segment: row.seg });
+    for (const row of warmed.flat())
+      emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(row.result).spans, { segment: row.seg });
     if (this.options.warmCoordinator) {
-      const { rows } = await this.coordinators[0].query<{ result: string }>('SELECT bench_engine_warm($1::json) AS result', [this.options.meta]);
+      const { rows } = await this.coordinators[0].query<{ result: string }>(
+        'SELECT bench_engine_warm($1::json) AS result',
+        [this.options.meta],
+      );
       emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(rows[0].result).spans, {});
     }
   }

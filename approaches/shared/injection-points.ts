@@ -25,7 +25,11 @@ function parseInjection(spec: string): Injection {
 }
 
 /** Reached a named point: inject the fault BENCH_INJECT asks for here, if any. */
-export async function injectionPoint(topology: Topology, point: string, roles: Record<string, string> = {}): Promise<void> {
+export async function injectionPoint(
+  topology: Topology,
+  point: string,
+  roles: Record<string, string> = {},
+): Promise<void> {
   const spec = process.env.BENCH_INJECT;
   if (!spec) return;
   const injection = parseInjection(spec);

@@ -23,7 +23,8 @@ import { createDistributedTable, onEverySegment } from '../../src/db/distributed
 import type { Topology } from '../../src/db/topology.js';
 import { configSpec } from '../../src/engine/indb.js';
 
-export const MODEL_COLUMNS = 'config int NOT NULL, seed int NOT NULL, spec json NOT NULL, state bytea, version int NOT NULL DEFAULT 0, units json';
+export const MODEL_COLUMNS =
+  'config int NOT NULL, seed int NOT NULL, spec json NOT NULL, state bytea, version int NOT NULL DEFAULT 0, units json';
 
 /** The result of one unit, stored with the version it made. */
 export interface StoredUnit {
@@ -46,7 +47,11 @@ export interface ModelCopy {
  * Create the models table with a fresh row (version 0, no state) for every config on each segment
  * `placement` names: one for udaf and ctq, every segment for ma.
  */
-export async function createModelsTable(ctx: RunContext, table: string, placement: (config: number) => number[]): Promise<void> {
+export async function createModelsTable(
+  ctx: RunContext,
+  table: string,
+  placement: (config: number) => number[],
+): Promise<void> {
   const { topology, workload } = ctx;
   await createDistributedTable(topology, table, MODEL_COLUMNS);
   await onEverySegment(topology, async (client) => {
@@ -61,9 +66,14 @@ export async function createModelsTable(ctx: RunContext, table: string, placemen
   // A search's configs arrive during the run (insertConfigRows); a resumed one's are put back here.
   if (workload.configs.length === 0) return;
   const rows = workload.configs.flatMap((config) =>
-    placement(config.id).map((segment) => `(${Math.trunc(segment)}, ${config.id}, ${modelSeed(workload, config.id)}, ${literal(configSpec(config))}::json)`),
+    placement(config.id).map(
+      (segment) =>
+        `(${Math.trunc(segment)}, ${config.id}, ${modelSeed(workload, config.id)}, ${literal(configSpec(config))}::json)`,
+    ),
   );
-  await withClient(topology.coordinator, (client) => client.query(`INSERT INTO ${ident(table)} (seg, config, seed, spec) VALUES ${rows.join(', ')}`));
+  await withClient(topology.coordinator, (client) =>
+    client.query(`INSERT INTO ${ident(table)} (seg, config, seed, spec) VALUES ${rows.join(', ')}`),
+  );
 }
 
 /**
@@ -71,7 +81,13 @@ export async function createModelsTable(ctx: RunContext, table: string, placemen
  * state) on each segment named, over direct connections; a row already there is kept (the config's
  * event was lost after its row was made). Works on the models table and on ctq's configs table.
  */
-export async function insertConfigRows(segment: SegmentClients, table: string, workload: Pick<ResolvedWorkload, 'seed'>, config: ModelConfig, segments: readonly number[]): Promise<void> {
+export async function insertConfigRows(
+  segment: SegmentClients,
+  table: string,
+  workload: Pick<ResolvedWorkload, 'seed'>,
+  config: ModelConfig,
+  segments: readonly number[],
+): Promise<void> {
   for (const s of segments) {
     const client = await segment(s);
     await client.query(
@@ -91,15 +107,26 @@ interface CopyRow {
 /** Every copy of every model in the table, read on each segment (checksums computed there). */
 export async function readTableCopies(topology: Topology, table: string): Promise<ModelCopy[]> {
   const perSegment = await onEverySegment(topology, async (client, segment) => {
-    const { rows } = await client.query<CopyRow>(`SELECT config, version, units, md5(state) AS checksum FROM ${ident(table)}`);
-    return rows.map((row): ModelCopy => ({ segment, config: row.config, version: row.version, units: row.units ?? [], checksum: row.checksum }));
+    const { rows } = await client.query<CopyRow>(
+      `SELECT config, version, units, md5(state) AS checksum FROM ${ident(table)}`,
+    );
+    return rows.map(
+      (row): ModelCopy => ({
+        segment,
+        config: row.config,
+        version: row.version,
+        units: row.units ?? [],
+        checksum: row.checksum,
+      }),
+    );
   });
   return perSegment.flat();
 }
 
 /** Whether the run's models table exists on the coordinator and on every segment. */
 export async function modelsTableExists(topology: Topology, table: string): Promise<boolean> {
-  const check = (client: pg.Client) => client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]).then((r) => r.rows[0].ok);
+  const check = (client: pg.Client) =>
+    client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]).then((r) => r.rows[0].ok);
   const coordinator = await withClient(topology.coordinator, check);
   return coordinator && (await onEverySegment(topology, check)).every(Boolean);
 }
@@ -176,7 +203,11 @@ function unitKey(unit: { config: number; segment: number; epoch: number }): stri
  * that made that version and the log lacks exactly those (they committed, their events were lost).
  * Pure: the caller reads the copies and applies the decision.
  */
-export function planModelRecovery(copies: readonly ModelCopy[], recorded: readonly UnitDone[], options: RecoveryOptions): ModelRecovery {
+export function planModelRecovery(
+  copies: readonly ModelCopy[],
+  recorded: readonly UnitDone[],
+  options: RecoveryOptions,
+): ModelRecovery {
   const recovery: ModelRecovery = { problems: [], current: new Map(), unrecorded: [], drop: [], refresh: [] };
   const recordedKeys = new Set(recorded.map(unitKey));
   for (const config of options.configs) {
@@ -184,18 +215,25 @@ export function planModelRecovery(copies: readonly ModelCopy[], recorded: readon
     const done = new Set(recorded.filter((u) => u.config === config).map(unitKey)).size;
     if (mine.length === 0) {
       if (done === 0 && options.absentMeansFresh) recovery.current.set(config, { version: 0 });
-      else recovery.problems.push({ message: `config ${config}: its model is missing (the run recorded ${done} sub-epochs of it)` });
+      else
+        recovery.problems.push({
+          message: `config ${config}: its model is missing (the run recorded ${done} sub-epochs of it)`,
+        });
       continue;
     }
     const top = Math.max(...mine.map((c) => c.version));
     const atTop = mine.filter((c) => c.version === top).sort((a, b) => (a.segment ?? 0) - (b.segment ?? 0));
     const where = (c: ModelCopy): string => (c.segment === undefined ? 'the model store' : `seg${c.segment}`);
     if (new Set(atTop.map((c) => c.checksum)).size > 1) {
-      recovery.problems.push({ message: `config ${config}: its copies at version ${top} differ (${atTop.map(where).join(', ')}); none can be trusted` });
+      recovery.problems.push({
+        message: `config ${config}: its copies at version ${top} differ (${atTop.map(where).join(', ')}); none can be trusted`,
+      });
       continue;
     }
     if (top < done) {
-      recovery.problems.push({ message: `config ${config}: its model is at version ${top} but the run recorded ${done} sub-epochs of it: trained work was lost` });
+      recovery.problems.push({
+        message: `config ${config}: its model is at version ${top} but the run recorded ${done} sub-epochs of it: trained work was lost`,
+      });
       continue;
     }
     if (top > done) {
@@ -208,18 +246,30 @@ export function planModelRecovery(copies: readonly ModelCopy[], recorded: readon
         continue;
       }
       for (const unit of missing) {
-        recovery.unrecorded.push({ type: 'unit', config, segment: unit.segment, epoch, lossSum: unit.lossSum, examples: unit.examples, modelVersion: top, at: Date.now() });
+        recovery.unrecorded.push({
+          type: 'unit',
+          config,
+          segment: unit.segment,
+          epoch,
+          lossSum: unit.lossSum,
+          examples: unit.examples,
+          modelVersion: top,
+          at: Date.now(),
+        });
       }
     }
     const keep = atTop[0];
     recovery.current.set(config, { version: top, segment: keep.segment });
     if (options.layout === 'one') {
-      for (const copy of mine) if (copy !== keep && copy.segment !== undefined) recovery.drop.push({ segment: copy.segment, config });
+      for (const copy of mine)
+        if (copy !== keep && copy.segment !== undefined) recovery.drop.push({ segment: copy.segment, config });
     } else {
       const present = new Set(mine.map((c) => c.segment));
       const absent = Array.from({ length: options.segments }, (_, s) => s).filter((s) => !present.has(s));
       if (absent.length > 0) {
-        recovery.problems.push({ message: `config ${config}: its copy is missing on ${absent.map((s) => `seg${s}`).join(', ')}` });
+        recovery.problems.push({
+          message: `config ${config}: its copy is missing on ${absent.map((s) => `seg${s}`).join(', ')}`,
+        });
         continue;
       }
       const behind = mine.filter((c) => c.version < top).map((c) => c.segment as number);
@@ -230,7 +280,13 @@ export function planModelRecovery(copies: readonly ModelCopy[], recorded: readon
 }
 
 /** Copy one row of `table` from one segment to others over binary COPY (a plain table-to-table copy). */
-async function copyRow(source: pg.Client, target: pg.Client, table: string, where: string, targetSegment: number): Promise<number> {
+async function copyRow(
+  source: pg.Client,
+  target: pg.Client,
+  table: string,
+  where: string,
+  targetSegment: number,
+): Promise<number> {
   let bytes = 0;
   const count = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -238,8 +294,14 @@ async function copyRow(source: pg.Client, target: pg.Client, table: string, wher
       done(null, chunk);
     },
   });
-  const out = source.query(copyTo(`COPY (SELECT ${Math.trunc(targetSegment)}, config, seed, spec, state, version, units FROM ${ident(table)} WHERE ${where}) TO STDOUT (FORMAT binary)`));
-  const into = target.query(copyFrom(`COPY ${ident(table)} (seg, config, seed, spec, state, version, units) FROM STDIN (FORMAT binary)`));
+  const out = source.query(
+    copyTo(
+      `COPY (SELECT ${Math.trunc(targetSegment)}, config, seed, spec, state, version, units FROM ${ident(table)} WHERE ${where}) TO STDOUT (FORMAT binary)`,
+    ),
+  );
+  const into = target.query(
+    copyFrom(`COPY ${ident(table)} (seg, config, seed, spec, state, version, units) FROM STDIN (FORMAT binary)`),
+  );
   await pipeline(out, count, into);
   return bytes;
 }
@@ -276,7 +338,12 @@ export function moveWaves(moves: readonly Move[]): Move[][] {
  * (its commit is synchronous: the table's trigger), check the copy, then delete the source row.
  * Moves between distinct segments run at once. Returns the bytes copied.
  */
-export async function hopModels(table: string, segment: SegmentClients, moves: readonly Move[], inject: (point: string, move: Move) => Promise<void>): Promise<number> {
+export async function hopModels(
+  table: string,
+  segment: SegmentClients,
+  moves: readonly Move[],
+  inject: (point: string, move: Move) => Promise<void>,
+): Promise<number> {
   let total = 0;
   for (const wave of moveWaves(moves)) {
     const copied = await Promise.all(wave.map((move) => hopOne(table, segment, move, inject)));
@@ -285,23 +352,38 @@ export async function hopModels(table: string, segment: SegmentClients, moves: r
   return total;
 }
 
-async function hopOne(table: string, segment: SegmentClients, move: Move, inject: (point: string, move: Move) => Promise<void>): Promise<number> {
+async function hopOne(
+  table: string,
+  segment: SegmentClients,
+  move: Move,
+  inject: (point: string, move: Move) => Promise<void>,
+): Promise<number> {
   const here = `config = ${Math.trunc(move.config)} AND version = ${Math.trunc(move.version)}`;
   const source = await segment(move.from, 'out');
   const target = await segment(move.to, 'in');
-  const { rows } = await source.query<{ bytes: number | null }>(`SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`);
-  if (rows.length !== 1) throw new Error(`hop of config ${move.config}: seg${move.from} has ${rows.length} copies of it at version ${move.version}`);
+  const { rows } = await source.query<{ bytes: number | null }>(
+    `SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`,
+  );
+  if (rows.length !== 1)
+    throw new Error(
+      `hop of config ${move.config}: seg${move.from} has ${rows.length} copies of it at version ${move.version}`,
+    );
   const copied = await copyRow(source, target, table, here, move.to);
   await inject('hop:copied', move);
-  const check = await target.query<{ bytes: number | null }>(`SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`);
+  const check = await target.query<{ bytes: number | null }>(
+    `SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`,
+  );
   if (check.rows.length !== 1 || check.rows[0].bytes !== rows[0].bytes) {
-    throw new Error(`hop of config ${move.config} to seg${move.to}: the copy does not match the source (${JSON.stringify(check.rows)} vs ${JSON.stringify(rows)})`);
+    throw new Error(
+      `hop of config ${move.config} to seg${move.to}: the copy does not match the source (${JSON.stringify(check.rows)} vs ${JSON.stringify(rows)})`,
+    );
   }
   await inject('hop:verified', move);
   // Need not be durable: a delete lost in a crash leaves a duplicate at the same version, which a
   // resume removes.
   const deleted = await source.query(`DELETE FROM ${ident(table)} WHERE ${here}`);
-  if (deleted.rowCount !== 1) throw new Error(`hop of config ${move.config}: deleting it on seg${move.from} removed ${deleted.rowCount} rows`);
+  if (deleted.rowCount !== 1)
+    throw new Error(`hop of config ${move.config}: deleting it on seg${move.from} removed ${deleted.rowCount} rows`);
   await inject('hop:deleted', move);
   return copied;
 }
@@ -311,10 +393,17 @@ async function hopOne(table: string, segment: SegmentClients, move: Move, inject
  * committed without an event, delete duplicate and stale copies, and bring lagging copies (ma) up
  * to the current version.
  */
-export async function applyModelRecovery(ctx: RunContext, recovery: ModelRecovery, table: string | undefined, direct: DirectAccess): Promise<void> {
+export async function applyModelRecovery(
+  ctx: RunContext,
+  recovery: ModelRecovery,
+  table: string | undefined,
+  direct: DirectAccess,
+): Promise<void> {
   if (recovery.problems.length > 0) throw new ResumeRefusedError(ctx.runId, recovery.problems);
   for (const unit of recovery.unrecorded) {
-    ctx.log(`config ${unit.config}: sub-epoch on seg${unit.segment} of epoch ${unit.epoch} committed before the interruption; recorded now (model version ${unit.modelVersion})`);
+    ctx.log(
+      `config ${unit.config}: sub-epoch on seg${unit.segment} of epoch ${unit.epoch} committed before the interruption; recorded now (model version ${unit.modelVersion})`,
+    );
     ctx.epochs.unitDone(unit, unit);
   }
   if (!table) return;
@@ -324,18 +413,17 @@ export async function applyModelRecovery(ctx: RunContext, recovery: ModelRecover
       await (await segment(s)).query(`DELETE FROM ${ident(table)} WHERE config = $1`, [config]);
     }
     for (const { config, from, to } of recovery.refresh) {
-      const { rows } = await (await segment(from)).query<{ state: Buffer | null; version: number; units: StoredUnit[] | null }>(
-        `SELECT state, version, units FROM ${ident(table)} WHERE config = $1`,
-        [config],
-      );
+      const { rows } = await (await segment(from)).query<{
+        state: Buffer | null;
+        version: number;
+        units: StoredUnit[] | null;
+      }>(`SELECT state, version, units FROM ${ident(table)} WHERE config = $1`, [config]);
       for (const s of to) {
         ctx.log(`config ${config}: bringing its copy on seg${s} to version ${rows[0].version}`);
-        await (await segment(s)).query(`UPDATE ${ident(table)} SET state = $1, version = $2, units = $3 WHERE config = $4`, [
-          rows[0].state,
-          rows[0].version,
-          JSON.stringify(rows[0].units),
-          config,
-        ]);
+        await (await segment(s)).query(
+          `UPDATE ${ident(table)} SET state = $1, version = $2, units = $3 WHERE config = $4`,
+          [rows[0].state, rows[0].version, JSON.stringify(rows[0].units), config],
+        );
       }
     }
   });

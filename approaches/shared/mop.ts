@@ -15,7 +15,12 @@ export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void>
       validate: (config, epoch, segment) => fleet.validateConfig(config, epoch, segment),
     });
   }
-  const scheduler = createAsyncRandomScheduler({ configs: workload.configs.length, segments: fleet.size, epochs: workload.epochs, seed: workload.seed });
+  const scheduler = createAsyncRandomScheduler({
+    configs: workload.configs.length,
+    segments: fleet.size,
+    epochs: workload.epochs,
+    seed: workload.seed,
+  });
   scheduler.restore?.(ctx.epochs.completedUnits);
   for (const epoch of ctx.epochs.unvalidatedCompleteEpochs()) await fleet.validateAll(epoch);
   await runSchedule({
@@ -25,7 +30,12 @@ export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void>
     runUnit: (unit) => fleet.trainUnit(unit),
     emit: ctx.emit,
     onUnitFailed: (unit, error, attempt) =>
-      ctx.emit({ type: 'log', level: 'warn', message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`, at: Date.now() }),
+      ctx.emit({
+        type: 'log',
+        level: 'warn',
+        message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`,
+        at: Date.now(),
+      }),
     onEpochComplete: (epoch) => fleet.validateAll(epoch),
   });
 }

@@ -7,7 +7,11 @@ import { packDataset, type PackCompression, type PackResult } from '../../worklo
 
 /** Options every approach that packs declares. */
 export const PACKING_OPTIONS = {
-  compression: choiceOption(['lz4', 'pglz', 'none'], 'lz4', 'how the packed buffers are stored in the database (TOAST compression)'),
+  compression: choiceOption(
+    ['lz4', 'pglz', 'none'],
+    'lz4',
+    'how the packed buffers are stored in the database (TOAST compression)',
+  ),
 } as const;
 
 export function packForRun(ctx: RunContext<{ compression: PackCompression }>): Promise<PackResult> {

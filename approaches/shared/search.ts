@@ -75,7 +75,14 @@ export class SearchRun {
     const proposed = this.session.jobs;
     recorded.forEach((was, k) => {
       const now = proposed[k];
-      if (!was || !now || was.config !== now.config || was.from !== now.from || was.to !== now.to || was.told !== now.told) {
+      if (
+        !was ||
+        !now ||
+        was.config !== now.config ||
+        was.from !== now.from ||
+        was.to !== now.to ||
+        was.told !== now.told
+      ) {
         throw new Error(
           `cannot resume the search: job ${k} was ${was ? describe(was) : 'missing'} in the earlier attempt and is ` +
             `${now ? describe(now) : 'not proposed'} now; the searcher did not reproduce its proposals (changed code or spec?)`,
@@ -110,10 +117,13 @@ export class SearchRun {
     if (restored !== undefined) {
       // Put back from the earlier attempt's events before the run started (src/run/search-resume.ts).
       if (JSON.stringify(restored) !== JSON.stringify(config)) {
-        throw new Error(`cannot resume the search: config ${job.config} was ${restored.label}, the search now makes ${config.label}`);
+        throw new Error(
+          `cannot resume the search: config ${job.config} was ${restored.label}, the search now makes ${config.label}`,
+        );
       }
     } else {
-      if (configs.length !== job.config) throw new Error(`config ${job.config} arrived while the workload has ${configs.length} configs`);
+      if (configs.length !== job.config)
+        throw new Error(`config ${job.config} arrived while the workload has ${configs.length} configs`);
       configs.push(config);
     }
     if (emit) {
@@ -135,8 +145,13 @@ export class SearchRun {
       told: job.told,
       at: Date.now(),
     });
-    const what = job.from === 0 ? `config ${job.config} (${this.ctx.workload.configs[job.config]?.label ?? '?'})` : `config ${job.config} goes on`;
-    this.ctx.log(`search: job ${job.job}: ${what}, epochs ${job.from + 1}..${job.to}${job.rung === undefined ? '' : ` (rung ${job.rung})`}`);
+    const what =
+      job.from === 0
+        ? `config ${job.config} (${this.ctx.workload.configs[job.config]?.label ?? '?'})`
+        : `config ${job.config} goes on`;
+    this.ctx.log(
+      `search: job ${job.job}: ${what}, epochs ${job.from + 1}..${job.to}${job.rung === undefined ? '' : ` (rung ${job.rung})`}`,
+    );
   }
 
   private recordTold(step: SearchStep): void {

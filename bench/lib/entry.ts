@@ -23,7 +23,13 @@ export function targetMet(target: Target): boolean {
 /** The targets as one table: measured, bound, met. Returns how many were missed. */
 export function printTargets(title: string, targets: readonly Target[], digits = 3): number {
   console.log(`\n${title}`);
-  const rows = targets.map((t) => [t.name, t.measured.toFixed(digits), `${t.direction} ${t.bound}`, targetMet(t) ? 'met' : 'MISSED', t.note ?? '']);
+  const rows = targets.map((t) => [
+    t.name,
+    t.measured.toFixed(digits),
+    `${t.direction} ${t.bound}`,
+    targetMet(t) ? 'met' : 'MISSED',
+    t.note ?? '',
+  ]);
   console.log(formatTable(['target', 'measured', 'bound', 'verdict', 'how'], rows));
   return targets.filter((t) => !targetMet(t)).length;
 }

@@ -31,7 +31,11 @@ export interface RawLoopMeasurement {
  * training table, packing it first unless a pack of the current raw load is there to reuse.
  * Resolves with the files' paths, in segment order.
  */
-export async function writeRawLoopShards(topology: Topology, workload: ResolvedWorkload, workDir: string): Promise<string[]> {
+export async function writeRawLoopShards(
+  topology: Topology,
+  workload: ResolvedWorkload,
+  workDir: string,
+): Promise<string[]> {
   mkdirSync(workDir, { recursive: true });
   await ensureRawData(topology, workload);
   const packed = await packDataset(topology, workload, { reuse: true });
@@ -49,7 +53,11 @@ export async function writeRawLoopShards(topology: Topology, workload: ResolvedW
 }
 
 /** Every config for the workload's epochs over every shard file, one raw-loop process per shard at a time. */
-export async function runRawLoopOnShards(shards: readonly string[], workload: ResolvedWorkload, threads: number): Promise<RawLoopMeasurement> {
+export async function runRawLoopOnShards(
+  shards: readonly string[],
+  workload: ResolvedWorkload,
+  threads: number,
+): Promise<RawLoopMeasurement> {
   const perShard = await Promise.all(
     shards.map(async (data) => {
       let examples = 0;
@@ -62,7 +70,10 @@ export async function runRawLoopOnShards(shards: readonly string[], workload: Re
       return { examples, trainSeconds };
     }),
   );
-  const total = perShard.reduce((a, b) => ({ examples: a.examples + b.examples, trainSeconds: a.trainSeconds + b.trainSeconds }), { examples: 0, trainSeconds: 0 });
+  const total = perShard.reduce(
+    (a, b) => ({ examples: a.examples + b.examples, trainSeconds: a.trainSeconds + b.trainSeconds }),
+    { examples: 0, trainSeconds: 0 },
+  );
   return { ...total, examplesPerSecond: total.trainSeconds > 0 ? total.examples / total.trainSeconds : 0 };
 }
 
@@ -71,7 +82,12 @@ export async function runRawLoopOnShards(shards: readonly string[], workload: Re
  * engine data file under workDir, then run the raw loop on all shards concurrently. Does not take
  * the cluster's run lock: do not run it beside a bench run on the same cluster.
  */
-export async function measureRawLoop(topology: Topology, workload: ResolvedWorkload, threads: number, workDir: string): Promise<RawLoopMeasurement> {
+export async function measureRawLoop(
+  topology: Topology,
+  workload: ResolvedWorkload,
+  threads: number,
+  workDir: string,
+): Promise<RawLoopMeasurement> {
   const shards = await writeRawLoopShards(topology, workload, workDir);
   return runRawLoopOnShards(shards, workload, threads);
 }

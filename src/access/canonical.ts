@@ -52,7 +52,8 @@ export function canonicalJson(type: TypeInfo, v: Value): string {
   if (v === null) return 'null';
   if (type.elem) {
     const elem = type.elem;
-    const list = (values: Value[]): string => `[${values.map((x) => (Array.isArray(x) ? list(x) : canonicalJson(elem, x))).join(',')}]`;
+    const list = (values: Value[]): string =>
+      `[${values.map((x) => (Array.isArray(x) ? list(x) : canonicalJson(elem, x))).join(',')}]`;
     if (isBounded(v)) return `{"lower":[${v.lower.join(',')}],"values":${list(v.values)}}`;
     return list(v as Value[]);
   }

@@ -75,10 +75,16 @@ export class PackedCopyParser {
 }
 
 /** COPY one segment's rows of a packed table (its local table on that instance) in buffer order. */
-export async function copyPackedBuffers(instance: Instance, table: string, onBytes?: (bytes: number) => void): Promise<PackedBuffer[]> {
+export async function copyPackedBuffers(
+  instance: Instance,
+  table: string,
+  onBytes?: (bytes: number) => void,
+): Promise<PackedBuffer[]> {
   const client = await connect(instance, 'bench-export');
   try {
-    const stream = client.query(copyTo(`COPY (SELECT n, x, y FROM ${ident(table)} ORDER BY buffer_id) TO STDOUT (FORMAT binary)`));
+    const stream = client.query(
+      copyTo(`COPY (SELECT n, x, y FROM ${ident(table)} ORDER BY buffer_id) TO STDOUT (FORMAT binary)`),
+    );
     const parser = new PackedCopyParser();
     for await (const chunk of stream) {
       const buffer = chunk as Buffer;
@@ -93,9 +99,18 @@ export async function copyPackedBuffers(instance: Instance, table: string, onByt
 
 export async function writeArrowFile(path: string, buffers: PackedBuffer[]): Promise<number> {
   const table = new Table({
-    n: vectorFromArray(buffers.map((b) => b.n), new Int32()),
-    x: vectorFromArray(buffers.map((b) => b.x), new Binary()),
-    y: vectorFromArray(buffers.map((b) => b.y), new Binary()),
+    n: vectorFromArray(
+      buffers.map((b) => b.n),
+      new Int32(),
+    ),
+    x: vectorFromArray(
+      buffers.map((b) => b.x),
+      new Binary(),
+    ),
+    y: vectorFromArray(
+      buffers.map((b) => b.y),
+      new Binary(),
+    ),
   });
   await writeFile(path, tableToIPC(table, 'file'));
   return (await stat(path)).size;
@@ -108,6 +123,7 @@ export async function readArrowFile(path: string): Promise<PackedBuffer[]> {
   const y = table.getChild('y');
   if (!n || !x || !y) throw new Error(`${path} is not an exported packed table (columns n, x, y expected)`);
   const buffers: PackedBuffer[] = [];
-  for (let i = 0; i < table.numRows; i++) buffers.push({ n: n.get(i) as number, x: x.get(i) as Uint8Array, y: y.get(i) as Uint8Array });
+  for (let i = 0; i < table.numRows; i++)
+    buffers.push({ n: n.get(i) as number, x: x.get(i) as Uint8Array, y: y.get(i) as Uint8Array });
   return buffers;
 }

@@ -88,7 +88,8 @@ async function* dumpLeaf(client: pg.Client, leaf: Leaf, columns: CanonicalColumn
 /** One line of COPY's text format: tab-separated fields, \N for NULL, backslash escapes. */
 export function parseCopyLine(line: string, columns: CanonicalColumn[]): Value[] {
   const fields = line.split('\t');
-  if (fields.length !== columns.length) throw new Error(`COPY row has ${fields.length} fields, expected ${columns.length}`);
+  if (fields.length !== columns.length)
+    throw new Error(`COPY row has ${fields.length} fields, expected ${columns.length}`);
   return fields.map((f, i) => parseTextValue(columns[i].type, f === '\\N' ? null : unescapeCopy(f)));
 }
 

@@ -40,7 +40,9 @@ export function unknownFlags(argv: readonly string[], known: ReadonlySet<string>
     for (const name of names) {
       const camel = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
       if (known.has(name) || known.has(camel)) continue;
-      messages.push(`unknown flag ${name.length > 1 ? '--' : '-'}${name}${didYouMean(name, candidates).replace('"', '"--')}`);
+      messages.push(
+        `unknown flag ${name.length > 1 ? '--' : '-'}${name}${didYouMean(name, candidates).replace('"', '"--')}`,
+      );
     }
   }
   return messages;

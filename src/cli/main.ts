@@ -41,9 +41,12 @@ const GLOBAL_FLAGS = ['password-file', 'passwordFile'];
 /** The command (or `db` subcommand) argv names, and the arguments after its name. */
 function namedCommand(argv: string[]): { command?: CommandModule<object, object>; rest: string[] } {
   const top = COMMANDS.find((c) => String(c.command).split(' ')[0] === argv[0]);
-  const subcommands = top === (dbCommand as unknown) ? DB_COMMANDS : top === (studyCommand as unknown) ? STUDY_COMMANDS : undefined;
+  const subcommands =
+    top === (dbCommand as unknown) ? DB_COMMANDS : top === (studyCommand as unknown) ? STUDY_COMMANDS : undefined;
   if (!subcommands) return { command: top, rest: argv.slice(1) };
-  const sub = (subcommands as unknown as CommandModule<object, object>[]).find((c) => String(c.command).split(' ')[0] === argv[1]);
+  const sub = (subcommands as unknown as CommandModule<object, object>[]).find(
+    (c) => String(c.command).split(' ')[0] === argv[1],
+  );
   return { command: sub, rest: argv.slice(2) };
 }
 

@@ -99,12 +99,18 @@ export function defineApproach<P extends Prepared, S extends OptionSpecs>(approa
 }
 
 /** Why `approach` cannot run `workload`, or undefined when it can; `capable` names those that could. */
-export function searchRefusal(approach: Pick<Approach, 'id' | 'searches'>, workload: Pick<ResolvedWorkload, 'id' | 'search'>, capable: readonly string[]): string | undefined {
+export function searchRefusal(
+  approach: Pick<Approach, 'id' | 'searches'>,
+  workload: Pick<ResolvedWorkload, 'id' | 'search'>,
+  capable: readonly string[],
+): string | undefined {
   if (!workload.search || approach.searches) return undefined;
   return (
     `approach ${approach.id} cannot run workload ${workload.id}: its configs come from a ${workload.search.spec.searcher} search ` +
     `and arrive during the run, while ${approach.id} trains a fixed set of configs in lock step over every segment. ` +
-    (capable.length > 0 ? `Approaches that run searches: ${capable.join(', ')}` : 'Run it with an approach that declares searches') +
+    (capable.length > 0
+      ? `Approaches that run searches: ${capable.join(', ')}`
+      : 'Run it with an approach that declares searches') +
     ' (docs/search.md)'
   );
 }

@@ -105,8 +105,10 @@ export class EpochBook {
   /** A config was validated after an epoch: emit its epoch metrics. */
   validated(epoch: number, result: ValidationResult): EpochMetrics {
     const train = this.train.get(`${result.config}/${epoch}`);
-    if (!train || train.examples === 0) throw new Error(`config ${result.config} trained on no examples in epoch ${epoch}`);
-    if (result.examples === 0) throw new Error(`config ${result.config} was validated on no examples in epoch ${epoch}`);
+    if (!train || train.examples === 0)
+      throw new Error(`config ${result.config} trained on no examples in epoch ${epoch}`);
+    if (result.examples === 0)
+      throw new Error(`config ${result.config} was validated on no examples in epoch ${epoch}`);
     const metrics: EpochMetrics = {
       type: 'epoch',
       config: result.config,

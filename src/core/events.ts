@@ -20,7 +20,12 @@ export const spanKindSchema = z.enum(SPAN_KINDS);
 export type SpanKind = z.infer<typeof spanKindSchema>;
 
 /** The four components of the paper's per-epoch breakdown (Figure 9B/C). */
-export const BREAKDOWN_COMPONENTS = ['trainValid', 'dataTransmission', 'modelTransmission', 'approachSpecific'] as const;
+export const BREAKDOWN_COMPONENTS = [
+  'trainValid',
+  'dataTransmission',
+  'modelTransmission',
+  'approachSpecific',
+] as const;
 export type BreakdownComponent = (typeof BREAKDOWN_COMPONENTS)[number];
 
 /**

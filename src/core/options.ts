@@ -18,14 +18,28 @@ export interface OptionSpec<T extends OptionValue = OptionValue> {
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
-export type OptionValues<S extends OptionSpecs> = { -readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never };
+export type OptionValues<S extends OptionSpecs> = {
+  -readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never;
+};
 
-export function choiceOption<const V extends readonly [string, ...string[]]>(values: V, fallback: V[number], help: string): OptionSpec<V[number]> {
-  return { type: values.join(' | '), default: fallback, help, schema: z.enum(values) as unknown as z.ZodType<V[number]> };
+export function choiceOption<const V extends readonly [string, ...string[]]>(
+  values: V,
+  fallback: V[number],
+  help: string,
+): OptionSpec<V[number]> {
+  return {
+    type: values.join(' | '),
+    default: fallback,
+    help,
+    schema: z.enum(values) as unknown as z.ZodType<V[number]>,
+  };
 }
 
 export function booleanOption(fallback: boolean, help: string): OptionSpec<boolean> {
-  const schema = z.union([z.boolean(), z.stringbool({ truthy: ['true', 'on', 'yes', '1'], falsy: ['false', 'off', 'no', '0'] })]);
+  const schema = z.union([
+    z.boolean(),
+    z.stringbool({ truthy: ['true', 'on', 'yes', '1'], falsy: ['false', 'off', 'no', '0'] }),
+  ]);
   return { type: 'boolean (true | false)', default: fallback, help, schema };
 }
 
@@ -78,7 +92,11 @@ export function declares(specs: OptionSpecs, key: string): boolean {
  * rest. `owner` names who declared them in messages ("approach ctq"). Throws on an unknown key or a
  * value its spec refuses, naming the key and what is valid.
  */
-export function parseOptionValues<S extends OptionSpecs>(owner: string, specs: S, given: Readonly<Record<string, OptionValue>>): OptionValues<S> {
+export function parseOptionValues<S extends OptionSpecs>(
+  owner: string,
+  specs: S,
+  given: Readonly<Record<string, OptionValue>>,
+): OptionValues<S> {
   const values: Record<string, OptionValue> = {};
   for (const [key, spec] of Object.entries(specs)) values[key] = spec.default;
   for (const [rawKey, raw] of Object.entries(given)) {
@@ -92,7 +110,8 @@ export function parseOptionValues<S extends OptionSpecs>(owner: string, specs: S
       );
     }
     const parsed = spec.schema.safeParse(raw);
-    if (!parsed.success) throw new Error(`option ${toKebab(key)} of ${owner} must be ${spec.type}; got "${String(raw)}"`);
+    if (!parsed.success)
+      throw new Error(`option ${toKebab(key)} of ${owner} must be ${spec.type}; got "${String(raw)}"`);
     values[key] = parsed.data;
   }
   return values as OptionValues<S>;
@@ -100,5 +119,7 @@ export function parseOptionValues<S extends OptionSpecs>(owner: string, specs: S
 
 /** One line per option for help text: "  models-in  files | db (default files): where ...". */
 export function describeOptions(specs: OptionSpecs, indent = '  '): string[] {
-  return Object.entries(specs).map(([key, spec]) => `${indent}${toKebab(key)}=<${spec.type}> (default ${String(spec.default)}): ${spec.help}`);
+  return Object.entries(specs).map(
+    ([key, spec]) => `${indent}${toKebab(key)}=<${spec.type}> (default ${String(spec.default)}): ${spec.help}`,
+  );
 }

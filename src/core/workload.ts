@@ -59,9 +59,7 @@ export interface ImagenetSpec {
 export type DatasetSpec = CriteoSpec | ImagenetSpec;
 
 export function featureShape(spec: DatasetSpec): number[] {
-  return spec.kind === 'criteo'
-    ? [13 * spec.intBuckets + 26 * spec.hashBuckets]
-    : [3, spec.imageSize, spec.imageSize];
+  return spec.kind === 'criteo' ? [13 * spec.intBuckets + 26 * spec.hashBuckets] : [3, spec.imageSize, spec.imageSize];
 }
 
 export function classCount(spec: DatasetSpec): number {

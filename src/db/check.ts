@@ -166,7 +166,8 @@ async function instanceRows(
   const installed = extensions.get('bench');
   const record = await readRecord(client).catch(() => []);
   const lastInstall = [...record].reverse().find((r) => r.kind === 'installed')?.detail as
-    { gitSha?: string; at?: string } | undefined;
+    | { gitSha?: string; at?: string }
+    | undefined;
   if (!installed) add('extension', 'FAIL', `bench is not installed (this checkout's is ${versions.extension})`, REPAIR);
   else if (installed !== versions.extension) {
     const relation = (await ancestry(lastInstall?.gitSha)) ?? 'a different build of infra/sql';

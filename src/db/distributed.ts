@@ -76,11 +76,16 @@ export async function createDistributedView(
 
 export async function dropDistributedView(topology: Topology, name: string): Promise<void> {
   await withClient(topology.coordinator, (client) => client.query(`DROP TABLE IF EXISTS ${ident(name)} CASCADE`));
-  await Promise.all(topology.segments.map((s) => withClient(s, (client) => client.query(`DROP VIEW IF EXISTS ${ident(name)}`))));
+  await Promise.all(
+    topology.segments.map((s) => withClient(s, (client) => client.query(`DROP VIEW IF EXISTS ${ident(name)}`))),
+  );
 }
 
 /** Run `work` on every segment instance at once, each over its own connection. */
-export async function onEverySegment<T>(topology: Topology, work: (client: pg.Client, segment: number) => Promise<T>): Promise<T[]> {
+export async function onEverySegment<T>(
+  topology: Topology,
+  work: (client: pg.Client, segment: number) => Promise<T>,
+): Promise<T[]> {
   return Promise.all(topology.segments.map((instance, i) => withClient(instance, (client) => work(client, i))));
 }
 
@@ -128,21 +133,30 @@ export async function probeInstance(instance: Instance, timeoutMs = 3000): Promi
 export async function nameDeadInstances(topology: Topology, error: unknown): Promise<Error> {
   const original = error instanceof Error ? error : new Error(String(error));
   const instances = [topology.coordinator, ...topology.segments];
-  const probe = async () => (await Promise.all(instances.map(async (instance) => ({ instance, why: await probeInstance(instance) })))).filter((d) => d.why !== undefined);
+  const probe = async () =>
+    (await Promise.all(instances.map(async (instance) => ({ instance, why: await probeInstance(instance) })))).filter(
+      (d) => d.why !== undefined,
+    );
   let down = await probe();
   if (down.length === 0 && /connection|terminated|closed|ECONN/i.test(original.message)) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     down = await probe();
   }
   if (down.length === 0) return original;
-  const named = down.map((d) => `${d.instance.name} (${d.instance.host}:${d.instance.port}) is down: ${d.why}`).join('; ');
+  const named = down
+    .map((d) => `${d.instance.name} (${d.instance.host}:${d.instance.port}) is down: ${d.why}`)
+    .join('; ');
   const hint = topology.embedded ? 'Start it again with `npx bench db up`' : 'Start it again';
   return new Error(`${named}. The statement failed with: ${original.message.trim()}. ${hint}.`, { cause: original });
 }
 
 export async function dropDistributedTable(topology: Topology, name: string): Promise<void> {
   await withClient(topology.coordinator, (client) => client.query(`DROP TABLE IF EXISTS ${ident(name)} CASCADE`));
-  await Promise.all(topology.segments.map((s) => withClient(s, (client) => client.query(`DROP TABLE IF EXISTS ${ident(name)} CASCADE`))));
+  await Promise.all(
+    topology.segments.map((s) =>
+      withClient(s, (client) => client.query(`DROP TABLE IF EXISTS ${ident(name)} CASCADE`)),
+    ),
+  );
 }
 
 /**
@@ -156,14 +170,21 @@ export async function analyzeDistributed(topology: Topology, name: string): Prom
     topology.segments.map((s) =>
       withClient(s, async (client) => {
         await client.query(`ANALYZE ${ident(name)}`);
-        const { rows } = await client.query<{ reltuples: number; relpages: number }>('SELECT reltuples, relpages FROM pg_class WHERE oid = $1::regclass', [name]);
+        const { rows } = await client.query<{ reltuples: number; relpages: number }>(
+          'SELECT reltuples, relpages FROM pg_class WHERE oid = $1::regclass',
+          [name],
+        );
         return rows[0];
       }),
     ),
   );
   await withClient(topology.coordinator, async (client) => {
     for (const [i, count] of counts.entries()) {
-      await client.query('UPDATE pg_class SET reltuples = $1, relpages = $2 WHERE oid = $3::regclass', [Math.max(count.reltuples, 0), count.relpages, partitionName(name, i)]);
+      await client.query('UPDATE pg_class SET reltuples = $1, relpages = $2 WHERE oid = $3::regclass', [
+        Math.max(count.reltuples, 0),
+        count.relpages,
+        partitionName(name, i),
+      ]);
     }
   });
 }
@@ -173,7 +194,9 @@ export async function distributedTableBytes(topology: Topology, name: string): P
   const sizes = await Promise.all(
     topology.segments.map((s) =>
       withClient(s, async (client) => {
-        const { rows } = await client.query<{ bytes: string }>('SELECT pg_total_relation_size($1::regclass) AS bytes', [name]);
+        const { rows } = await client.query<{ bytes: string }>('SELECT pg_total_relation_size($1::regclass) AS bytes', [
+          name,
+        ]);
         return Number(rows[0].bytes);
       }),
     ),

@@ -31,7 +31,9 @@ export function postgresOwner(): { uid: number; gid: number } | undefined {
 export async function pgBinary(binary: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const path = join(PG_BIN, binary);
   if (!existsSync(path)) {
-    throw new Error(`${path} not found: PostgreSQL 15 is not installed. Run \`bash infra/setup.sh\` (as root) to install it.`);
+    throw new Error(
+      `${path} not found: PostgreSQL 15 is not installed. Run \`bash infra/setup.sh\` (as root) to install it.`,
+    );
   }
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const [command, commandArgs] = isRoot()
@@ -53,7 +55,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free loopback port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free loopback port')),
+      );
     });
   });
 }

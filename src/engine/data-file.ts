@@ -32,7 +32,10 @@ export async function writeEngineDataFile(path: string, data: EngineData): Promi
     classes: data.classes,
     buffers: data.buffers.map((b) => ({ n: b.n, xBytes: b.x.length, yBytes: b.y.length })),
   };
-  const chunks = encodeFrame(header, data.buffers.flatMap((b) => [b.x, b.y]));
+  const chunks = encodeFrame(
+    header,
+    data.buffers.flatMap((b) => [b.x, b.y]),
+  );
   const file = await open(path, 'w');
   let size = 0;
   try {
@@ -53,7 +56,8 @@ export async function readEngineDataFile(path: string): Promise<EngineData> {
   parser.end();
   const frame = frames[0];
   if (!frame || frame.header.format !== DATA_FORMAT) throw new ProtocolError(`${path} is not an engine data file`);
-  if (frame.header.version !== DATA_VERSION) throw new ProtocolError(`${path}: data file version ${frame.header.version}`);
+  if (frame.header.version !== DATA_VERSION)
+    throw new ProtocolError(`${path}: data file version ${frame.header.version}`);
   let offset = 0;
   const buffers = frame.header.buffers.map((b) => {
     const x = frame.payload.subarray(offset, offset + b.xBytes);

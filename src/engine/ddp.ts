@@ -19,7 +19,9 @@ import { packedBytes, toSpans, type EngineSpan, type ValidateReply } from './mes
 import { EngineWorker, WorkerCrashedError } from './worker.js';
 
 /** What the group needs of a run: RunContext without the database (tests build one by hand). */
-export type DdpContext = Pick<RunContext, 'workload' | 'threads' | 'emit' | 'log' | 'trackPid' | 'epochs'> & { signal?: AbortSignal };
+export type DdpContext = Pick<RunContext, 'workload' | 'threads' | 'emit' | 'log' | 'trackPid' | 'epochs'> & {
+  signal?: AbortSignal;
+};
 
 export type DdpBackend = 'gloo' | 'nccl';
 /** How the gradients are averaged: torch's DistributedDataParallel, or one all-reduce of the flat gradient. */
@@ -162,7 +164,11 @@ export class DdpGroup {
    * group is formed before the data is loaded: on a host with a GPU per rank, ddp_init picks the
    * rank's GPU and the data must land on it.
    */
-  static async start(ctx: DdpContext, sources: readonly ShardSource[], options: DdpGroupOptions = {}): Promise<DdpGroup> {
+  static async start(
+    ctx: DdpContext,
+    sources: readonly ShardSource[],
+    options: DdpGroupOptions = {},
+  ): Promise<DdpGroup> {
     if (sources.length === 0) throw new Error('ddp needs at least one shard');
     const world = sources.length;
     const env: NodeJS.ProcessEnv = {
@@ -284,13 +290,18 @@ export class DdpGroup {
     }
     const replies = await this.onEveryRank(`training config ${config.id} in epoch ${epoch}`, async (worker, rank) =>
       // The request's round trip; the rank's train span (all-reduces included) takes the time it covers.
-      withSpan(this.ctx.emit, 'schedule', { segment: rank, config: config.id, epoch }, async () =>
-        (await worker.request<DdpTrainReply>({ op: 'ddp_train', config, seed, epoch })).header,
+      withSpan(
+        this.ctx.emit,
+        'schedule',
+        { segment: rank, config: config.id, epoch },
+        async () => (await worker.request<DdpTrainReply>({ op: 'ddp_train', config, seed, epoch })).header,
       ),
     );
     const steps = replies[0].steps;
     if (replies.some((r) => r.steps !== steps)) {
-      throw new Error(`ddp: the ranks took different numbers of steps for config ${config.id} in epoch ${epoch} (${replies.map((r) => r.steps).join(', ')}): their replicas differ now`);
+      throw new Error(
+        `ddp: the ranks took different numbers of steps for config ${config.id} in epoch ${epoch} (${replies.map((r) => r.steps).join(', ')}): their replicas differ now`,
+      );
     }
     replies.forEach((reply, rank) => {
       for (const span of toSpans(reply.spans, { segment: rank, config: config.id, epoch })) this.ctx.emit(span);
@@ -310,7 +321,9 @@ export class DdpGroup {
       steps,
       allreduceBytes: replies.reduce((a, r) => a + r.allreduceBytes + r.broadcastBytes, 0),
       allreduceSeconds: replies.map((r) => r.allreduceSeconds),
-      trainSeconds: replies.map((r) => r.spans.filter((s) => s.kind === 'train').reduce((a, s) => a + (s.end - s.start) / 1000, 0)),
+      trainSeconds: replies.map((r) =>
+        r.spans.filter((s) => s.kind === 'train').reduce((a, s) => a + (s.end - s.start) / 1000, 0),
+      ),
     };
   }
 
@@ -325,8 +338,11 @@ export class DdpGroup {
       for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
         const config = this.config(index);
         // The request's round trip; the rank's own spans take the time they cover.
-        const reply = await withSpan(this.ctx.emit, 'schedule', { segment: rank, config: config.id, epoch }, async () =>
-          (await worker.request<ValidateReply>({ op: 'ddp_validate', config, epoch })).header,
+        const reply = await withSpan(
+          this.ctx.emit,
+          'schedule',
+          { segment: rank, config: config.id, epoch },
+          async () => (await worker.request<ValidateReply>({ op: 'ddp_validate', config, epoch })).header,
         );
         for (const span of toSpans(reply.spans, { segment: rank, config: config.id, epoch })) this.ctx.emit(span);
         results.push({ config: config.id, reply, rank });
@@ -346,8 +362,9 @@ export class DdpGroup {
   /** Each rank's checksum of a config's replica (weights, Adam state, buffers): all equal. */
   async checksums(configIndex: number): Promise<string[]> {
     const config = this.config(configIndex);
-    return this.onEveryRank(`checksumming config ${config.id}`, async (worker) =>
-      (await worker.request<DdpChecksumReply>({ op: 'ddp_checksum', config })).header.checksum,
+    return this.onEveryRank(
+      `checksumming config ${config.id}`,
+      async (worker) => (await worker.request<DdpChecksumReply>({ op: 'ddp_checksum', config })).header.checksum,
     );
   }
 
@@ -411,5 +428,10 @@ async function everyRank<T>(
     `ddp: rank ${cause.rank} (seg${cause.rank}) failed while ${step}: ${cause.error instanceof Error ? cause.error.message : String(cause.error)}\n` +
     `Data-parallel training cannot go on without every rank: the step failed on all ${workers.length} ranks and the group was stopped.` +
     (others.length > 0 ? `\nThe other ranks said: ${others.join('; ')}` : '');
-  throw new DdpError(message, cause.rank, step, own.map(({ rank, error }) => ({ rank, error })));
+  throw new DdpError(
+    message,
+    cause.rank,
+    step,
+    own.map(({ rank, error }) => ({ rank, error })),
+  );
 }

@@ -16,7 +16,8 @@ export function enginePython(): string {
 export const ENGINE_PYTHONPATH = fileURLToPath(new URL('../../infra/engine', import.meta.url));
 
 /** The command that installs what the engine needs. */
-export const ENGINE_INSTALL_FIX = 'bash infra/setup.sh (or: apt-get install python3-torch python3-torchvision python3-numpy libopenblas0-openmp)';
+export const ENGINE_INSTALL_FIX =
+  'bash infra/setup.sh (or: apt-get install python3-torch python3-torchvision python3-numpy libopenblas0-openmp)';
 
 export interface EngineEnvOptions {
   /** Threads for torch / OpenMP / OpenBLAS in the process. */
@@ -63,7 +64,9 @@ export async function checkEngine(python: string = enginePython()): Promise<Prob
   }
   if (result.code !== 0) {
     const last = result.stderr.trim().split('\n').slice(-1)[0] ?? '';
-    return [{ message: `${python} cannot import the engine (torch, numpy, bench_engine): ${last}`, fix: ENGINE_INSTALL_FIX }];
+    return [
+      { message: `${python} cannot import the engine (torch, numpy, bench_engine): ${last}`, fix: ENGINE_INSTALL_FIX },
+    ];
   }
   return [];
 }

@@ -249,7 +249,11 @@ export class WorkerFleet {
   /** Validate one config after its epoch on one worker (a search's config, as its epoch ends there). */
   async validateConfig(config: number, epoch: number, worker: number): Promise<void> {
     const reply = await this.call(worker, (w) =>
-      w.validate({ config: this.ctx.workload.configs[config], modelIn: this.store.pathFor(config, this.versionOf(config)), epoch }),
+      w.validate({
+        config: this.ctx.workload.configs[config],
+        modelIn: this.store.pathFor(config, this.versionOf(config)),
+        epoch,
+      }),
     );
     // Reading the checkpoint to validate it is part of validation, not a hop.
     for (const span of replySpans(reply, { segment: worker, config, epoch }))

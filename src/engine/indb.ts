@@ -125,7 +125,12 @@ export async function createStepView(topology: Topology, name: string, view: Ste
 
 /** The warm-up view: each segment's backend imports the engine (bench_engine_warm) when it is read. */
 export async function createWarmView(topology: Topology, name: string, meta: string): Promise<void> {
-  await createDistributedView(topology, name, 'result text', (segment) => `SELECT ${segment} AS seg, bench_engine_warm(${literal(meta)}::json) AS result`);
+  await createDistributedView(
+    topology,
+    name,
+    'result text',
+    (segment) => `SELECT ${segment} AS seg, bench_engine_warm(${literal(meta)}::json) AS result`,
+  );
 }
 
 /** One model's task in a statement: train or validate config `config` at `version` on `segment`. */
@@ -141,7 +146,10 @@ export interface Task {
  */
 export function stepStatement(view: string, tasks: readonly Task[]): string {
   if (tasks.length === 0) throw new Error('a step statement needs at least one task');
-  const quals = tasks.map((t) => `(seg = ${Math.trunc(t.segment)} AND config = ${Math.trunc(t.config)} AND version = ${Math.trunc(t.version)})`);
+  const quals = tasks.map(
+    (t) =>
+      `(seg = ${Math.trunc(t.segment)} AND config = ${Math.trunc(t.config)} AND version = ${Math.trunc(t.version)})`,
+  );
   return `SELECT seg, config, version, result FROM ${ident(view)} WHERE ${quals.join(' OR ')}`;
 }
 
@@ -157,13 +165,22 @@ export async function explain(client: pg.Client, sql: string, params: unknown[] 
  * coordinator above them but the Append (no local Aggregate or Join, which would mean work the
  * coordinator does one segment after another).
  */
-export async function assertPushedDown(client: pg.Client, sql: string, segments: number, params: unknown[] = []): Promise<void> {
+export async function assertPushedDown(
+  client: pg.Client,
+  sql: string,
+  segments: number,
+  params: unknown[] = [],
+): Promise<void> {
   const plan = await explain(client, sql, params);
   const scans = (plan.match(/Foreign Scan on/g) ?? []).length;
   const async = (plan.match(/Async Foreign Scan on/g) ?? []).length;
-  const local = plan.match(/^\s*(->\s*)?\S*\s*(Aggregate|GroupAggregate|HashAggregate|Hash Join|Nested Loop|Merge Join)\b.*$|^\s*Filter:.*$/m);
+  const local = plan.match(
+    /^\s*(->\s*)?\S*\s*(Aggregate|GroupAggregate|HashAggregate|Hash Join|Nested Loop|Merge Join)\b.*$|^\s*Filter:.*$/m,
+  );
   if (scans !== segments || (segments > 1 && async !== segments) || local) {
-    const why = local ? `the coordinator would run "${local[0].trim()}" itself` : `${scans} foreign scans, ${async} of them async`;
+    const why = local
+      ? `the coordinator would run "${local[0].trim()}" itself`
+      : `${scans} foreign scans, ${async} of them async`;
     throw new Error(
       `the planner would not run this statement on ${segments === 1 ? 'its segment' : `all ${segments} segments concurrently`} (${why}); ` +
         `running it would train on the coordinator or one segment after another. Were the run's views created by this bench ` +
@@ -180,7 +197,11 @@ export interface StepRow {
 }
 
 /** The spans an engine result reports, for one segment, config and epoch. */
-export function emitEngineSpans(ctx: RunContext, spans: readonly EngineSpan[], where: { segment?: number; config?: number; epoch?: number }): void {
+export function emitEngineSpans(
+  ctx: RunContext,
+  spans: readonly EngineSpan[],
+  where: { segment?: number; config?: number; epoch?: number },
+): void {
   for (const span of spans) {
     const event: TrainEvent = { type: 'span', kind: span.kind, start: span.start, end: span.end };
     if (where.segment !== undefined) event.segment = where.segment;

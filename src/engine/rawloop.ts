@@ -30,12 +30,18 @@ export interface RawLoopResult {
 export async function runRawLoop(options: RawLoopOptions): Promise<RawLoopResult> {
   const python = options.python ?? enginePython();
   const args = [
-    '-m', 'bench_engine.rawloop',
-    '--data', options.data,
-    '--config', JSON.stringify(options.config),
-    '--threads', String(options.threads),
-    '--epochs', String(options.epochs),
-    '--seed', String(options.seed ?? 0),
+    '-m',
+    'bench_engine.rawloop',
+    '--data',
+    options.data,
+    '--config',
+    JSON.stringify(options.config),
+    '--threads',
+    String(options.threads),
+    '--epochs',
+    String(options.epochs),
+    '--seed',
+    String(options.seed ?? 0),
   ];
   const env = engineEnv({ threads: options.threads, base: { ...process.env, ...options.env } });
   return new Promise((resolve, reject) => {
@@ -47,7 +53,11 @@ export async function runRawLoop(options: RawLoopOptions): Promise<RawLoopResult
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) {
-        reject(new Error(`bench_engine.rawloop exited with code ${code}: ${stderr.trim().split('\n').slice(-10).join('\n')}`));
+        reject(
+          new Error(
+            `bench_engine.rawloop exited with code ${code}: ${stderr.trim().split('\n').slice(-10).join('\n')}`,
+          ),
+        );
         return;
       }
       const line = stdout.trim().split('\n').pop() ?? '';

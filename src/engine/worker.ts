@@ -43,7 +43,10 @@ export class WorkerCrashedError extends Error {
 /** The worker was closed with close(); no further requests. */
 export class WorkerClosedError extends Error {
   override name = 'WorkerClosedError';
-  constructor(readonly label: string, readonly op: string | undefined) {
+  constructor(
+    readonly label: string,
+    readonly op: string | undefined,
+  ) {
     super(`engine worker ${label} is closed${op ? ` (request '${op}' refused)` : ''}`);
   }
 }
@@ -65,7 +68,10 @@ export class EngineRequestError extends Error {
 export class EngineUnavailableError extends Error {
   override name = 'EngineUnavailableError';
   readonly fix = ENGINE_INSTALL_FIX;
-  constructor(message: string, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super(`${message}. Install the engine: ${ENGINE_INSTALL_FIX}${detail ? `\n${detail}` : ''}`);
   }
 }
@@ -297,7 +303,13 @@ export class EngineWorker {
       payload.push(b.x, b.y);
       return { n: b.n, xBytes: b.x.length, yBytes: b.y.length };
     });
-    const header = { op: 'load', dataset: request.dataset, inputShape: request.inputShape, classes: request.classes, buffers };
+    const header = {
+      op: 'load',
+      dataset: request.dataset,
+      inputShape: request.inputShape,
+      classes: request.classes,
+      buffers,
+    };
     return (await this.request<LoadReply>(header, payload)).header;
   }
 

@@ -18,7 +18,16 @@
 // shared resident set in the group (a server's shared buffers, the engine's libraries) once:
 // what the group holds, without counting a page once per process that maps it.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+} from 'node:fs';
 import { cpus } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { Sample } from '../core/records.js';
@@ -127,7 +136,10 @@ export function readNetwork(text = readText('/proc/net/dev')): { rx: number; tx:
   for (const line of (text ?? '').split('\n').slice(2)) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
     rx += Number(f[0]) || 0;
     tx += Number(f[8]) || 0;
   }
@@ -212,7 +224,11 @@ let childrenFiles: boolean | null = null;
 export function readTree(roots: readonly number[], seen = new Set<number>()): ProcStat[] {
   childrenFiles ??= existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
   if (!childrenFiles) {
-    const found = descendants(readAllProcStats(), roots.filter((pid) => !seen.has(pid)), seen);
+    const found = descendants(
+      readAllProcStats(),
+      roots.filter((pid) => !seen.has(pid)),
+      seen,
+    );
     for (const p of found) seen.add(p.pid);
     return found;
   }
@@ -307,7 +323,12 @@ class GpuWatcher {
   constructor(executable: string, intervalMs: number) {
     this.child = spawn(
       executable,
-      [`--query-gpu=${NVIDIA_QUERY}`, '--format=csv,noheader,nounits', `-lms`, String(Math.max(50, Math.round(intervalMs)))],
+      [
+        `--query-gpu=${NVIDIA_QUERY}`,
+        '--format=csv,noheader,nounits',
+        `-lms`,
+        String(Math.max(50, Math.round(intervalMs))),
+      ],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     // If nvidia-smi fails or exits, stop reporting its last (stale) readings.

@@ -89,7 +89,11 @@ export function welchTTest(a: readonly number[], b: readonly number[]): WelchRes
   const se = Math.sqrt(va + vb);
   if (se === 0) {
     // No noise at all: the difference is either certain or absent.
-    return { t: diff === 0 ? 0 : diff > 0 ? Infinity : -Infinity, df: a.length + b.length - 2, pGreater: diff > 0 ? 0 : 1 };
+    return {
+      t: diff === 0 ? 0 : diff > 0 ? Infinity : -Infinity,
+      df: a.length + b.length - 2,
+      pGreater: diff > 0 ? 0 : 1,
+    };
   }
   const t = diff / se;
   const df = (va + vb) ** 2 / ((va * va) / (a.length - 1) + (vb * vb) / (b.length - 1));
@@ -110,13 +114,26 @@ export interface Judgement {
  * Baseline against candidate timings: a regression needs the factor above maxSlowdown AND, when the
  * test is run, p < alpha (a noise test, not the factor alone); 'faster' mirrors it.
  */
-export function judge(baseline: readonly number[], candidate: readonly number[], options: { maxSlowdown: number; alpha: number; test: boolean }): Judgement {
+export function judge(
+  baseline: readonly number[],
+  candidate: readonly number[],
+  options: { maxSlowdown: number; alpha: number; test: boolean },
+): Judgement {
   const baselineMean = mean(baseline);
   const candidateMean = mean(candidate);
   const factor = baselineMean > 0 ? candidateMean / baselineMean : candidateMean > 0 ? Infinity : 1;
-  const p = options.test ? (factor >= 1 ? welchTTest(baseline, candidate).pGreater : welchTTest(candidate, baseline).pGreater) : null;
+  const p = options.test
+    ? factor >= 1
+      ? welchTTest(baseline, candidate).pGreater
+      : welchTTest(candidate, baseline).pGreater
+    : null;
   const significant = p === null || p < options.alpha;
-  const verdict = factor > options.maxSlowdown && significant ? 'regression' : factor < 1 / options.maxSlowdown && significant ? 'faster' : 'ok';
+  const verdict =
+    factor > options.maxSlowdown && significant
+      ? 'regression'
+      : factor < 1 / options.maxSlowdown && significant
+        ? 'faster'
+        : 'ok';
   return { baselineMean, candidateMean, factor, p, verdict };
 }
 

@@ -477,7 +477,11 @@ function samplesWithin(samples: readonly Sample[], windows: readonly Interval[])
  * evenly over the interval and the part inside the windows counts. So ETL I/O just before the
  * execution window is not counted, and an interval straddling its edge counts in proportion.
  */
-export function counterGrowth(samples: readonly Sample[], windows: readonly Interval[], read: (s: Sample) => number): number {
+export function counterGrowth(
+  samples: readonly Sample[],
+  windows: readonly Interval[],
+  read: (s: Sample) => number,
+): number {
   const sorted = [...samples].sort((a, b) => a.t - b.t);
   if (sorted.length < 2) return 0;
   const ws = windows.length > 0 ? windows : [{ start: sorted[0].t, end: sorted[sorted.length - 1].t }];
@@ -543,6 +547,8 @@ function resources(samples: readonly Sample[], execution: readonly Interval[]): 
     diskWriteBytes: counterGrowth(samples, execution, (s) => s.tree.writeBytes),
     gpuUtilPctMean: gpu.length > 0 ? mean(gpu.map((g) => g.utilPct)) : null,
     gpuMemPctMean:
-      gpu.length > 0 ? mean(gpu.map((g) => (g.memTotalBytes > 0 ? (100 * g.memUsedBytes) / g.memTotalBytes : 0))) : null,
+      gpu.length > 0
+        ? mean(gpu.map((g) => (g.memTotalBytes > 0 ? (100 * g.memUsedBytes) / g.memTotalBytes : 0)))
+        : null,
   };
 }

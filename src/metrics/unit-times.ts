@@ -162,12 +162,17 @@ function mean(values: readonly number[]): number {
  * Per config, the mean sub-epoch time of its units, classified fast / slow by `repeat`. Configs
  * with no measured unit are left out. Units of a config missing from `configs` are an error.
  */
-export function configTimes(units: readonly UnitTime[], configs: readonly ConfigRepeat[], measure: UnitMeasure = 'wall'): ConfigTime[] {
+export function configTimes(
+  units: readonly UnitTime[],
+  configs: readonly ConfigRepeat[],
+  measure: UnitMeasure = 'wall',
+): ConfigTime[] {
   const byId = new Map(configs.map((c) => [c.id, c]));
   const minRepeat = Math.min(...configs.map((c) => c.repeat ?? 1));
   const grouped = new Map<number, UnitTime[]>();
   for (const u of units) {
-    if (!byId.has(u.config)) throw new Error(`unit-times: a unit names config ${u.config}, which the run's configs do not list`);
+    if (!byId.has(u.config))
+      throw new Error(`unit-times: a unit names config ${u.config}, which the run's configs do not list`);
     const list = grouped.get(u.config);
     if (list) list.push(u);
     else grouped.set(u.config, [u]);

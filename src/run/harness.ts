@@ -368,7 +368,8 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
     const startup = approach.startup;
     if (startup) await phase('startup', () => startup(ctx, ready));
     // A search's configs arrive during execution: there is nothing to calibrate before it.
-    if (calibrationSeconds() > 0 && !workload.search) await phase('calibration', async () => record(await calibrateRawLoop(ctx)));
+    if (calibrationSeconds() > 0 && !workload.search)
+      await phase('calibration', async () => record(await calibrateRawLoop(ctx)));
     else if (workload.search) log('no raw-loop calibration: the search proposes its configs during execution');
     await phase('execution', () => approach.train(ctx, ready));
     const late = stopped();

@@ -9,7 +9,9 @@ export function restoreSearchConfigs(workload: ResolvedWorkload, prior: readonly
   for (const event of prior) {
     if (event.type !== 'search-config') continue;
     if (event.config.id !== workload.configs.length) {
-      throw new Error(`cannot resume the search: its events list config ${event.config.id} after ${workload.configs.length} configs`);
+      throw new Error(
+        `cannot resume the search: its events list config ${event.config.id} after ${workload.configs.length} configs`,
+      );
     }
     workload.configs.push(event.config);
   }

@@ -13,7 +13,8 @@ import { checkSegment, formatUnit } from './validate.js';
 
 export function createDynamicAsyncScheduler(options: DynamicSchedulerOptions): DynamicScheduler & WakeHint {
   const { segments } = options;
-  if (!Number.isInteger(segments) || segments < 1) throw new RangeError(`scheduler: segments must be an integer >= 1, got ${segments}`);
+  if (!Number.isInteger(segments) || segments < 1)
+    throw new RangeError(`scheduler: segments must be an integer >= 1, got ${segments}`);
   const random = new Mulberry32(options.seed);
   const ledger = new ConfigLedger(segments);
   /** Configs that still have epochs to train, in arrival order. */
@@ -44,7 +45,9 @@ export function createDynamicAsyncScheduler(options: DynamicSchedulerOptions): D
       checkSegment(idleSegment, segments);
       started = true;
       if (runningConfig[idleSegment] >= 0) {
-        throw new Error(`async-dynamic: segment ${idleSegment} was given a second unit while running config ${runningConfig[idleSegment]}`);
+        throw new Error(
+          `async-dynamic: segment ${idleSegment} was given a second unit while running config ${runningConfig[idleSegment]}`,
+        );
       }
       const free: number[] = [];
       for (const c of active) {
@@ -88,7 +91,8 @@ export function createDynamicAsyncScheduler(options: DynamicSchedulerOptions): D
     trainedEpochs: (config: number) => ledger.trainedEpochs(config),
 
     restore(done: readonly Unit[]): void {
-      if (started || ledger.configs.size > 0) throw new Error('async-dynamic: restore() must be called before any add() or next()');
+      if (started || ledger.configs.size > 0)
+        throw new Error('async-dynamic: restore() must be called before any add() or next()');
       ledger.restore(done);
     },
 

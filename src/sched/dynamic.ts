@@ -30,7 +30,10 @@ export interface DynamicSchedulerOptions {
 
 /** The state shared by the dynamic schedulers: each config's epochs and which segments its epoch has visited. */
 export class ConfigLedger {
-  readonly configs = new Map<number, { epoch: number; to: number; visited: Uint8Array; visitedCount: number; busyOn: number }>();
+  readonly configs = new Map<
+    number,
+    { epoch: number; to: number; visited: Uint8Array; visitedCount: number; busyOn: number }
+  >();
   /** Units finished by an earlier attempt (resume), per config: `${epoch}/${segment}`. */
   private readonly restored = new Map<number, Set<string>>();
 
@@ -43,7 +46,10 @@ export class ConfigLedger {
       }
       const set = this.restored.get(u.config) ?? new Set<string>();
       const key = `${u.epoch}/${u.segment}`;
-      if (set.has(key)) throw new Error(`scheduler: restored unit {config ${u.config}, segment ${u.segment}, epoch ${u.epoch}} appears twice`);
+      if (set.has(key))
+        throw new Error(
+          `scheduler: restored unit {config ${u.config}, segment ${u.segment}, epoch ${u.epoch}} appears twice`,
+        );
       set.add(key);
       this.restored.set(u.config, set);
     }
@@ -57,14 +63,20 @@ export class ConfigLedger {
     const { from, to } = epochs;
     if (!Number.isInteger(config) || config < 0) throw new RangeError(`${who}: config ${config} is not a config id`);
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to <= from) {
-      throw new RangeError(`${who}: config ${config} must come for epochs [from, to) with 0 <= from < to, got [${from}, ${to})`);
+      throw new RangeError(
+        `${who}: config ${config} must come for epochs [from, to) with 0 <= from < to, got [${from}, ${to})`,
+      );
     }
     const known = this.configs.get(config);
     const trained = known?.epoch ?? 0;
-    if (known && known.epoch < known.to) throw new Error(`${who}: config ${config} was added while it still trains (epoch ${known.epoch} of [.., ${known.to}))`);
+    if (known && known.epoch < known.to)
+      throw new Error(
+        `${who}: config ${config} was added while it still trains (epoch ${known.epoch} of [.., ${known.to}))`,
+      );
     // A config new to this scheduler may come for later epochs: an earlier attempt trained the
     // first ones (resume).
-    if (known && from !== trained) throw new Error(`${who}: config ${config} comes for epochs from ${from}, but it has trained ${trained}`);
+    if (known && from !== trained)
+      throw new Error(`${who}: config ${config} comes for epochs from ${from}, but it has trained ${trained}`);
     const state = known ?? { epoch: from, to, visited: new Uint8Array(this.segments), visitedCount: 0, busyOn: -1 };
     state.to = to;
     this.configs.set(config, state);

@@ -50,9 +50,11 @@ export function simulateArrivals(
   jobs: readonly ArrivingJob[],
   runtime: (config: number) => number,
 ): ArrivalsResult {
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`replay: workers must be an integer >= 1, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new RangeError(`replay: workers must be an integer >= 1, got ${workers}`);
   jobs.forEach((j, k) => {
-    if (j.job !== k || !(j.told >= 0 && j.told <= k)) throw new RangeError(`replay: job ${k} is malformed (job ${j.job}, told ${j.told})`);
+    if (j.job !== k || !(j.told >= 0 && j.told <= k))
+      throw new RangeError(`replay: job ${k} is malformed (job ${j.job}, told ${j.told})`);
   });
   const queue = new EventQueue(workers);
   const hint = wakeHintOf(scheduler);
@@ -93,7 +95,8 @@ export function simulateArrivals(
         continue;
       }
       const time = runtime(decision.config);
-      if (!(time >= 0) || !Number.isFinite(time)) throw new RangeError(`replay: config ${decision.config} has no runtime (${time})`);
+      if (!(time >= 0) || !Number.isFinite(time))
+        throw new RangeError(`replay: config ${decision.config} has no runtime (${time})`);
       runningConfig[s] = decision.config;
       runningEpoch[s] = decision.epoch;
       busy += time;

@@ -91,12 +91,7 @@ export function createRoundRobinScheduler(options: SchedulerOptions): Scheduler 
   function running(unit: Unit, what: string): void {
     checkUnit(unit, options);
     const s = unit.segment;
-    if (
-      epoch >= epochs ||
-      unit.epoch !== epoch ||
-      batchConfig[s] !== unit.config ||
-      status[s] !== RUNNING
-    ) {
+    if (epoch >= epochs || unit.epoch !== epoch || batchConfig[s] !== unit.config || status[s] !== RUNNING) {
       const state = epoch >= epochs ? 'the schedule is done' : `epoch ${epoch}, batch ${batch}`;
       throw new Error(
         `round-robin: ${what} unit ${formatUnit(unit)} is not running (${state}); ` +

@@ -25,7 +25,8 @@ export interface RoundScheduler extends DynamicScheduler, WakeHint {
 
 export function createRoundScheduler(options: DynamicSchedulerOptions): RoundScheduler {
   const { segments } = options;
-  if (!Number.isInteger(segments) || segments < 1) throw new RangeError(`scheduler: segments must be an integer >= 1, got ${segments}`);
+  if (!Number.isInteger(segments) || segments < 1)
+    throw new RangeError(`scheduler: segments must be an integer >= 1, got ${segments}`);
   const ledger = new ConfigLedger(segments);
   /** Configs that still have epochs to train, by id. */
   const active = new Set<number>();
@@ -94,7 +95,9 @@ export function createRoundScheduler(options: DynamicSchedulerOptions): RoundSch
     const s = unit.segment;
     const state = ledger.configs.get(unit.config);
     if (!open || batchConfig[s] !== unit.config || status[s] !== RUNNING || !state || state.epoch !== unit.epoch) {
-      throw new Error(`rounds: ${what} unit ${formatUnit(unit)} is not running (round batch ${batch}); a unit completed twice or never handed out`);
+      throw new Error(
+        `rounds: ${what} unit ${formatUnit(unit)} is not running (round batch ${batch}); a unit completed twice or never handed out`,
+      );
     }
   }
 
@@ -146,7 +149,8 @@ export function createRoundScheduler(options: DynamicSchedulerOptions): RoundSch
     lastRound: () => finishedRound,
 
     restore(done: readonly Unit[]): void {
-      if (started || ledger.configs.size > 0) throw new Error('rounds: restore() must be called before any add() or next()');
+      if (started || ledger.configs.size > 0)
+        throw new Error('rounds: restore() must be called before any add() or next()');
       ledger.restore(done);
     },
 

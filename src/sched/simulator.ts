@@ -40,15 +40,18 @@ export function drawRuntimes(configs: number, p: number, ls: number, lm: number,
 
 function checkSimulation(options: Omit<SimulateOptions, 'scheduler' | 'workers' | 'seed'>): void {
   const { configs, epochs, p, ls, lm } = options;
-  if (!Number.isInteger(configs) || configs < 1) throw new RangeError(`simulate: configs must be an integer >= 1, got ${configs}`);
-  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`simulate: epochs must be an integer >= 1, got ${epochs}`);
+  if (!Number.isInteger(configs) || configs < 1)
+    throw new RangeError(`simulate: configs must be an integer >= 1, got ${configs}`);
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new RangeError(`simulate: epochs must be an integer >= 1, got ${epochs}`);
   if (!(p >= 0 && p <= 1)) throw new RangeError(`simulate: p must be in [0, 1], got ${p}`);
   if (!(ls > 0) || !Number.isFinite(ls)) throw new RangeError(`simulate: ls must be a positive number, got ${ls}`);
   if (!(lm > 0) || !Number.isFinite(lm)) throw new RangeError(`simulate: lm must be a positive number, got ${lm}`);
 }
 
 function checkWorkers(workers: number): void {
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`simulate: workers must be an integer >= 1, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new RangeError(`simulate: workers must be an integer >= 1, got ${workers}`);
 }
 
 /** Runs a schedule to the end on a virtual clock, each unit taking runtimes[unit.config]. */
@@ -289,7 +292,8 @@ export interface SweepPoint {
 export function sweep(options: SweepOptions): SweepPoint[] {
   const { configs, ls, lm, epochs, seed } = options;
   const repeats = options.repeats ?? 1;
-  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`sweep: repeats must be an integer >= 1, got ${repeats}`);
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new RangeError(`sweep: repeats must be an integer >= 1, got ${repeats}`);
   if (options.workers.length === 0) throw new RangeError('sweep: workers must list at least one value');
   if (options.p.length === 0) throw new RangeError('sweep: p must list at least one value');
   const points: SweepPoint[] = [];

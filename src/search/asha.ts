@@ -22,8 +22,10 @@ export interface AshaOptions {
 
 /** The rungs' epoch counts: minEpochs * eta^i below maxEpochs, then maxEpochs. */
 export function ashaRungs(minEpochs: number, reduction: number, maxEpochs: number): number[] {
-  if (!Number.isInteger(minEpochs) || minEpochs < 1) throw new RangeError(`asha: minEpochs must be an integer >= 1, got ${minEpochs}`);
-  if (!Number.isInteger(reduction) || reduction < 2) throw new RangeError(`asha: reduction must be an integer >= 2, got ${reduction}`);
+  if (!Number.isInteger(minEpochs) || minEpochs < 1)
+    throw new RangeError(`asha: minEpochs must be an integer >= 1, got ${minEpochs}`);
+  if (!Number.isInteger(reduction) || reduction < 2)
+    throw new RangeError(`asha: reduction must be an integer >= 2, got ${reduction}`);
   if (!Number.isInteger(maxEpochs) || maxEpochs < minEpochs) {
     throw new RangeError(`asha: maxEpochs must be an integer >= minEpochs (${minEpochs}), got ${maxEpochs}`);
   }
@@ -83,7 +85,10 @@ export function createAshaSearcher(options: AshaOptions): Searcher & { state(): 
     async tell(job: number, value: number | null): Promise<void> {
       const asked = jobs[job];
       if (!asked) throw new Error(`asha: told the result of job ${job}, which was never proposed`);
-      results[asked.rung].push({ trial: asked.trial, value: value !== null && Number.isFinite(value) ? value : Infinity });
+      results[asked.rung].push({
+        trial: asked.trial,
+        value: value !== null && Number.isFinite(value) ? value : Infinity,
+      });
       told++;
     },
     close: async () => undefined,

@@ -6,7 +6,8 @@ export function createGridSearcher(points: readonly SearchParams[], maxEpochs: n
   let next = 0;
   return {
     name: 'grid',
-    ask: async (): Promise<Ask> => (next < points.length ? { kind: 'new', params: { ...points[next++] }, epochs: maxEpochs } : 'done'),
+    ask: async (): Promise<Ask> =>
+      next < points.length ? { kind: 'new', params: { ...points[next++] }, epochs: maxEpochs } : 'done',
     tell: async () => undefined,
     close: async () => undefined,
   };

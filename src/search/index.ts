@@ -24,6 +24,13 @@ export async function createSearcher(spec: SearchSpec): Promise<Searcher> {
     case 'tpe':
       return createTpeSearcher({ space, trials, maxEpochs, seed, startupTrials: spec.startupTrials ?? 10 });
     case 'asha':
-      return createAshaSearcher({ space, trials, maxEpochs, seed, minEpochs: spec.minEpochs ?? 1, reduction: spec.reduction ?? 3 });
+      return createAshaSearcher({
+        space,
+        trials,
+        maxEpochs,
+        seed,
+        minEpochs: spec.minEpochs ?? 1,
+        reduction: spec.reduction ?? 3,
+      });
   }
 }

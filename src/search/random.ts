@@ -5,7 +5,12 @@ import { Mulberry32 } from '../sched/random.js';
 import { samplePoint } from './space.js';
 import type { Ask, Searcher } from './types.js';
 
-export function createRandomSearcher(options: { space: SearchSpace; trials: number; maxEpochs: number; seed: number }): Searcher {
+export function createRandomSearcher(options: {
+  space: SearchSpace;
+  trials: number;
+  maxEpochs: number;
+  seed: number;
+}): Searcher {
   const random = new Mulberry32(options.seed);
   let proposed = 0;
   return {

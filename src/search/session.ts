@@ -52,7 +52,8 @@ export class SearchSession {
     /** P: jobs in flight at most. */
     readonly inFlight: number,
   ) {
-    if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`search: inFlight must be an integer >= 1, got ${inFlight}`);
+    if (!Number.isInteger(inFlight) || inFlight < 1)
+      throw new RangeError(`search: inFlight must be an integer >= 1, got ${inFlight}`);
   }
 
   /** The first jobs (up to P of them). Call once, before any report. */
@@ -106,7 +107,10 @@ export class SearchSession {
   private async pump(): Promise<SearchStep> {
     const step: SearchStep = { jobs: [], told: [] };
     while (!this.finished) {
-      const required = Math.max(this.proposed.length - this.inFlight + 1, this.waitedAt === undefined ? 0 : this.waitedAt + 1);
+      const required = Math.max(
+        this.proposed.length - this.inFlight + 1,
+        this.waitedAt === undefined ? 0 : this.waitedAt + 1,
+      );
       while (this.told < required) {
         if (!this.arrived.has(this.told)) return step;
         await this.tellNext(step);
@@ -115,7 +119,8 @@ export class SearchSession {
       if (ask === 'done') {
         this.finished = true;
       } else if (ask === 'wait') {
-        if (this.told === this.proposed.length) throw new Error(`search: ${this.searcher.name} waits for a result while no job runs`);
+        if (this.told === this.proposed.length)
+          throw new Error(`search: ${this.searcher.name} waits for a result while no job runs`);
         this.waitedAt = this.told;
       } else {
         this.waitedAt = undefined;
@@ -147,8 +152,10 @@ export class SearchSession {
       return { job, config, from: 0, to: proposal.epochs, rung: proposal.rung, told, params: proposal.params };
     }
     const from = this.scheduledEpochs[proposal.trial];
-    if (from === undefined) throw new Error(`search: ${this.searcher.name} promoted trial ${proposal.trial}, which does not exist`);
-    if (!(proposal.epochs > from)) throw new Error(`search: trial ${proposal.trial} promoted to ${proposal.epochs} epochs, it has ${from}`);
+    if (from === undefined)
+      throw new Error(`search: ${this.searcher.name} promoted trial ${proposal.trial}, which does not exist`);
+    if (!(proposal.epochs > from))
+      throw new Error(`search: trial ${proposal.trial} promoted to ${proposal.epochs} epochs, it has ${from}`);
     this.scheduledEpochs[proposal.trial] = proposal.epochs;
     return { job, config: proposal.trial, from, to: proposal.epochs, rung: proposal.rung, told };
   }

@@ -8,7 +8,8 @@ export function checkSpace(space: SearchSpace): void {
   for (const [name, param] of Object.entries(space)) {
     if (param.kind === 'choice') continue;
     if (!(param.low <= param.high)) throw new RangeError(`search: ${name} has low ${param.low} > high ${param.high}`);
-    if (param.log && !(param.low > 0)) throw new RangeError(`search: ${name} is log-scaled, so low must be > 0 (got ${param.low})`);
+    if (param.log && !(param.low > 0))
+      throw new RangeError(`search: ${name} is log-scaled, so low must be > 0 (got ${param.low})`);
   }
 }
 

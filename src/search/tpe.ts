@@ -43,14 +43,18 @@ export class OptunaChild {
       try {
         waiter.resolve(replySchema.parse(JSON.parse(line)));
       } catch (error) {
-        waiter.reject(new Error(`the Optuna child answered something that is not a reply: ${line.slice(0, 200)}`, { cause: error }));
+        waiter.reject(
+          new Error(`the Optuna child answered something that is not a reply: ${line.slice(0, 200)}`, { cause: error }),
+        );
       }
     });
     const fail = (error: Error): void => {
       this.exited ??= error;
       for (const waiter of this.pending.splice(0)) waiter.reject(this.exited);
     };
-    child.on('error', (error) => fail(new Error(`cannot run ${enginePython()}: ${error.message}; ${OPTUNA_INSTALL_FIX}`)));
+    child.on('error', (error) =>
+      fail(new Error(`cannot run ${enginePython()}: ${error.message}; ${OPTUNA_INSTALL_FIX}`)),
+    );
     child.on('exit', (code, signal) => {
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const tail = this.stderr.trim() ? `; last lines on stderr:\n${this.stderr.trimEnd()}` : '';
@@ -60,7 +64,10 @@ export class OptunaChild {
   }
 
   static start(): OptunaChild {
-    const child = spawn(enginePython(), ['-m', 'bench_engine.search'], { env: engineEnv({ threads: 1 }), stdio: 'pipe' });
+    const child = spawn(enginePython(), ['-m', 'bench_engine.search'], {
+      env: engineEnv({ threads: 1 }),
+      stdio: 'pipe',
+    });
     return new OptunaChild(child);
   }
 
@@ -113,7 +120,8 @@ export async function createTpeSearcher(options: TpeOptions): Promise<Searcher> 
       if (reply.trial !== proposed || !reply.params) {
         throw new Error(`Optuna proposed trial ${String(reply.trial)} where trial ${proposed} was due`);
       }
-      if (!inSpace(space, reply.params)) throw new Error(`Optuna proposed a point outside the space: ${JSON.stringify(reply.params)}`);
+      if (!inSpace(space, reply.params))
+        throw new Error(`Optuna proposed a point outside the space: ${JSON.stringify(reply.params)}`);
       proposed++;
       return { kind: 'new', params: reply.params, epochs: maxEpochs };
     },

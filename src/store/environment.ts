@@ -27,7 +27,15 @@ async function output(command: string, args: string[], cwd?: string): Promise<st
   }
 }
 
-const FINGERPRINT_SETTINGS = ['server_version', 'jit', 'shared_buffers', 'synchronous_commit', 'max_parallel_workers_per_gather', 'enable_partitionwise_join', 'enable_partitionwise_aggregate'];
+const FINGERPRINT_SETTINGS = [
+  'server_version',
+  'jit',
+  'shared_buffers',
+  'synchronous_commit',
+  'max_parallel_workers_per_gather',
+  'enable_partitionwise_join',
+  'enable_partitionwise_aggregate',
+];
 
 /**
  * The CPUs this process may run on, as Linux lists them (/proc/self/status Cpus_allowed_list,
@@ -66,11 +74,16 @@ export async function captureEnvironment(topology: Topology, engine: EngineLocat
     output('git', ['rev-parse', 'HEAD'], root),
     output('git', ['status', '--porcelain', '--untracked-files=no'], root),
     engineVersions(topology, engine),
-    existsSync('/usr/bin/nvidia-smi') ? output('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader']) : Promise.resolve(undefined),
+    existsSync('/usr/bin/nvidia-smi')
+      ? output('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'])
+      : Promise.resolve(undefined),
   ]);
   const { python: pythonVersion, torch: torchVersion } = versions;
   const settings = await withClient(topology.coordinator, async (client) => {
-    const { rows } = await client.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [FINGERPRINT_SETTINGS]);
+    const { rows } = await client.query<{ name: string; setting: string }>(
+      'SELECT name, setting FROM pg_settings WHERE name = ANY($1)',
+      [FINGERPRINT_SETTINGS],
+    );
     return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
   });
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };

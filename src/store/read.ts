@@ -76,7 +76,8 @@ async function readJsonFile<T>(path: string, schema: z.ZodType<T>): Promise<T | 
     throw new RunFolderError(`is not valid JSON (${(error as Error).message})`, path);
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new RunFolderError(`does not match the run-folder schema: ${describeIssues(parsed.error)}`, path);
+  if (!parsed.success)
+    throw new RunFolderError(`does not match the run-folder schema: ${describeIssues(parsed.error)}`, path);
   return parsed.data;
 }
 
@@ -103,7 +104,8 @@ export function parseJsonLines<T>(text: string, path: string, schema: z.ZodType<
       throw new RunFolderError(`is not valid JSON (${(error as Error).message})`, path, i + 1);
     }
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new RunFolderError(`does not match the run-folder schema: ${describeIssues(parsed.error)}`, path, i + 1);
+    if (!parsed.success)
+      throw new RunFolderError(`does not match the run-folder schema: ${describeIssues(parsed.error)}`, path, i + 1);
     out.push(parsed.data);
   }
   return out;
@@ -125,7 +127,8 @@ export async function loadRun(dir: string, options: LoadOptions = {}): Promise<L
 
   // A run with the sampler turned off has no samples file.
   const samplesText = await readIfExists(path(RUN_FILE_NAMES.samples));
-  const samples = samplesText === null ? [] : parseJsonLines(samplesText, path(RUN_FILE_NAMES.samples), sampleSchema, warnings);
+  const samples =
+    samplesText === null ? [] : parseJsonLines(samplesText, path(RUN_FILE_NAMES.samples), sampleSchema, warnings);
 
   const summaryPath = path(RUN_FILE_NAMES.summary);
   const older = await readJsonFile(summaryPath, olderSummarySchema);
@@ -169,7 +172,10 @@ const GLOB_CHARS = /[*?]/;
 
 /** `*` (any run of characters but '/') and `?` (one character), matched against one path segment. */
 export function segmentMatcher(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -229,7 +235,11 @@ export async function expandRunPaths(patterns: readonly string[]): Promise<strin
       .sort()
       .map((name) => join(pattern, name))
       .filter((p) => isDirectory(p) && isRunFolder(p));
-    if (children.length === 0) throw new RunFolderError(`is neither a run folder (no ${RUN_FILE_NAMES.info}) nor a folder of run folders`, pattern);
+    if (children.length === 0)
+      throw new RunFolderError(
+        `is neither a run folder (no ${RUN_FILE_NAMES.info}) nor a folder of run folders`,
+        pattern,
+      );
     for (const c of children) out.add(resolve(c));
   }
   return [...out].sort();
@@ -256,7 +266,9 @@ export async function loadReadableRuns(
       runs.push(await loadRun(dir, options));
     } catch (error) {
       const folderError =
-        error instanceof RunFolderError ? error : new RunFolderError(`cannot be read: ${(error as Error).message}`, dir);
+        error instanceof RunFolderError
+          ? error
+          : new RunFolderError(`cannot be read: ${(error as Error).message}`, dir);
       unreadable.push({ dir, error: folderError });
     }
   }

@@ -22,7 +22,11 @@ let dir: string;
 beforeAll(async () => {
   topology = await testTopology();
   dir = await mkdtemp(join(tmpdir(), 'inspect-'));
-  await createDistributedTable(topology, 'direct_dist', 'buffer_id int NOT NULL, n int NOT NULL, x bytea, y bytea, note text');
+  await createDistributedTable(
+    topology,
+    'direct_dist',
+    'buffer_id int NOT NULL, n int NOT NULL, x bytea, y bytea, note text',
+  );
   await withClient(topology.coordinator, (c) =>
     c.query(
       `INSERT INTO direct_dist SELECT g % ${topology.segments.length}, g, 10,
@@ -40,12 +44,17 @@ afterAll(async () => {
 });
 
 async function inspect(args: string[]): Promise<void> {
-  await yargs().command(inspectCommand).strict().parseAsync(['inspect', ...args]);
+  await yargs()
+    .command(inspectCommand)
+    .strict()
+    .parseAsync(['inspect', ...args]);
 }
 
 describe('the direct reader on the embedded cluster', () => {
   it('reads every segment partition of a distributed table from its own instance', async () => {
-    const read = await openDirectRead(topology.coordinator, 'direct_dist', { resolveInstance: topologyResolver(topology) });
+    const read = await openDirectRead(topology.coordinator, 'direct_dist', {
+      resolveInstance: topologyResolver(topology),
+    });
     expect(read.leaves.map((l) => l.instance.name)).toEqual(topology.segments.map((s) => s.name));
     const rows = [];
     for await (const row of read.rows()) rows.push(row);
@@ -54,8 +63,13 @@ describe('the direct reader on the embedded cluster', () => {
   });
 
   it('readPackedBuffers through the coordinator returns every segment’s buffers', async () => {
-    const got = await readPackedBuffers(topology.coordinator, 'direct_dist', { resolveInstance: topologyResolver(topology) });
-    const expected = await withClient(topology.coordinator, async (c) => (await c.query('SELECT buffer_id, x FROM direct_dist ORDER BY buffer_id')).rows);
+    const got = await readPackedBuffers(topology.coordinator, 'direct_dist', {
+      resolveInstance: topologyResolver(topology),
+    });
+    const expected = await withClient(
+      topology.coordinator,
+      async (c) => (await c.query('SELECT buffer_id, x FROM direct_dist ORDER BY buffer_id')).rows,
+    );
     got.sort((a, b) => a.bufferId - b.bufferId);
     expect(got.map((r) => r.bufferId)).toEqual(expected.map((r) => r.buffer_id));
     got.forEach((r, i) => {
@@ -82,7 +96,17 @@ describe('the direct reader on the embedded cluster', () => {
 
   it('bench inspect --format arrow writes an Arrow file with typed columns', async () => {
     const file = join(dir, 'dist.arrow');
-    await inspect(['direct_dist', '--via', 'direct', '--format', 'arrow', '--out', file, '--columns', 'seg,buffer_id,x,note']);
+    await inspect([
+      'direct_dist',
+      '--via',
+      'direct',
+      '--format',
+      'arrow',
+      '--out',
+      file,
+      '--columns',
+      'seg,buffer_id,x,note',
+    ]);
     const table = tableFromIPC(await readFile(file));
     expect(table.numRows).toBe(55);
     expect(table.schema.fields.map((f) => f.name)).toEqual(['seg', 'buffer_id', 'x', 'note']);

@@ -51,7 +51,7 @@ describe('a concurrent writer', () => {
     const writer = await client(inst);
     try {
       await writer.query('BEGIN');
-      await writer.query("DELETE FROM conc WHERE batch = 1 AND i <= 10");
+      await writer.query('DELETE FROM conc WHERE batch = 1 AND i <= 10');
       await expect(dumpDirect(inst, 'conc', { lockTimeoutMs: 200 })).rejects.toThrow(LockTimeoutError);
       await writer.query('ROLLBACK');
     } finally {
@@ -74,7 +74,10 @@ describe('a concurrent writer', () => {
           });
           // Wait until the server reports the writer blocked on our lock.
           for (let i = 0; i < 100; i++) {
-            const { rows } = await sql(inst, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO conc%'");
+            const { rows } = await sql(
+              inst,
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO conc%'",
+            );
             if (rows[0].n > 0) return;
             await sleep(20);
           }
@@ -121,7 +124,8 @@ describe('a concurrent writer', () => {
       for (let r = 0; r < 8; r++) {
         const read = await openDirectRead(inst, 'conc', { columns: ['batch'] });
         const perBatch = new Map<number, number>();
-        for await (const [batch] of read.rows()) perBatch.set(batch as number, (perBatch.get(batch as number) ?? 0) + 1);
+        for await (const [batch] of read.rows())
+          perBatch.set(batch as number, (perBatch.get(batch as number) ?? 0) + 1);
         for (const [batch, n] of perBatch) if (batch >= 1000) expect(n, `batch ${batch}`).toBe(40);
         counts.push([...perBatch.values()].reduce((a, b) => a + b, 0));
         await sleep(30);
@@ -136,10 +140,14 @@ describe('a concurrent writer', () => {
   it('SHARE mode lets plain readers in and still keeps writers out', async () => {
     const read = await openDirectRead(inst, 'conc', { lockMode: 'SHARE' });
     try {
-      const results = (await sql(inst, 'SET lock_timeout = 2000; SELECT count(*)::int AS n FROM conc')) as unknown as { rows: { n: number }[] }[];
+      const results = (await sql(inst, 'SET lock_timeout = 2000; SELECT count(*)::int AS n FROM conc')) as unknown as {
+        rows: { n: number }[];
+      }[];
       const rows = results[1].rows;
       expect(rows[0].n).toBeGreaterThan(0);
-      await expect(sql(inst, "SET lock_timeout = 300; INSERT INTO conc VALUES (3, 3, 'x')")).rejects.toThrow(/lock timeout/);
+      await expect(sql(inst, "SET lock_timeout = 300; INSERT INTO conc VALUES (3, 3, 'x')")).rejects.toThrow(
+        /lock timeout/,
+      );
       let n = 0;
       for await (const _ of read.rows()) n++;
       expect(n).toBe(rows[0].n);

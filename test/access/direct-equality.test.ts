@@ -34,7 +34,9 @@ async function expectSame(table: string, options: Parameters<typeof bothPaths>[2
 }
 
 /** Line pointer states and hint bits of every tuple of a relation (pageinspect). */
-async function pageItems(table: string): Promise<{ lp_flags: number; t_infomask: number | null; t_infomask2: number | null }[]> {
+async function pageItems(
+  table: string,
+): Promise<{ lp_flags: number; t_infomask: number | null; t_infomask2: number | null }[]> {
   const { rows } = await sql(
     inst,
     `SELECT lp_flags, t_infomask, t_infomask2 FROM generate_series(0, (pg_relation_size($1::regclass) / 8192)::int - 1) b,
@@ -53,7 +55,7 @@ describe('types and NULLs', () => {
     ['f8', 'float8', "'-Infinity'", "'5e-324'"],
     ['num', 'numeric', "'-123456789012345678901234567890.000000000000000000001'", "'NaN'"],
     ['n2', 'numeric(10,2)', "'0.10'", "'-99999999.99'"],
-    ['t', 'text', "E'tab\\there \"quoted\" back\\\\slash\\nnewline é'", "''"],
+    ['t', 'text', 'E\'tab\\there "quoted" back\\\\slash\\nnewline é\'', "''"],
     ['b', 'bytea', "'\\x00ff10'", "'\\x'"],
     ['bo', 'bool', 'true', 'false'],
     ['ai', 'int4[]', "'{1,NULL,3}'", "'{}'"],
@@ -108,7 +110,10 @@ describe('types and NULLs', () => {
 
   it('a table wider than 8 columns with NULLs in every bitmap byte', async () => {
     const n = 40;
-    await sql(inst, `CREATE TABLE wide (${Array.from({ length: n }, (_, i) => `c${i} ${i % 3 === 0 ? 'text' : i % 3 === 1 ? 'int8' : 'int2'}`).join(', ')})`);
+    await sql(
+      inst,
+      `CREATE TABLE wide (${Array.from({ length: n }, (_, i) => `c${i} ${i % 3 === 0 ? 'text' : i % 3 === 1 ? 'int8' : 'int2'}`).join(', ')})`,
+    );
     await sql(
       inst,
       `INSERT INTO wide SELECT ${Array.from({ length: n }, (_, i) => `CASE WHEN (g >> ${i % 20}) & 1 = 1 THEN NULL ELSE ${i % 3 === 0 ? `repeat('x', g % 200)` : i % 3 === 1 ? 'g::int8 * 1000000007' : '(g % 30000)::int2'} END`).join(', ')}
@@ -134,7 +139,10 @@ describe('types and NULLs', () => {
 describe('schema changes', () => {
   it('dropped columns (fixed and variable width, middle and last) are skipped', async () => {
     await sql(inst, 'CREATE TABLE dropped (a int, b text, c int8, d bytea, e int2, f text)');
-    await sql(inst, "INSERT INTO dropped SELECT g, repeat('b', g % 50), g * 7, '\\xabcd', g % 100, 'f' || g FROM generate_series(1, 500) g");
+    await sql(
+      inst,
+      "INSERT INTO dropped SELECT g, repeat('b', g % 50), g * 7, '\\xabcd', g % 100, 'f' || g FROM generate_series(1, 500) g",
+    );
     await sql(inst, 'ALTER TABLE dropped DROP COLUMN b, DROP COLUMN c, DROP COLUMN f');
     await sql(inst, "INSERT INTO dropped VALUES (1000, '\\x00', 5)");
     const r = await expectSame('dropped');
@@ -151,10 +159,23 @@ describe('schema changes', () => {
          ADD COLUMN h timestamptz DEFAULT '2020-01-01 00:00:00+00', ADD COLUMN i int, ADD COLUMN j text DEFAULT NULL`,
     );
     await sql(inst, "INSERT INTO added VALUES (1000, 1, 'new', 2.5, '{3}', 1.5, '\\xff', '2021-01-01', 7, 'j')");
-    const { rows } = await sql(inst, "SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'added'::regclass AND atthasmissing");
+    const { rows } = await sql(
+      inst,
+      "SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'added'::regclass AND atthasmissing",
+    );
     expect(rows[0].n).toBe(7);
     const r = await expectSame('added');
-    expect(JSON.parse(r.direct.split('\n')[0])).toMatchObject({ a: 1, b: 42, c: 'hello "world"', d: '1.50', e: [1, 2], f: 0.1, g: '\\x0102', i: null, j: null });
+    expect(JSON.parse(r.direct.split('\n')[0])).toMatchObject({
+      a: 1,
+      b: 42,
+      c: 'hello "world"',
+      d: '1.50',
+      e: [1, 2],
+      f: 0.1,
+      g: '\\x0102',
+      i: null,
+      j: null,
+    });
   });
 });
 
@@ -172,7 +193,9 @@ describe('visibility', () => {
       await c.query("BEGIN; INSERT INTO mv SELECT g, 'aborted', 0 FROM generate_series(200001, 200300) g; ROLLBACK");
       await c.query('BEGIN; DELETE FROM mv WHERE id % 10 = 3; ROLLBACK'); // xmax aborted
       await c.query("BEGIN; UPDATE mv SET v = 'never' WHERE id % 10 = 4; ROLLBACK");
-      await c.query("BEGIN; SAVEPOINT s; INSERT INTO mv VALUES (300001, 'sub-aborted', 0); ROLLBACK TO s; INSERT INTO mv VALUES (300002, 'kept', 0); COMMIT");
+      await c.query(
+        "BEGIN; SAVEPOINT s; INSERT INTO mv VALUES (300001, 'sub-aborted', 0); ROLLBACK TO s; INSERT INTO mv VALUES (300002, 'kept', 0); COMMIT",
+      );
     } finally {
       await c.end();
     }
@@ -264,7 +287,10 @@ describe('varlena forms and TOAST', () => {
          FROM generate_series(1, 40) g`,
     );
     // Random (incompressible) text over 2 kB: external, not compressed.
-    await sql(inst, `INSERT INTO toasty (id, p) SELECT 100 + g, (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 200)) FROM generate_series(1, 3) g`);
+    await sql(
+      inst,
+      `INSERT INTO toasty (id, p) SELECT 100 + g, (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 200)) FROM generate_series(1, 3) g`,
+    );
     const { rows } = await sql(
       inst,
       `SELECT id, pg_column_compression(p) AS pc, pg_column_size(p) AS ps, pg_column_compression(l) AS lc, pg_column_size(l) AS ls,
@@ -299,7 +325,10 @@ describe('varlena forms and TOAST', () => {
     let r = await expectSame('empty');
     expect(r.direct).toBe('');
     expect(r.stats.heapPages).toBe(0);
-    await sql(inst, "CREATE TABLE truncated (a int, b text); INSERT INTO truncated SELECT g, repeat('x', 3000) FROM generate_series(1, 100) g; TRUNCATE truncated");
+    await sql(
+      inst,
+      "CREATE TABLE truncated (a int, b text); INSERT INTO truncated SELECT g, repeat('x', 3000) FROM generate_series(1, 100) g; TRUNCATE truncated",
+    );
     r = await expectSame('truncated');
     expect(r.direct).toBe('');
   });
@@ -356,8 +385,14 @@ describe('partitioned tables and the packed layout', () => {
     expect(stats2.inPlaceAssemblies).toBe(1);
     expect(stats2.stashedChunkBytes).toBeGreaterThan(0);
     // Compressed variants.
-    await sql(inst, 'CREATE TABLE packed_lz4 (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea COMPRESSION lz4, y bytea COMPRESSION pglz)');
-    await sql(inst, "INSERT INTO packed_lz4 SELECT 0, g, 1000, decode(repeat('0000803f00000000', 4000 + g), 'hex'), decode(repeat('01000000', 1000), 'hex') FROM generate_series(1, 20) g");
+    await sql(
+      inst,
+      'CREATE TABLE packed_lz4 (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea COMPRESSION lz4, y bytea COMPRESSION pglz)',
+    );
+    await sql(
+      inst,
+      "INSERT INTO packed_lz4 SELECT 0, g, 1000, decode(repeat('0000803f00000000', 4000 + g), 'hex'), decode(repeat('01000000', 1000), 'hex') FROM generate_series(1, 20) g",
+    );
     const { rows: exp2 } = await sql(inst, 'SELECT x, y FROM packed_lz4');
     const got2 = await readPackedBuffers(inst, 'packed_lz4');
     expect(got2).toHaveLength(20);

@@ -184,7 +184,12 @@ describe('values', () => {
       [3, 4],
     ]);
     expect(parseArrayLiteral(int4, '[0:1]={5,6}')).toEqual({ lower: [0], values: [5, 6] });
-    expect(parseArrayLiteral({ ...int4, name: 'text', len: -1 }, '{"a,b","c\\"d",NULL,"NULL"}')).toEqual(['a,b', 'c"d', null, 'NULL']);
+    expect(parseArrayLiteral({ ...int4, name: 'text', len: -1 }, '{"a,b","c\\"d",NULL,"NULL"}')).toEqual([
+      'a,b',
+      'c"d',
+      null,
+      'NULL',
+    ]);
   });
 
   it('TOAST chunk size for 8 kB pages', () => {
@@ -204,12 +209,19 @@ describe('data checksums', () => {
   });
 
   it('computes the checksum PostgreSQL stored on every page, and reads a checksummed cluster', async () => {
-    await sql(db.instance, "CREATE TABLE ck (a int, b text); INSERT INTO ck SELECT g, repeat('c', g % 500) FROM generate_series(1, 20000) g; CHECKPOINT");
-    const { rows } = await sql(db.instance, "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('ck') AS path");
+    await sql(
+      db.instance,
+      "CREATE TABLE ck (a int, b text); INSERT INTO ck SELECT g, repeat('c', g % 500) FROM generate_series(1, 20000) g; CHECKPOINT",
+    );
+    const { rows } = await sql(
+      db.instance,
+      "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('ck') AS path",
+    );
     const file = await readFile(rows[0].path);
     const blocks = file.length / 8192;
     expect(blocks).toBeGreaterThan(100);
-    for (let b = 0; b < blocks; b++) expect(pageChecksum(file, b * 8192, 8192, b)).toBe(file.readUInt16LE(b * 8192 + 8));
+    for (let b = 0; b < blocks; b++)
+      expect(pageChecksum(file, b * 8192, 8192, b)).toBe(file.readUInt16LE(b * 8192 + 8));
     const r = await bothPaths(db.instance, 'ck');
     expect(r.direct).toBe(r.sql);
     expect(r.stats.checksumRetries).toBe(0);
@@ -229,8 +241,14 @@ describe('data checksums', () => {
   });
 
   it('a corrupt page is an error, never data', async () => {
-    await sql(db.instance, "CREATE TABLE bad (a int, b text); INSERT INTO bad SELECT g, 'row ' || g FROM generate_series(1, 2000) g; CHECKPOINT");
-    const { rows } = await sql(db.instance, "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('bad') AS path");
+    await sql(
+      db.instance,
+      "CREATE TABLE bad (a int, b text); INSERT INTO bad SELECT g, 'row ' || g FROM generate_series(1, 2000) g; CHECKPOINT",
+    );
+    const { rows } = await sql(
+      db.instance,
+      "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('bad') AS path",
+    );
     await db.restart(async () => {
       const file = await open(rows[0].path, 'r+');
       try {

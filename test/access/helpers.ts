@@ -16,7 +16,12 @@ export async function scratch(options: ScratchOptions = {}): Promise<ScratchInst
 }
 
 export async function sql(instance: Instance, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ host: instance.host, port: instance.port, user: instance.user, database: instance.database });
+  const client = new pg.Client({
+    host: instance.host,
+    port: instance.port,
+    user: instance.user,
+    database: instance.database,
+  });
   await client.connect();
   try {
     return await client.query(text, params);
@@ -26,7 +31,12 @@ export async function sql(instance: Instance, text: string, params: unknown[] = 
 }
 
 export async function client(instance: Instance): Promise<pg.Client> {
-  const c = new pg.Client({ host: instance.host, port: instance.port, user: instance.user, database: instance.database });
+  const c = new pg.Client({
+    host: instance.host,
+    port: instance.port,
+    user: instance.user,
+    database: instance.database,
+  });
   await c.connect();
   c.on('error', () => undefined);
   return c;
@@ -52,14 +62,22 @@ export async function dumpSql(instance: Instance, table: string, columns?: strin
 }
 
 /** Both paths' canonical output as one text each (for an exact comparison with a readable diff). */
-export async function bothPaths(instance: Instance, table: string, options: DirectReadOptions = {}): Promise<{ direct: string; sql: string; stats: DirectReadStats }> {
+export async function bothPaths(
+  instance: Instance,
+  table: string,
+  options: DirectReadOptions = {},
+): Promise<{ direct: string; sql: string; stats: DirectReadStats }> {
   const d = await dumpDirect(instance, table, options);
   const s = await dumpSql(instance, table, options.columns);
   return { direct: d.lines.join('\n'), sql: s.lines.join('\n'), stats: d.stats! };
 }
 
 /** sha256 of the canonical lines of both paths, streaming (for tables too big to hold as text). */
-export async function digests(instance: Instance, table: string, options: DirectReadOptions = {}): Promise<{ direct: string; sql: string; rows: number; stats: DirectReadStats }> {
+export async function digests(
+  instance: Instance,
+  table: string,
+  options: DirectReadOptions = {},
+): Promise<{ direct: string; sql: string; rows: number; stats: DirectReadStats }> {
   const read = await openDirectRead(instance, table, options);
   const hd = createHash('sha256');
   let rows = 0;

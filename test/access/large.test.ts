@@ -29,7 +29,10 @@ describe('relations over 1 GB', () => {
        DELETE FROM big WHERE id % 1000 = 0;
        COMMIT`,
     );
-    const { rows } = await sql(db.instance, "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('big') AS path, pg_relation_size('big') AS size");
+    const { rows } = await sql(
+      db.instance,
+      "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('big') AS path, pg_relation_size('big') AS size",
+    );
     expect(Number(rows[0].size)).toBeGreaterThan(1024 ** 3);
     expect((await stat(`${rows[0].path}.1`)).size).toBeGreaterThan(0);
     const d = await digests(db.instance, 'big');
@@ -48,13 +51,19 @@ describe('relations over 1 GB', () => {
          FROM generate_series(1, 1000) g;
        COMMIT`,
     );
-    const { rows } = await sql(db.instance, "SELECT pg_relation_size(reltoastrelid) AS size FROM pg_class WHERE relname = 'big_packed'");
+    const { rows } = await sql(
+      db.instance,
+      "SELECT pg_relation_size(reltoastrelid) AS size FROM pg_class WHERE relname = 'big_packed'",
+    );
     expect(Number(rows[0].size)).toBeGreaterThan(1024 ** 3);
     const stats = emptyStats();
     const got = await readPackedBuffers(db.instance, 'big_packed', { stats });
     expect(got).toHaveLength(1000);
     // Compare digests of x and y with the server's own.
-    const { rows: check } = await sql(db.instance, 'SELECT buffer_id, md5(x) AS mx, md5(y) AS my, length(x) AS lx FROM big_packed');
+    const { rows: check } = await sql(
+      db.instance,
+      'SELECT buffer_id, md5(x) AS mx, md5(y) AS my, length(x) AS lx FROM big_packed',
+    );
     const { createHash } = await import('node:crypto');
     got.forEach((r, i) => {
       expect(r.bufferId).toBe(check[i].buffer_id);

@@ -25,7 +25,17 @@ async function readAs(user: string, db: ScratchInstance, table: string): Promise
   try {
     const { stdout } = await run(
       'runuser',
-      ['-u', user, '--', process.execPath, '--import', 'tsx', join(repo, 'test/access/fixtures/read-as.ts'), JSON.stringify(db.instance), table],
+      [
+        '-u',
+        user,
+        '--',
+        process.execPath,
+        '--import',
+        'tsx',
+        join(repo, 'test/access/fixtures/read-as.ts'),
+        JSON.stringify(db.instance),
+        table,
+      ],
       { cwd: repo, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: '/tmp' }, maxBuffer: 64 << 20 },
     );
     return { code: 0, out: stdout };
@@ -39,10 +49,22 @@ describe.skipIf(!isRoot)('file permissions (needs root to create and switch user
   let db: ScratchInstance;
 
   beforeAll(async () => {
-    if (!(await exists(READER))) await run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--groups', 'postgres', READER]);
+    if (!(await exists(READER)))
+      await run('useradd', [
+        '--system',
+        '--no-create-home',
+        '--shell',
+        '/usr/sbin/nologin',
+        '--groups',
+        'postgres',
+        READER,
+      ]);
     else await run('usermod', ['--append', '--groups', 'postgres', READER]);
     db = await scratch();
-    await sql(db.instance, "CREATE TABLE perm (a int, b text, c bytea); INSERT INTO perm SELECT g, repeat('p', g * 10), decode(repeat('ab', g * 20), 'hex') FROM generate_series(1, 400) g");
+    await sql(
+      db.instance,
+      "CREATE TABLE perm (a int, b text, c bytea); INSERT INTO perm SELECT g, repeat('p', g * 10), decode(repeat('ab', g * 20), 'hex') FROM generate_series(1, 400) g",
+    );
   });
 
   afterAll(async () => {

@@ -35,8 +35,28 @@ function validLosses(runDir: string): Map<string, number> {
 }
 
 /** `bench run` in a child process with a fault injected; resolves with its exit and output. */
-function crashedRun(approach: string, options: Record<string, string>, inject: string, runsDir: string): Promise<{ code: number | null; signal: string | null; output: string }> {
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'run', '--approach', approach, '--workload', WORKLOAD, '--scale', 'tiny', '--runs-dir', runsDir, '--sample-ms', '0'];
+function crashedRun(
+  approach: string,
+  options: Record<string, string>,
+  inject: string,
+  runsDir: string,
+): Promise<{ code: number | null; signal: string | null; output: string }> {
+  const args = [
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'run',
+    '--approach',
+    approach,
+    '--workload',
+    WORKLOAD,
+    '--scale',
+    'tiny',
+    '--runs-dir',
+    runsDir,
+    '--sample-ms',
+    '0',
+  ];
   for (const [key, value] of Object.entries(options)) args.push('--option', `${key}=${value}`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: repoRoot(), env: { ...process.env, BENCH_INJECT: inject } });
@@ -54,7 +74,15 @@ async function reference(approach: string, options: Record<string, string>): Pro
   if (!references.has(key)) {
     const topology = await testTopology();
     const runsDir = mkdtempSync(join(tmpdir(), 'bench-crash-ref-'));
-    const { runDir } = await runSpec({ approach, workload: WORKLOAD, scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 0 });
+    const { runDir } = await runSpec({
+      approach,
+      workload: WORKLOAD,
+      scale: 'tiny',
+      topology,
+      runsDir,
+      options,
+      sampleIntervalMs: 0,
+    });
     references.set(key, validLosses(runDir));
   }
   return references.get(key) as Map<string, number>;
@@ -74,21 +102,57 @@ const hopSteps = ['hop:copied', 'hop:verified', 'hop:deleted'];
 const SCENARIOS: Scenario[] = [
   // The 3rd move is the first model hop of the second batch (2 models, 2 segments).
   ...hopSteps.flatMap((step) => [
-    { approach: 'udaf', inject: `${step}=stop-source@3`, says: /seg\d \(127\.0\.0\.1:\d+\) is down/, deterministic: true },
-    { approach: 'udaf', inject: `${step}=stop-destination@3`, says: /seg\d \(127\.0\.0\.1:\d+\) is down/, deterministic: true },
-    { approach: 'udaf', inject: `${step}=stop-coordinator@3`, says: /coordinator \(127\.0\.0\.1:\d+\) is down/, deterministic: true },
+    {
+      approach: 'udaf',
+      inject: `${step}=stop-source@3`,
+      says: /seg\d \(127\.0\.0\.1:\d+\) is down/,
+      deterministic: true,
+    },
+    {
+      approach: 'udaf',
+      inject: `${step}=stop-destination@3`,
+      says: /seg\d \(127\.0\.0\.1:\d+\) is down/,
+      deterministic: true,
+    },
+    {
+      approach: 'udaf',
+      inject: `${step}=stop-coordinator@3`,
+      says: /coordinator \(127\.0\.0\.1:\d+\) is down/,
+      deterministic: true,
+    },
   ]),
   { approach: 'udaf', inject: 'hop:copied=kill@3', deterministic: true },
   // Between a batch's commit on the segments and its events: the models are a version ahead.
   { approach: 'udaf', inject: 'udaf:batch-done=kill@3', deterministic: true },
   // Mid-statement: a segment, then the coordinator, dies while the segments train.
-  { approach: 'udaf', inject: 'udaf:batch-running=stop-seg1@3', says: /seg1 \(127\.0\.0\.1:\d+\) is down/, deterministic: true },
-  { approach: 'udaf', inject: 'udaf:batch-running=stop-coordinator@5', says: /coordinator \(127\.0\.0\.1:\d+\) is down/, deterministic: true },
-  { approach: 'ma', inject: 'ma:broadcast=stop-seg1@3', says: /seg1 \(127\.0\.0\.1:\d+\) is down/, deterministic: true },
+  {
+    approach: 'udaf',
+    inject: 'udaf:batch-running=stop-seg1@3',
+    says: /seg1 \(127\.0\.0\.1:\d+\) is down/,
+    deterministic: true,
+  },
+  {
+    approach: 'udaf',
+    inject: 'udaf:batch-running=stop-coordinator@5',
+    says: /coordinator \(127\.0\.0\.1:\d+\) is down/,
+    deterministic: true,
+  },
+  {
+    approach: 'ma',
+    inject: 'ma:broadcast=stop-seg1@3',
+    says: /seg1 \(127\.0\.0\.1:\d+\) is down/,
+    deterministic: true,
+  },
   { approach: 'ma', inject: 'ma:averaged=kill@2', deterministic: true },
   { approach: 'ctq', inject: 'ctq:unit-done=kill@5', deterministic: false },
   { approach: 'ctq', options: { modelsIn: 'db' }, inject: 'ctq:unit-done=kill@5', deterministic: false },
-  { approach: 'ctq', options: { modelsIn: 'db' }, inject: 'hop:verified=stop-source@2', says: /seg\d \(127\.0\.0\.1:\d+\) is down/, deterministic: false },
+  {
+    approach: 'ctq',
+    options: { modelsIn: 'db' },
+    inject: 'hop:verified=stop-source@2',
+    says: /seg\d \(127\.0\.0\.1:\d+\) is down/,
+    deterministic: false,
+  },
 ];
 
 describe('in-DBMS runs survive crashes at every step', () => {
@@ -106,7 +170,15 @@ describe('in-DBMS runs survive crashes at every step', () => {
     const runDir = join(runsDir, runName);
 
     await ensureCluster({ segments: TEST_SEGMENTS });
-    const { summary } = await runSpec({ approach: scenario.approach, workload: WORKLOAD, scale: 'tiny', topology, options, resume: runDir, sampleIntervalMs: 0 });
+    const { summary } = await runSpec({
+      approach: scenario.approach,
+      workload: WORKLOAD,
+      scale: 'tiny',
+      topology,
+      options,
+      resume: runDir,
+      sampleIntervalMs: 0,
+    });
     expect(summary.status).toBe('complete');
     expect(summary.unitsCompleted).toBe(unitsPerRun);
     expect(summary.unitsRetried).toBe(0);
@@ -117,7 +189,10 @@ describe('in-DBMS runs survive crashes at every step', () => {
       const versions = units.filter((u) => u.config === config.id).map((u) => u.modelVersion as number);
       const expectedVersions =
         scenario.approach === 'ma'
-          ? Array.from({ length: workload.epochs * TEST_SEGMENTS }, (_, i) => (Math.floor(i / TEST_SEGMENTS) + 1) * TEST_SEGMENTS)
+          ? Array.from(
+              { length: workload.epochs * TEST_SEGMENTS },
+              (_, i) => (Math.floor(i / TEST_SEGMENTS) + 1) * TEST_SEGMENTS,
+            )
           : Array.from({ length: workload.epochs * TEST_SEGMENTS }, (_, i) => i + 1);
       expect(versions.sort((a, b) => a - b)).toEqual(expectedVersions);
     }
@@ -129,7 +204,8 @@ describe('in-DBMS runs survive crashes at every step', () => {
     } else {
       // An async schedule depends on timing, so no two runs train in the same order: the losses
       // must continue (the last epoch learned more than the first), not restart.
-      for (const config of workload.configs) expect(losses.get(`${config.id}/${workload.epochs - 1}`)).toBeLessThan(losses.get(`${config.id}/0`) as number);
+      for (const config of workload.configs)
+        expect(losses.get(`${config.id}/${workload.epochs - 1}`)).toBeLessThan(losses.get(`${config.id}/0`) as number);
     }
   });
 });
@@ -144,14 +220,19 @@ describe('a resume that would lose trained work', () => {
     const runDir = join(runsDir, readdirSync(runsDir)[0]);
     const runId = (JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { runId: string }).runId;
     const table = indbObjectName(runId, 'models');
-    for (const segment of topology.segments) await withClient(segment, (c) => c.query(`DELETE FROM ${table} WHERE config = 1`));
+    for (const segment of topology.segments)
+      await withClient(segment, (c) => c.query(`DELETE FROM ${table} WHERE config = 1`));
     const before = events(runDir).filter((e) => e.type === 'unit').length;
-    await expect(runSpec({ approach: 'udaf', workload: WORKLOAD, scale: 'tiny', topology, resume: runDir, sampleIntervalMs: 0 })).rejects.toThrow(
-      /cannot resume .*config 1: its model is missing \(the run recorded \d+ sub-epochs of it\)/s,
-    );
+    await expect(
+      runSpec({ approach: 'udaf', workload: WORKLOAD, scale: 'tiny', topology, resume: runDir, sampleIntervalMs: 0 }),
+    ).rejects.toThrow(/cannot resume .*config 1: its model is missing \(the run recorded \d+ sub-epochs of it\)/s);
     // Nothing was recorded or rebuilt: the other models are as the crash left them.
     expect(events(runDir).filter((e) => e.type === 'unit').length).toBe(before);
-    const left = await Promise.all(topology.segments.map((s) => withClient(s, async (c) => (await c.query(`SELECT config FROM ${table}`)).rowCount ?? 0)));
+    const left = await Promise.all(
+      topology.segments.map((s) =>
+        withClient(s, async (c) => (await c.query(`SELECT config FROM ${table}`)).rowCount ?? 0),
+      ),
+    );
     expect(left.reduce((a, b) => a + b, 0)).toBe(workload.configs.length - 1);
   });
 });

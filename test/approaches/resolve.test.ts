@@ -5,19 +5,26 @@ import { resolveRunSpec } from '../../approaches/resolve.js';
 
 describe('resolveRunSpec', () => {
   it('routes each option to the approach or the workload that declares it', () => {
-    const resolved = resolveRunSpec({ approach: 'ctq', workload: 'hetero', scale: 'tiny', options: { 'models-in': 'db', p: '0.5' } });
+    const resolved = resolveRunSpec({
+      approach: 'ctq',
+      workload: 'hetero',
+      scale: 'tiny',
+      options: { 'models-in': 'db', p: '0.5' },
+    });
     expect(resolved.approachOptions).toEqual({ 'models-in': 'db' });
     expect(resolved.workloadOptions).toEqual({ p: '0.5', models: 'mlp', regularizer: 'kernel-l2' });
     expect(resolved.workload.id).toBe('hetero');
   });
 
   it('refuses an option nobody declares, listing both sets (no silent epochs=0)', () => {
-    expect(() => resolveRunSpec({ approach: 'ctq', workload: 'criteo', scale: 'tiny', options: { epochs: '0' } })).toThrow(
+    expect(() =>
+      resolveRunSpec({ approach: 'ctq', workload: 'criteo', scale: 'tiny', options: { epochs: '0' } }),
+    ).toThrow(
       /neither approach ctq nor workload criteo has option "epochs" \(approach options: compression, cache, models-in, model-store; workload options: regularizer\)/,
     );
-    expect(() => resolveRunSpec({ approach: 'udaf', workload: 'criteo', scale: 'tiny', options: { compresion: 'none' } })).toThrow(
-      /did you mean "compression"\?/,
-    );
+    expect(() =>
+      resolveRunSpec({ approach: 'udaf', workload: 'criteo', scale: 'tiny', options: { compresion: 'none' } }),
+    ).toThrow(/did you mean "compression"\?/);
   });
 
   it('looks approaches up by own property only', () => {
@@ -27,7 +34,11 @@ describe('resolveRunSpec', () => {
   });
 
   it('refuses an unknown workload and scale, listing the valid ones', () => {
-    expect(() => resolveRunSpec({ approach: 'ctq', workload: 'constructor', scale: 'tiny' })).toThrow(/Unknown workload 'constructor'. Valid workloads: criteo/);
-    expect(() => resolveRunSpec({ approach: 'ctq', workload: 'criteo', scale: 'huge' })).toThrow(/Unknown scale 'huge'. Valid scales: tiny, small/);
+    expect(() => resolveRunSpec({ approach: 'ctq', workload: 'constructor', scale: 'tiny' })).toThrow(
+      /Unknown workload 'constructor'. Valid workloads: criteo/,
+    );
+    expect(() => resolveRunSpec({ approach: 'ctq', workload: 'criteo', scale: 'huge' })).toThrow(
+      /Unknown scale 'huge'. Valid scales: tiny, small/,
+    );
   });
 });

@@ -31,7 +31,15 @@ function runMatrix(segments: number): Promise<{ lines: MatrixLine[]; output: str
   // Made first (world-traversable): the postgres user must reach the cluster under it.
   mkdirSync(home, { recursive: true, mode: 0o755 });
   const env = { ...process.env, BENCH_HOME: home };
-  const args = ['--import', 'tsx', 'test/approaches/fixtures/matrix-runner.ts', String(segments), approachIds().join(','), WORKLOADS.join(','), runsDir];
+  const args = [
+    '--import',
+    'tsx',
+    'test/approaches/fixtures/matrix-runner.ts',
+    String(segments),
+    approachIds().join(','),
+    WORKLOADS.join(','),
+    runsDir,
+  ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: repoRoot(), env });
     let stdout = '';
@@ -52,7 +60,9 @@ describe.each(SIZES)('every approach on %i segment(s)', (segments) => {
   it('completes both tiny workloads with every sub-epoch exactly once', { timeout: 3_600_000 }, async () => {
     const { lines, output, code } = await runMatrix(segments);
     expect(code, output).toBe(0);
-    expect(lines.map((l) => `${l.workload}/${l.approach}`)).toEqual(WORKLOADS.flatMap((w) => approachIds().map((a) => `${w}/${a}`)));
+    expect(lines.map((l) => `${l.workload}/${l.approach}`)).toEqual(
+      WORKLOADS.flatMap((w) => approachIds().map((a) => `${w}/${a}`)),
+    );
     for (const line of lines) {
       const what = `${line.approach} on ${line.workload}, ${segments} segments`;
       expect(line.error, what).toBeUndefined();
@@ -63,6 +73,8 @@ describe.each(SIZES)('every approach on %i segment(s)', (segments) => {
       expect(new Set(units).size, what).toBe(units.length);
     }
     const seconds = lines.reduce((sum, l) => sum + l.seconds, 0);
-    console.log(`${segments} segments: ${lines.length} runs in ${seconds.toFixed(0)} s (${lines.map((l) => `${l.workload}/${l.approach} ${l.seconds.toFixed(0)} s`).join(', ')})`);
+    console.log(
+      `${segments} segments: ${lines.length} runs in ${seconds.toFixed(0)} s (${lines.map((l) => `${l.workload}/${l.approach} ${l.seconds.toFixed(0)} s`).join(', ')})`,
+    );
   });
 });

@@ -9,8 +9,20 @@ import { repoRoot } from '../../src/core/paths.js';
 
 /** The folders whose dependencies are checked; a file belongs to the longest that contains it. */
 const FOLDERS = [
-  'src/core', 'src/sched', 'src/db', 'src/metrics', 'src/store', 'src/access', 'src/engine', 'src/run', 'src/cli',
-  'workloads', 'approaches', 'reports', 'studies', 'bench',
+  'src/core',
+  'src/sched',
+  'src/db',
+  'src/metrics',
+  'src/store',
+  'src/access',
+  'src/engine',
+  'src/run',
+  'src/cli',
+  'workloads',
+  'approaches',
+  'reports',
+  'studies',
+  'bench',
 ] as const;
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
@@ -80,7 +92,9 @@ describe('layers', () => {
   const graph = folderGraph(repoRoot());
 
   it('src/core imports nothing else of the project', () => {
-    expect([...(graph.get('src/core')?.entries() ?? [])].map(([to, files]) => `${to} (${files.join(', ')})`)).toEqual([]);
+    expect([...(graph.get('src/core')?.entries() ?? [])].map(([to, files]) => `${to} (${files.join(', ')})`)).toEqual(
+      [],
+    );
   });
 
   it('no folders import each other, directly or around a loop', () => {

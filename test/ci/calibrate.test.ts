@@ -39,7 +39,9 @@ describe('combining workers', () => {
     expect(calibrationSeconds({})).toBe(1);
     expect(calibrationSeconds({ BENCH_CALIBRATION_SECONDS: '0' })).toBe(0);
     expect(calibrationSeconds({ BENCH_CALIBRATION_SECONDS: '2.5' })).toBe(2.5);
-    expect(() => calibrationSeconds({ BENCH_CALIBRATION_SECONDS: 'soon' })).toThrow(/BENCH_CALIBRATION_SECONDS must be/);
+    expect(() => calibrationSeconds({ BENCH_CALIBRATION_SECONDS: 'soon' })).toThrow(
+      /BENCH_CALIBRATION_SECONDS must be/,
+    );
   });
 });
 

@@ -11,7 +11,8 @@ describe('unknown flags', () => {
   const known = commandFlags(runCommand as unknown as CommandModule<object, object>);
 
   it('knows a command flags and aliases', () => {
-    for (const flag of ['approach', 'a', 'workload', 'w', 'runs-dir', 'option', 'o', 'help']) expect(known.has(flag)).toBe(true);
+    for (const flag of ['approach', 'a', 'workload', 'w', 'runs-dir', 'option', 'o', 'help'])
+      expect(known.has(flag)).toBe(true);
   });
 
   it('names each unknown flag with the closest known one', () => {
@@ -23,10 +24,14 @@ describe('unknown flags', () => {
   });
 
   it('bench run --aproach names the misspelt flag and exits 2', () => {
-    const result = spawnSync(join(repoRoot(), 'node_modules', '.bin', 'tsx'), ['src/cli/main.ts', 'run', '--aproach', 'ctq', '-w', 'criteo'], {
-      cwd: repoRoot(),
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      join(repoRoot(), 'node_modules', '.bin', 'tsx'),
+      ['src/cli/main.ts', 'run', '--aproach', 'ctq', '-w', 'criteo'],
+      {
+        cwd: repoRoot(),
+        encoding: 'utf8',
+      },
+    );
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('bench: unknown flag --aproach; did you mean "--approach"?');
   });

@@ -22,7 +22,10 @@ function readEvents(runDir: string): RunEvent[] {
 }
 
 /** Every registered approach, plus the variants that change where models live. */
-const VARIANTS: [string, Record<string, string>][] = [...approachIds().map((id): [string, Record<string, string>] => [id, {}]), ['ctq', { modelsIn: 'db' }]];
+const VARIANTS: [string, Record<string, string>][] = [
+  ...approachIds().map((id): [string, Record<string, string>] => [id, {}]),
+  ['ctq', { modelsIn: 'db' }],
+];
 const finalValidLoss = new Map<string, number>();
 
 describe.each(VARIANTS)('approach %s %j', (approach, options) => {
@@ -30,7 +33,15 @@ describe.each(VARIANTS)('approach %s %j', (approach, options) => {
     const topology = await testTopology();
     const segments = topology.segments.length;
     const workload = resolveWorkload(workloadId, 'tiny', 1);
-    const { runDir, summary } = await runSpec({ approach, workload: workloadId, scale: 'tiny', topology, runsDir, options, sampleIntervalMs: 250 });
+    const { runDir, summary } = await runSpec({
+      approach,
+      workload: workloadId,
+      scale: 'tiny',
+      topology,
+      runsDir,
+      options,
+      sampleIntervalMs: 250,
+    });
 
     expect(summary.status).toBe('complete');
     const units = readEvents(runDir).filter((e): e is Extract<RunEvent, { type: 'unit' }> => e.type === 'unit');
@@ -39,7 +50,10 @@ describe.each(VARIANTS)('approach %s %j', (approach, options) => {
     expect(keys.size).toBe(units.length);
     for (const config of workload.configs) {
       for (let epoch = 0; epoch < workload.epochs; epoch++) {
-        const visited = units.filter((u) => u.config === config.id && u.epoch === epoch).map((u) => u.segment).sort();
+        const visited = units
+          .filter((u) => u.config === config.id && u.epoch === epoch)
+          .map((u) => u.segment)
+          .sort();
         expect(visited).toEqual(Array.from({ length: segments }, (_, i) => i));
       }
     }
@@ -57,7 +71,8 @@ describe.each(VARIANTS)('approach %s %j', (approach, options) => {
       return losses.reduce((a, b) => a + b, 0) / losses.length;
     };
     expect(meanValidLoss(workload.epochs - 1)).toBeLessThan(meanValidLoss(0));
-    if (Object.keys(options).length === 0) finalValidLoss.set(`${approach}/${workloadId}`, meanValidLoss(workload.epochs - 1));
+    if (Object.keys(options).length === 0)
+      finalValidLoss.set(`${approach}/${workloadId}`, meanValidLoss(workload.epochs - 1));
   });
 });
 

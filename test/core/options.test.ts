@@ -21,24 +21,41 @@ const SPECS = {
 
 describe('declared options', () => {
   it('fills defaults and parses values from the command line into their types', () => {
-    expect(parseOptionValues('approach x', SPECS, {})).toEqual({ modelsIn: 'files', cache: true, workers: 2, store: '' });
-    const parsed = parseOptionValues('approach x', SPECS, { 'models-in': 'db', cache: 'off', workers: '8', store: '/tmp/m' });
+    expect(parseOptionValues('approach x', SPECS, {})).toEqual({
+      modelsIn: 'files',
+      cache: true,
+      workers: 2,
+      store: '',
+    });
+    const parsed = parseOptionValues('approach x', SPECS, {
+      'models-in': 'db',
+      cache: 'off',
+      workers: '8',
+      store: '/tmp/m',
+    });
     expect(parsed).toEqual({ modelsIn: 'db', cache: false, workers: 8, store: '/tmp/m' });
   });
 
   it('accepts the values run.json stores (typed) as well as strings', () => {
-    expect(parseOptionValues('approach x', SPECS, { cache: false, workers: 3 })).toMatchObject({ cache: false, workers: 3 });
+    expect(parseOptionValues('approach x', SPECS, { cache: false, workers: 3 })).toMatchObject({
+      cache: false,
+      workers: 3,
+    });
   });
 
   it('refuses an unknown key, naming it, suggesting the close one, and listing the valid ones', () => {
     expect(() => parseOptionValues('approach ctq', SPECS, { 'modles-in': 'db' })).toThrow(
       'approach ctq has no option "modles-in"; did you mean "models-in"? (valid options: models-in, cache, workers, store)',
     );
-    expect(() => parseOptionValues('approach udaf', {}, { nosuch: '1' })).toThrow('approach udaf has no option "nosuch" (it takes no options)');
+    expect(() => parseOptionValues('approach udaf', {}, { nosuch: '1' })).toThrow(
+      'approach udaf has no option "nosuch" (it takes no options)',
+    );
   });
 
   it('refuses values outside the type or range, saying what is allowed', () => {
-    expect(() => parseOptionValues('approach x', SPECS, { modelsIn: 'dbb' })).toThrow('option models-in of approach x must be files | db; got "dbb"');
+    expect(() => parseOptionValues('approach x', SPECS, { modelsIn: 'dbb' })).toThrow(
+      'option models-in of approach x must be files | db; got "dbb"',
+    );
     expect(() => parseOptionValues('approach x', SPECS, { workers: '0' })).toThrow('must be integer 1..8; got "0"');
     expect(() => parseOptionValues('approach x', SPECS, { workers: '2.5' })).toThrow('must be integer 1..8');
     expect(() => parseOptionValues('approach x', SPECS, { cache: 'maybe' })).toThrow('must be boolean');

@@ -156,33 +156,31 @@ describe.skipIf(!root)('servers bench did not start: attach, run through --db, c
     if (base) rmSync(base, { recursive: true, force: true });
   });
 
-  it(
-    'refuses a segment that accepts only SSL when its URL does not ask for it, changing nothing',
-    { timeout: SLOW },
-    async () => {
-      const result = await cli([
-        'db',
-        'attach',
-        '--coordinator',
-        coordinatorUrl,
-        '--segment',
-        segmentUrls[0],
-        '--segment',
-        segmentUrls[1].replace('?sslmode=require', ''),
-        '--password-file',
-        passfile,
-      ]);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(
-        new RegExp(
-          'seg1: cannot connect to postgresql://admin@127\\.0\\.0\\.3:\\d+/bench: .*no encryption ' +
-            '\\(it accepts SSL connections only: add \\?sslmode=require to its URL\\)',
-        ),
-      );
-      expect(result.stderr).toMatch(/Nothing was changed in the databases/);
-      expect(await query(a, 'postgres', "SELECT datname FROM pg_database WHERE datname = 'bench_seg0'")).toEqual([]);
-    },
-  );
+  it('refuses a segment that accepts only SSL when its URL does not ask for it, changing nothing', {
+    timeout: SLOW,
+  }, async () => {
+    const result = await cli([
+      'db',
+      'attach',
+      '--coordinator',
+      coordinatorUrl,
+      '--segment',
+      segmentUrls[0],
+      '--segment',
+      segmentUrls[1].replace('?sslmode=require', ''),
+      '--password-file',
+      passfile,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        'seg1: cannot connect to postgresql://admin@127\\.0\\.0\\.3:\\d+/bench: .*no encryption ' +
+          '\\(it accepts SSL connections only: add \\?sslmode=require to its URL\\)',
+      ),
+    );
+    expect(result.stderr).toMatch(/Nothing was changed in the databases/);
+    expect(await query(a, 'postgres', "SELECT datname FROM pg_database WHERE datname = 'bench_seg0'")).toEqual([]);
+  });
 
   it.skipIf(!isolated)(
     'says what to run on a host whose files it cannot write, and attaches once that ran there',
@@ -212,53 +210,51 @@ describe.skipIf(!root)('servers bench did not start: attach, run through --db, c
     },
   );
 
-  it(
-    'attaches: the extension, the engine, the settings and the postgres_fdw wiring, and the check passes',
-    { timeout: SLOW },
-    async () => {
-      const result = await cli([
-        'db',
-        'attach',
-        '--coordinator',
-        coordinatorUrl,
-        ...segmentUrls.flatMap((u) => ['--segment', u]),
-        '--password-file',
-        passfile,
-      ]);
-      expect(result.stderr).toBe('');
-      expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(
-        /coordinator: created foreign server seg1 -> postgresql:\/\/admin@127\.0\.0\.3:\d+\/bench\?sslmode=require/,
-      );
-      expect(result.stdout).toMatch(/seg0: created database bench_seg0/);
-      expect(result.stdout).not.toMatch(/coordinator: created database bench\b/);
-      expect(result.stdout).toMatch(/coordinator: set jit = off for admin in bench \(was on\)/);
-      expect(result.stdout).toMatch(/layout ok/);
-      expect(result.stdout).toMatch(/fdw seg1 +reaches .*the bench_step aggregate is pushed down/);
-      expect(result.stdout).toMatch(
-        /engine +bench_engine \w+ from \/usr\/share\/postgresql\/15\/bench\/engine-\w+\/bench_engine/,
-      );
-      // The servers run as another OS user, and the segment's password reached its user mapping only.
-      expect(result.stdout).toMatch(/as OS user benchtest/);
-      const mappings = await query<{ umoptions: string[] }>(
-        a,
-        'bench',
-        "SELECT umoptions FROM pg_user_mappings WHERE srvname = 'seg1'",
-      );
-      expect(mappings[0].umoptions).toContain(`password=${b.password}`);
-      const again = await cli([
-        'db',
-        'attach',
-        '--coordinator',
-        coordinatorUrl,
-        ...segmentUrls.flatMap((u) => ['--segment', u]),
-        '--password-file',
-        passfile,
-      ]);
-      expect(again.code).toBe(0);
-      expect(again.stdout).toMatch(/nothing to do: the layout was already attached/);
-    },
-  );
+  it('attaches: the extension, the engine, the settings and the postgres_fdw wiring, and the check passes', {
+    timeout: SLOW,
+  }, async () => {
+    const result = await cli([
+      'db',
+      'attach',
+      '--coordinator',
+      coordinatorUrl,
+      ...segmentUrls.flatMap((u) => ['--segment', u]),
+      '--password-file',
+      passfile,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /coordinator: created foreign server seg1 -> postgresql:\/\/admin@127\.0\.0\.3:\d+\/bench\?sslmode=require/,
+    );
+    expect(result.stdout).toMatch(/seg0: created database bench_seg0/);
+    expect(result.stdout).not.toMatch(/coordinator: created database bench\b/);
+    expect(result.stdout).toMatch(/coordinator: set jit = off for admin in bench \(was on\)/);
+    expect(result.stdout).toMatch(/layout ok/);
+    expect(result.stdout).toMatch(/fdw seg1 +reaches .*the bench_step aggregate is pushed down/);
+    expect(result.stdout).toMatch(
+      /engine +bench_engine \w+ from \/usr\/share\/postgresql\/15\/bench\/engine-\w+\/bench_engine/,
+    );
+    // The servers run as another OS user, and the segment's password reached its user mapping only.
+    expect(result.stdout).toMatch(/as OS user benchtest/);
+    const mappings = await query<{ umoptions: string[] }>(
+      a,
+      'bench',
+      "SELECT umoptions FROM pg_user_mappings WHERE srvname = 'seg1'",
+    );
+    expect(mappings[0].umoptions).toContain(`password=${b.password}`);
+    const again = await cli([
+      'db',
+      'attach',
+      '--coordinator',
+      coordinatorUrl,
+      ...segmentUrls.flatMap((u) => ['--segment', u]),
+      '--password-file',
+      passfile,
+    ]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/nothing to do: the layout was already attached/);
+  });
 
   // udaf and ma are synchronous, so seeded runs train identically anywhere: compared with the
   // embedded cluster's run value for value. ctq and export schedule asynchronously (the order of
@@ -382,105 +378,99 @@ describe.skipIf(!root)('servers bench did not start: attach, run through --db, c
     expect(repaired.code, repaired.stdout).toBe(0);
   });
 
-  it(
-    'never prints or stores a password: not in the run folders, events, errors or anything bench printed',
-    { timeout: SLOW },
-    async () => {
-      const db = `postgresql://${SUPERUSER}:${encodeURIComponent(a.password)}@127.0.0.2:${a.port}/bench`;
-      // A segment that goes away: the error names it, with its URL, and no password.
-      await b.stop();
-      const failed = await cli([
-        'run',
-        '--approach',
-        'udaf',
-        '--workload',
-        'criteo',
-        '--scale',
-        'tiny',
-        '--sample-ms',
-        '0',
-        '--db',
-        db,
-        '--runs-dir',
-        join(base, 'runs'),
-      ]);
-      await b.start();
-      expect(failed.code).not.toBe(0);
-      expect(failed.stderr).toMatch(/seg1/);
-      const wrongPort = await cli([
-        'run',
-        '--approach',
-        'udaf',
-        '--workload',
-        'criteo',
-        '--db',
-        db.replace(`:${a.port}/`, ':1/'),
-        '--runs-dir',
-        join(base, 'runs'),
-      ]);
-      expect(wrongPort.stderr).toMatch(
-        /could not connect to coordinator at postgresql:\/\/admin@127\.0\.0\.2:1\/bench/,
-      );
-      const secrets = [a.password, b.password].flatMap((s) => [s, encodeURIComponent(s)]);
-      const files = [...filesUnder(join(base, 'runs')), ...filesUnder(join(base, 'embedded-runs'))];
-      expect(files.length).toBeGreaterThan(10);
-      for (const file of files) {
-        const text = readFileSync(file, 'latin1');
-        for (const secret of secrets) expect(text.includes(secret), `${file} holds a password`).toBe(false);
-      }
-      expect(printed.length).toBeGreaterThan(8);
-      for (const result of printed) {
-        for (const secret of secrets)
-          expect(`${result.stdout}\n${result.stderr}`.includes(secret), 'bench printed a password').toBe(false);
-      }
-    },
-  );
+  it('never prints or stores a password: not in the run folders, events, errors or anything bench printed', {
+    timeout: SLOW,
+  }, async () => {
+    const db = `postgresql://${SUPERUSER}:${encodeURIComponent(a.password)}@127.0.0.2:${a.port}/bench`;
+    // A segment that goes away: the error names it, with its URL, and no password.
+    await b.stop();
+    const failed = await cli([
+      'run',
+      '--approach',
+      'udaf',
+      '--workload',
+      'criteo',
+      '--scale',
+      'tiny',
+      '--sample-ms',
+      '0',
+      '--db',
+      db,
+      '--runs-dir',
+      join(base, 'runs'),
+    ]);
+    await b.start();
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/seg1/);
+    const wrongPort = await cli([
+      'run',
+      '--approach',
+      'udaf',
+      '--workload',
+      'criteo',
+      '--db',
+      db.replace(`:${a.port}/`, ':1/'),
+      '--runs-dir',
+      join(base, 'runs'),
+    ]);
+    expect(wrongPort.stderr).toMatch(/could not connect to coordinator at postgresql:\/\/admin@127\.0\.0\.2:1\/bench/);
+    const secrets = [a.password, b.password].flatMap((s) => [s, encodeURIComponent(s)]);
+    const files = [...filesUnder(join(base, 'runs')), ...filesUnder(join(base, 'embedded-runs'))];
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const text = readFileSync(file, 'latin1');
+      for (const secret of secrets) expect(text.includes(secret), `${file} holds a password`).toBe(false);
+    }
+    expect(printed.length).toBeGreaterThan(8);
+    for (const result of printed) {
+      for (const secret of secrets)
+        expect(`${result.stdout}\n${result.stderr}`.includes(secret), 'bench printed a password').toBe(false);
+    }
+  });
 
-  it(
-    'detach removes what attach created, puts back what it changed, and leaves the rest',
-    { timeout: SLOW },
-    async () => {
-      const result = await cli(['db', 'detach', '--db', coordinatorUrl], { PGPASSFILE: passfile });
-      expect(result.stdout).toMatch(/coordinator: dropped foreign server seg0/);
-      expect(result.stdout).toMatch(/coordinator: put back jit = on for admin in bench/);
-      expect(result.stdout).toMatch(/seg0: dropped database bench_seg0 /);
-      expect(result.stdout).toMatch(/seg1: dropped database bench /);
-      if (isolated) {
-        expect(result.code).toBe(1);
-        const script = /there, as root: sh (\S+)/.exec(result.stdout)?.[1];
-        expect(script).toBeDefined();
-        await b.shell('sh', readFileSync(script as string, 'utf8'));
-        expect(await b.shell(`ls ${SHAREDIR} ${SHAREDIR}/extension ${pythonSiteDir()} | grep -c bench || true`)).toBe(
-          '0\n',
-        );
-      } else {
-        expect(result.code).toBe(0);
-      }
-      // The user's objects and settings, as they were.
-      expect(await query(a, 'bench', 'SELECT x FROM user_keep')).toEqual([{ x: 42 }]);
-      const extensions = (
-        await query<{ extname: string }>(a, 'bench', 'SELECT extname FROM pg_extension ORDER BY 1')
-      ).map((r) => r.extname);
-      expect(extensions).toEqual(['plpgsql', 'plpython3u']);
-      expect(await query(a, 'bench', 'SELECT srvname FROM pg_foreign_server')).toEqual([]);
-      expect(await query(a, 'bench', "SELECT to_regclass('bench_attachment') AS t")).toEqual([{ t: null }]);
-      const settings = await query<{ setconfig: string[] }>(
-        a,
-        'bench',
-        `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
-          WHERE d.datname = 'bench'`,
+  it('detach removes what attach created, puts back what it changed, and leaves the rest', {
+    timeout: SLOW,
+  }, async () => {
+    const result = await cli(['db', 'detach', '--db', coordinatorUrl], { PGPASSFILE: passfile });
+    expect(result.stdout).toMatch(/coordinator: dropped foreign server seg0/);
+    expect(result.stdout).toMatch(/coordinator: put back jit = on for admin in bench/);
+    expect(result.stdout).toMatch(/seg0: dropped database bench_seg0 /);
+    expect(result.stdout).toMatch(/seg1: dropped database bench /);
+    if (isolated) {
+      expect(result.code).toBe(1);
+      const script = /there, as root: sh (\S+)/.exec(result.stdout)?.[1];
+      expect(script).toBeDefined();
+      await b.shell('sh', readFileSync(script as string, 'utf8'));
+      expect(await b.shell(`ls ${SHAREDIR} ${SHAREDIR}/extension ${pythonSiteDir()} | grep -c bench || true`)).toBe(
+        '0\n',
       );
-      expect(settings.map((s) => [...s.setconfig].sort())).toEqual([['jit=on', 'work_mem=7MB']]);
-      expect(
-        await query(
-          a,
-          'postgres',
-          "SELECT datname FROM pg_database WHERE datname LIKE 'bench%' OR datname LIKE 'local2%' ORDER BY 1",
-        ),
-      ).toEqual([{ datname: 'bench' }]);
-      expect(await query(b, 'postgres', "SELECT datname FROM pg_database WHERE datname = 'bench'", true)).toEqual([]);
-      // bench's files on this machine: as before attach.
-      expect({ benchDir: existsSync(`${SHAREDIR}/bench`), pth: existsSync(SITE_PTH) }).toEqual(hostBefore);
-    },
-  );
+    } else {
+      expect(result.code).toBe(0);
+    }
+    // The user's objects and settings, as they were.
+    expect(await query(a, 'bench', 'SELECT x FROM user_keep')).toEqual([{ x: 42 }]);
+    const extensions = (
+      await query<{ extname: string }>(a, 'bench', 'SELECT extname FROM pg_extension ORDER BY 1')
+    ).map((r) => r.extname);
+    expect(extensions).toEqual(['plpgsql', 'plpython3u']);
+    expect(await query(a, 'bench', 'SELECT srvname FROM pg_foreign_server')).toEqual([]);
+    expect(await query(a, 'bench', "SELECT to_regclass('bench_attachment') AS t")).toEqual([{ t: null }]);
+    const settings = await query<{ setconfig: string[] }>(
+      a,
+      'bench',
+      `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+          WHERE d.datname = 'bench'`,
+    );
+    expect(settings.map((s) => [...s.setconfig].sort())).toEqual([['jit=on', 'work_mem=7MB']]);
+    expect(
+      await query(
+        a,
+        'postgres',
+        "SELECT datname FROM pg_database WHERE datname LIKE 'bench%' OR datname LIKE 'local2%' ORDER BY 1",
+      ),
+    ).toEqual([{ datname: 'bench' }]);
+    expect(await query(b, 'postgres', "SELECT datname FROM pg_database WHERE datname = 'bench'", true)).toEqual([]);
+    // bench's files on this machine: as before attach.
+    expect({ benchDir: existsSync(`${SHAREDIR}/bench`), pth: existsSync(SITE_PTH) }).toEqual(hostBefore);
+  });
 });

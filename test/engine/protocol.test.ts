@@ -4,7 +4,10 @@ import { encodeFrameBuffer, FrameParser, ProtocolError, readFrames, writeFrame }
 
 const frames = [
   { header: { op: 'hello' }, payload: Buffer.alloc(0) },
-  { header: { op: 'load', dataset: 'train', note: 'ünïcödé ✓', buffers: [{ n: 2, xBytes: 8, yBytes: 8 }] }, payload: Buffer.from([...Array(16).keys()]) },
+  {
+    header: { op: 'load', dataset: 'train', note: 'ünïcödé ✓', buffers: [{ n: 2, xBytes: 8, yBytes: 8 }] },
+    payload: Buffer.from([...Array(16).keys()]),
+  },
   { header: { op: 'x', big: 'y'.repeat(300) }, payload: Buffer.alloc(70_000, 7) },
   { header: {}, payload: Buffer.from('z') },
 ];
@@ -78,9 +81,11 @@ describe('engine protocol framing', () => {
     expect(got[0].payload.equals(payload)).toBe(true);
   });
 
-  it('turns the engine\'s non-finite number strings back into numbers', () => {
+  it("turns the engine's non-finite number strings back into numbers", () => {
     const parser = new FrameParser();
-    const [frame] = parser.push(encodeFrameBuffer({ a: 'NaN', b: ['Infinity', '-Infinity'], c: 'toString', d: 'NaNa' }));
+    const [frame] = parser.push(
+      encodeFrameBuffer({ a: 'NaN', b: ['Infinity', '-Infinity'], c: 'toString', d: 'NaNa' }),
+    );
     expect(frame.header).toEqual({ a: Number.NaN, b: [Infinity, -Infinity], c: 'toString', d: 'NaNa' });
   });
 

@@ -13,7 +13,13 @@ function rng(seed: number): () => number {
 }
 
 /** `count` buffers of n examples of `features` floats; class = argmax of a fixed teacher. */
-export function learnableBuffers(count: number, n: number, features: number, seed: number, classes = 2): PackedBuffer[] {
+export function learnableBuffers(
+  count: number,
+  n: number,
+  features: number,
+  seed: number,
+  classes = 2,
+): PackedBuffer[] {
   const teacher = rng(12345);
   const w = Array.from({ length: features * classes }, () => teacher() * 2 - 1);
   const next = rng(seed);

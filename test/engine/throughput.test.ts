@@ -15,7 +15,15 @@ const BUFFERS = 16;
 const ROWS = 1024;
 const EPOCHS = 3; // per round; the raw loop's first epoch is a warm-up, not counted
 const ROUNDS = 3;
-const CONFIG: ModelConfig = { id: 0, arch: 'mlp', batchSize: 256, learningRate: 1e-3, l2: 1e-5, hidden: [64, 32], label: 'mlp 546-64-32-2 b256' };
+const CONFIG: ModelConfig = {
+  id: 0,
+  arch: 'mlp',
+  batchSize: 256,
+  learningRate: 1e-3,
+  l2: 1e-5,
+  hidden: [64, 32],
+  label: 'mlp 546-64-32-2 b256',
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-engine-tput-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +53,13 @@ describe('engine throughput (printed)', () => {
         for (const seconds of result.epochSeconds.slice(1)) raw = Math.max(raw, examples / seconds);
         for (let epoch = 1; epoch <= EPOCHS; epoch++) {
           const start = performance.now();
-          const reply = await worker.train({ config: CONFIG, seed: 0, modelIn: round + epoch === 1 ? null : model, modelOut: model, epoch });
+          const reply = await worker.train({
+            config: CONFIG,
+            seed: 0,
+            modelIn: round + epoch === 1 ? null : model,
+            modelOut: model,
+            epoch,
+          });
           const wallMs = performance.now() - start;
           if (round + epoch === 1) continue;
           const trainMs = reply.spans.filter((s) => s.kind === 'train').reduce((a, s) => a + s.end - s.start, 0);

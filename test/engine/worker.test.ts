@@ -18,7 +18,15 @@ import { imageBuffers, learnableBuffers } from './synthetic.js';
 import { zooMember } from '../../workloads/zoo.js';
 
 const FEATURES = 16;
-const MLP: ModelConfig = { id: 1, arch: 'mlp', batchSize: 32, learningRate: 0.01, l2: 1e-4, hidden: [16], label: 'tiny mlp' };
+const MLP: ModelConfig = {
+  id: 1,
+  arch: 'mlp',
+  batchSize: 32,
+  learningRate: 0.01,
+  l2: 1e-4,
+  hidden: [16],
+  label: 'tiny mlp',
+};
 
 let dir: string;
 let worker: EngineWorker;
@@ -26,8 +34,18 @@ let worker: EngineWorker;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bench-engine-test-'));
   worker = await EngineWorker.spawn({ threads: 1, label: 'test' });
-  await worker.load({ dataset: 'train', inputShape: [FEATURES], classes: 2, buffers: learnableBuffers(4, 128, FEATURES, 1) });
-  await worker.load({ dataset: 'valid', inputShape: [FEATURES], classes: 2, buffers: learnableBuffers(1, 256, FEATURES, 2) });
+  await worker.load({
+    dataset: 'train',
+    inputShape: [FEATURES],
+    classes: 2,
+    buffers: learnableBuffers(4, 128, FEATURES, 1),
+  });
+  await worker.load({
+    dataset: 'valid',
+    inputShape: [FEATURES],
+    classes: 2,
+    buffers: learnableBuffers(1, 256, FEATURES, 2),
+  });
 });
 
 afterAll(async () => {
@@ -79,7 +97,14 @@ describe('EngineWorker', () => {
     expect(store.versions().map((v) => v.version)).toEqual([4]);
 
     const spans = replySpans(last!, { segment: 0, config: MLP.id, epoch: 4 });
-    expect(spans[0]).toMatchObject({ type: 'span', kind: 'model-hop', segment: 0, config: 1, epoch: 4, bytes: last!.modelBytesIn });
+    expect(spans[0]).toMatchObject({
+      type: 'span',
+      kind: 'model-hop',
+      segment: 0,
+      config: 1,
+      epoch: 4,
+      bytes: last!.modelBytesIn,
+    });
     expect(spans[2].bytes).toBe(last!.modelBytesOut);
     for (const s of spans) expect(s.end).toBeGreaterThanOrEqual(s.start);
   });
@@ -107,7 +132,14 @@ describe('EngineWorker', () => {
       await cnn.load({ dataset: 'train', inputShape: [3, 16, 16], classes: 4, buffers: imageBuffers(8, 16, 4, 3) });
       await cnn.load({ dataset: 'valid', inputShape: [3, 16, 16], classes: 4, buffers: imageBuffers(4, 16, 4, 4) });
       for (const arch of ['vgg16', 'resnet50', 'mobilenetv2'] as const) {
-        const config: ModelConfig = { id: 2, ...zooMember(arch, 'tiny'), batchSize: 4, learningRate: 1e-3, l2: 1e-4, label: arch };
+        const config: ModelConfig = {
+          id: 2,
+          ...zooMember(arch, 'tiny'),
+          batchSize: 4,
+          learningRate: 1e-3,
+          l2: 1e-4,
+          label: arch,
+        };
         const first = await cnn.trainBytes({ config, seed: 1, epoch: 1 }, null);
         expect(first.steps).toBe(2);
         expect(Number.isFinite(first.lossSum)).toBe(true);
@@ -135,7 +167,9 @@ describe('EngineWorker', () => {
     const missing = worker.validate({ config: MLP, modelIn: join(dir, 'missing.pt') });
     await expect(missing).rejects.toThrow(/missing\.pt/);
     await expect(missing).rejects.toMatchObject({ op: 'validate', traceback: expect.stringContaining('Traceback') });
-    await expect(worker.load({ dataset: 'train', inputShape: [FEATURES + 1], classes: 2, buffers: [] })).rejects.toThrow(/clear it/);
+    await expect(
+      worker.load({ dataset: 'train', inputShape: [FEATURES + 1], classes: 2, buffers: [] }),
+    ).rejects.toThrow(/clear it/);
     expect((await worker.hello()).pid).toBe(worker.pid);
     expect(worker.bytesSent).toBeGreaterThan(4 * 128 * FEATURES * 4);
     expect(worker.bytesReceived).toBeGreaterThan(0);
@@ -157,13 +191,18 @@ describe('EngineWorker failures', () => {
 
   it('rejects a pending request when the worker is killed by its pid', async () => {
     const w = await EngineWorker.spawn({ threads: 1, label: 'victim' });
-    await w.load({ dataset: 'train', inputShape: [FEATURES], classes: 2, buffers: learnableBuffers(2, 64, FEATURES, 5) });
+    await w.load({
+      dataset: 'train',
+      inputShape: [FEATURES],
+      classes: 2,
+      buffers: learnableBuffers(2, 64, FEATURES, 5),
+    });
     const pending = w.train({ config: MLP, seed: 1, modelIn: null, modelOut: join(dir, 'victim.pt'), epoch: 1 });
     process.kill(w.pid, 'SIGKILL');
     await expect(pending).rejects.toMatchObject({ name: 'WorkerCrashedError', signal: 'SIGKILL' });
-    await expect(w.train({ config: MLP, seed: 1, modelIn: null, modelOut: join(dir, 'victim.pt'), epoch: 1 })).rejects.toThrow(
-      WorkerCrashedError,
-    );
+    await expect(
+      w.train({ config: MLP, seed: 1, modelIn: null, modelOut: join(dir, 'victim.pt'), epoch: 1 }),
+    ).rejects.toThrow(WorkerCrashedError);
   });
 
   it('closes cleanly; later requests reject with WorkerClosedError', async () => {

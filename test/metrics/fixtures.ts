@@ -50,7 +50,18 @@ export function phase(p: Phase, edge: 'start' | 'end', at: number): RunEvent {
   return { type: 'phase', phase: p, edge, at };
 }
 
-export function sample(t: number, overrides: { cpu?: number; mem?: number; net?: number; read?: number; write?: number; rss?: number; gpu?: Sample['gpu'] } = {}): Sample {
+export function sample(
+  t: number,
+  overrides: {
+    cpu?: number;
+    mem?: number;
+    net?: number;
+    read?: number;
+    write?: number;
+    rss?: number;
+    gpu?: Sample['gpu'];
+  } = {},
+): Sample {
   return {
     t,
     system: {
@@ -142,7 +153,16 @@ export function syntheticRun(options: {
     }
     for (let config = 0; config < 2; config++) {
       const loss = 1 / (epoch + config) + (options.approach === 'ma' ? 0.3 : 0);
-      events.push({ type: 'epoch', config, epoch, trainLoss: loss * 0.9, validLoss: loss, validAccuracy: 1 - loss / 2, trainExamples: 1000, at: t });
+      events.push({
+        type: 'epoch',
+        config,
+        epoch,
+        trainLoss: loss * 0.9,
+        validLoss: loss,
+        validAccuracy: 1 - loss / 2,
+        trainExamples: 1000,
+        at: t,
+      });
     }
   }
   if (options.complete !== false) events.push(phase('execution', 'end', t));

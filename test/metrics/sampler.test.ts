@@ -40,7 +40,10 @@ describe('proc parsers', () => {
   });
 
   it('parses /proc/<pid>/io, /proc/stat and /proc/net/dev text', () => {
-    expect(parseProcIo('rchar: 1\nwchar: 2\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n')).toEqual({ read: 4096, write: 8192 });
+    expect(parseProcIo('rchar: 1\nwchar: 2\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n')).toEqual({
+      read: 4096,
+      write: 8192,
+    });
     expect(parseProcIo(null)).toBeNull();
     expect(readCpuTimes('cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n')).toEqual({ busy: 150, total: 1000 });
     const net = [
@@ -81,7 +84,10 @@ describe('startSampler', () => {
     // sampled.
     const child = spawn(
       process.execPath,
-      ['-e', `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(target)},'w');fs.writeSync(fd,Buffer.alloc(4<<20,120));fs.fsyncSync(fd);setTimeout(()=>{},1500)`],
+      [
+        '-e',
+        `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(target)},'w');fs.writeSync(fd,Buffer.alloc(4<<20,120));fs.fsyncSync(fd);setTimeout(()=>{},1500)`,
+      ],
       { stdio: 'ignore' },
     );
     await sleep(450);

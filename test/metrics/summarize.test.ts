@@ -7,7 +7,14 @@ import { phase, runInfo, sample, span, storageSizes, syntheticRun } from './fixt
 const storage = storageSizes(1000, 0);
 
 function run(events: RunEvent[], segments = 2, samples = [] as ReturnType<typeof sample>[]) {
-  const summary = summarize({ info: runInfo({ segments }), events, samples, status: 'complete', storage, finishedAt: null });
+  const summary = summarize({
+    info: runInfo({ segments }),
+    events,
+    samples,
+    status: 'complete',
+    storage,
+    finishedAt: null,
+  });
   expect(summarySchema.safeParse(summary).success).toBe(true);
   return summary;
 }
@@ -18,7 +25,12 @@ function total(b: Breakdown): number {
 
 describe('summarize', () => {
   it('times ETL and execution from phase marks', () => {
-    const s = run([phase('etl', 'start', 0), phase('etl', 'end', 1500), phase('execution', 'start', 1500), phase('execution', 'end', 9500)]);
+    const s = run([
+      phase('etl', 'start', 0),
+      phase('etl', 'end', 1500),
+      phase('execution', 'start', 1500),
+      phase('execution', 'end', 9500),
+    ]);
     expect(s.etlSeconds).toBe(1.5);
     expect(s.executionSeconds).toBe(8);
   });
@@ -54,7 +66,12 @@ describe('summarize', () => {
 
   it('counts counter growth across a sampler restart (resumed run) without going negative', () => {
     const events = [phase('execution', 'start', 0), phase('execution', 'end', 10_000)];
-    const samples = [sample(0, { net: 0 }), sample(1000, { net: 500 }), sample(5000, { net: 100 }), sample(6000, { net: 300 })];
+    const samples = [
+      sample(0, { net: 0 }),
+      sample(1000, { net: 500 }),
+      sample(5000, { net: 100 }),
+      sample(6000, { net: 300 }),
+    ];
     expect(run(events, 2, samples).resources?.netBytes).toBe(500 + 100 + 200);
   });
 
@@ -348,7 +365,15 @@ describe('summarize', () => {
 
 describe('summarize across a resume', () => {
   it('leaves the pause between an interrupted attempt and its resume out of the epoch', () => {
-    const trainSpan = (start: number, end: number, segment: number) => ({ type: 'span' as const, kind: 'train' as const, start, end, segment, config: 0, epoch: 0 });
+    const trainSpan = (start: number, end: number, segment: number) => ({
+      type: 'span' as const,
+      kind: 'train' as const,
+      start,
+      end,
+      segment,
+      config: 0,
+      epoch: 0,
+    });
     const s = summarize({
       info: runInfo({ segments: 1 }),
       events: [

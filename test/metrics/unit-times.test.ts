@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/core/events.js';
-import { configTimes, heteroParameters, heteroParametersOf, unionLength, unitConcurrency, unitTimes } from '../../src/metrics/unit-times.js';
+import {
+  configTimes,
+  heteroParameters,
+  heteroParametersOf,
+  unionLength,
+  unitConcurrency,
+  unitTimes,
+} from '../../src/metrics/unit-times.js';
 import { span } from './fixtures.js';
 
 function unit(config: number, segment: number, epoch: number, at: number): RunEvent {
@@ -22,8 +29,21 @@ function engineUnit(config: number, segment: number, epoch: number, start: numbe
 describe('unionLength', () => {
   it('counts overlapping and nested intervals once and skips empty ones', () => {
     expect(unionLength([])).toBe(0);
-    expect(unionLength([{ start: 0, end: 10 }, { start: 5, end: 15 }, { start: 20, end: 30 }, { start: 22, end: 25 }, { start: 40, end: 40 }])).toBe(25);
-    expect(unionLength([{ start: 20, end: 30 }, { start: 0, end: 10 }])).toBe(20);
+    expect(
+      unionLength([
+        { start: 0, end: 10 },
+        { start: 5, end: 15 },
+        { start: 20, end: 30 },
+        { start: 22, end: 25 },
+        { start: 40, end: 40 },
+      ]),
+    ).toBe(25);
+    expect(
+      unionLength([
+        { start: 20, end: 30 },
+        { start: 0, end: 10 },
+      ]),
+    ).toBe(20);
   });
 });
 
@@ -38,7 +58,17 @@ describe('unitTimes', () => {
       unit(0, 1, 0, 210),
     ];
     const [u] = unitTimes(events);
-    expect(u).toEqual({ config: 0, segment: 1, epoch: 0, busyMs: 170, wallMs: 200, start: 0, end: 200, spans: 4, attempts: 1 });
+    expect(u).toEqual({
+      config: 0,
+      segment: 1,
+      epoch: 0,
+      busyMs: 170,
+      wallMs: 200,
+      start: 0,
+      end: 200,
+      spans: 4,
+      attempts: 1,
+    });
   });
 
   it('leaves out validation, coordinator spans and spans without a full key by default', () => {
@@ -57,9 +87,16 @@ describe('unitTimes', () => {
   });
 
   it('leaves out engine-init by default and counts overlapping spans once when asked to include it', () => {
-    const events: RunEvent[] = [span('engine-init', 0, 50, { config: 0, segment: 0, epoch: 0 }), span('train', 30, 100, { config: 0, segment: 0, epoch: 0 })];
+    const events: RunEvent[] = [
+      span('engine-init', 0, 50, { config: 0, segment: 0, epoch: 0 }),
+      span('train', 30, 100, { config: 0, segment: 0, epoch: 0 }),
+    ];
     expect(unitTimes(events)[0]).toMatchObject({ busyMs: 70, wallMs: 70, start: 30 });
-    expect(unitTimes(events, { kinds: ['engine-init', 'train'] })[0]).toMatchObject({ busyMs: 100, wallMs: 100, spans: 2 });
+    expect(unitTimes(events, { kinds: ['engine-init', 'train'] })[0]).toMatchObject({
+      busyMs: 100,
+      wallMs: 100,
+      spans: 2,
+    });
   });
 
   it('drops spans that start after the unit completed (the epoch’s validation reads buffers as data spans)', () => {
@@ -169,7 +206,10 @@ describe('configTimes and heteroParameters', () => {
   });
 
   it('treats an absent repeat as 1, leaves unmeasured configs out of p, and reports a missing mode as NaN', () => {
-    const only: RunEvent[] = [span('train', 0, 100, { config: 0, segment: 0, epoch: 0 }), span('train', 0, 300, { config: 1, segment: 0, epoch: 0 })];
+    const only: RunEvent[] = [
+      span('train', 0, 100, { config: 0, segment: 0, epoch: 0 }),
+      span('train', 0, 300, { config: 1, segment: 0, epoch: 0 }),
+    ];
     const h = heteroParameters({ events: only, configs: [{ id: 0 }, { id: 1, repeat: 1 }, { id: 2, repeat: 8 }] });
     expect(h.ls).toBe(200);
     expect(h.lm).toBeNaN();
@@ -180,17 +220,27 @@ describe('configTimes and heteroParameters', () => {
   });
 
   it('rejects a unit of a config the run does not list', () => {
-    expect(() => configTimes(unitTimes([span('train', 0, 1, { config: 9, segment: 0, epoch: 0 })]), configs)).toThrow(/config 9/);
+    expect(() => configTimes(unitTimes([span('train', 0, 1, { config: 9, segment: 0, epoch: 0 })]), configs)).toThrow(
+      /config 9/,
+    );
   });
 });
 
 describe('unitConcurrency', () => {
   it('is the mean number of units running while any runs', () => {
     // two segments side by side: 0-100 and 0-100, then 100-200 alone
-    const together = unitTimes([...engineUnit(0, 0, 0, 0, 70), ...engineUnit(1, 1, 0, 0, 70), ...engineUnit(2, 0, 0, 100, 70)]);
+    const together = unitTimes([
+      ...engineUnit(0, 0, 0, 0, 70),
+      ...engineUnit(1, 1, 0, 0, 70),
+      ...engineUnit(2, 0, 0, 100, 70),
+    ]);
     expect(unitConcurrency(together)).toBeCloseTo(300 / 200, 9);
     // the same units one after another
-    const serial = unitTimes([...engineUnit(0, 0, 0, 0, 70), ...engineUnit(1, 1, 0, 100, 70), ...engineUnit(2, 0, 0, 200, 70)]);
+    const serial = unitTimes([
+      ...engineUnit(0, 0, 0, 0, 70),
+      ...engineUnit(1, 1, 0, 100, 70),
+      ...engineUnit(2, 0, 0, 200, 70),
+    ]);
     expect(unitConcurrency(serial)).toBe(1);
     expect(unitConcurrency([])).toBeNaN();
   });

@@ -39,7 +39,14 @@ afterEach(() => {
 });
 
 async function compare(baseline: string, candidate: string, maxSlowdown = 1.1): Promise<number> {
-  const args = { runs: [baseline, candidate], metric: 'seconds', format: 'table', 'max-slowdown': maxSlowdown, alpha: 0.05, 'allow-env-diff': [] };
+  const args = {
+    runs: [baseline, candidate],
+    metric: 'seconds',
+    format: 'table',
+    'max-slowdown': maxSlowdown,
+    alpha: 0.05,
+    'allow-env-diff': [],
+  };
   await compareCommand.handler({ _: [], $0: 'bench', ...args } as never);
   return Number(process.exitCode ?? 0);
 }
@@ -70,7 +77,11 @@ describe('bench compare', () => {
     writeFileSync(join(broken, 'events.jsonl'), '{"type":"nope"}\n');
     expect(await compare(base, broken)).toBe(2);
     expect(err.join('\n')).toMatch(/events\.jsonl:1: does not match/);
-    const unfinished = writeRunFolder(join(root, 'unfinished'), syntheticRun({ runId: 'unfinished', complete: false }), { summary: false });
+    const unfinished = writeRunFolder(
+      join(root, 'unfinished'),
+      syntheticRun({ runId: 'unfinished', complete: false }),
+      { summary: false },
+    );
     expect(await compare(base, unfinished)).toBe(2);
     expect(err.join('\n')).toMatch(/summary\.json: missing/);
   });

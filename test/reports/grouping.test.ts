@@ -55,11 +55,13 @@ describe('grouping runs', () => {
     const otherCode = run('b', { environment: { ...base.info.environment, gitSha: 'fedcba9876543' } });
     const otherMachine = run('c', { environment: { ...base.info.environment, cpuModel: 'Other CPU' } });
     const t = table6([base, otherCode, otherMachine]);
-    expect(t.sections[0].rows.map((r) => r.label)).toEqual([
-      'Cerebro-Spark (code abc123, machine cpuModel Test CPU)',
-      'Cerebro-Spark (code abc123, machine cpuModel Other CPU)',
-      'Cerebro-Spark (code fedcba9876, machine cpuModel Test CPU)',
-    ].sort());
+    expect(t.sections[0].rows.map((r) => r.label)).toEqual(
+      [
+        'Cerebro-Spark (code abc123, machine cpuModel Test CPU)',
+        'Cerebro-Spark (code abc123, machine cpuModel Other CPU)',
+        'Cerebro-Spark (code fedcba9876, machine cpuModel Test CPU)',
+      ].sort(),
+    );
     expect(t.notes.join('\n')).toMatch(/never averaged: they are separate rows/);
   });
 

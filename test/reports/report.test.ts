@@ -33,20 +33,46 @@ beforeAll(async () => {
     ['export', 0.7],
   ] as const) {
     writeRunFolder(runsDir, syntheticRun({ runId: `criteo-${approach}`, approach, slow, t0, epochs: 3, segments: 2 }));
-    writeRunFolder(runsDir, syntheticRun({ runId: `imagenet-${approach}`, approach, workload: 'imagenet', slow, t0, epochs: 2, segments: 2, gpu: true }));
+    writeRunFolder(
+      runsDir,
+      syntheticRun({
+        runId: `imagenet-${approach}`,
+        approach,
+        workload: 'imagenet',
+        slow,
+        t0,
+        epochs: 2,
+        segments: 2,
+        gpu: true,
+      }),
+    );
   }
   // A second ctq run (averaged) and two runs that did not finish: one with an incomplete
   // summary, one whose process died before writing summary.json.
-  writeRunFolder(runsDir, syntheticRun({ runId: 'criteo-ctq-2', approach: 'ctq', slow: 1.2, t0, epochs: 3, segments: 2 }));
-  writeRunFolder(runsDir, syntheticRun({ runId: 'criteo-da-dead', approach: 'da', t0, epochs: 3, segments: 2, complete: false }), { status: 'incomplete' });
-  writeRunFolder(runsDir, syntheticRun({ runId: 'criteo-ddp-killed', approach: 'ddp', slow: 2, t0, epochs: 3, segments: 2, complete: false }), { summary: false });
+  writeRunFolder(
+    runsDir,
+    syntheticRun({ runId: 'criteo-ctq-2', approach: 'ctq', slow: 1.2, t0, epochs: 3, segments: 2 }),
+  );
+  writeRunFolder(
+    runsDir,
+    syntheticRun({ runId: 'criteo-da-dead', approach: 'da', t0, epochs: 3, segments: 2, complete: false }),
+    { status: 'incomplete' },
+  );
+  writeRunFolder(
+    runsDir,
+    syntheticRun({ runId: 'criteo-ddp-killed', approach: 'ddp', slow: 2, t0, epochs: 3, segments: 2, complete: false }),
+    { summary: false },
+  );
   // The simulation file exactly as `bench simulate` writes it.
   const sim = simulateSweep(
     { configs: 16, workers: [2, 4, 8], p: [0.5, 0.9], ls: 1, lm: 8, epochs: 1, seed: 1, repeats: 2 },
     new Date('2025-01-01T00:00:00.000Z'),
   );
   writeFileSync(simulationPath, JSON.stringify(sim, null, 2));
-  result = await buildReport([runsDir], outDir, { simulation: simulationPath, generatedAt: '2025-01-01T00:00:00.000Z' });
+  result = await buildReport([runsDir], outDir, {
+    simulation: simulationPath,
+    generatedAt: '2025-01-01T00:00:00.000Z',
+  });
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -179,9 +205,15 @@ describe('buildReport', () => {
   });
 
   it('keeps Gantt legends no taller than their charts, and their SVGs under 1 MB', async () => {
-    interface SceneNode { marktype?: string; role?: string; items?: SceneNode[]; bounds?: { y1: number; y2: number } }
+    interface SceneNode {
+      marktype?: string;
+      role?: string;
+      items?: SceneNode[];
+      bounds?: { y1: number; y2: number };
+    }
     const legendHeights = (node: SceneNode, out: number[]): number[] => {
-      if (node.role === 'legend') for (const item of node.items ?? []) if (item.bounds) out.push(item.bounds.y2 - item.bounds.y1);
+      if (node.role === 'legend')
+        for (const item of node.items ?? []) if (item.bounds) out.push(item.bounds.y2 - item.bounds.y1);
       for (const child of node.items ?? []) legendHeights(child, out);
       return out;
     };
@@ -218,7 +250,14 @@ describe('buildReport', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the chromium package (npm run setup)`);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage();

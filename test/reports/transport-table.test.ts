@@ -9,7 +9,12 @@ function tableRows(markdown: string): string[][] {
   return markdown
     .split('\n')
     .filter((line) => /^\| `[a-z-]+` \|/.test(line))
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    )
     .filter((cells) => cells.length === 3 && (BYTE_COLUMNS as readonly string[]).includes(cells[1]));
 }
 

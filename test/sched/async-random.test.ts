@@ -116,7 +116,8 @@ describe('createAsyncRandomScheduler', () => {
   });
 
   it('is deterministic for a seed', () => {
-    const run = (seed: number) => exercise(make(6, 3, 2, seed), { configs: 6, segments: 3, epochs: 2, seed, interleaving: 7 }).handedOut.map(key);
+    const run = (seed: number) =>
+      exercise(make(6, 3, 2, seed), { configs: 6, segments: 3, epochs: 2, seed, interleaving: 7 }).handedOut.map(key);
     expect(run(5)).toEqual(run(5));
     expect(run(5)).not.toEqual(run(6));
   });

@@ -63,7 +63,12 @@ describe('runSchedule', () => {
       return drawn;
     };
     const fleet = fakeFleet({ delay: (u) => delayOf(u.config) });
-    const result = await runSchedule({ scheduler, segments: 3, runUnit: fleet.runUnit, onEpochComplete: fleet.onEpochComplete });
+    const result = await runSchedule({
+      scheduler,
+      segments: 3,
+      runUnit: fleet.runUnit,
+      onEpochComplete: fleet.onEpochComplete,
+    });
     expect(result).toEqual({ completed: 45, retried: 0 });
     expect(fleet.violations).toEqual([]);
     expect(new Set(fleet.completed.map(key))).toEqual(new Set(allUnits(5, 3, [0, 1, 2]).map(key)));
@@ -135,7 +140,9 @@ describe('runSchedule', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(UnitFailedError);
-    expect((error as Error).message).toMatch(/config 0, segment 0, epoch 0.*failed 3 time\(s\).*worker 0 lost config 0/);
+    expect((error as Error).message).toMatch(
+      /config 0, segment 0, epoch 0.*failed 3 time\(s\).*worker 0 lost config 0/,
+    );
     expect((error as UnitFailedError).unit).toEqual({ config: 0, segment: 0, epoch: 0 });
     expect(((error as Error).cause as Error).message).toMatch(/worker 0 lost/);
     expect(attempts).toEqual([1, 2, 3]);
@@ -154,7 +161,12 @@ describe('runSchedule', () => {
     const fleet = fakeFleet({ delay: () => 10_000 });
     const started = Date.now();
     setTimeout(() => controller.abort(), 20);
-    const error = await runSchedule({ scheduler, segments: 2, runUnit: fleet.runUnit, signal: controller.signal }).catch((e: unknown) => e);
+    const error = await runSchedule({
+      scheduler,
+      segments: 2,
+      runUnit: fleet.runUnit,
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
     expect((error as Error).name).toBe('AbortError');
     expect(Date.now() - started).toBeLessThan(1000);
   });
@@ -163,7 +175,12 @@ describe('runSchedule', () => {
     const controller = new AbortController();
     controller.abort(new Error('user pressed ctrl-c'));
     const scheduler = createAsyncRandomScheduler({ configs: 1, segments: 1, epochs: 1, seed: 1 });
-    const error = await runSchedule({ scheduler, segments: 1, runUnit: async () => {}, signal: controller.signal }).catch((e: unknown) => e);
+    const error = await runSchedule({
+      scheduler,
+      segments: 1,
+      runUnit: async () => {},
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AbortError);
     expect((error as Error).message).toMatch(/ctrl-c/);
   });
@@ -188,14 +205,21 @@ describe('runSchedule', () => {
     const scheduler = createAsyncRandomScheduler(options);
     scheduler.restore!([...allUnits(3, 2, [0]), { config: 1, segment: 1, epoch: 1 }]);
     const fleet = fakeFleet({});
-    const result = await runSchedule({ scheduler, segments: 2, runUnit: fleet.runUnit, onEpochComplete: fleet.onEpochComplete });
+    const result = await runSchedule({
+      scheduler,
+      segments: 2,
+      runUnit: fleet.runUnit,
+      onEpochComplete: fleet.onEpochComplete,
+    });
     expect(result.completed).toBe(5);
     expect(fleet.events.filter((e) => e.startsWith('epoch'))).toEqual(['epoch 1']);
   });
 
   it('reports a scheduler that never hands out work instead of hanging', async () => {
     const stuck: Scheduler = { next: () => 'wait', completed: () => {}, failed: () => {} };
-    await expect(runSchedule({ scheduler: stuck, segments: 3, runUnit: async () => {} })).rejects.toThrow(/wait while no unit runs/);
+    await expect(runSchedule({ scheduler: stuck, segments: 3, runUnit: async () => {} })).rejects.toThrow(
+      /wait while no unit runs/,
+    );
   });
 
   it('passes scheduler invariant errors through', async () => {
@@ -213,7 +237,9 @@ describe('runSchedule', () => {
   it('rejects bad options', async () => {
     const scheduler = createAsyncRandomScheduler({ configs: 1, segments: 1, epochs: 1, seed: 1 });
     await expect(runSchedule({ scheduler, segments: 0, runUnit: async () => {} })).rejects.toThrow(/segments/);
-    await expect(runSchedule({ scheduler, segments: 1, runUnit: async () => {}, maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
+    await expect(runSchedule({ scheduler, segments: 1, runUnit: async () => {}, maxAttempts: 0 })).rejects.toThrow(
+      /maxAttempts/,
+    );
   });
 });
 

@@ -70,7 +70,8 @@ function exercise(
         configOn.set(d.config, s);
         handedOut.push(d);
         arrivals.forEach((a, i) => {
-          if (a.config === d.config && firstUnitAfter[i] < 0 && d.epoch === a.from) firstUnitAfter[i] = completed.length;
+          if (a.config === d.config && firstUnitAfter[i] < 0 && d.epoch === a.from)
+            firstUnitAfter[i] = completed.length;
         });
       }
     } else {
@@ -97,7 +98,10 @@ function exercise(
 function expectEveryEpochOnEverySegment(completed: Unit[], segments: number, epochsOf: Map<number, number>): void {
   for (const [config, epochs] of epochsOf) {
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const visited = completed.filter((u) => u.config === config && u.epoch === epoch).map((u) => u.segment).sort((a, b) => a - b);
+      const visited = completed
+        .filter((u) => u.config === config && u.epoch === epoch)
+        .map((u) => u.segment)
+        .sort((a, b) => a - b);
       expect(visited, `config ${config} epoch ${epoch}`).toEqual([...Array(segments).keys()]);
     }
     expect(completed.filter((u) => u.config === config)).toHaveLength(epochs * segments);
@@ -130,7 +134,14 @@ describe.each(Object.entries(SCHEDULERS))('dynamic scheduler %s', (_, make) => {
       { config: 0, from: 1, to: 3, after: 6 },
     ];
     const run = exercise(make({ segments, seed: 2 }), segments, arrivals, 5);
-    expectEveryEpochOnEverySegment(run.completed, segments, new Map([[0, 3], [1, 1]]));
+    expectEveryEpochOnEverySegment(
+      run.completed,
+      segments,
+      new Map([
+        [0, 3],
+        [1, 1],
+      ]),
+    );
   });
 
   it('refuses a config that arrives while it trains, from the wrong epoch, or after close', () => {
@@ -178,7 +189,10 @@ describe.each(Object.entries(SCHEDULERS))('dynamic scheduler %s', (_, make) => {
     ];
     const scheduler = make({ segments, seed: 3 });
     scheduler.restore?.(restored);
-    const arrivals = [{ config: 0, from: 0, to: 2, after: 0 }, { config: 1, from: 0, to: 1, after: 0 }];
+    const arrivals = [
+      { config: 0, from: 0, to: 2, after: 0 },
+      { config: 1, from: 0, to: 1, after: 0 },
+    ];
     const run = exercise(scheduler, segments, arrivals, 9, 0, restored);
     const keys = (units: Unit[]) => units.map((u) => `${u.config}/${u.epoch}/${u.segment}`).sort();
     expect(keys(run.completed)).toEqual(['0/1/0', '0/1/1', '1/0/0', '1/0/2']);
@@ -188,7 +202,11 @@ describe.each(Object.entries(SCHEDULERS))('dynamic scheduler %s', (_, make) => {
 
 describe('createRoundScheduler', () => {
   it('with every config there from the start, hands out the fixed grid round-robin schedule', () => {
-    for (const [configs, segments] of [[5, 3], [2, 4], [4, 4]]) {
+    for (const [configs, segments] of [
+      [5, 3],
+      [2, 4],
+      [4, 4],
+    ]) {
       const epochs = 2;
       const rounds = createRoundScheduler({ segments, seed: 0 });
       for (let c = 0; c < configs; c++) rounds.add(c, { from: 0, to: epochs });
@@ -228,7 +246,10 @@ describe('createRoundScheduler', () => {
     expect(second.map((u) => u.config).sort()).toEqual([0, 1]);
     for (const u of second) scheduler.completed(u);
     expect(scheduler.roundOpen()).toBe(false);
-    expect(scheduler.lastRound()).toEqual([{ config: 0, epoch: 0 }, { config: 1, epoch: 0 }]);
+    expect(scheduler.lastRound()).toEqual([
+      { config: 0, epoch: 0 },
+      { config: 1, epoch: 0 },
+    ]);
     // The next round: config 1's second epoch and the newcomer's first.
     const third = [scheduler.next(0), scheduler.next(1)] as Unit[];
     expect(third.map((u) => `${u.config}/${u.epoch}`).sort()).toEqual(['1/1', '2/0']);

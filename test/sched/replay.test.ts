@@ -8,22 +8,25 @@ function searchOf(epochs: number[], inFlight: number): ArrivingJob[] {
 }
 
 describe('replaySearch', () => {
-  it.each(['sync', 'async'] as const)('%s: every job arrives once the results it was proposed from are in', (scheduler) => {
-    const segments = 3;
-    const jobs = searchOf([2, 1, 3, 1, 2, 1, 1, 2], 3);
-    const runtime = (config: number) => 1 + (config % 3);
-    const result = replaySearch(scheduler, segments, jobs, runtime, 4);
-    expect(result.units).toBe(jobs.reduce((s, j) => s + (j.to - j.from) * segments, 0));
-    jobs.forEach((job, k) => {
-      const after = Math.max(0, ...result.ends.slice(0, job.told), k > 0 ? result.arrivals[k - 1] : 0);
-      expect(result.arrivals[k]).toBe(after);
-      expect(result.ends[k]).toBeGreaterThan(result.arrivals[k]);
-    });
-    expect(result.makespan).toBe(Math.max(...result.ends));
-    // One config alone trains its units one after another: no two segments at once.
-    const alone = replaySearch(scheduler, segments, searchOf([2], 1), () => 1, 1);
-    expect(alone.makespan).toBe(2 * segments);
-  });
+  it.each(['sync', 'async'] as const)(
+    '%s: every job arrives once the results it was proposed from are in',
+    (scheduler) => {
+      const segments = 3;
+      const jobs = searchOf([2, 1, 3, 1, 2, 1, 1, 2], 3);
+      const runtime = (config: number) => 1 + (config % 3);
+      const result = replaySearch(scheduler, segments, jobs, runtime, 4);
+      expect(result.units).toBe(jobs.reduce((s, j) => s + (j.to - j.from) * segments, 0));
+      jobs.forEach((job, k) => {
+        const after = Math.max(0, ...result.ends.slice(0, job.told), k > 0 ? result.arrivals[k - 1] : 0);
+        expect(result.arrivals[k]).toBe(after);
+        expect(result.ends[k]).toBeGreaterThan(result.arrivals[k]);
+      });
+      expect(result.makespan).toBe(Math.max(...result.ends));
+      // One config alone trains its units one after another: no two segments at once.
+      const alone = replaySearch(scheduler, segments, searchOf([2], 1), () => 1, 1);
+      expect(alone.makespan).toBe(2 * segments);
+    },
+  );
 
   it('replays a run: jobs from its search-job events, ASHA promotions continuing a config', () => {
     const at = 0;
@@ -34,7 +37,11 @@ describe('replaySearch', () => {
       { type: 'search-job', job: 2, config: 0, from: 1, to: 3, rung: 1, told: 1, at },
     ];
     const jobs = searchJobsOf(events);
-    expect(jobs.map((j) => [j.config, j.from, j.to, j.told])).toEqual([[0, 0, 1, 0], [1, 0, 1, 0], [0, 1, 3, 1]]);
+    expect(jobs.map((j) => [j.config, j.from, j.to, j.told])).toEqual([
+      [0, 0, 1, 0],
+      [1, 0, 1, 0],
+      [0, 1, 3, 1],
+    ]);
     const result = replaySearch('async', 2, jobs, () => 1, 1);
     expect(result.units).toBe((1 + 1 + 2) * 2);
     expect(result.arrivals[2]).toBe(result.ends[0]);

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createRoundRobinScheduler,
-  roundRobinBatchCount,
-  roundRobinBatches,
-} from '../../src/sched/round-robin.js';
+import { createRoundRobinScheduler, roundRobinBatchCount, roundRobinBatches } from '../../src/sched/round-robin.js';
 import type { Unit } from '../../src/sched/types.js';
 import { allUnits, exercise, key } from './harness.js';
 
@@ -183,7 +179,12 @@ describe('createRoundRobinScheduler', () => {
     expect(() => s.next(2)).toThrow(/segment 2/);
     expect(() => s.restore!([])).toThrow(/before the first next/);
     const t = createRoundRobinScheduler({ configs: 2, segments: 2, epochs: 1, seed: 1 });
-    expect(() => t.restore!([{ config: 0, segment: 0, epoch: 0 }, { config: 0, segment: 0, epoch: 0 }])).toThrow(/twice/);
+    expect(() =>
+      t.restore!([
+        { config: 0, segment: 0, epoch: 0 },
+        { config: 0, segment: 0, epoch: 0 },
+      ]),
+    ).toThrow(/twice/);
     expect(() => t.restore!([{ config: 2, segment: 0, epoch: 0 }])).toThrow(/out of range/);
     expect(() => createRoundRobinScheduler({ configs: 0, segments: 1, epochs: 1, seed: 1 })).toThrow(/configs/);
   });

@@ -6,7 +6,16 @@ import yargs from 'yargs';
 import { parseSimulateArgs, simulateCommand, simulateSweep } from '../../src/cli/commands/simulate.js';
 import { simulationFileSchema } from '../../src/sched/simulation-schema.js';
 
-const defaults = { configs: 256, workers: '1,2,4,8,16,32', p: '0.5,0.8,0.9,0.95', ls: 1, lm: 8, epochs: 1, seed: 1, repeats: 5 };
+const defaults = {
+  configs: 256,
+  workers: '1,2,4,8,16,32',
+  p: '0.5,0.8,0.9,0.95',
+  ls: 1,
+  lm: 8,
+  epochs: 1,
+  seed: 1,
+  repeats: 5,
+};
 
 async function runCli(argv: string[]): Promise<{ output: string; error?: Error }> {
   const lines: string[] = [];
@@ -33,7 +42,10 @@ describe('parseSimulateArgs', () => {
       seed: 1,
       repeats: 5,
     });
-    expect(parseSimulateArgs({ ...defaults, workers: ['2', '4, 8'], p: '0.9' })).toMatchObject({ workers: [2, 4, 8], p: [0.9] });
+    expect(parseSimulateArgs({ ...defaults, workers: ['2', '4, 8'], p: '0.9' })).toMatchObject({
+      workers: [2, 4, 8],
+      p: [0.9],
+    });
   });
 
   it.each([
@@ -63,13 +75,34 @@ describe('bench simulate', () => {
   it('prints the table and writes simulation.json', async () => {
     dir = await mkdtemp(join(tmpdir(), 'bench-simulate-'));
     const out = join(dir, 'nested');
-    const { output, error } = await runCli(['simulate', '--configs', '64', '--workers', '2,8', '--p', '0.5,0.9', '--repeats', '2', '--out', out]);
+    const { output, error } = await runCli([
+      'simulate',
+      '--configs',
+      '64',
+      '--workers',
+      '2,8',
+      '--p',
+      '0.5,0.9',
+      '--repeats',
+      '2',
+      '--out',
+      out,
+    ]);
     expect(error).toBeUndefined();
     expect(output).toMatch(/W\s+p\s+sync makespan\s+async makespan\s+speedup\s+Prop 1\s+Prop 2/);
     expect(output.split('\n').filter((l) => /^(2|8)\s+0\.(5|9)\s/.test(l))).toHaveLength(4);
     expect(output).toMatch(/wrote .*simulation\.json/);
     const file = simulationFileSchema.parse(JSON.parse(await readFile(join(out, 'simulation.json'), 'utf8')));
-    expect(file.params).toEqual({ configs: 64, workers: [2, 8], p: [0.5, 0.9], ls: 1, lm: 8, epochs: 1, seed: 1, repeats: 2 });
+    expect(file.params).toEqual({
+      configs: 64,
+      workers: [2, 8],
+      p: [0.5, 0.9],
+      ls: 1,
+      lm: 8,
+      epochs: 1,
+      seed: 1,
+      repeats: 2,
+    });
     expect(file.points).toHaveLength(4);
     expect(file.points[3]).toMatchObject({ workers: 8, p: 0.9, configs: 64 });
   });

@@ -120,14 +120,32 @@ describe('the closed forms of section 4.1', () => {
   //   in the mean, a larger variance (hence several repeats).
   // With M = 2000 and W = 8 these stay well inside the 10% asked for (about 1-2% in practice).
   it('for M >> W the simulated speedup is within 10% of Proposition 1', () => {
-    const points = sweep({ configs: 2000, workers: [8], p: [0.5, 0.8, 0.9, 0.95], ls: 1, lm: 8, epochs: 1, seed: 11, repeats: 3 });
+    const points = sweep({
+      configs: 2000,
+      workers: [8],
+      p: [0.5, 0.8, 0.9, 0.95],
+      ls: 1,
+      lm: 8,
+      epochs: 1,
+      seed: 11,
+      repeats: 3,
+    });
     for (const point of points) {
       expect(Math.abs(point.speedup / point.prop1 - 1), `p = ${point.p}`).toBeLessThan(0.1);
     }
   });
 
   it('Proposition 2 bounds the speedup across a sweep', () => {
-    const points = sweep({ configs: 500, workers: [1, 2, 4, 16, 64], p: [0.2, 0.5, 0.9, 0.99], ls: 1, lm: 8, epochs: 2, seed: 2, repeats: 2 });
+    const points = sweep({
+      configs: 500,
+      workers: [1, 2, 4, 16, 64],
+      p: [0.2, 0.5, 0.9, 0.99],
+      ls: 1,
+      lm: 8,
+      epochs: 2,
+      seed: 2,
+      repeats: 2,
+    });
     for (const point of points) {
       // The exact bound for the drawn runtimes: a batch lasts at most lm, an asynchronous epoch at
       // least the sum of the runtimes. Against lbar(p) it needs a tolerance for the drawn share.
@@ -138,7 +156,8 @@ describe('the closed forms of section 4.1', () => {
       const options = { configs: 100, workers: 16, epochs: 1, p: 0.9, ls: 1, lm: 8, seed };
       const runtimes = drawRuntimes(100, 0.9, 1, 8, seed);
       const lbar = runtimes.reduce((a, b) => a + b, 0) / runtimes.length;
-      const speedup = simulate({ ...options, scheduler: 'sync' }).makespan / simulate({ ...options, scheduler: 'async' }).makespan;
+      const speedup =
+        simulate({ ...options, scheduler: 'sync' }).makespan / simulate({ ...options, scheduler: 'async' }).makespan;
       expect(speedup).toBeLessThanOrEqual(8 / lbar + 1e-9);
     }
   });
@@ -157,7 +176,9 @@ describe('the closed forms of section 4.1', () => {
       expect(point.prop2).toBe(proposition2(point.p, 1, 4));
     }
     expect(() => sweep({ configs: 32, workers: [], p: [0.5], ls: 1, lm: 4, epochs: 1, seed: 1 })).toThrow(/workers/);
-    expect(() => sweep({ configs: 32, workers: [2], p: [0.5], ls: 1, lm: 4, epochs: 1, seed: 1, repeats: 0 })).toThrow(/repeats/);
+    expect(() => sweep({ configs: 32, workers: [2], p: [0.5], ls: 1, lm: 4, epochs: 1, seed: 1, repeats: 0 })).toThrow(
+      /repeats/,
+    );
   });
 });
 

@@ -56,7 +56,12 @@ describe('grid and random searchers', () => {
 describe('SearchSession: the canonical order', () => {
   it('proposes job k after exactly the results of jobs 0..k-P, told in job order', async () => {
     for (const order of [1, 2, 3, 4]) {
-      const run = await driveSearch(createRandomSearcher({ space: SPACE, trials: 10, maxEpochs: 2, seed: 5 }), 3, () => 1, order);
+      const run = await driveSearch(
+        createRandomSearcher({ space: SPACE, trials: 10, maxEpochs: 2, seed: 5 }),
+        3,
+        () => 1,
+        order,
+      );
       run.jobs.forEach((job, k) => {
         expect(job.told).toBe(Math.max(0, k - 3 + 1));
       });
@@ -72,8 +77,14 @@ describe('SearchSession: the canonical order', () => {
     expect(early).toEqual({ jobs: [], told: [] });
     // Job 0's result opens job 2; job 1's, which arrived first, is then due and opens job 3.
     const late = await session.report(0, 0.7);
-    expect(late.told.map((t) => [t.job.job, t.value])).toEqual([[0, 0.7], [1, 0.5]]);
-    expect(late.jobs.map((j) => [j.job, j.told])).toEqual([[2, 1], [3, 2]]);
+    expect(late.told.map((t) => [t.job.job, t.value])).toEqual([
+      [0, 0.7],
+      [1, 0.5],
+    ]);
+    expect(late.jobs.map((j) => [j.job, j.told])).toEqual([
+      [2, 1],
+      [3, 2],
+    ]);
     expect((await session.report(3, 0.1)).jobs).toEqual([]);
     expect((await session.report(2, 0.2)).jobs.map((j) => [j.job, j.told])).toEqual([[4, 3]]);
     expect(await session.report(1, 9)).toEqual({ jobs: [], told: [] });
@@ -111,16 +122,22 @@ describe('ASHA', () => {
   });
 
   it('makes the same decisions whatever order the jobs finish in', async () => {
-    const make = () => createAshaSearcher({ space: SPACE, trials: 12, minEpochs: 1, reduction: 2, maxEpochs: 8, seed: 9 });
+    const make = () =>
+      createAshaSearcher({ space: SPACE, trials: 12, minEpochs: 1, reduction: 2, maxEpochs: 8, seed: 9 });
     const loss = (j: SearchJob, params: Map<number, SearchJob>) => syntheticLoss(params.get(j.config)!.params!, j.to);
     const runs = [];
     for (const order of [1, 2, 3, 4, 5]) {
       const firstJobs = new Map<number, SearchJob>();
       const searcher = make();
-      const run = await driveSearch(searcher, 4, (j) => {
-        if (j.params) firstJobs.set(j.config, j);
-        return loss(j, firstJobs);
-      }, order);
+      const run = await driveSearch(
+        searcher,
+        4,
+        (j) => {
+          if (j.params) firstJobs.set(j.config, j);
+          return loss(j, firstJobs);
+        },
+        order,
+      );
       runs.push(run.jobs.map((j) => [j.job, j.config, j.from, j.to, j.told]));
     }
     for (const run of runs.slice(1)) expect(run).toEqual(runs[0]);

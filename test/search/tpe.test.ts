@@ -36,7 +36,12 @@ describe('tpe (Optuna TPESampler)', () => {
   });
 
   it('moves towards the low losses it was told', async () => {
-    const run = await driveSearch(await createTpeSearcher({ space: SPACE, trials: 24, maxEpochs: 1, seed: 5, startupTrials: 6 }), 2, loss, 3);
+    const run = await driveSearch(
+      await createTpeSearcher({ space: SPACE, trials: 24, maxEpochs: 1, seed: 5, startupTrials: 6 }),
+      2,
+      loss,
+      3,
+    );
     const mean = (jobs: SearchJob[]) => jobs.reduce((s, j) => s + loss(j), 0) / jobs.length;
     expect(mean(run.jobs.slice(12))).toBeLessThan(mean(run.jobs.slice(0, 6)));
   });

@@ -1,7 +1,16 @@
 // The run folder writer: events are on disk as soon as they are emitted, a torn last line (the
 // process died mid-write) is dropped on resume while damage elsewhere is reported, and a complete
 // run refuses to be resumed.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,16 +39,35 @@ function info(runId: string): RunInfo {
     dataset: { name: 'criteo_tiny' },
     startedAt: new Date(0).toISOString(),
     environment: {
-      gitSha: 'abc', gitDirty: false, node: 'v20', python: '3.11', torch: '2', postgres: '15', postgresSettings: {},
-      os: 'Linux', cpuModel: 'cpu', cpuCores: 2, memoryBytes: 1, gpu: null, packages: {},
+      gitSha: 'abc',
+      gitDirty: false,
+      node: 'v20',
+      python: '3.11',
+      torch: '2',
+      postgres: '15',
+      postgresSettings: {},
+      os: 'Linux',
+      cpuModel: 'cpu',
+      cpuCores: 2,
+      memoryBytes: 1,
+      gpu: null,
+      packages: {},
     },
   };
 }
 
 function summary(runId: string, status: 'complete' | 'incomplete'): Summary {
   return {
-    formatVersion: FORMAT_VERSION, measurementVersion: MEASUREMENT_VERSION, runId, status, finishedAt: null,
-    etlSeconds: 1, startupSeconds: 0, calibrationSeconds: 0, executionSeconds: 2, epochSeconds: [2],
+    formatVersion: FORMAT_VERSION,
+    measurementVersion: MEASUREMENT_VERSION,
+    runId,
+    status,
+    finishedAt: null,
+    etlSeconds: 1,
+    startupSeconds: 0,
+    calibrationSeconds: 0,
+    executionSeconds: 2,
+    epochSeconds: [2],
     outsideEpochsSeconds: 0,
     breakdown: [
       withComponents(
@@ -51,7 +79,9 @@ function summary(runId: string, status: 'complete' | 'incomplete'): Summary {
     transportBytes: {},
     bytes: { byTransport: {}, execution: { network: 0, disk: 0, local: 0 }, etl: 0, startup: 0 },
     storage: null,
-    unitsCompleted: 0, unitsRetried: 0, resources: null,
+    unitsCompleted: 0,
+    unitsRetried: 0,
+    resources: null,
   };
 }
 
@@ -105,7 +135,9 @@ describe('run folder', () => {
     rmSync(folder.eventsPath);
     mkdirSync(folder.eventsPath);
     expect(() => folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 })).toThrow(RunFolderWriteError);
-    expect(() => folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 })).toThrow(`cannot write ${folder.eventsPath} (EISDIR: illegal operation on a directory)`);
+    expect(() => folder.append({ type: 'phase', phase: 'etl', edge: 'start', at: 1 })).toThrow(
+      `cannot write ${folder.eventsPath} (EISDIR: illegal operation on a directory)`,
+    );
   });
 });
 
@@ -125,7 +157,9 @@ describe('prepareWritableFolder', () => {
     );
     const root = mkdtempSync(join(tmpdir(), 'bench-store-'));
     writeFileSync(join(root, 'file'), '');
-    expect(() => prepareWritableFolder(join(root, 'file', 'runs'), 'the runs directory')).toThrow(`${join(root, 'file')} is a file, not a folder`);
+    expect(() => prepareWritableFolder(join(root, 'file', 'runs'), 'the runs directory')).toThrow(
+      `${join(root, 'file')} is a file, not a folder`,
+    );
     expect(() => prepareWritableFolder('/proc/self', 'the runs directory')).toThrow(/cannot create files in it/);
   });
 });

@@ -8,7 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { CRITEO_SPECS, IMAGENET_SPECS } from '../../workloads/presets.js';
 import { CriteoGenerator } from '../../workloads/generate/criteo.js';
 import { ImagenetGenerator } from '../../workloads/generate/imagenet.js';
-import { catBucket, crc32, criteoDimension, featurizeCriteo, featurizeImage, intBucket, type CriteoRow } from '../../workloads/featurize.js';
+import {
+  catBucket,
+  crc32,
+  criteoDimension,
+  featurizeCriteo,
+  featurizeImage,
+  intBucket,
+  type CriteoRow,
+} from '../../workloads/featurize.js';
 
 const ENGINE = join(import.meta.dirname, '..', '..', 'infra', 'engine');
 const PYTHON = '/usr/bin/python3';
@@ -68,14 +76,19 @@ describe('Criteo featurisation', () => {
 
   it('hashes categories with CRC-32 into buckets 1..H-1, empty in bucket 0', () => {
     expect(crc32('123456789')).toBe(0xcbf43926); // the CRC-32 check value
-    for (const s of ['', 'a3f0c8e1', 'ünïcødé', '日本', 'x'.repeat(300)]) expect(crc32(s)).toBe(zlibCrc32(Buffer.from(s, 'utf8')));
+    for (const s of ['', 'a3f0c8e1', 'ünïcødé', '日本', 'x'.repeat(300)])
+      expect(crc32(s)).toBe(zlibCrc32(Buffer.from(s, 'utf8')));
     expect(catBucket('', 8)).toBe(0);
     expect(catBucket('68fd1e64', 8)).toBe(1 + (crc32('68fd1e64') % 7));
   });
 
   it('lays out 13 one-hot blocks of intBuckets then 26 blocks of hashBuckets', () => {
     const spec = { intBuckets: 4, hashBuckets: 8 };
-    const row: CriteoRow = { label: 1, ints: [null, 0, 5, ...Array(10).fill(null)], cats: ['', '68fd1e64', ...Array(24).fill('')] };
+    const row: CriteoRow = {
+      label: 1,
+      ints: [null, 0, 5, ...Array(10).fill(null)],
+      cats: ['', '68fd1e64', ...Array(24).fill('')],
+    };
     const x = featurizeCriteo(row, spec);
     expect(x.length).toBe(criteoDimension(spec));
     expect(x.reduce((a, b) => a + b, 0)).toBe(39);
@@ -87,10 +100,21 @@ describe('Criteo featurisation', () => {
   });
 
   it('the Python packer gives exactly the TypeScript features and labels', () => {
-    for (const [spec, count] of [[CRITEO_SPECS.tiny, 300], [CRITEO_SPECS.paper, 30]] as const) {
+    for (const [spec, count] of [
+      [CRITEO_SPECS.tiny, 300],
+      [CRITEO_SPECS.paper, 30],
+    ] as const) {
       const rows = [...new CriteoGenerator({ ...spec, trainRows: count }, 5).rows('train')];
-      rows[0] = { label: 1, ints: [null, -3, 0, 1, 2, 3, 1000, 2147483647, null, 7, 8, 9, 10], cats: [...Array(25).fill(''), 'ffffffff'] };
-      const out = python(PACK_CRITEO, { rows, ib: spec.intBuckets, hb: spec.hashBuckets }) as { n: number; x: string; y: string };
+      rows[0] = {
+        label: 1,
+        ints: [null, -3, 0, 1, 2, 3, 1000, 2147483647, null, 7, 8, 9, 10],
+        cats: [...Array(25).fill(''), 'ffffffff'],
+      };
+      const out = python(PACK_CRITEO, { rows, ib: spec.intBuckets, hb: spec.hashBuckets }) as {
+        n: number;
+        x: string;
+        y: string;
+      };
       expect(out.n).toBe(rows.length);
       const x = floats(out.x);
       const dim = criteoDimension(spec);
@@ -119,7 +143,11 @@ describe('image featurisation', () => {
     const rows = [...gen.rows('train', 0, 20)];
     // One image holding every byte value.
     rows[0] = { label: 3, image: Uint8Array.from({ length: size * size * 3 }, (_, i) => i % 256) };
-    const out = python(PACK_IMAGES, { labels: rows.map((r) => r.label), images: rows.map((r) => Buffer.from(r.image).toString('base64')), size }) as {
+    const out = python(PACK_IMAGES, {
+      labels: rows.map((r) => r.label),
+      images: rows.map((r) => Buffer.from(r.image).toString('base64')),
+      size,
+    }) as {
       n: number;
       x: string;
       y: string;

@@ -7,8 +7,19 @@ import { gzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { countCriteoRows, formatCriteoLine, parseCriteoLine, readCriteoTsv } from '../../workloads/formats/criteo-tsv.js';
-import { decodeImage, findImageSplits, loadImage, resizeToSquare, scanImageFolder } from '../../workloads/formats/image-folder.js';
+import {
+  countCriteoRows,
+  formatCriteoLine,
+  parseCriteoLine,
+  readCriteoTsv,
+} from '../../workloads/formats/criteo-tsv.js';
+import {
+  decodeImage,
+  findImageSplits,
+  loadImage,
+  resizeToSquare,
+  scanImageFolder,
+} from '../../workloads/formats/image-folder.js';
 import { CriteoGenerator } from '../../workloads/generate/criteo.js';
 import { openSource } from '../../workloads/data/sources.js';
 import { CRITEO_SPECS } from '../../workloads/presets.js';
@@ -24,7 +35,9 @@ async function collect<T>(it: Iterable<unknown> | AsyncIterable<unknown>): Promi
   return out;
 }
 
-const LINE = ['1', '5', '', '-1', '0', '', '', '', '', '', '', '', '', '1000', ...Array(25).fill(''), 'a3f0c8e1'].join('\t');
+const LINE = ['1', '5', '', '-1', '0', '', '', '', '', '', '', '', '', '1000', ...Array(25).fill(''), 'a3f0c8e1'].join(
+  '\t',
+);
 
 describe('Criteo TSV', () => {
   it('parses a line with empty fields', () => {
@@ -103,7 +116,13 @@ describe('image folders', () => {
   it('decodes PNG and JPEG and resizes to size x size RGB', () => {
     writePng(join(dir, 'a.png'), 8, 8, [200, 10, 0]);
     writeJpeg(join(dir, 'b.jpg'), 16, 12, [10, 200, 0]);
-    const png = decodeImage(Buffer.from(PNG.sync.write(Object.assign(new PNG({ width: 2, height: 1 }), { data: Buffer.from([1, 2, 3, 255, 4, 5, 6, 255]) }))));
+    const png = decodeImage(
+      Buffer.from(
+        PNG.sync.write(
+          Object.assign(new PNG({ width: 2, height: 1 }), { data: Buffer.from([1, 2, 3, 255, 4, 5, 6, 255]) }),
+        ),
+      ),
+    );
     expect(png).toMatchObject({ width: 2, height: 1 });
     expect(Array.from(png.data)).toEqual([1, 2, 3, 255, 4, 5, 6, 255]);
     expect(() => decodeImage(Buffer.from('GIF89a....'), 'x.gif')).toThrow(/neither a PNG nor a JPEG/);
@@ -144,7 +163,10 @@ describe('image folders', () => {
     const counts = await source.count();
     expect(counts.train + counts.valid).toBe(15);
     expect(counts.valid).toBe(Math.round((15 * 256) / (1024 + 256)));
-    const rows = [...(await collect<ImageRow>(source.rows('train'))), ...(await collect<ImageRow>(source.rows('valid')))];
+    const rows = [
+      ...(await collect<ImageRow>(source.rows('train'))),
+      ...(await collect<ImageRow>(source.rows('valid'))),
+    ];
     expect(rows).toHaveLength(15);
     for (const r of rows) {
       expect(r.image.length).toBe(16 * 16 * 3);
@@ -159,7 +181,8 @@ describe('image folders', () => {
     for (const split of ['train', 'val']) {
       for (const c of ['a', 'b']) {
         mkdirSync(join(root, split, c), { recursive: true });
-        for (let i = 0; i < (split === 'train' ? 3 : 1); i++) writePng(join(root, split, c, `${i}.png`), 4, 4, [c === 'a' ? 0 : 250, 0, 0]);
+        for (let i = 0; i < (split === 'train' ? 3 : 1); i++)
+          writePng(join(root, split, c, `${i}.png`), 4, 4, [c === 'a' ? 0 : 250, 0, 0]);
       }
     }
     expect(await findImageSplits(root)).toEqual({ train: join(root, 'train'), valid: join(root, 'val') });

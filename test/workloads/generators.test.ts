@@ -25,7 +25,11 @@ describe('seeded shuffles', () => {
   });
 
   it('SegmentAssigner balances rows over segments', () => {
-    for (const [n, s] of [[2048, 2], [1001, 4], [7, 3]]) {
+    for (const [n, s] of [
+      [2048, 2],
+      [1001, 4],
+      [7, 3],
+    ]) {
       const a = new SegmentAssigner(n, s, 9);
       const counts = new Array(s).fill(0);
       for (let i = 0; i < n; i++) counts[a.segmentOf(i)]++;
@@ -83,7 +87,8 @@ describe('Criteo generator', () => {
     const learn: CriteoSpec = { ...spec, trainRows: 6000, validRows: 2000 };
     const gen = new CriteoGenerator(learn, 11);
     const boundaries = intBoundaries(learn.intBuckets);
-    const encode = (split: 'train' | 'valid') => [...gen.rows(split)].map((r) => ({ idx: criteoActiveIndices(r, learn, boundaries), y: r.label }));
+    const encode = (split: 'train' | 'valid') =>
+      [...gen.rows(split)].map((r) => ({ idx: criteoActiveIndices(r, learn, boundaries), y: r.label }));
     const train = encode('train');
     const valid = encode('valid');
     const w = new Float64Array(criteoDimension(learn));

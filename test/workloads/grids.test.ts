@@ -10,7 +10,9 @@ const key = (c: ModelConfig) => `${c.arch}/${c.batchSize}/${c.learningRate}/${c.
 
 function gridOf(values: { arch: string[]; batch: number[]; lr: number[]; l2: number[] }): string[] {
   const out: string[] = [];
-  for (const a of values.arch) for (const b of values.batch) for (const lr of values.lr) for (const l2 of values.l2) out.push(`${a}/${b}/${lr}/${l2}`);
+  for (const a of values.arch)
+    for (const b of values.batch)
+      for (const lr of values.lr) for (const l2 of values.l2) out.push(`${a}/${b}/${lr}/${l2}`);
   return out.sort();
 }
 
@@ -18,7 +20,9 @@ describe('Table 5 at paper scale', () => {
   it('criteo: MLP 1000-500, batch {32,64,256,512} x lr {1e-3,1e-4} x l2 {1e-4,1e-5}, 5 epochs, 7306 features', () => {
     const w = resolveWorkload('criteo', 'paper', 1);
     expect(w.configs).toHaveLength(16);
-    expect(w.configs.map(key).sort()).toEqual(gridOf({ arch: ['mlp'], batch: [32, 64, 256, 512], lr: [1e-3, 1e-4], l2: [1e-4, 1e-5] }));
+    expect(w.configs.map(key).sort()).toEqual(
+      gridOf({ arch: ['mlp'], batch: [32, 64, 256, 512], lr: [1e-3, 1e-4], l2: [1e-4, 1e-5] }),
+    );
     expect(w.configs.every((c) => JSON.stringify(c.hidden) === '[1000,500]')).toBe(true);
     expect(w.epochs).toBe(5);
     expect(featureShape(w.dataset)).toEqual([7306]);
@@ -28,7 +32,9 @@ describe('Table 5 at paper scale', () => {
   it('imagenet: {vgg16,resnet50} x batch {32,256} x lr {1e-4,1e-6} x l2 {1e-4,1e-6}, 10 epochs, 112x112x3, 1000 classes', () => {
     const w = resolveWorkload('imagenet', 'paper', 1);
     expect(w.configs).toHaveLength(16);
-    expect(w.configs.map(key).sort()).toEqual(gridOf({ arch: ['vgg16', 'resnet50'], batch: [32, 256], lr: [1e-4, 1e-6], l2: [1e-4, 1e-6] }));
+    expect(w.configs.map(key).sort()).toEqual(
+      gridOf({ arch: ['vgg16', 'resnet50'], batch: [32, 256], lr: [1e-4, 1e-6], l2: [1e-4, 1e-6] }),
+    );
     // The published models: VGG16 and ResNet50 at their own width and depth.
     for (const c of w.configs) {
       const published = PUBLISHED[c.arch as 'vgg16' | 'resnet50'];
@@ -63,7 +69,11 @@ describe('every workload at every scale', () => {
         expect(w.configs.length).toBeGreaterThan(0);
         expect(new Set(w.configs.map((c) => c.label)).size).toBe(w.configs.length);
         for (const c of w.configs) {
-          expect(c.arch === 'mlp' ? w.dataset.kind === 'criteo' && c.hidden!.length > 0 : w.dataset.kind === 'imagenet' && c.width! > 0).toBe(true);
+          expect(
+            c.arch === 'mlp'
+              ? w.dataset.kind === 'criteo' && c.hidden!.length > 0
+              : w.dataset.kind === 'imagenet' && c.width! > 0,
+          ).toBe(true);
           expect(c.batchSize).toBeGreaterThan(0);
           // Every config says how its l2 regularises (the paper's Keras penalty unless an option says otherwise).
           expect(c.regularizer).toBe('kernel-l2');
@@ -99,8 +109,12 @@ describe('every workload at every scale', () => {
 
   it('the regularizer option sets every config and refuses unknown names', () => {
     for (const id of Object.keys(WORKLOADS)) {
-      expect(resolveWorkload(id, 'tiny', 1, { regularizer: 'adamw' }).configs.every((c) => c.regularizer === 'adamw')).toBe(true);
-      expect(() => resolveWorkload(id, 'tiny', 1, { regularizer: 'dropout' })).toThrow(/regularizer must be one of kernel-l2, adam, adamw, got 'dropout'/);
+      expect(
+        resolveWorkload(id, 'tiny', 1, { regularizer: 'adamw' }).configs.every((c) => c.regularizer === 'adamw'),
+      ).toBe(true);
+      expect(() => resolveWorkload(id, 'tiny', 1, { regularizer: 'dropout' })).toThrow(
+        /regularizer must be one of kernel-l2, adam, adamw, got 'dropout'/,
+      );
     }
   });
 
@@ -119,7 +133,9 @@ describe('every workload at every scale', () => {
 
 describe('errors name the valid choices', () => {
   it('unknown workload', () => {
-    expect(() => getWorkload('mnist')).toThrow(/Unknown workload 'mnist'.*criteo, imagenet, hetero, modelsize, scalability/);
+    expect(() => getWorkload('mnist')).toThrow(
+      /Unknown workload 'mnist'.*criteo, imagenet, hetero, modelsize, scalability/,
+    );
   });
   it('unknown scale', () => {
     expect(() => resolveWorkload('criteo', 'huge', 1)).toThrow(/Unknown scale 'huge'.*tiny, small, medium, paper/);
@@ -244,7 +260,14 @@ describe('hyperopt (paper 5.2.4, Figure 12)', () => {
     // A sampled point becomes the published model at paper scale, a shallow member at tiny.
     const point = { arch: 'resnet34', learningRate: 3.21e-4, l2: 1e-6, batchSize: 48 };
     const config = w.search!.configOf(5, point);
-    expect(config).toMatchObject({ id: 5, arch: 'resnet34', batchSize: 48, learningRate: 3.21e-4, l2: 1e-6, regularizer: 'kernel-l2' });
+    expect(config).toMatchObject({
+      id: 5,
+      arch: 'resnet34',
+      batchSize: 48,
+      learningRate: 3.21e-4,
+      l2: 1e-6,
+      regularizer: 'kernel-l2',
+    });
     expect({ width: config.width, blocks: config.blocks }).toEqual(PUBLISHED.resnet34);
     expect(config.label).toBe('resnet34 b48 lr3.2e-4 l2 1e-6');
     const tiny = resolveWorkload('hyperopt', 'tiny', 3);
@@ -253,11 +276,23 @@ describe('hyperopt (paper 5.2.4, Figure 12)', () => {
   });
 
   it('takes the searcher and its sizes as options, and refuses bad ones', () => {
-    const asha = resolveWorkload('hyperopt', 'small', 1, { searcher: 'asha', rung: '1', eta: '2', trials: '9', parallelism: '3' });
+    const asha = resolveWorkload('hyperopt', 'small', 1, {
+      searcher: 'asha',
+      rung: '1',
+      eta: '2',
+      trials: '9',
+      parallelism: '3',
+    });
     expect(asha.search!.spec).toMatchObject({ searcher: 'asha', trials: 9, inFlight: 3, minEpochs: 1, reduction: 2 });
     expect(resolveWorkload('hyperopt', 'small', 1, { searcher: 'random' }).search!.spec.searcher).toBe('random');
-    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { searcher: 'bayes' })).toThrow(/searcher must be one of tpe, random, asha/);
-    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { parallelism: '0' })).toThrow(/parallelism must be an integer >= 1/);
-    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { searcher: 'asha', rung: '5' })).toThrow(/rung \(5\) must not exceed/);
+    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { searcher: 'bayes' })).toThrow(
+      /searcher must be one of tpe, random, asha/,
+    );
+    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { parallelism: '0' })).toThrow(
+      /parallelism must be an integer >= 1/,
+    );
+    expect(() => resolveWorkload('hyperopt', 'tiny', 1, { searcher: 'asha', rung: '5' })).toThrow(
+      /rung \(5\) must not exceed/,
+    );
   });
 });

@@ -32,21 +32,35 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
   // Only the test-only datasets are dropped; criteo_tiny / imagenet_tiny stay for other suites.
   for (const w of made) {
-    for (const t of [...Object.values(rawTableNames(w)), ...Object.values(packedTableNames(w))]) await dropDistributedTable(topology, t);
+    for (const t of [...Object.values(rawTableNames(w)), ...Object.values(packedTableNames(w))])
+      await dropDistributedTable(topology, t);
     await deleteRecord(topology, w.datasetName);
   }
 });
 
 /** Rows of a table on one segment, in the pack statement's shuffle order. */
-async function shuffled(segment: number, table: string, seed: number, columns: string): Promise<Record<string, unknown>[]> {
+async function shuffled(
+  segment: number,
+  table: string,
+  seed: number,
+  columns: string,
+): Promise<Record<string, unknown>[]> {
   return withClient(topology.segments[segment], async (c) => {
-    const { rows } = await c.query(`SELECT ${columns} FROM ${ident(table)} ORDER BY hashint8extended(row_id, ${seed}), row_id`);
+    const { rows } = await c.query(
+      `SELECT ${columns} FROM ${ident(table)} ORDER BY hashint8extended(row_id, ${seed}), row_id`,
+    );
     return rows;
   });
 }
 
-async function buffers(segment: number, table: string): Promise<{ seg: number; buffer_id: number; n: number; x: Buffer; y: Buffer }[]> {
-  return withClient(topology.segments[segment], async (c) => (await c.query(`SELECT seg, buffer_id, n, x, y FROM ${ident(table)} ORDER BY buffer_id`)).rows);
+async function buffers(
+  segment: number,
+  table: string,
+): Promise<{ seg: number; buffer_id: number; n: number; x: Buffer; y: Buffer }[]> {
+  return withClient(
+    topology.segments[segment],
+    async (c) => (await c.query(`SELECT seg, buffer_id, n, x, y FROM ${ident(table)} ORDER BY buffer_id`)).rows,
+  );
 }
 
 describe('criteo tiny on 2 segments', () => {
@@ -60,13 +74,17 @@ describe('criteo tiny on 2 segments', () => {
     const raw = rawTableNames(workload);
     for (const [i, s] of topology.segments.entries()) {
       await withClient(s, async (c) => {
-        const { rows } = await c.query(`SELECT count(*)::int AS n, min(seg) AS lo, max(seg) AS hi FROM ${ident(raw.train)}`);
+        const { rows } = await c.query(
+          `SELECT count(*)::int AS n, min(seg) AS lo, max(seg) AS hi FROM ${ident(raw.train)}`,
+        );
         expect(rows[0]).toEqual({ n: 1024, lo: i, hi: i });
       });
     }
     // The coordinator sees the union through its partitions.
     await withClient(topology.coordinator, async (c) => {
-      const { rows } = await c.query(`SELECT count(*)::int AS n, count(DISTINCT row_id)::int AS ids FROM ${ident(raw.train)}`);
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n, count(DISTINCT row_id)::int AS ids FROM ${ident(raw.train)}`,
+      );
       expect(rows[0]).toEqual({ n: 2048, ids: 2048 });
     });
     const record = await readRecord(topology, workload.datasetName);
@@ -75,7 +93,15 @@ describe('criteo tiny on 2 segments', () => {
 
   it('stores the generator rows unchanged (NULL ints, empty categories)', async () => {
     const gen = new CriteoGenerator(workload.dataset as never, workload.seed);
-    const rows = await withClient(topology.coordinator, async (c) => (await c.query(`SELECT row_id, label, ints, cats FROM ${ident(rawTableNames(workload).train)} WHERE row_id < 40 ORDER BY row_id`)).rows);
+    const rows = await withClient(
+      topology.coordinator,
+      async (c) =>
+        (
+          await c.query(
+            `SELECT row_id, label, ints, cats FROM ${ident(rawTableNames(workload).train)} WHERE row_id < 40 ORDER BY row_id`,
+          )
+        ).rows,
+    );
     expect(rows).toHaveLength(40);
     for (const r of rows) {
       const expected = gen.row('train', Number(r.row_id));
@@ -86,10 +112,19 @@ describe('criteo tiny on 2 segments', () => {
   it('packs into the expected buffers, each decoding to the featurised rows in shuffle order', async () => {
     const packed = await packDataset(topology, workload);
     // 1024 train rows per segment / 512 per buffer = 2 buffers per segment; 256 validation rows per segment = 1 buffer each, replicated.
-    expect(packed).toMatchObject({ trainTable: 'criteo_tiny_train_packed', validTable: 'criteo_tiny_valid_packed', trainBuffers: 4, validBuffers: 2 });
+    expect(packed).toMatchObject({
+      trainTable: 'criteo_tiny_train_packed',
+      validTable: 'criteo_tiny_valid_packed',
+      trainBuffers: 4,
+      validBuffers: 2,
+    });
     expect(packed.sourceBytes).toBeGreaterThan(0);
     // Stored lz4-compressed by default.
-    const methods = await withClient(topology.segments[0], async (c) => (await c.query(`SELECT DISTINCT pg_column_compression(x) AS m FROM ${ident(packed.trainTable)}`)).rows);
+    const methods = await withClient(
+      topology.segments[0],
+      async (c) =>
+        (await c.query(`SELECT DISTINCT pg_column_compression(x) AS m FROM ${ident(packed.trainTable)}`)).rows,
+    );
     expect(methods).toEqual([{ m: 'lz4' }]);
     const gen = new CriteoGenerator(workload.dataset as never, workload.seed);
     const shape = featureShape(workload.dataset);
@@ -123,7 +158,9 @@ describe('criteo tiny on 2 segments', () => {
     });
     expect(a.reduce((s, r) => s + r.n, 0)).toBe(512);
     await withClient(topology.coordinator, async (c) => {
-      const { rows } = await c.query(`SELECT seg, count(*)::int AS buffers, sum(n)::int AS rows FROM ${ident(valid)} GROUP BY seg ORDER BY seg`);
+      const { rows } = await c.query(
+        `SELECT seg, count(*)::int AS buffers, sum(n)::int AS rows FROM ${ident(valid)} GROUP BY seg ORDER BY seg`,
+      );
       expect(rows).toEqual([
         { seg: 0, buffers: 2, rows: 512 },
         { seg: 1, buffers: 2, rows: 512 },
@@ -165,7 +202,11 @@ describe('imagenet tiny on 2 segments', () => {
 describe('a real-format source', () => {
   it('loads a Criteo TSV into its own tables, then reloads when the file changes', async () => {
     const base = resolveWorkload('criteo', 'tiny', 1);
-    const workload: ResolvedWorkload = { ...base, datasetName: 'test_criteo_tsv', dataset: { ...base.dataset, rowsPerBuffer: 64 } };
+    const workload: ResolvedWorkload = {
+      ...base,
+      datasetName: 'test_criteo_tsv',
+      dataset: { ...base.dataset, rowsPerBuffer: 64 },
+    };
     made.push(workload);
     const rows = [...new CriteoGenerator(workload.dataset as never, 9).rows('train', 0, 250)];
     const path = join(scratch, 'clicks.tsv');
@@ -187,6 +228,8 @@ describe('a real-format source', () => {
 
   it('refuses to pack a dataset that was never loaded', async () => {
     const base = resolveWorkload('criteo', 'tiny', 1);
-    await expect(packDataset(topology, { ...base, datasetName: 'test_never_loaded' })).rejects.toThrow(/not loaded.*bench data load/);
+    await expect(packDataset(topology, { ...base, datasetName: 'test_never_loaded' })).rejects.toThrow(
+      /not loaded.*bench data load/,
+    );
   });
 });

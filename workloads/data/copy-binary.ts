@@ -79,11 +79,17 @@ function arrayOf(oid: number, elements: (Buffer | null)[]): Buffer {
 }
 
 export function int4Array(values: (number | null)[]): Buffer {
-  return arrayOf(OID_INT4, values.map((v) => (v === null ? null : int4(v))));
+  return arrayOf(
+    OID_INT4,
+    values.map((v) => (v === null ? null : int4(v))),
+  );
 }
 
 export function textArray(values: (string | null)[]): Buffer {
-  return arrayOf(OID_TEXT, values.map((v) => (v === null ? null : Buffer.from(v, 'utf8'))));
+  return arrayOf(
+    OID_TEXT,
+    values.map((v) => (v === null ? null : Buffer.from(v, 'utf8'))),
+  );
 }
 
 export function bytea(bytes: Uint8Array): Buffer {

@@ -22,7 +22,15 @@ import type { ResolvedWorkload } from '../../src/core/workload.js';
 import type { CriteoRow, ImageRow } from '../featurize.js';
 import { SegmentAssigner, hash32 } from '../random.js';
 import { bytea, copyHeader, copyTrailer, copyTuple, int4, int4Array, int8, textArray } from './copy-binary.js';
-import { type DatasetRecord, datasetShapeHash, datasetSpecHash, readRecord, segmentsKey, writeLoadRecord, deleteRecord } from './registry.js';
+import {
+  type DatasetRecord,
+  datasetShapeHash,
+  datasetSpecHash,
+  readRecord,
+  segmentsKey,
+  writeLoadRecord,
+  deleteRecord,
+} from './registry.js';
 import { GENERATED, type RawSource, type Split, openSource } from './sources.js';
 
 export interface LoadOptions {
@@ -56,7 +64,8 @@ export function rawTableNames(workload: Pick<ResolvedWorkload, 'datasetName'>): 
 }
 
 export function checkDatasetName(name: string): void {
-  if (!/^[a-z][a-z0-9_]{0,40}$/.test(name)) throw new Error(`dataset name '${name}' must be lower-case letters, digits and _ (at most 41 characters)`);
+  if (!/^[a-z][a-z0-9_]{0,40}$/.test(name))
+    throw new Error(`dataset name '${name}' must be lower-case letters, digits and _ (at most 41 characters)`);
 }
 
 /** Seed of the segment assignment of a split. */
@@ -69,9 +78,15 @@ function assignmentSeed(seed: number, split: Split): number {
  * segments. Without one: generated data needs the same spec and seed; data loaded from real files
  * is reused for any seed (the seed only chose its shuffle) as long as the shape is the same.
  */
-function recordMatches(record: DatasetRecord, workload: ResolvedWorkload, topology: Topology, sourceIdentity: string | undefined): boolean {
+function recordMatches(
+  record: DatasetRecord,
+  workload: ResolvedWorkload,
+  topology: Topology,
+  sourceIdentity: string | undefined,
+): boolean {
   if (record.segments !== segmentsKey(topology)) return false;
-  if (sourceIdentity !== undefined) return record.source === sourceIdentity && record.specHash === datasetSpecHash(workload);
+  if (sourceIdentity !== undefined)
+    return record.source === sourceIdentity && record.specHash === datasetSpecHash(workload);
   if (record.source === GENERATED) return record.specHash === datasetSpecHash(workload);
   return record.shapeHash === datasetShapeHash(workload);
 }
@@ -163,7 +178,14 @@ function encodeImage(seg: number, rowId: number, row: ImageRow): Buffer {
 }
 
 /** COPY one split's rows into the segments; returns the bytes sent. */
-async function copySplit(topology: Topology, source: RawSource, split: Split, table: string, count: number, seed: number): Promise<number> {
+async function copySplit(
+  topology: Topology,
+  source: RawSource,
+  split: Split,
+  table: string,
+  count: number,
+  seed: number,
+): Promise<number> {
   const segments = topology.segments.length;
   const assigner = count > 0 ? new SegmentAssigner(count, segments, assignmentSeed(seed, split)) : undefined;
   const clients: pg.Client[] = [];
@@ -171,7 +193,9 @@ async function copySplit(topology: Topology, source: RawSource, split: Split, ta
   try {
     for (const s of topology.segments) clients.push(await connect(s, 'bench-load'));
     for (const client of clients) {
-      const stream = client.query(copyFrom(`COPY ${ident(table)} ${COPY_COLUMNS[source.kind]} FROM STDIN (FORMAT binary)`));
+      const stream = client.query(
+        copyFrom(`COPY ${ident(table)} ${COPY_COLUMNS[source.kind]} FROM STDIN (FORMAT binary)`),
+      );
       const writer = new CopyWriter(stream);
       writer.write(copyHeader());
       writers.push(writer);
@@ -222,20 +246,33 @@ async function renameDistributedTable(topology: Topology, from: string, to: stri
  * Make sure the workload's raw rows are in `<dataset>_raw_train` / `<dataset>_raw_valid`: reuse
  * what a matching earlier load left, otherwise (or with `force`) create the tables and load them.
  */
-export async function ensureRawData(topology: Topology, workload: ResolvedWorkload, options: LoadOptions = {}): Promise<LoadResult> {
+export async function ensureRawData(
+  topology: Topology,
+  workload: ResolvedWorkload,
+  options: LoadOptions = {},
+): Promise<LoadResult> {
   const log = options.log ?? (() => undefined);
   const tables = rawTableNames(workload);
   if (topology.segments.length === 0) throw new Error('the topology has no segments');
   const source = await openSource(workload, options.source);
   const record = await readRecord(topology, workload.datasetName);
   const requested = options.source === undefined ? undefined : source.identity;
-  if (!options.force && record && recordMatches(record, workload, topology, requested) && (await tablesHold(topology, tables, record))) {
-    log(`${workload.datasetName}: reusing ${record.trainRows} train and ${record.validRows} validation rows (${record.description})`);
+  if (
+    !options.force &&
+    record &&
+    recordMatches(record, workload, topology, requested) &&
+    (await tablesHold(topology, tables, record))
+  ) {
+    log(
+      `${workload.datasetName}: reusing ${record.trainRows} train and ${record.validRows} validation rows (${record.description})`,
+    );
     return { trainRows: record.trainRows, validRows: record.validRows, reused: true };
   }
   const started = performance.now();
   const counts = await source.count();
-  log(`${workload.datasetName}: loading ${counts.train} train and ${counts.valid} validation rows over ${topology.segments.length} segments (${source.description})`);
+  log(
+    `${workload.datasetName}: loading ${counts.train} train and ${counts.valid} validation rows over ${topology.segments.length} segments (${source.description})`,
+  );
   const staging: Record<Split, string> = { train: `${tables.train}_new`, valid: `${tables.valid}_new` };
   try {
     for (const split of ['train', 'valid'] as const) {

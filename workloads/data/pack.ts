@@ -66,7 +66,13 @@ function int(value: number, what: string): string {
 }
 
 /** The statement segment `segment` of `segments` runs to pack its raw rows of `rawTable` into `packedTable`. */
-export function packStatement(workload: ResolvedWorkload, rawTable: string, packedTable: string, segment: number, segments: number): string {
+export function packStatement(
+  workload: ResolvedWorkload,
+  rawTable: string,
+  packedTable: string,
+  segment: number,
+  segments: number,
+): string {
   const spec = workload.dataset;
   const rows = int(spec.rowsPerBuffer, 'rowsPerBuffer');
   const seed = int(workload.seed, 'seed');
@@ -109,7 +115,9 @@ async function copyValidBuffers(topology: Topology, table: string, from: number,
   const target = await connect(topology.segments[to], 'bench-pack');
   try {
     const out = source.query(
-      copyTo(`COPY (SELECT ${to}, buffer_id, n, x, y FROM ${ident(table)} WHERE buffer_id % ${segments} = ${from} ORDER BY buffer_id) TO STDOUT (FORMAT binary)`),
+      copyTo(
+        `COPY (SELECT ${to}, buffer_id, n, x, y FROM ${ident(table)} WHERE buffer_id % ${segments} = ${from} ORDER BY buffer_id) TO STDOUT (FORMAT binary)`,
+      ),
     );
     const into = target.query(copyFrom(`COPY ${ident(table)} (seg, buffer_id, n, x, y) FROM STDIN (FORMAT binary)`));
     await pipeline(out, into);
@@ -119,13 +127,24 @@ async function copyValidBuffers(topology: Topology, table: string, from: number,
 }
 
 /** Set the storage of x and y on every segment's tables; returns what was set. */
-async function setCompression(topology: Topology, tables: string[], wanted: PackCompression, log: (m: string) => void): Promise<PackCompression> {
+async function setCompression(
+  topology: Topology,
+  tables: string[],
+  wanted: PackCompression,
+  log: (m: string) => void,
+): Promise<PackCompression> {
   const clause = (c: PackCompression): string =>
-    c === 'none' ? 'ALTER COLUMN x SET STORAGE EXTERNAL, ALTER COLUMN y SET STORAGE EXTERNAL' : `ALTER COLUMN x SET COMPRESSION ${c}, ALTER COLUMN y SET COMPRESSION ${c}`;
+    c === 'none'
+      ? 'ALTER COLUMN x SET STORAGE EXTERNAL, ALTER COLUMN y SET STORAGE EXTERNAL'
+      : `ALTER COLUMN x SET COMPRESSION ${c}, ALTER COLUMN y SET COMPRESSION ${c}`;
   const apply = (c: PackCompression) =>
-    Promise.all(topology.segments.map((s) => withClient(s, async (client) => {
-      for (const t of tables) await client.query(`ALTER TABLE ${ident(t)} ${clause(c)}`);
-    })));
+    Promise.all(
+      topology.segments.map((s) =>
+        withClient(s, async (client) => {
+          for (const t of tables) await client.query(`ALTER TABLE ${ident(t)} ${clause(c)}`);
+        }),
+      ),
+    );
   try {
     await apply(wanted);
     return wanted;
@@ -165,7 +184,12 @@ async function bufferCounts(topology: Topology, table: string): Promise<number[]
   );
 }
 
-async function tablesReusable(topology: Topology, tables: { train: string; valid: string }, trainBuffers: number, validBuffers: number): Promise<boolean> {
+async function tablesReusable(
+  topology: Topology,
+  tables: { train: string; valid: string },
+  trainBuffers: number,
+  validBuffers: number,
+): Promise<boolean> {
   try {
     const train = await bufferCounts(topology, tables.train);
     const valid = await bufferCounts(topology, tables.valid);
@@ -179,7 +203,11 @@ async function tablesReusable(topology: Topology, tables: { train: string; valid
  * Pack the workload's raw rows (ensureRawData first) into `<dataset>_train_packed` and
  * `<dataset>_valid_packed`, ANALYZE them and report their size.
  */
-export async function packDataset(topology: Topology, workload: ResolvedWorkload, options: PackOptions = {}): Promise<PackResult> {
+export async function packDataset(
+  topology: Topology,
+  workload: ResolvedWorkload,
+  options: PackOptions = {},
+): Promise<PackResult> {
   const log = options.log ?? (() => undefined);
   const raw = rawTableNames(workload);
   const packed = packedTableNames(workload);
@@ -194,9 +222,16 @@ export async function packDataset(topology: Topology, workload: ResolvedWorkload
   // What the packed tables are made from: this raw load, packed with this spec and storage.
   const wanted = options.compression ?? 'lz4';
   const packedHash = `${datasetSpecHash(workload)}@${record.loadedAt.toISOString()}/${wanted}`;
-  if (options.reuse && record.packedHash === packedHash && record.trainBuffers !== null && record.validBuffers !== null) {
+  if (
+    options.reuse &&
+    record.packedHash === packedHash &&
+    record.trainBuffers !== null &&
+    record.validBuffers !== null
+  ) {
     if (await tablesReusable(topology, packed, record.trainBuffers, record.validBuffers)) {
-      log(`${workload.datasetName}: reusing ${record.trainBuffers} packed train and ${record.validBuffers} validation buffers`);
+      log(
+        `${workload.datasetName}: reusing ${record.trainBuffers} packed train and ${record.validBuffers} validation buffers`,
+      );
       const sourceBytes = await distributedTableBytes(topology, packed.train);
       const logicalBytes = await payloadBytes(topology, packed.train);
       const { trainBuffers, validBuffers } = record;
@@ -221,7 +256,9 @@ export async function packDataset(topology: Topology, workload: ResolvedWorkload
   );
   const trainBuffers = perSegment.reduce((a, s) => a + s.train, 0);
   const validBuffers = perSegment.reduce((a, s) => a + s.valid, 0);
-  log(`${workload.datasetName}: packed ${trainBuffers} train and ${validBuffers} validation buffers (${compression}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `${workload.datasetName}: packed ${trainBuffers} train and ${validBuffers} validation buffers (${compression}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   // Replicate the validation buffers: in round r every segment i sends its own to (i + r) mod N,
   // so each segment has one outgoing and one incoming copy at a time.
@@ -229,7 +266,10 @@ export async function packDataset(topology: Topology, workload: ResolvedWorkload
     await Promise.all(topology.segments.map((_, i) => copyValidBuffers(topology, packed.valid, i, (i + r) % segments)));
   }
   const validCounts = await bufferCounts(topology, packed.valid);
-  if (!validCounts.every((c) => c === validBuffers)) throw new Error(`replicating ${packed.valid} went wrong: segments hold ${validCounts.join(', ')} buffers, expected ${validBuffers} each`);
+  if (!validCounts.every((c) => c === validBuffers))
+    throw new Error(
+      `replicating ${packed.valid} went wrong: segments hold ${validCounts.join(', ')} buffers, expected ${validBuffers} each`,
+    );
 
   await analyzeDistributed(topology, packed.train);
   await analyzeDistributed(topology, packed.valid);

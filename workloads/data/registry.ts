@@ -14,7 +14,11 @@ export const FEATURIZE_VERSION = 1;
 function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value as object).sort().map((k) => [k, stable((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((k) => [k, stable((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }
@@ -137,7 +141,19 @@ export async function deleteRecord(topology: Topology, name: string): Promise<vo
 
 export async function writeLoadRecord(
   topology: Topology,
-  record: Pick<DatasetRecord, 'name' | 'specHash' | 'shapeHash' | 'seed' | 'source' | 'description' | 'segments' | 'trainRows' | 'validRows' | 'loadSeconds'>,
+  record: Pick<
+    DatasetRecord,
+    | 'name'
+    | 'specHash'
+    | 'shapeHash'
+    | 'seed'
+    | 'source'
+    | 'description'
+    | 'segments'
+    | 'trainRows'
+    | 'validRows'
+    | 'loadSeconds'
+  >,
 ): Promise<void> {
   await withClient(topology.coordinator, async (client) => {
     await ensureRegistry(client);
@@ -148,12 +164,29 @@ export async function writeLoadRecord(
          source = EXCLUDED.source, description = EXCLUDED.description, segments = EXCLUDED.segments,
          train_rows = EXCLUDED.train_rows, valid_rows = EXCLUDED.valid_rows, loaded_at = now(), load_seconds = EXCLUDED.load_seconds,
          packed_hash = NULL, train_buffers = NULL, valid_buffers = NULL, packed_at = NULL`,
-      [record.name, record.specHash, record.shapeHash, record.seed, record.source, record.description, record.segments, record.trainRows, record.validRows, record.loadSeconds],
+      [
+        record.name,
+        record.specHash,
+        record.shapeHash,
+        record.seed,
+        record.source,
+        record.description,
+        record.segments,
+        record.trainRows,
+        record.validRows,
+        record.loadSeconds,
+      ],
     );
   });
 }
 
-export async function writePackRecord(topology: Topology, name: string, packedHash: string | null, trainBuffers: number | null, validBuffers: number | null): Promise<void> {
+export async function writePackRecord(
+  topology: Topology,
+  name: string,
+  packedHash: string | null,
+  trainBuffers: number | null,
+  validBuffers: number | null,
+): Promise<void> {
   await withClient(topology.coordinator, async (client) => {
     await ensureRegistry(client);
     await client.query(

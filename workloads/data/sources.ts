@@ -97,7 +97,10 @@ async function criteoFileSource(path: string, spec: CriteoSpec, seed: number): P
       names.filter((n) => stem.some((s) => n === s || n.startsWith(`${s}.`))).sort()[0];
     const train = pick(['train']);
     const valid = pick(['valid', 'validation', 'val']);
-    if (!train || !valid) throw new Error(`${path}: a Criteo source directory must hold train.{txt,tsv}[.gz] and valid.{txt,tsv}[.gz]; or give one TSV file`);
+    if (!train || !valid)
+      throw new Error(
+        `${path}: a Criteo source directory must hold train.{txt,tsv}[.gz] and valid.{txt,tsv}[.gz]; or give one TSV file`,
+      );
     const files = { train: join(path, train), valid: join(path, valid) };
     const limits = { train: spec.trainRows, valid: spec.validRows };
     const count = once(async () => ({
@@ -170,7 +173,10 @@ async function imageFolderSource(root: string, spec: ImagenetSpec, seed: number)
     classes = limitClasses(all.classes);
     const train = await scanImageFolder(splits.train, classes);
     const valid = await scanImageFolder(splits.valid, classes);
-    chosen = { train: sample(train.files, spec.trainRows, hash32(seed, 1)), valid: sample(valid.files, spec.validRows, hash32(seed, 2)) };
+    chosen = {
+      train: sample(train.files, spec.trainRows, hash32(seed, 1)),
+      valid: sample(valid.files, spec.validRows, hash32(seed, 2)),
+    };
   } else {
     const all = await scanImageFolder(root);
     classes = limitClasses(all.classes);
@@ -187,7 +193,10 @@ async function imageFolderSource(root: string, spec: ImagenetSpec, seed: number)
   const counts = { train: chosen.train.length, valid: chosen.valid.length };
   return {
     kind: 'imagenet',
-    identity: await fingerprint([...chosen.train, ...chosen.valid].map((f) => f.path), { classes, size: spec.imageSize, seed }),
+    identity: await fingerprint(
+      [...chosen.train, ...chosen.valid].map((f) => f.path),
+      { classes, size: spec.imageSize, seed },
+    ),
     description: `image folder ${root}: ${classes.length} classes, ${counts.train} train and ${counts.valid} validation images resized to ${spec.imageSize}x${spec.imageSize}`,
     classes,
     count: async () => counts,

@@ -83,7 +83,8 @@ export const heteroWorkload: BenchWorkloadDefinition = {
     checkScale(scale, 'hetero');
     const opts = readOptions('hetero', heteroWorkload.options, options);
     const p = Number(opts.p);
-    if (!Number.isFinite(p) || p < 0 || p > 1) throw new Error(`hetero: option p must be a number in [0, 1], got '${opts.p}'`);
+    if (!Number.isFinite(p) || p < 0 || p > 1)
+      throw new Error(`hetero: option p must be a number in [0, 1], got '${opts.p}'`);
     if (opts.models !== 'mlp' && opts.models !== 'zoo') {
       throw new Error(`hetero: option models must be mlp or zoo, got '${opts.models}'`);
     }

@@ -50,7 +50,8 @@ function describe(scale: ScaleName): string {
 
 function integer(name: string, value: string, min: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`hyperopt: option ${name} must be an integer >= ${min}, got '${value}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`hyperopt: option ${name} must be an integer >= ${min}, got '${value}'`);
   return n;
 }
 
@@ -71,10 +72,19 @@ export const hyperoptWorkload: BenchWorkloadDefinition = {
     paper: `${describe('paper')}: needs the real ImageNet class-folder tree (--source) and a GPU cluster`,
   },
   options: {
-    searcher: { default: 'tpe', description: `how configs are proposed: ${HYPEROPT_SEARCHERS.join(', ')} (docs/search.md)` },
+    searcher: {
+      default: 'tpe',
+      description: `how configs are proposed: ${HYPEROPT_SEARCHERS.join(', ')} (docs/search.md)`,
+    },
     trials: { default: '', description: 'configs the search proposes (default per scale: 32 at paper scale)' },
-    parallelism: { default: '', description: 'configs in flight at once, the degree of parallelism (default per scale: 8 at paper scale)' },
-    startup: { default: '', description: 'tpe: configs drawn at random before TPE models the results (default per scale)' },
+    parallelism: {
+      default: '',
+      description: 'configs in flight at once, the degree of parallelism (default per scale: 8 at paper scale)',
+    },
+    startup: {
+      default: '',
+      description: 'tpe: configs drawn at random before TPE models the results (default per scale)',
+    },
     rung: { default: '1', description: 'asha: epochs of the first rung' },
     eta: { default: '3', description: 'asha: reduction factor; the top 1/eta of a rung go on to the next' },
     ...REGULARIZER_OPTION,
@@ -98,11 +108,17 @@ export const hyperoptWorkload: BenchWorkloadDefinition = {
       inFlight: opts.parallelism ? integer('parallelism', opts.parallelism, 1) : size.parallelism,
       maxEpochs: size.epochs,
       seed,
-      ...(searcher === 'tpe' ? { startupTrials: opts.startup ? integer('startup', opts.startup, 0) : size.startup } : {}),
-      ...(searcher === 'asha' ? { minEpochs: integer('rung', opts.rung, 1), reduction: integer('eta', opts.eta, 2) } : {}),
+      ...(searcher === 'tpe'
+        ? { startupTrials: opts.startup ? integer('startup', opts.startup, 0) : size.startup }
+        : {}),
+      ...(searcher === 'asha'
+        ? { minEpochs: integer('rung', opts.rung, 1), reduction: integer('eta', opts.eta, 2) }
+        : {}),
     };
     if (spec.minEpochs !== undefined && spec.minEpochs > size.epochs) {
-      throw new Error(`hyperopt: option rung (${spec.minEpochs}) must not exceed the ${size.epochs} epochs at scale ${scale}`);
+      throw new Error(
+        `hyperopt: option rung (${spec.minEpochs}) must not exceed the ${size.epochs} epochs at scale ${scale}`,
+      );
     }
     return {
       id: 'hyperopt',

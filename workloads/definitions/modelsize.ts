@@ -89,7 +89,9 @@ export const modelsizeWorkload: BenchWorkloadDefinition = {
     const opts = readOptions('modelsize', modelsizeWorkload.options, options);
     const sizes: readonly ModelSize[] = opts.size === 'all' ? MODEL_SIZES : [opts.size as ModelSize];
     if (!sizes.every((s) => (MODEL_SIZES as readonly string[]).includes(s))) {
-      throw new Error(`modelsize: option size must be one of ${[...MODEL_SIZES, 'all'].join(', ')}, got '${opts.size}'`);
+      throw new Error(
+        `modelsize: option size must be one of ${[...MODEL_SIZES, 'all'].join(', ')}, got '${opts.size}'`,
+      );
     }
     if (opts.models !== 'zoo' && opts.models !== 'mlp') {
       throw new Error(`modelsize: option models must be zoo or mlp, got '${opts.models}'`);

@@ -51,7 +51,8 @@ export const scalabilityWorkload: BenchWorkloadDefinition = {
       const data = criteoDataset(scale);
       return { id: 'scalability', scale, ...data, configs: regularized(configs, regularizer), epochs: 1, seed };
     }
-    if (opts.dataset !== 'imagenet') throw new Error(`scalability: option dataset must be imagenet or criteo, got '${opts.dataset}'`);
+    if (opts.dataset !== 'imagenet')
+      throw new Error(`scalability: option dataset must be imagenet or criteo, got '${opts.dataset}'`);
     const configs = grid({ arch: ['resnet50'], ...axes }, zooShape(scale));
     const data = imagenetDataset(scale);
     return { id: 'scalability', scale, ...data, configs: regularized(configs, regularizer), epochs: 1, seed };

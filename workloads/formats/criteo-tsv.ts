@@ -24,7 +24,10 @@ export function parseCriteoLine(line: string, where = 'line'): CriteoRow {
   if (line.endsWith('\r')) line = line.slice(0, -1);
   const fields = line.split('\t');
   if (fields.length !== CRITEO_FIELDS) {
-    throw new CriteoFormatError(where, `expected ${CRITEO_FIELDS} tab-separated fields (label, 13 integers, 26 categoricals), found ${fields.length}`);
+    throw new CriteoFormatError(
+      where,
+      `expected ${CRITEO_FIELDS} tab-separated fields (label, 13 integers, 26 categoricals), found ${fields.length}`,
+    );
   }
   const label = fields[0];
   if (label !== '0' && label !== '1') throw new CriteoFormatError(where, `the label must be 0 or 1, found '${label}'`);

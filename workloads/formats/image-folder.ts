@@ -32,7 +32,10 @@ async function isDirectory(path: string): Promise<boolean> {
 /** The class folders under root and their image files, sorted (deterministic). */
 export async function scanImageFolder(root: string, classes?: string[]): Promise<ImageFolder> {
   const entries = await readdir(root, { withFileTypes: true });
-  const found = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const found = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const names = classes ?? found;
   if (names.length === 0) throw new Error(`${root} has no class sub-folders (expected root/<class>/*.png|jpg)`);
   const files: ImageFile[] = [];

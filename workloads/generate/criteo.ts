@@ -13,7 +13,14 @@
 // Row i of a split depends only on (seed, split, i): rows can be produced in any order, in
 // parallel, and millions of them stream without being held.
 import type { CriteoSpec } from '../../src/core/workload.js';
-import { CRITEO_CAT_FEATURES, CRITEO_INT_FEATURES, type CriteoRow, catBucket, intBoundaries, intBucket } from '../featurize.js';
+import {
+  CRITEO_CAT_FEATURES,
+  CRITEO_INT_FEATURES,
+  type CriteoRow,
+  catBucket,
+  intBoundaries,
+  intBucket,
+} from '../featurize.js';
 import { Rng, hash32, hashString } from '../random.js';
 
 export type Split = 'train' | 'valid';
@@ -79,7 +86,12 @@ export class CriteoGenerator {
         cdf[k] = total;
       }
       for (let k = 0; k < vocab; k++) cdf[k] /= total;
-      this.cats.push({ missing: rng.float() < 0.25 ? rng.range(0.1, 0.45) : 0, cdf, vocabSeed: hash32(base, 0xca7, f), tokens: new Array(vocab) });
+      this.cats.push({
+        missing: rng.float() < 0.25 ? rng.range(0.1, 0.45) : 0,
+        cdf,
+        vocabSeed: hash32(base, 0xca7, f),
+        tokens: new Array(vocab),
+      });
     }
     // The teacher: a sparse random linear function of the one-hot features.
     const teacher = new Rng(base, 1);
@@ -137,7 +149,8 @@ export class CriteoGenerator {
   /** The teacher's score of a row (its label, before noise, is score > threshold). */
   score(row: Pick<CriteoRow, 'ints' | 'cats'>): number {
     let s = 0;
-    for (let f = 0; f < CRITEO_INT_FEATURES; f++) s += this.wInt[f][intBucket(row.ints[f], this.spec.intBuckets, this.boundaries)];
+    for (let f = 0; f < CRITEO_INT_FEATURES; f++)
+      s += this.wInt[f][intBucket(row.ints[f], this.spec.intBuckets, this.boundaries)];
     for (let f = 0; f < CRITEO_CAT_FEATURES; f++) s += this.wCat[f][catBucket(row.cats[f], this.spec.hashBuckets)];
     return s;
   }
@@ -153,7 +166,9 @@ export class CriteoGenerator {
 
   /** Row i of a split. */
   row(split: Split, i: number): CriteoRow {
-    const { rng, ints, cats } = this.features(hash32(this.seed, hashString('criteo-row'), CRITEO_GENERATOR_VERSION, STREAM[split], i));
+    const { rng, ints, cats } = this.features(
+      hash32(this.seed, hashString('criteo-row'), CRITEO_GENERATOR_VERSION, STREAM[split], i),
+    );
     let label = this.teacher({ ints, cats });
     if (rng.float() < this.spec.labelNoise) label = 1 - label;
     return { label, ints, cats };

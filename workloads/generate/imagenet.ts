@@ -93,7 +93,8 @@ export class ImagenetGenerator {
       image[k] = value <= 0 ? 0 : value >= 1 ? 255 : Math.round(value * 255);
     }
     let label = cls;
-    if (this.spec.classes > 1 && rng.float() < this.spec.labelNoise) label = (cls + 1 + rng.int(this.spec.classes - 1)) % this.spec.classes;
+    if (this.spec.classes > 1 && rng.float() < this.spec.labelNoise)
+      label = (cls + 1 + rng.int(this.spec.classes - 1)) % this.spec.classes;
     return { label, image };
   }
 

@@ -73,7 +73,13 @@ function parseSize(text: string): number {
 }
 
 export async function instanceFacts(client: pg.Client, instance: Instance): Promise<InstanceFacts> {
-  const { rows } = await client.query<{ block_size: string; segment_size: string; data_checksums: string; server_encoding: string; data_directory: string | null }>(
+  const { rows } = await client.query<{
+    block_size: string;
+    segment_size: string;
+    data_checksums: string;
+    server_encoding: string;
+    data_directory: string | null;
+  }>(
     `SELECT current_setting('block_size') AS block_size, current_setting('segment_size') AS segment_size,
             current_setting('data_checksums') AS data_checksums, current_setting('server_encoding') AS server_encoding,
             current_setting('data_directory', true) AS data_directory`,
@@ -139,7 +145,8 @@ async function loadTypes(client: pg.Client, oids: number[]): Promise<Map<number,
     }
     const info: TypeInfo = { oid, name: r.typname, len: r.typlen, byval: r.typbyval, align: r.typalign };
     // A true array type (not a fixed-length type with typelem such as name or point).
-    if (r.typsubscript === 'array_subscript_handler' && r.typlen === -1 && r.typelem) info.elem = build(r.typelem, depth + 1);
+    if (r.typsubscript === 'array_subscript_handler' && r.typlen === -1 && r.typelem)
+      info.elem = build(r.typelem, depth + 1);
     cache.set(oid, info);
     return info;
   };
@@ -150,7 +157,8 @@ async function loadTypes(client: pg.Client, oids: number[]): Promise<Map<number,
 
 /** Element text of a one-element array literal as printed by array_out ({x} or {"x"}). */
 export function singleElementText(literal: string): string | null {
-  if (!literal.startsWith('{') || !literal.endsWith('}')) throw new DirectReadError(`unexpected attmissingval ${literal}`);
+  if (!literal.startsWith('{') || !literal.endsWith('}'))
+    throw new DirectReadError(`unexpected attmissingval ${literal}`);
   const inner = literal.slice(1, -1);
   if (inner === 'NULL') return null;
   if (!inner.startsWith('"')) return inner;
@@ -237,7 +245,8 @@ export type InstanceResolver = (where: { host: string; port: number; database: s
 export function topologyResolver(topology: Topology): InstanceResolver {
   const all = [topology.coordinator, ...topology.segments];
   const local = (h: string) => (h === 'localhost' || h === '::1' || h.startsWith('127.') ? 'loopback' : h);
-  return ({ host, port, database }) => all.find((i) => i.port === port && local(i.host) === local(host) && i.database === database);
+  return ({ host, port, database }) =>
+    all.find((i) => i.port === port && local(i.host) === local(host) && i.database === database);
 }
 
 /**
@@ -273,13 +282,22 @@ export async function resolveLeaves(
           WHERE i.inhparent = $1`,
         [rel.oid],
       );
-      parts.sort((a, b) => boundKey(a.bound, a.relname).localeCompare(boundKey(b.bound, b.relname), 'en', { numeric: true }));
+      parts.sort((a, b) =>
+        boundKey(a.bound, a.relname).localeCompare(boundKey(b.bound, b.relname), 'en', { numeric: true }),
+      );
       const out: Leaf[] = [];
-      for (const part of parts) out.push(...(await resolveLeaves(instance, part.qualified, clientFor, resolveInstance, depth)));
+      for (const part of parts)
+        out.push(...(await resolveLeaves(instance, part.qualified, clientFor, resolveInstance, depth)));
       return out;
     }
     if (rel.relkind === 'f') {
-      const { rows: ft } = await client.query<{ srvoptions: string[] | null; ftoptions: string[] | null; umoptions: string[] | null; nspname: string; relname: string }>(
+      const { rows: ft } = await client.query<{
+        srvoptions: string[] | null;
+        ftoptions: string[] | null;
+        umoptions: string[] | null;
+        nspname: string;
+        relname: string;
+      }>(
         `SELECT s.srvoptions, f.ftoptions, um.umoptions, n.nspname::text AS nspname, c.relname::text AS relname
            FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver JOIN pg_class c ON c.oid = f.ftrelid
            JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -289,11 +307,16 @@ export async function resolveLeaves(
       );
       const row = ft[0];
       if (!row) throw new DirectReadError(`${rel.qualified} is a foreign table without a server`);
-      const opts = (list: string[] | null) => Object.fromEntries((list ?? []).map((o) => o.split(/=(.*)/s).slice(0, 2)));
+      const opts = (list: string[] | null) =>
+        Object.fromEntries((list ?? []).map((o) => o.split(/=(.*)/s).slice(0, 2)));
       const server = opts(row.srvoptions);
       const ftable = opts(row.ftoptions);
       const mapping = opts(row.umoptions);
-      const where = { host: server.host ?? instance.host, port: Number(server.port ?? 5432), database: server.dbname ?? instance.database };
+      const where = {
+        host: server.host ?? instance.host,
+        port: Number(server.port ?? 5432),
+        database: server.dbname ?? instance.database,
+      };
       const remote: Instance = resolveInstance?.(where) ?? {
         name: `${where.host}:${where.port}/${where.database}`,
         host: where.host,
@@ -306,7 +329,9 @@ export async function resolveLeaves(
       const leaves = await resolveLeaves(remote, remoteTable, clientFor, resolveInstance, depth + 1);
       return leaves.map((l) => ({ ...l, via: `${instance.name}: ${rel.qualified} -> ${l.via}` }));
     }
-    throw new DirectReadError(`${rel.qualified} has relkind '${rel.relkind}', which stores no rows the direct reader can read`);
+    throw new DirectReadError(
+      `${rel.qualified} has relkind '${rel.relkind}', which stores no rows the direct reader can read`,
+    );
   }
 }
 
@@ -315,8 +340,19 @@ function boundKey(bound: string, relname: string): string {
 }
 
 /** The columns of `table` as named on `instance` (a partitioned parent's, say): `wanted` or all. */
-export async function describeColumns(client: pg.Client, instance: Instance, table: string, wanted?: string[]): Promise<CanonicalColumn[]> {
-  const facts: InstanceFacts = { dataDir: instance.dataDir ?? '', blockSize: 8192, segmentBlocks: 131072, checksums: false, encoding: 'UTF8' };
+export async function describeColumns(
+  client: pg.Client,
+  instance: Instance,
+  table: string,
+  wanted?: string[],
+): Promise<CanonicalColumn[]> {
+  const facts: InstanceFacts = {
+    dataDir: instance.dataDir ?? '',
+    blockSize: 8192,
+    segmentBlocks: 131072,
+    checksums: false,
+    encoding: 'UTF8',
+  };
   const info = await relationInfo(client, table, facts);
   const all = info.columns.filter((c) => !c.dropped);
   const names = wanted ?? all.map((c) => c.name);

@@ -26,7 +26,24 @@ export class UnsupportedTypeError extends DirectReadError {
   }
 }
 
-const FIXED = new Set(['bool', 'char', 'name', 'int2', 'int4', 'int8', 'oid', 'xid', 'cid', 'float4', 'float8', 'uuid', 'date', 'time', 'timestamp', 'timestamptz']);
+const FIXED = new Set([
+  'bool',
+  'char',
+  'name',
+  'int2',
+  'int4',
+  'int8',
+  'oid',
+  'xid',
+  'cid',
+  'float4',
+  'float8',
+  'uuid',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+]);
 const VARLENA = new Set(['text', 'varchar', 'bpchar', 'json', 'xml', 'bytea', 'numeric']);
 
 /** Throws when the decoder cannot produce `type`'s values; says which column. */
@@ -36,7 +53,9 @@ export function checkSupported(type: TypeInfo, column: string): void {
     return;
   }
   if (!FIXED.has(type.name) && !VARLENA.has(type.name)) {
-    throw new UnsupportedTypeError(`column "${column}" has type ${type.name}, which the direct reader does not decode (leave it out with --columns)`);
+    throw new UnsupportedTypeError(
+      `column "${column}" has type ${type.name}, which the direct reader does not decode (leave it out with --columns)`,
+    );
   }
 }
 

@@ -34,9 +34,11 @@ export class RelationFork {
         }
         throw new DirectReadError(`cannot stat ${file}: ${(error as Error).message}`);
       }
-      if (size % blockSize !== 0) throw new DirectReadError(`${file} is ${size} bytes, not a whole number of ${blockSize}-byte blocks`);
+      if (size % blockSize !== 0)
+        throw new DirectReadError(`${file} is ${size} bytes, not a whole number of ${blockSize}-byte blocks`);
       const fileBlocks = size / blockSize;
-      if (fileBlocks > segmentBlocks) throw new DirectReadError(`${file} has ${fileBlocks} blocks, more than a segment (${segmentBlocks})`);
+      if (fileBlocks > segmentBlocks)
+        throw new DirectReadError(`${file} has ${fileBlocks} blocks, more than a segment (${segmentBlocks})`);
       files.push(file);
       blocks += fileBlocks;
       // A segment that is not full is the last one (later ones may exist, empty, after truncation).
@@ -59,14 +61,21 @@ export class RelationFork {
 
   /** Read `count` blocks from `first` into buf at `offset`; never past the fork's end. */
   async readBlocks(first: number, count: number, buf: Buffer, offset = 0): Promise<void> {
-    if (first + count > this.blocks) throw new DirectReadError(`read past the end of the relation (${first + count} > ${this.blocks} blocks)`);
+    if (first + count > this.blocks)
+      throw new DirectReadError(`read past the end of the relation (${first + count} > ${this.blocks} blocks)`);
     let done = 0;
     while (done < count) {
       const block = first + done;
       const segment = Math.floor(block / this.segmentBlocks);
       const inSegment = block % this.segmentBlocks;
       const n = Math.min(count - done, this.segmentBlocks - inSegment);
-      await this.readExactly(segment, inSegment * this.blockSize, n * this.blockSize, buf, offset + done * this.blockSize);
+      await this.readExactly(
+        segment,
+        inSegment * this.blockSize,
+        n * this.blockSize,
+        buf,
+        offset + done * this.blockSize,
+      );
       done += n;
     }
   }
@@ -85,7 +94,13 @@ export class RelationFork {
     }
   }
 
-  private async readExactly(segment: number, position: number, length: number, buf: Buffer, offset: number): Promise<void> {
+  private async readExactly(
+    segment: number,
+    position: number,
+    length: number,
+    buf: Buffer,
+    offset: number,
+  ): Promise<void> {
     const h = await this.handle(segment);
     let done = 0;
     while (done < length) {

@@ -49,7 +49,9 @@ export const HEAP_ONLY_TUPLE = 0x8000;
 
 /** HEAP_XMAX_IS_LOCKED_ONLY(infomask): xmax only locked the row, it did not delete or update it. */
 export function xmaxIsLockedOnly(infomask: number): boolean {
-  return (infomask & HEAP_XMAX_LOCK_ONLY) !== 0 || (infomask & (HEAP_XMAX_IS_MULTI | HEAP_LOCK_MASK)) === HEAP_XMAX_EXCL_LOCK;
+  return (
+    (infomask & HEAP_XMAX_LOCK_ONLY) !== 0 || (infomask & (HEAP_XMAX_IS_MULTI | HEAP_LOCK_MASK)) === HEAP_XMAX_EXCL_LOCK
+  );
 }
 
 /** An error that means the files do not look like what the catalog says: never guessed around. */
@@ -80,17 +82,28 @@ export function readPageHeader(buf: Buffer, p: number, blockSize: number, where:
   if (upper === 0) {
     // PageIsNew: must be entirely zero to be a valid new page.
     for (let i = p; i < p + blockSize; i += 8) {
-      if (buf.readBigUInt64LE(i) !== 0n) throw new DirectReadError(`${where()}: page has pd_upper = 0 but is not all zeros (torn or corrupt page)`);
+      if (buf.readBigUInt64LE(i) !== 0n)
+        throw new DirectReadError(`${where()}: page has pd_upper = 0 but is not all zeros (torn or corrupt page)`);
     }
     return undefined;
   }
   const special = buf.readUInt16LE(p + 16);
   const sizeVersion = buf.readUInt16LE(p + 18);
   if ((sizeVersion & 0xff00) !== blockSize || (sizeVersion & 0x00ff) !== PAGE_LAYOUT_VERSION) {
-    throw new DirectReadError(`${where()}: page size/version ${sizeVersion.toString(16)} is not ${blockSize}/${PAGE_LAYOUT_VERSION}`);
+    throw new DirectReadError(
+      `${where()}: page size/version ${sizeVersion.toString(16)} is not ${blockSize}/${PAGE_LAYOUT_VERSION}`,
+    );
   }
-  if (lower < PAGE_HEADER_SIZE || lower > upper || upper > special || special > blockSize || (lower - PAGE_HEADER_SIZE) % ITEM_ID_SIZE !== 0) {
-    throw new DirectReadError(`${where()}: implausible page header (pd_lower ${lower}, pd_upper ${upper}, pd_special ${special})`);
+  if (
+    lower < PAGE_HEADER_SIZE ||
+    lower > upper ||
+    upper > special ||
+    special > blockSize ||
+    (lower - PAGE_HEADER_SIZE) % ITEM_ID_SIZE !== 0
+  ) {
+    throw new DirectReadError(
+      `${where()}: implausible page header (pd_lower ${lower}, pd_upper ${upper}, pd_special ${special})`,
+    );
   }
   return {
     lower,
@@ -144,7 +157,9 @@ export function varSizeAny(buf: Buffer, p: number): number {
   if (b === 0x01) {
     const tag = buf[p + 1];
     if (tag === VARTAG_ONDISK) return TOAST_POINTER_SIZE;
-    throw new DirectReadError(`external varlena with tag ${tag} (only on-disk TOAST pointers, tag 18, can be stored in a table)`);
+    throw new DirectReadError(
+      `external varlena with tag ${tag} (only on-disk TOAST pointers, tag 18, can be stored in a table)`,
+    );
   }
   if (b & 0x01) return b >>> 1;
   return buf.readUInt32LE(p) >>> 2;

@@ -27,7 +27,15 @@
 // malloc's huge pages are off; pglz values by a JavaScript decoder. New memory is the floor: run the
 // reading process with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (huge pages for large buffers;
 // settable only at process start) to make it several times cheaper.
-export { readTableDirect, openDirectRead, lockTable, type DirectRead, type DirectReadOptions, type LockedTable, type Row } from './reader.js';
+export {
+  readTableDirect,
+  openDirectRead,
+  lockTable,
+  type DirectRead,
+  type DirectReadOptions,
+  type LockedTable,
+  type Row,
+} from './reader.js';
 export { readPackedBuffers, type PackedRow, type PackedReadOptions } from './packed.js';
 export { emptyStats, type DirectReadStats } from './pages.js';
 export { topologyResolver, type InstanceResolver, type Leaf } from './catalog.js';

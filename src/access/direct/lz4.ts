@@ -41,14 +41,16 @@ export function lz4DecompressBlock(
   destStart: number,
   rawSize: number,
 ): void {
-  if (!(
-    start >= 0 &&
-    start <= end &&
-    end <= src.length &&
-    destStart >= 0 &&
-    rawSize >= 0 &&
-    destStart + rawSize <= dest.length
-  )) {
+  if (
+    !(
+      start >= 0 &&
+      start <= end &&
+      end <= src.length &&
+      destStart >= 0 &&
+      rawSize >= 0 &&
+      destStart + rawSize <= dest.length
+    )
+  ) {
     throw new CompressionError('lz4: buffer bounds');
   }
   const input = asBuffer(src);
@@ -135,13 +137,15 @@ export async function lz4DecompressBlocks(
   }
   while (bounds.length < pool.length + 2) bounds.push(jobs.length);
   for (const j of jobs) {
-    if (!(
-      j.start >= 0 &&
-      j.start <= j.end &&
-      j.end <= j.src.length &&
-      j.destStart >= 0 &&
-      j.destStart + j.rawSize <= j.dest.length
-    )) {
+    if (
+      !(
+        j.start >= 0 &&
+        j.start <= j.end &&
+        j.end <= j.src.length &&
+        j.destStart >= 0 &&
+        j.destStart + j.rawSize <= j.dest.length
+      )
+    ) {
       throw new CompressionError('lz4: buffer bounds');
     }
   }

@@ -19,7 +19,14 @@ import { PageCursor, type DirectReadStats } from './pages.js';
 import { lockTable, type DirectReadOptions } from './reader.js';
 import type { InstanceSession } from './session.js';
 import { pageChecksum } from './checksum.js';
-import { decompress, ExternalRef, scanToastChunks, toastPageChunks, type ChunkVisitor, type ToastContext } from './toast.js';
+import {
+  decompress,
+  ExternalRef,
+  scanToastChunks,
+  toastPageChunks,
+  type ChunkVisitor,
+  type ToastContext,
+} from './toast.js';
 import { decodeTuple, tupleLayout } from './tuples.js';
 
 /** One packed buffer: n examples, x = float32 LE features, y = int32 LE labels. */
@@ -59,7 +66,11 @@ interface Pending {
  * be postgres_fdw tables on segment instances), in physical order per relation. Holds the lock
  * of each relation's instance for the duration of the read (see session.ts) and releases it.
  */
-export async function readPackedBuffers(instance: Instance, table: string, options: PackedReadOptions = {}): Promise<PackedRow[]> {
+export async function readPackedBuffers(
+  instance: Instance,
+  table: string,
+  options: PackedReadOptions = {},
+): Promise<PackedRow[]> {
   const locked = await lockTable(instance, table, { ...options, columns: COLUMNS });
   const out: PackedRow[] = [];
   try {
@@ -74,13 +85,19 @@ export async function readPackedBuffers(instance: Instance, table: string, optio
   return out;
 }
 
-async function readLeafPacked(session: InstanceSession, table: string, stats: DirectReadStats, options: PackedReadOptions): Promise<PackedRow[]> {
+async function readLeafPacked(
+  session: InstanceSession,
+  table: string,
+  stats: DirectReadStats,
+  options: PackedReadOptions,
+): Promise<PackedRow[]> {
   const relation = session.relation(table);
   const facts = session.facts;
   const layout = tupleLayout(relation, COLUMNS);
   for (const c of layout.attrs) {
     const want = { seg: 'int4', buffer_id: 'int4', n: 'int4', x: 'bytea', y: 'bytea' }[c.column.name as 'seg'];
-    if (c.out >= 0 && c.column.type?.name !== want) throw new DirectReadError(`${relation.qualifiedName}.${c.column.name} is ${c.column.typeName}, expected ${want}`);
+    if (c.out >= 0 && c.column.type?.name !== want)
+      throw new DirectReadError(`${relation.qualifiedName}.${c.column.name} is ${c.column.typeName}, expected ${want}`);
   }
   const checksums = facts.checksums && options.verifyChecksums !== false;
   const name = `${session.instance.name}: ${relation.qualifiedName}`;
@@ -115,7 +132,13 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           for (let c = 0; c < 3; c++) {
             if (row[c] === null) throw new DirectReadError(`${where()}: ${COLUMNS[c]} is NULL`);
           }
-          const out: PackedRow = { seg: row[0] as number, bufferId: row[1] as number, n: row[2] as number, x: EMPTY, y: EMPTY };
+          const out: PackedRow = {
+            seg: row[0] as number,
+            bufferId: row[1] as number,
+            n: row[2] as number,
+            x: EMPTY,
+            y: EMPTY,
+          };
           for (const [c, field] of [
             [3, 'x'],
             [4, 'y'],
@@ -123,7 +146,8 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
             const v = row[c];
             if (v === null) throw new DirectReadError(`${where()}: ${field} is NULL`);
             if (v instanceof ExternalRef) {
-              if (!relation.toast || v.toastRelId !== relation.toast.oid) throw new DirectReadError(`${name}: TOAST pointer to relation ${v.toastRelId}`);
+              if (!relation.toast || v.toastRelId !== relation.toast.oid)
+                throw new DirectReadError(`${name}: TOAST pointer to relation ${v.toastRelId}`);
               const shared = pending.get(v.valueId);
               if (shared) {
                 // Two visible rows sharing one stored value: both get the same bytes.
@@ -131,7 +155,17 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
                 continue;
               }
               const expected = Math.ceil(v.extSize / cs);
-              pending.set(v.valueId, { ref: v, dest: EMPTY, region: -1, expected, seen: new Uint8Array(expected), got: 0, row: out, field, also: [] });
+              pending.set(v.valueId, {
+                ref: v,
+                dest: EMPTY,
+                region: -1,
+                expected,
+                seen: new Uint8Array(expected),
+                got: 0,
+                row: out,
+                field,
+                also: [],
+              });
             } else {
               out[field] = v as Buffer;
             }
@@ -148,12 +182,20 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
     if (pending.size) {
       phaseStart = performance.now();
       toastFork = await RelationFork.open(relation.toast!.path, bs, facts.segmentBlocks);
-      const toastCtx: ToastContext = { fork: toastFork, checksums, stats, name: `${name} (TOAST)`, judge, oid: relation.toast!.oid };
+      const toastCtx: ToastContext = {
+        fork: toastFork,
+        checksums,
+        stats,
+        name: `${name} (TOAST)`,
+        judge,
+        oid: relation.toast!.oid,
+      };
       let total = 0;
       for (const v of pending.values()) total += v.ref.extSize;
       // lz4 values: their stored bytes and their output in shared memory for helper threads, when
       // that pays (sharedDecoding).
-      const shared = sharedDecoding() && [...pending.values()].some((v) => v.ref.compressed && v.ref.method === TOAST_LZ4);
+      const shared =
+        sharedDecoding() && [...pending.values()].some((v) => v.ref.compressed && v.ref.method === TOAST_LZ4);
       const fileBytes = toastFork.blocks * bs;
       // In place needs one arena the size of the TOAST file: only when little of it is waste, and
       // within what one Buffer can hold.
@@ -178,14 +220,16 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
       const lz4Jobs: Lz4Job[] = [];
       const lz4Values: number[] = [];
       for (const [valueId, v] of pending) {
-        if (v.got !== v.expected) throw new DirectReadError(`${name}: TOAST value ${valueId} has ${v.got} of ${v.expected} chunks`);
+        if (v.got !== v.expected)
+          throw new DirectReadError(`${name}: TOAST value ${valueId} has ${v.got} of ${v.expected} chunks`);
         stats.toastChunks += v.got;
         stats.toastValues++;
         let value = v.dest;
         if (v.ref.compressed) {
           const tcinfo = v.dest.readUInt32LE(0);
           const raw = tcinfo & VARLENA_EXTSIZE_MASK;
-          if (raw !== v.ref.rawSize - 4) throw new DirectReadError(`${name}: TOAST value ${valueId}: compressed header says ${raw} bytes`);
+          if (raw !== v.ref.rawSize - 4)
+            throw new DirectReadError(`${name}: TOAST value ${valueId}: compressed header says ${raw} bytes`);
           const into = rawSlab?.subarray(rawAt, rawAt + raw);
           rawAt += raw;
           if (into && tcinfo >>> 30 === TOAST_LZ4) {
@@ -197,7 +241,9 @@ async function readLeafPacked(session: InstanceSession, table: string, stats: Di
           }
           stats.compressedValues++;
         } else if (v.ref.extSize !== v.ref.rawSize - 4) {
-          throw new DirectReadError(`${name}: TOAST value ${valueId}: external size ${v.ref.extSize} for raw size ${v.ref.rawSize}`);
+          throw new DirectReadError(
+            `${name}: TOAST value ${valueId}: external size ${v.ref.extSize} for raw size ${v.ref.rawSize}`,
+          );
         }
         v.row[v.field] = value;
         for (const a of v.also) a.row[a.field] = value;
@@ -233,7 +279,9 @@ const MAX_ITEMS = (32768 - 24) / 4;
 function acceptChunk(v: Pending, valueId: number, seq: number, len: number, cs: number, name: string): void {
   const want = seq === v.expected - 1 ? v.ref.extSize - seq * cs : cs;
   if (seq < 0 || seq >= v.expected || v.seen[seq] || len !== want) {
-    throw new DirectReadError(`${name}: TOAST value ${valueId} chunk ${seq} (${len} bytes) is repeated, out of range, or the wrong size`);
+    throw new DirectReadError(
+      `${name}: TOAST value ${valueId} chunk ${seq} (${len} bytes) is repeated, out of range, or the wrong size`,
+    );
   }
   v.seen[seq] = 1;
   v.got++;
@@ -291,7 +339,15 @@ async function assembleInPlace(
   // page has at most MAX_ITEMS line pointers.
   const page = new Float64Array(5 * MAX_ITEMS);
   let pageLength = 0;
-  const collect = (valueId: number, seq: number, _buf: Buffer, start: number, len: number, _pos: number, item: number) => {
+  const collect = (
+    valueId: number,
+    seq: number,
+    _buf: Buffer,
+    start: number,
+    len: number,
+    _pos: number,
+    item: number,
+  ) => {
     page[pageLength] = valueId;
     page[pageLength + 1] = seq;
     page[pageLength + 2] = start;
@@ -403,11 +459,27 @@ async function assembleInPlace(
  * order and returns true; returns false (having visited nothing) for anything else, which the
  * general path (checkPage + toastPageChunks) then handles with full checks and messages.
  */
-function fastToastPage(buf: Buffer, u16: Uint16Array, u32: Uint32Array, p: number, bs: number, visit: ChunkVisitor): boolean {
+function fastToastPage(
+  buf: Buffer,
+  u16: Uint16Array,
+  u32: Uint32Array,
+  p: number,
+  bs: number,
+  visit: ChunkVisitor,
+): boolean {
   const lower = u16[(p + 12) >>> 1];
   const upper = u16[(p + 14) >>> 1];
   const special = u16[(p + 16) >>> 1];
-  if (upper === 0 || u16[(p + 18) >>> 1] !== (bs | 4) || lower < 24 || lower > upper || upper > special || special > bs || (lower & 3) !== 0) return false;
+  if (
+    upper === 0 ||
+    u16[(p + 18) >>> 1] !== (bs | 4) ||
+    lower < 24 ||
+    lower > upper ||
+    upper > special ||
+    special > bs ||
+    (lower & 3) !== 0
+  )
+    return false;
   const n = (lower - 24) >>> 2;
   // Line pointers in decreasing offset order (as inserts lay them out): check, then visit backwards.
   let prevEnd = special + 1;

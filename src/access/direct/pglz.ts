@@ -17,7 +17,14 @@ export class CompressionError extends Error {
  * Decompress `src[start, end)` into `dest[destStart, destStart + rawSize)`. Like PostgreSQL with
  * check_complete = true, both the input and the output must be consumed exactly.
  */
-export function pglzDecompress(src: Uint8Array, start: number, end: number, dest: Uint8Array, destStart: number, rawSize: number): void {
+export function pglzDecompress(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  dest: Uint8Array,
+  destStart: number,
+  rawSize: number,
+): void {
   let sp = start;
   let dp = destStart;
   const destEnd = destStart + rawSize;
@@ -36,7 +43,8 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
           if (sp >= end) throw new CompressionError('pglz: truncated match length');
           len += src[sp++];
         }
-        if (off === 0 || off > dp - destStart) throw new CompressionError(`pglz: match offset ${off} outside the output written so far`);
+        if (off === 0 || off > dp - destStart)
+          throw new CompressionError(`pglz: match offset ${off} outside the output written so far`);
         if (len > destEnd - dp) len = destEnd - dp;
         dp = copyMatch(dest, view, dp, off, len);
       } else {
@@ -46,7 +54,9 @@ export function pglzDecompress(src: Uint8Array, start: number, end: number, dest
     }
   }
   if (dp !== destEnd || sp !== end) {
-    throw new CompressionError(`pglz: stream ended with ${destEnd - dp} output bytes missing and ${end - sp} input bytes left`);
+    throw new CompressionError(
+      `pglz: stream ended with ${destEnd - dp} output bytes missing and ${end - sp} input bytes left`,
+    );
   }
 }
 

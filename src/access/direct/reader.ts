@@ -4,7 +4,14 @@ import type pg from 'pg';
 import { connect } from '../../db/connect.js';
 import type { Instance } from '../../db/topology.js';
 import type { CanonicalColumn } from '../canonical.js';
-import { Connections, describeColumns, resolveLeaves, type InstanceResolver, type Leaf, type RelationInfo } from './catalog.js';
+import {
+  Connections,
+  describeColumns,
+  resolveLeaves,
+  type InstanceResolver,
+  type Leaf,
+  type RelationInfo,
+} from './catalog.js';
 import { decodeVarlena, type Value } from './decode.js';
 import { RelationFork } from './files.js';
 import { DirectReadError } from './format.js';
@@ -51,14 +58,24 @@ export interface DirectRead {
  * partitions and postgres_fdw foreign tables to their instances), lock each instance's relations
  * and take its snapshot, CHECKPOINT every instance; then rows() reads the files.
  */
-export async function openDirectRead(instance: Instance, table: string, options: DirectReadOptions = {}): Promise<DirectRead> {
+export async function openDirectRead(
+  instance: Instance,
+  table: string,
+  options: DirectReadOptions = {},
+): Promise<DirectRead> {
   const locked = await lockTable(instance, table, options);
   const { columns, leaves, stats } = locked;
   async function* rows(): AsyncGenerator<Value[]> {
     try {
       for (const leaf of leaves) {
         const session = locked.session(leaf);
-        yield* readLeaf(session, session.relation(leaf.table), columns.map((c) => c.name), stats, options);
+        yield* readLeaf(
+          session,
+          session.relation(leaf.table),
+          columns.map((c) => c.name),
+          stats,
+          options,
+        );
       }
     } finally {
       await locked.finish();
@@ -81,7 +98,11 @@ export interface LockedTable {
  * to their instances), then on each instance lock its relations, take the snapshot and
  * CHECKPOINT - every lock held before any file is read.
  */
-export async function lockTable(instance: Instance, table: string, options: DirectReadOptions = {}): Promise<LockedTable> {
+export async function lockTable(
+  instance: Instance,
+  table: string,
+  options: DirectReadOptions = {},
+): Promise<LockedTable> {
   const started = performance.now();
   const connections = new Connections(options.connect ?? ((i: Instance) => connect(i, 'bench direct reader')));
   const stats = emptyStats();
@@ -104,7 +125,13 @@ export async function lockTable(instance: Instance, table: string, options: Dire
     }
     for (const [key, g] of groups) {
       const client = await connections.get(g.instance);
-      sessions.set(key, await InstanceSession.open(g.instance, client, g.tables, { lockMode: options.lockMode, lockTimeoutMs: options.lockTimeoutMs }));
+      sessions.set(
+        key,
+        await InstanceSession.open(g.instance, client, g.tables, {
+          lockMode: options.lockMode,
+          lockTimeoutMs: options.lockTimeoutMs,
+        }),
+      );
     }
     for (const s of sessions.values()) {
       stats.lockWaitSeconds += s.lockWaitSeconds;
@@ -193,7 +220,11 @@ async function* readLeaf(
 }
 
 /** Read every row of `table` on `instance` from the files (see openDirectRead). */
-export async function* readTableDirect(instance: Instance, table: string, options: DirectReadOptions = {}): AsyncGenerator<Row> {
+export async function* readTableDirect(
+  instance: Instance,
+  table: string,
+  options: DirectReadOptions = {},
+): AsyncGenerator<Row> {
   const read = await openDirectRead(instance, table, options);
   const names = read.columns.map((c) => c.name);
   for await (const values of read.rows()) {

@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import type { Instance } from '../../db/topology.js';
 import { freePort, pgBinary, postgresOwner } from '../../db/postgres-os.js';
 
-
-
 export interface ScratchInstance {
   instance: Instance;
   /** The directory holding data/, the socket and the log; removed by stop(). */
@@ -24,7 +22,6 @@ export interface ScratchOptions {
   /** Extra postgresql.conf settings (name -> value as written in the file). */
   settings?: Record<string, string>;
 }
-
 
 const DEFAULT_SETTINGS: Record<string, string> = {
   listen_addresses: "'127.0.0.1'",
@@ -50,17 +47,39 @@ export async function startScratchInstance(options: ScratchOptions = {}): Promis
   const owner = postgresOwner();
   if (owner) await chown(root, owner.uid, owner.gid);
   const port = await freePort();
-  const initArgs = ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--allow-group-access', '--no-sync'];
+  const initArgs = [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '--encoding=UTF8',
+    '--locale=C',
+    '--allow-group-access',
+    '--no-sync',
+  ];
   if (options.checksums) initArgs.push('--data-checksums');
   await pgBinary('initdb', initArgs);
-  const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(port), unix_socket_directories: `'${root}'` };
+  const settings = {
+    ...DEFAULT_SETTINGS,
+    ...options.settings,
+    port: String(port),
+    unix_socket_directories: `'${root}'`,
+  };
   const conf = Object.entries(settings)
     .map(([k, v]) => `${k} = ${v}`)
     .join('\n');
   // Appending keeps the file owned by the server's OS user.
   await appendConf(dataDir, `${conf}\n`);
   await pgBinary('pg_ctl', ['-D', dataDir, '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
-  const instance: Instance = { name: 'scratch', host: '127.0.0.1', port, user: 'postgres', database: 'postgres', dataDir };
+  const instance: Instance = {
+    name: 'scratch',
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    database: 'postgres',
+    dataDir,
+  };
   let stopped = false;
   return {
     instance,

@@ -23,7 +23,14 @@ import type { Instance } from '../../db/topology.js';
 import { instanceFacts, relationInfo, type InstanceFacts, type RelationInfo } from './catalog.js';
 import { DirectReadError, type PageHeader } from './format.js';
 import { normalItems, type DirectReadStats } from './pages.js';
-import { CommitLog, parseSnapshot, PendingMulti, VisibilityError, VisibilityJudge, type Snapshot } from './visibility.js';
+import {
+  CommitLog,
+  parseSnapshot,
+  PendingMulti,
+  VisibilityError,
+  VisibilityJudge,
+  type Snapshot,
+} from './visibility.js';
 
 export type LockMode = 'ACCESS EXCLUSIVE' | 'SHARE';
 
@@ -60,7 +67,12 @@ export class InstanceSession {
    * On `client` (connected to `instance`, not in a transaction): lock `tables`, take the snapshot,
    * flush. The caller must close() (which ends the transaction; the connection stays open).
    */
-  static async open(instance: Instance, client: pg.Client, tables: string[], options: SessionOptions = {}): Promise<InstanceSession> {
+  static async open(
+    instance: Instance,
+    client: pg.Client,
+    tables: string[],
+    options: SessionOptions = {},
+  ): Promise<InstanceSession> {
     const session = new InstanceSession(instance, client);
     try {
       await session.start(tables, options);
@@ -73,7 +85,8 @@ export class InstanceSession {
 
   private async start(tables: string[], options: SessionOptions): Promise<void> {
     const mode = options.lockMode ?? 'ACCESS EXCLUSIVE';
-    if (mode !== 'ACCESS EXCLUSIVE' && mode !== 'SHARE') throw new DirectReadError(`lock mode ${mode} does not block writers`);
+    if (mode !== 'ACCESS EXCLUSIVE' && mode !== 'SHARE')
+      throw new DirectReadError(`lock mode ${mode} does not block writers`);
     const c = this.client;
     // Resolve names to quoted qualified names first, so LOCK gets exactly the relations meant.
     // Outside the transaction: its first snapshot-taking statement must come after the lock.
@@ -106,13 +119,18 @@ export class InstanceSession {
     // The first statement that takes a snapshot runs after the lock: the transaction's snapshot.
     this.facts = await instanceFacts(c, this.instance);
     if (this.facts.encoding !== 'UTF8' && this.facts.encoding !== 'SQL_ASCII') {
-      throw new DirectReadError(`${this.instance.name}: server encoding ${this.facts.encoding} (the direct reader decodes UTF8 text)`);
+      throw new DirectReadError(
+        `${this.instance.name}: server encoding ${this.facts.encoding} (the direct reader decodes UTF8 text)`,
+      );
     }
     for (const r of rows) this.relations.set(r.name, await relationInfo(c, r.q as string, this.facts));
     for (const [name, info] of this.relations) {
-      if (info.persistence === 't') throw new DirectReadError(`${name} is a temporary table: its pages live in one backend's memory, not in files`);
+      if (info.persistence === 't')
+        throw new DirectReadError(`${name} is a temporary table: its pages live in one backend's memory, not in files`);
       if (info.persistence === 'u') {
-        throw new DirectReadError(`${name} is UNLOGGED: CHECKPOINT does not write unlogged tables' pages, so their files are not current`);
+        throw new DirectReadError(
+          `${name} is UNLOGGED: CHECKPOINT does not write unlogged tables' pages, so their files are not current`,
+        );
       }
     }
     const { rows: snap } = await c.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
@@ -133,7 +151,10 @@ export class InstanceSession {
       }
       this.checkpointSeconds = (performance.now() - t1) / 1000;
     }
-    this.judge = new VisibilityJudge(this.snapshot, new CommitLog(`${this.facts.dataDir}/pg_xact`, this.facts.blockSize));
+    this.judge = new VisibilityJudge(
+      this.snapshot,
+      new CommitLog(`${this.facts.dataDir}/pg_xact`, this.facts.blockSize),
+    );
   }
 
   relation(table: string): RelationInfo {

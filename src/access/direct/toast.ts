@@ -34,10 +34,17 @@ export class ExternalRef {
   }
 
   static read(buf: Buffer, p: number): ExternalRef {
-    if (buf[p + 1] !== VARTAG_ONDISK) throw new DirectReadError(`external varlena with tag ${buf[p + 1]} stored in a table`);
+    if (buf[p + 1] !== VARTAG_ONDISK)
+      throw new DirectReadError(`external varlena with tag ${buf[p + 1]} stored in a table`);
     const rawSize = buf.readInt32LE(p + 2);
     const extInfo = buf.readUInt32LE(p + 6);
-    return new ExternalRef(rawSize, extInfo & VARLENA_EXTSIZE_MASK, extInfo >>> 30, buf.readUInt32LE(p + 10), buf.readUInt32LE(p + 14));
+    return new ExternalRef(
+      rawSize,
+      extInfo & VARLENA_EXTSIZE_MASK,
+      extInfo >>> 30,
+      buf.readUInt32LE(p + 10),
+      buf.readUInt32LE(p + 14),
+    );
   }
 }
 
@@ -54,7 +61,8 @@ export function decompress(
   into?: Buffer,
   where = 'compressed value',
 ): Buffer {
-  if (into && into.length !== rawSize) throw new DirectReadError(`decompress: ${into.length}-byte target for ${rawSize} bytes`);
+  if (into && into.length !== rawSize)
+    throw new DirectReadError(`decompress: ${into.length}-byte target for ${rawSize} bytes`);
   const out = into ?? Buffer.allocUnsafe(rawSize);
   try {
     if (method === TOAST_PGLZ) pglzDecompress(src, start, end, out, 0, rawSize);
@@ -88,7 +96,15 @@ export interface ToastContext extends PageContext {
 }
 
 /** A visible chunk: its value, seq, where its data is in `buf`, its position in the fork, and its line pointer number. */
-export type ChunkVisitor = (valueId: number, seq: number, buf: Buffer, dataStart: number, dataLen: number, forkPos: number, item: number) => void;
+export type ChunkVisitor = (
+  valueId: number,
+  seq: number,
+  buf: Buffer,
+  dataStart: number,
+  dataLen: number,
+  forkPos: number,
+  item: number,
+) => void;
 
 /** Walk the TOAST fork's visible chunks. `visit` gets the chunk id, seq, and data position in `buf`. */
 export async function scanToastChunks(ctx: ToastContext, chunkBlocks: number, visit: ChunkVisitor): Promise<void> {
@@ -107,7 +123,15 @@ export async function scanToastChunks(ctx: ToastContext, chunkBlocks: number, vi
  * The visible chunks of one TOAST page (already checked), in increasing address order (the
  * in-place assembly of packed.ts relies on that order).
  */
-export function toastPageChunks(ctx: ToastContext, buf: Buffer, p: number, block: number, header: PageHeader, items: number[], visit: ChunkVisitor): void {
+export function toastPageChunks(
+  ctx: ToastContext,
+  buf: Buffer,
+  p: number,
+  block: number,
+  header: PageHeader,
+  items: number[],
+  visit: ChunkVisitor,
+): void {
   const bs = ctx.fork.blockSize;
   const where = () => `${ctx.name} block ${block}`;
   const n = normalItems(buf, p, header, where, items);
@@ -135,7 +159,9 @@ export function toastPageChunks(ctx: ToastContext, buf: Buffer, p: number, block
     const hoff = buf[t + 22];
     const natts = buf.readUInt16LE(t + 18) & HEAP_NATTS_MASK;
     if (natts !== 3 || infomask & HEAP_HASNULL || hoff < 23 || hoff + 9 > len) {
-      throw new DirectReadError(`${where()}: item ${items[k * 3]} is not a TOAST chunk (natts ${natts}, t_hoff ${hoff})`);
+      throw new DirectReadError(
+        `${where()}: item ${items[k * 3]} is not a TOAST chunk (natts ${natts}, t_hoff ${hoff})`,
+      );
     }
     const valueId = buf.readUInt32LE(t + hoff);
     const seq = buf.readInt32LE(t + hoff + 4);
@@ -152,7 +178,8 @@ export function toastPageChunks(ctx: ToastContext, buf: Buffer, p: number, block
       dataLen = (buf.readUInt32LE(d) >>> 2) - 4;
       dataStart = d + 4;
     }
-    if (dataLen < 0 || dataStart + dataLen > t + len) throw new DirectReadError(`${where()}: TOAST chunk runs past its tuple`);
+    if (dataLen < 0 || dataStart + dataLen > t + len)
+      throw new DirectReadError(`${where()}: TOAST chunk runs past its tuple`);
     visit(valueId, seq, buf, dataStart, dataLen, block * bs + (dataStart - p), items[k * 3]);
   }
 }
@@ -185,21 +212,26 @@ export class ToastStore {
   /** The value's payload: reassembled, and decompressed when it was compressed. */
   async fetch(ref: ExternalRef): Promise<Buffer> {
     const where = `${this.ctx.name} value ${ref.valueId}`;
-    if (ref.toastRelId !== this.ctx.oid) throw new DirectReadError(`${where}: TOAST pointer names relation ${ref.toastRelId}, not ${this.ctx.oid}`);
+    if (ref.toastRelId !== this.ctx.oid)
+      throw new DirectReadError(`${where}: TOAST pointer names relation ${ref.toastRelId}, not ${this.ctx.oid}`);
     const list = this.chunks.get(ref.valueId);
     const cs = this.chunkSize;
     const expected = Math.ceil(ref.extSize / cs);
     if (!list || list.length / 3 !== expected) {
-      throw new DirectReadError(`${where}: ${list ? list.length / 3 : 0} visible chunks in TOAST, expected ${expected}`);
+      throw new DirectReadError(
+        `${where}: ${list ? list.length / 3 : 0} visible chunks in TOAST, expected ${expected}`,
+      );
     }
     const data = Buffer.allocUnsafe(ref.extSize);
     const pos = new Array<number>(expected);
     const lens = new Array<number>(expected);
     for (let i = 0; i < list.length; i += 3) {
       const seq = list[i];
-      if (seq < 0 || seq >= expected || pos[seq] !== undefined) throw new DirectReadError(`${where}: chunk ${seq} is out of range or repeated`);
+      if (seq < 0 || seq >= expected || pos[seq] !== undefined)
+        throw new DirectReadError(`${where}: chunk ${seq} is out of range or repeated`);
       const want = seq === expected - 1 ? ref.extSize - seq * cs : cs;
-      if (list[i + 2] !== want) throw new DirectReadError(`${where}: chunk ${seq} has ${list[i + 2]} bytes, expected ${want}`);
+      if (list[i + 2] !== want)
+        throw new DirectReadError(`${where}: chunk ${seq} has ${list[i + 2]} bytes, expected ${want}`);
       pos[seq] = list[i + 1];
       lens[seq] = list[i + 2];
     }
@@ -215,14 +247,17 @@ export class ToastStore {
     this.ctx.stats.toastChunks += expected;
     this.ctx.stats.toastValues++;
     if (!ref.compressed) {
-      if (ref.extSize !== ref.rawSize - 4) throw new DirectReadError(`${where}: external size ${ref.extSize} for raw size ${ref.rawSize}`);
+      if (ref.extSize !== ref.rawSize - 4)
+        throw new DirectReadError(`${where}: external size ${ref.extSize} for raw size ${ref.rawSize}`);
       return data;
     }
     const tcinfo = data.readUInt32LE(0);
     const raw = tcinfo & VARLENA_EXTSIZE_MASK;
-    if (raw !== ref.rawSize - 4) throw new DirectReadError(`${where}: compressed header says ${raw} bytes, pointer says ${ref.rawSize - 4}`);
+    if (raw !== ref.rawSize - 4)
+      throw new DirectReadError(`${where}: compressed header says ${raw} bytes, pointer says ${ref.rawSize - 4}`);
     const method = tcinfo >>> 30;
-    if (method !== ref.method) throw new DirectReadError(`${where}: compression method ${method} in the data, ${ref.method} in the pointer`);
+    if (method !== ref.method)
+      throw new DirectReadError(`${where}: compression method ${method} in the data, ${ref.method} in the pointer`);
     this.ctx.stats.compressedValues++;
     return decompress(method, data, 4, data.length, raw, undefined, where);
   }

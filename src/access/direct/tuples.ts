@@ -50,14 +50,24 @@ export function tupleLayout(relation: RelationInfo, wanted: string[]): TupleLayo
  * out of line come back as ExternalRef for the caller to fetch. Inline bytea values are slices of
  * `buf` unless `copy` is set.
  */
-export function decodeTuple(layout: TupleLayout, buf: Buffer, t: number, len: number, row: (Value | ExternalRef)[], stats: DirectReadStats, copy: boolean): void {
+export function decodeTuple(
+  layout: TupleLayout,
+  buf: Buffer,
+  t: number,
+  len: number,
+  row: (Value | ExternalRef)[],
+  stats: DirectReadStats,
+  copy: boolean,
+): void {
   const infomask2 = buf.readUInt16LE(t + 18);
   const infomask = buf.readUInt16LE(t + 20);
   const hoff = buf[t + 22];
   const natts = infomask2 & HEAP_NATTS_MASK;
   const hasNull = (infomask & HEAP_HASNULL) !== 0;
-  if (hoff < 23 || hoff > len || (hoff & 7) !== 0) throw new DirectReadError(`tuple header length ${hoff} is implausible`);
-  if (natts > layout.attrs.length) throw new DirectReadError(`tuple has ${natts} attributes, the relation ${layout.attrs.length}`);
+  if (hoff < 23 || hoff > len || (hoff & 7) !== 0)
+    throw new DirectReadError(`tuple header length ${hoff} is implausible`);
+  if (natts > layout.attrs.length)
+    throw new DirectReadError(`tuple has ${natts} attributes, the relation ${layout.attrs.length}`);
   if (hasNull && 23 + ((natts + 7) >> 3) > hoff) throw new DirectReadError('null bitmap runs past the tuple header');
   const end = len;
   let off = hoff; // relative to t; t is MAXALIGNed, so alignment relative to t is absolute
@@ -82,7 +92,8 @@ export function decodeTuple(layout: TupleLayout, buf: Buffer, t: number, len: nu
       if (buf[t + off] === 0) off = alignOffset(off, col.attalign);
       const p = t + off;
       const size = varSizeAny(buf, p);
-      if (size < 1 || off + size > end) throw new DirectReadError(`attribute ${col.attnum} (varlena of ${size} bytes) runs past the tuple`);
+      if (size < 1 || off + size > end)
+        throw new DirectReadError(`attribute ${col.attnum} (varlena of ${size} bytes) runs past the tuple`);
       if (plan.out >= 0) {
         if (buf[p] === 0x01) {
           row[plan.out] = ExternalRef.read(buf, p);

@@ -69,7 +69,9 @@ export class CommitLog {
     const seg = this.segment(segno, xid);
     const byteInSegment = (page % SLRU_PAGES_PER_SEGMENT) * this.blockSize + Math.floor((xid % perPage) / 4);
     if (byteInSegment >= seg.length) {
-      throw new VisibilityError(`transaction ${xid}: its commit log page is not in ${this.file(segno)} (file has ${seg.length} bytes)`);
+      throw new VisibilityError(
+        `transaction ${xid}: its commit log page is not in ${this.file(segno)} (file has ${seg.length} bytes)`,
+      );
     }
     return (seg[byteInSegment] >> ((xid % 4) * 2)) & 3;
   }
@@ -171,7 +173,8 @@ export class VisibilityJudge {
   visible(xmin: number, xmax: number, infomask: number): boolean {
     if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
       if (infomask & HEAP_XMIN_INVALID) return false;
-      if (infomask & HEAP_MOVED) throw new VisibilityError(`tuple moved by a pre-9.0 VACUUM FULL (xmin ${xmin}) is not handled`);
+      if (infomask & HEAP_MOVED)
+        throw new VisibilityError(`tuple moved by a pre-9.0 VACUUM FULL (xmin ${xmin}) is not handled`);
       if (xmin === 0) return false; // super-deleted speculative insertion
       if (this.inSnapshot(xmin)) return false;
       if (!this.didCommit(xmin, 'inserting')) return false;
@@ -201,7 +204,8 @@ export class VisibilityJudge {
   toastVisible(xmin: number, infomask: number): boolean {
     if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
       if (infomask & HEAP_XMIN_INVALID) return false;
-      if (infomask & HEAP_MOVED) throw new VisibilityError(`TOAST chunk moved by a pre-9.0 VACUUM FULL (xmin ${xmin}) is not handled`);
+      if (infomask & HEAP_MOVED)
+        throw new VisibilityError(`TOAST chunk moved by a pre-9.0 VACUUM FULL (xmin ${xmin}) is not handled`);
       if (xmin === 0) return false;
       if (this.inSnapshot(xmin)) return true; // PostgreSQL: in-progress counts as there
       const status = xmin < 3 ? XACT_COMMITTED : this.clog.status(xmin);

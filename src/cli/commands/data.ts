@@ -28,15 +28,36 @@ interface DataArgs extends OutputFlags {
 
 function workloadOptions(yargs: Argv<object>): Argv<DataArgs> {
   return withOutputFlags(yargs)
-    .option('workload', { alias: 'w', type: 'string', demandOption: true, describe: `one of: ${Object.keys(WORKLOADS).join(', ')}` })
+    .option('workload', {
+      alias: 'w',
+      type: 'string',
+      demandOption: true,
+      describe: `one of: ${Object.keys(WORKLOADS).join(', ')}`,
+    })
     .option('scale', { alias: 's', type: 'string', default: 'tiny', describe: `one of: ${SCALES.join(', ')}` })
     .option('seed', { type: 'number', default: 1, describe: 'seed of the generator and of the shuffles' })
-    .option('source', { type: 'string', describe: 'real data: a Criteo TSV file (or a directory with train/valid TSVs), or an image class-folder tree' })
+    .option('source', {
+      type: 'string',
+      describe: 'real data: a Criteo TSV file (or a directory with train/valid TSVs), or an image class-folder tree',
+    })
     .option('segments', { type: 'number', describe: 'segments of the embedded cluster (default 4, or what exists)' })
-    .option('db', { type: 'string', describe: 'postgresql:// URL of an existing coordinator (else PG* variables, else the embedded cluster)' })
+    .option('db', {
+      type: 'string',
+      describe: 'postgresql:// URL of an existing coordinator (else PG* variables, else the embedded cluster)',
+    })
     .option('force', { type: 'boolean', default: false, describe: 'reload even if the same data is already loaded' })
-    .option('option', { alias: 'o', type: 'string', array: true, default: [], describe: 'workload option key=value (e.g. dataset=criteo for scalability)' })
-    .option('reuse', { type: 'boolean', default: false, describe: 'pack: keep packed tables that match the loaded rows' }) as unknown as Argv<DataArgs>;
+    .option('option', {
+      alias: 'o',
+      type: 'string',
+      array: true,
+      default: [],
+      describe: 'workload option key=value (e.g. dataset=criteo for scalability)',
+    })
+    .option('reuse', {
+      type: 'boolean',
+      default: false,
+      describe: 'pack: keep packed tables that match the loaded rows',
+    }) as unknown as Argv<DataArgs>;
 }
 
 /** Loads the raw rows; `last`: this is the command's last step (its line is the final line). */
@@ -136,7 +157,10 @@ const listCommand: CommandModule<object, { segments?: number; db?: string }> = {
   builder: (yargs: Argv<object>) =>
     yargs
       .option('segments', { type: 'number', describe: 'segments of the embedded cluster' })
-      .option('db', { type: 'string', describe: 'postgresql:// URL of an existing coordinator' }) as unknown as Argv<{ segments?: number; db?: string }>,
+      .option('db', { type: 'string', describe: 'postgresql:// URL of an existing coordinator' }) as unknown as Argv<{
+      segments?: number;
+      db?: string;
+    }>,
   handler: async (args) => {
     const topology = await resolveTopology({ db: args.db, segments: args.segments });
     const rows = await withClient(topology.coordinator, async (client) => {

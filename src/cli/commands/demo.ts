@@ -26,7 +26,10 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option('approaches', { type: 'string', array: true, default: ['export', 'udaf'] })
       .option('workload', { type: 'string', default: 'criteo' })
       .option('scale', { type: 'string', default: 'tiny' })
-      .option('segments', { type: 'number', describe: 'segments (default: those of the existing cluster, else 2)' }) as unknown as Argv<DemoArgs>,
+      .option('segments', {
+        type: 'number',
+        describe: 'segments (default: those of the existing cluster, else 2)',
+      }) as unknown as Argv<DemoArgs>,
   handler: async (args) => {
     const scale = checkScale(args.scale);
     // Reuse the cluster that is there (rebuilding it for another segment count would drop its data).

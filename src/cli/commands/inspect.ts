@@ -11,7 +11,24 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
-import { Binary, Bool, Field, Float32, Float64, Int16, Int32, Int64, RecordBatchFileWriter, Schema, Uint32, Utf8, vectorFromArray, type DataType, Table, type Vector } from 'apache-arrow';
+import {
+  Binary,
+  Bool,
+  Field,
+  Float32,
+  Float64,
+  Int16,
+  Int32,
+  Int64,
+  RecordBatchFileWriter,
+  Schema,
+  Uint32,
+  Utf8,
+  vectorFromArray,
+  type DataType,
+  Table,
+  type Vector,
+} from 'apache-arrow';
 import { canonicalJson, canonicalLine, type CanonicalColumn } from '../../access/canonical.js';
 import { topologyResolver, type InstanceResolver } from '../../access/direct/catalog.js';
 import type { Value } from '../../access/direct/decode.js';
@@ -60,7 +77,10 @@ export function pickInstance(topology: Topology, which: string): Instance {
   if (which === 'coordinator') return topology.coordinator;
   const n = Number(which.replace(/^seg/, ''));
   const seg = Number.isInteger(n) ? topology.segments[n] : undefined;
-  if (!seg) throw new Error(`--instance must be coordinator or a segment number 0..${topology.segments.length - 1}, got "${which}"`);
+  if (!seg)
+    throw new Error(
+      `--instance must be coordinator or a segment number 0..${topology.segments.length - 1}, got "${which}"`,
+    );
   return seg;
 }
 
@@ -100,7 +120,12 @@ function arrowValue(col: CanonicalColumn, v: Value): unknown {
 }
 
 /** Write rows as an Arrow IPC file, in record batches of `batch` rows. */
-async function writeArrow(out: Writable, columns: CanonicalColumn[], rows: AsyncIterable<Value[]>, batch = 4096): Promise<number> {
+async function writeArrow(
+  out: Writable,
+  columns: CanonicalColumn[],
+  rows: AsyncIterable<Value[]>,
+  batch = 4096,
+): Promise<number> {
   const schema = new Schema(columns.map((c) => new Field(c.name, arrowType(c), true)));
   const writer = new RecordBatchFileWriter();
   writer.reset(undefined, schema);
@@ -115,10 +140,7 @@ async function writeArrow(out: Writable, columns: CanonicalColumn[], rows: Async
     if (!pending.length) return;
     const data: Record<string, Vector> = {};
     columns.forEach((c, i) => {
-      data[c.name] = vectorFromArray(
-        pending.map((r) => arrowValue(c, r[i])) as never[],
-        arrowType(c),
-      );
+      data[c.name] = vectorFromArray(pending.map((r) => arrowValue(c, r[i])) as never[], arrowType(c));
     });
     writer.write(new Table(data));
     pending = [];
@@ -155,21 +177,45 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   builder: (yargs: Argv<object>) =>
     yargs
       .positional('table', { type: 'string', demandOption: true, describe: 'table name (schema-qualified if needed)' })
-      .option('via', { choices: ['direct', 'sql'] as const, default: 'direct' as const, describe: 'read the relation files directly, or SELECT' })
+      .option('via', {
+        choices: ['direct', 'sql'] as const,
+        default: 'direct' as const,
+        describe: 'read the relation files directly, or SELECT',
+      })
       .option('instance', { type: 'string', default: 'coordinator', describe: 'coordinator, or a segment number' })
-      .option('format', { choices: ['jsonl', 'arrow'] as const, default: 'jsonl' as const, describe: 'one JSON object per row, or an Arrow IPC file' })
+      .option('format', {
+        choices: ['jsonl', 'arrow'] as const,
+        default: 'jsonl' as const,
+        describe: 'one JSON object per row, or an Arrow IPC file',
+      })
       .option('out', { type: 'string', describe: 'output file (default: standard output)' })
       .option('columns', { type: 'string', describe: 'comma-separated columns (default: all, in attnum order)' })
-      .option('db', { type: 'string', describe: 'coordinator URL of an existing cluster (default: the embedded cluster, or PG* variables)' })
-      .option('url', { type: 'string', describe: 'inspect this one PostgreSQL instance (postgresql://user@host:port/db), no topology' })
-      .option('data-dir', { type: 'string', describe: "with --url: the instance's data directory (default: SHOW data_directory)" })
+      .option('db', {
+        type: 'string',
+        describe: 'coordinator URL of an existing cluster (default: the embedded cluster, or PG* variables)',
+      })
+      .option('url', {
+        type: 'string',
+        describe: 'inspect this one PostgreSQL instance (postgresql://user@host:port/db), no topology',
+      })
+      .option('data-dir', {
+        type: 'string',
+        describe: "with --url: the instance's data directory (default: SHOW data_directory)",
+      })
       .option('lock', {
         choices: ['access-exclusive', 'share'] as const,
         default: 'access-exclusive' as const,
         describe: 'lock held while reading files (share lets readers in)',
       })
-      .option('lock-timeout', { type: 'number', describe: 'refuse if the lock is not granted within this many ms (default: wait)' })
-      .option('stats', { type: 'boolean', default: false, describe: 'print the direct read figures to stderr' }) as unknown as Argv<InspectArgs>,
+      .option('lock-timeout', {
+        type: 'number',
+        describe: 'refuse if the lock is not granted within this many ms (default: wait)',
+      })
+      .option('stats', {
+        type: 'boolean',
+        default: false,
+        describe: 'print the direct read figures to stderr',
+      }) as unknown as Argv<InspectArgs>,
   handler: async (args) => {
     let instance: Instance;
     let resolveInstance: InstanceResolver | undefined;
@@ -195,7 +241,10 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
           })
         : await openSqlDump(instance, args.table, { columns, resolveInstance });
     const out: Writable = args.out ? createWriteStream(args.out) : process.stdout;
-    const count = args.format === 'arrow' ? await writeArrow(out, source.columns, source.rows()) : await writeJsonl(out, source.columns, source.rows());
+    const count =
+      args.format === 'arrow'
+        ? await writeArrow(out, source.columns, source.rows())
+        : await writeJsonl(out, source.columns, source.rows());
     if (args.out) {
       out.end();
       await once(out, 'finish');

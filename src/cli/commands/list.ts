@@ -10,8 +10,27 @@ export const listCommand: CommandModule = {
   command: 'list',
   describe: 'list approaches, workloads and scales',
   handler: () => {
-    console.log('Approaches\n' + formatTable(['id', 'scheduling', 'execution', 'data access', 'models live', 'searches'], Object.values(APPROACHES).map((a) => [a.id, a.layers.scheduling, a.layers.execution, a.layers.dataAccess, a.layers.modelsLive, a.searches ? 'yes' : 'no'])));
-    console.log('\nWorkloads\n' + formatTable(['id', 'description'], Object.values(WORKLOADS).map((w) => [w.id, w.description])));
+    console.log(
+      'Approaches\n' +
+        formatTable(
+          ['id', 'scheduling', 'execution', 'data access', 'models live', 'searches'],
+          Object.values(APPROACHES).map((a) => [
+            a.id,
+            a.layers.scheduling,
+            a.layers.execution,
+            a.layers.dataAccess,
+            a.layers.modelsLive,
+            a.searches ? 'yes' : 'no',
+          ]),
+        ),
+    );
+    console.log(
+      '\nWorkloads\n' +
+        formatTable(
+          ['id', 'description'],
+          Object.values(WORKLOADS).map((w) => [w.id, w.description]),
+        ),
+    );
     console.log(`\nScales: ${SCALES.join(', ')}`);
     console.log(`\n${declaredOptionsText()}`);
   },

@@ -16,10 +16,16 @@ export interface ReportArgs extends OutputFlags {
 
 export const reportCommand: CommandModule<object, ReportArgs> = {
   command: 'report <runs..>',
-  describe: 'render Table 6 and the figures from run folders (folders, folders of runs, or quoted globs like "runs/*-ctq-*")',
+  describe:
+    'render Table 6 and the figures from run folders (folders, folders of runs, or quoted globs like "runs/*-ctq-*")',
   builder: (yargs: Argv<object>) =>
     withOutputFlags(yargs)
-      .positional('runs', { type: 'string', array: true, demandOption: true, describe: 'run folders, folders holding run folders, or glob patterns' })
+      .positional('runs', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'run folders, folders holding run folders, or glob patterns',
+      })
       .option('out', { type: 'string', default: 'report', describe: 'folder to write the report into' })
       .option('simulation', { type: 'string', describe: 'a simulation.json written by `bench simulate`' })
       .option('title', { type: 'string', describe: 'title of index.html' }) as unknown as Argv<ReportArgs>,

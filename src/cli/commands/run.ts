@@ -55,13 +55,17 @@ export function declaredOptionsText(): string {
   for (const workload of Object.values(WORKLOADS)) {
     const entries = Object.entries(workload.options);
     if (entries.length === 0) continue;
-    lines.push(`  ${workload.id}:`, ...entries.map(([key, spec]) => `    ${key}=<value> (default ${spec.default}): ${spec.description}`));
+    lines.push(
+      `  ${workload.id}:`,
+      ...entries.map(([key, spec]) => `    ${key}=<value> (default ${spec.default}): ${spec.description}`),
+    );
   }
   return lines.join('\n');
 }
 
 export function checkScale(scale: string): ScaleName {
-  if (!(SCALES as readonly string[]).includes(scale)) throw new Error(`unknown scale "${scale}"; valid scales: ${SCALES.join(', ')}`);
+  if (!(SCALES as readonly string[]).includes(scale))
+    throw new Error(`unknown scale "${scale}"; valid scales: ${SCALES.join(', ')}`);
   return scale as ScaleName;
 }
 
@@ -87,17 +91,40 @@ export const runCommand: CommandModule<object, RunArgs> = {
   describe: 'run one approach on one workload and store the run folder',
   builder: (yargs: Argv<object>) =>
     withOutputFlags(yargs)
-      .option('approach', { alias: 'a', type: 'string', demandOption: true, describe: `one of: ${approachIds().join(', ')}` })
-      .option('workload', { alias: 'w', type: 'string', demandOption: true, describe: `one of: ${Object.keys(WORKLOADS).join(', ')}` })
+      .option('approach', {
+        alias: 'a',
+        type: 'string',
+        demandOption: true,
+        describe: `one of: ${approachIds().join(', ')}`,
+      })
+      .option('workload', {
+        alias: 'w',
+        type: 'string',
+        demandOption: true,
+        describe: `one of: ${Object.keys(WORKLOADS).join(', ')}`,
+      })
       .option('scale', { alias: 's', type: 'string', default: 'tiny', describe: `one of: ${SCALES.join(', ')}` })
       .option('segments', { type: 'number', describe: 'segments of the embedded cluster (default 4, or what exists)' })
-      .option('db', { type: 'string', describe: 'postgresql:// URL of an existing coordinator (else PG* variables, else the embedded cluster)' })
+      .option('db', {
+        type: 'string',
+        describe: 'postgresql:// URL of an existing coordinator (else PG* variables, else the embedded cluster)',
+      })
       .option('seed', { type: 'number', default: 1 })
-      .option('option', { alias: 'o', type: 'string', array: true, default: [], describe: 'an approach or workload option, key=value (listed below)' })
+      .option('option', {
+        alias: 'o',
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'an approach or workload option, key=value (listed below)',
+      })
       .option('resume', { type: 'string', describe: 'continue an interrupted run folder' })
       .option('runs-dir', { type: 'string', describe: 'where run folders go (default ./runs, or BENCH_RUNS)' })
       .option('threads', { type: 'number', describe: 'engine threads per worker (default cores / segments)' })
-      .option('sample-ms', { type: 'number', default: 1000, describe: 'resource sampling interval; 0 turns sampling off' })
+      .option('sample-ms', {
+        type: 'number',
+        default: 1000,
+        describe: 'resource sampling interval; 0 turns sampling off',
+      })
       .option('rebuild-cluster', {
         type: 'boolean',
         default: false,

@@ -59,7 +59,8 @@ export function parseSimulateArgs(args: Omit<SimulateArgs, 'out' | keyof OutputF
   ] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
   }
-  if (args.lm < args.ls) throw new Error(`--lm (${args.lm}) must be at least --ls (${args.ls}): lm is the long runtime`);
+  if (args.lm < args.ls)
+    throw new Error(`--lm (${args.lm}) must be at least --ls (${args.ls}): lm is the long runtime`);
   const epochs = integer('epochs', args.epochs, 1);
   if (!Number.isInteger(args.seed)) throw new Error(`--seed must be an integer, got ${args.seed}`);
   const repeats = integer('repeats', args.repeats, 1);
@@ -100,8 +101,17 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
   builder: (yargs: Argv<object>) =>
     withOutputFlags(yargs)
       .option('configs', { alias: 'M', type: 'number', default: 256, describe: 'configs trained together (M)' })
-      .option('workers', { alias: 'W', type: 'string', default: '1,2,4,8,16,32', describe: 'comma-separated worker counts (W)' })
-      .option('p', { type: 'string', default: '0.5,0.8,0.9,0.95', describe: 'comma-separated probabilities that a config is short' })
+      .option('workers', {
+        alias: 'W',
+        type: 'string',
+        default: '1,2,4,8,16,32',
+        describe: 'comma-separated worker counts (W)',
+      })
+      .option('p', {
+        type: 'string',
+        default: '0.5,0.8,0.9,0.95',
+        describe: 'comma-separated probabilities that a config is short',
+      })
       .option('ls', { type: 'number', default: 1, describe: 'sub-epoch runtime of a short config' })
       .option('lm', { type: 'number', default: 8, describe: 'sub-epoch runtime of a long config' })
       .option('epochs', { type: 'number', default: 1 })
