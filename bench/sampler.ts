@@ -1,4 +1,5 @@
 // What the resource sampler costs the run it measures. Run: npx tsx bench/sampler.ts [--reps 5] [--seconds 3]
+// (the shared benchmark entry, docs/benchmarks.md).
 //
 // 1. Cost of one sample, in CPU time of this process: our /proc reader (system + process tree)
 //    against the same figures from systeminformation (currentLoad, mem, fsStats, networkStats).
@@ -20,23 +21,18 @@ import {
   startSampler,
   type ProcessGroupRoots,
 } from '../src/metrics/sampler.js';
+import { median } from '../src/metrics/stats.js';
+import { printTargets, runBench } from './lib/entry.js';
+import type { Argv } from 'yargs';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+interface Args {
+  reps: number;
+  seconds: number;
 }
-const reps = arg('reps', 5);
-const seconds = arg('seconds', 3);
 
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 // A process tree like a run's: this process plus a few idle "workers".
@@ -104,7 +100,7 @@ async function workload(slices: number): Promise<number> {
   return performance.now() - start;
 }
 
-async function calibrate(): Promise<number> {
+async function calibrate(seconds: number): Promise<number> {
   await workload(50);
   const ms = await workload(200);
   return Math.max(50, Math.round((200 * seconds * 1000) / ms));
@@ -120,11 +116,13 @@ async function measure(mode: Mode, slices: number, dir: string, rep: number): Pr
   return ms;
 }
 
-async function main(): Promise<void> {
+async function main({ reps, seconds }: Args): Promise<void> {
   await perSampleCost();
   const dir = mkdtempSync(join(tmpdir(), 'bench-sampler-'));
   try {
-    const slices = await calibrate();
+    if (!(reps >= 1) || !(seconds > 0))
+      throw new Error(`--reps must be >= 1 and --seconds > 0, not ${reps} and ${seconds}`);
+    const slices = await calibrate(seconds);
     const modes: Mode[] = ['none', '1 Hz', '10 Hz'];
     const times: Record<Mode, number[]> = { none: [], '1 Hz': [], '10 Hz': [] };
     console.log(`\nworkload: ${slices} slices (~${seconds} s), ${reps} alternating repetitions per mode`);
@@ -142,13 +140,25 @@ async function main(): Promise<void> {
       );
     }
     const r1 = median(times['1 Hz']) / base;
-    console.log(
-      `\nsampler at 1 Hz: ${((r1 - 1) * 100).toFixed(2)}% slowdown (target < 1%): ${r1 < 1.01 ? 'OK' : 'OVER TARGET'}`,
+    const target = { name: 'workload time with the sampler at 1 Hz / without', measured: r1, bound: 1.01 };
+    const missed = printTargets(
+      'Sampler',
+      [{ ...target, direction: '<=', note: `median of ${reps} alternating reps` }],
+      4,
     );
+    if (missed > 0) process.exitCode = 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });
     for (const w of workers) w.kill();
   }
 }
 
-await main();
+await runBench<Args>({
+  name: 'bench/sampler.ts',
+  describe: 'what the resource sampler costs the run it measures (target: < 1% at 1 Hz)',
+  options: (argv) =>
+    argv
+      .option('reps', { type: 'number', default: 5, describe: 'alternating repetitions per mode' })
+      .option('seconds', { type: 'number', default: 3, describe: 'length of one workload repetition' }) as Argv<Args>,
+  main,
+});

@@ -3,17 +3,13 @@
 // Prints, per scheduler, the best and the median of the measured runs (wall clock and CPU time)
 // after one warm-up run on a smaller case. No target: it shows the simulator's cost at paper scale.
 import { performance } from 'node:perf_hooks';
+import { median } from '../src/metrics/stats.js';
 import { simulate } from '../src/sched/simulator.js';
 import { runBench } from './lib/entry.js';
 
 const CONFIGS = 10_000;
 const WORKERS = 64;
 const EPOCHS = 10;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function timeScheduler(scheduler: 'async' | 'sync', runs: number): string {
   simulate({ scheduler, configs: 1000, workers: WORKERS, epochs: 1, p: 0.9, ls: 1, lm: 8, seed: 7 });
