@@ -31,7 +31,7 @@ describe('bench run --repeat', () => {
     expect(runs.map((r) => r.summary.status)).toEqual(['complete', 'complete']);
     const rows = table6(runs).sections.flatMap((s) => s.rows);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ approach: 'export', label: 'export', runs: 2 });
+    expect(rows[0]).toMatchObject({ approach: 'export', label: 'Cerebro-Spark', runs: 2 });
     expect(rows[0].executionSeconds.n).toBe(2);
   });
 });
