@@ -216,19 +216,41 @@ export function breakdownFigure(group: RunGroup): Figure {
   const rows = breakdownRows(group.rows);
   const values = breakdownBars(group.rows);
   // The error bar of a stacked bar: the 95% interval of its total over the row's runs.
-  const totals = rows.map((r) => ({
-    approach: r.label,
-    total: r.total.mean,
-    low: r.total.mean - (r.total.ci95 ?? 0),
-    high: r.total.mean + (r.total.ci95 ?? 0),
-    n: r.n,
-  }));
+  // Only rows with repeats have an interval; a single run gets no bar that would look like one.
+  const totals = rows.flatMap((r) =>
+    r.total.ci95 === null
+      ? []
+      : [
+          {
+            approach: r.label,
+            total: r.total.mean,
+            low: r.total.mean - r.total.ci95,
+            high: r.total.mean + r.total.ci95,
+            n: r.n,
+          },
+        ],
+  );
+  const approaches = rows.map((r) => r.label);
+  const y = { field: 'approach', type: 'nominal', title: null, sort: approaches } as const;
+  const errorBars =
+    totals.length === 0
+      ? []
+      : [
+          {
+            data: { values: totals },
+            mark: { type: 'rule' as const, color: '#222' },
+            encoding: { y, x: { field: 'low', type: 'quantitative' as const }, x2: { field: 'high' } },
+          },
+          ...(['high', 'low'] as const).map((field) => ({
+            data: { values: totals },
+            mark: { type: 'tick' as const, color: '#222', thickness: 1, size: 10 },
+            encoding: { y, x: { field, type: 'quantitative' as const } },
+          })),
+        ];
   const letter = figure9Letters(group.workload).breakdown;
   const what = 'Per-epoch machine time per worker';
   const heading = letter ? `Figure ${letter}: ${what}` : what;
   const subtitle = groupCaption(group);
-  const approaches = rows.map((r) => r.label);
-  const y = { field: 'approach', type: 'nominal', title: null, sort: approaches } as const;
   return {
     name: letter ? `figure${letter.toLowerCase()}-${slug(group.key)}` : `breakdown-${slug(group.key)}`,
     title: `${heading}, ${subtitle}`,
@@ -247,7 +269,10 @@ export function breakdownFigure(group: RunGroup): Figure {
             x: {
               field: 'seconds',
               type: 'quantitative',
-              title: ['seconds per epoch per worker', '(error bar: 95% CI of the total)'],
+              title:
+                totals.length > 0
+                  ? ['seconds per epoch per worker', '(error bar: 95% CI of the total)']
+                  : 'seconds per epoch per worker',
               stack: 'zero',
             },
             color: {
@@ -269,21 +294,7 @@ export function breakdownFigure(group: RunGroup): Figure {
             ],
           },
         },
-        {
-          data: { values: totals },
-          mark: { type: 'rule', color: '#222' },
-          encoding: { y, x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } },
-        },
-        {
-          data: { values: totals },
-          mark: { type: 'tick', color: '#222', thickness: 1, size: 10 },
-          encoding: { y, x: { field: 'high', type: 'quantitative' } },
-        },
-        {
-          data: { values: totals },
-          mark: { type: 'tick', color: '#222', thickness: 1, size: 10 },
-          encoding: { y, x: { field: 'low', type: 'quantitative' } },
-        },
+        ...errorBars,
       ],
     },
   };
@@ -371,8 +382,9 @@ export function breakdownCsv(sections: readonly BreakdownSection[]): string {
 
 /** The convergence and breakdown figures (9A, 9B, 9C) for every section of comparable runs. */
 export function figure9(runs: readonly LoadedRun[]): Figure[] {
-  // No validation yet (a run that died in its first epoch): no convergence figure rather than an empty one.
-  return groupRuns(runs).flatMap((g) =>
-    convergencePoints(g.rows).length > 0 ? [convergenceFigure(g), breakdownFigure(g)] : [breakdownFigure(g)],
-  );
+  // No validation yet (a run that died in its first epoch) or no epoch window: no figure rather than an empty one.
+  return groupRuns(runs).flatMap((g) => [
+    ...(convergencePoints(g.rows).length > 0 ? [convergenceFigure(g)] : []),
+    ...(breakdownRows(g.rows).length > 0 ? [breakdownFigure(g)] : []),
+  ]);
 }

@@ -30,14 +30,14 @@ const CONFIG_COLOURS = [
   '#eeca3b',
   '#b279a2',
   '#ff9da6',
-  '#9d755d',
+  '#6b6ecf',
   '#bab0ac',
   '#1f77b4',
   '#ff7f0e',
   '#2ca02c',
   '#d62728',
   '#9467bd',
-  '#8c564b',
+  '#637939',
   '#e377c2',
   '#17becf',
   '#bcbd22',
@@ -88,7 +88,7 @@ export function ganttBars(run: LoadedRun): GanttBar[] {
 }
 
 /** Legend entries per row under a Gantt chart, and the px a legend row takes. */
-const LEGEND_COLUMNS = 5;
+const LEGEND_COLUMNS = 4;
 const LEGEND_ROW_PX = 13;
 
 /** Seconds since execution start at which each epoch but the last ended (the last end of its spans). */

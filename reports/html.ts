@@ -110,17 +110,41 @@ function breakdownHtml(sections: readonly BreakdownSection[]): string {
     .join('\n');
 }
 
-const STYLE = `
+/** What every page bench writes shares: fonts, headings, tables that scroll when wide, narrow screens. */
+export const BASE_STYLE = `
 body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { font-size: 1.05em; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; }
+/* Wide tables (Table 6 has 17 columns) scroll inside the page instead of running off it. */
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; display: block; overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; white-space: nowrap; }
+@media (max-width: 480px) { body { margin: 0.5em; } }
+`;
+
+const STYLE = `
 table.numeric td { text-align: right; }
 tr.incomplete, .incomplete { color: #a33; }
 figure { margin: 1em 0 2em; } figcaption { font-size: 0.9em; color: #555; margin-bottom: 0.4em; }
 figure svg { max-width: 100%; height: auto; }
-.notes { font-size: 0.8em; color: #555; } .warnings { color: #a33; font-size: 0.85em; }
+.notes { font-size: 0.8em; color: #555; } .warnings { color: #a33; font-size: 0.85em; overflow-wrap: anywhere; }
 `;
+
+/** A self-contained page: no script, no request (the CSP allows inline styles and data: images only). */
+export function htmlDocument(title: string, style: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${BASE_STYLE}${style}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
 
 export function renderHtml(report: HtmlReport): string {
   const figures = report.figures
@@ -134,30 +158,21 @@ export function renderHtml(report: HtmlReport): string {
     report.warnings.length > 0
       ? `<ul class="warnings">${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
       : '';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(report.title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>${escapeHtml(report.title)}</h1>
+  return htmlDocument(
+    report.title,
+    STYLE,
+    `<h1>${escapeHtml(report.title)}</h1>
 <p>Generated ${escapeHtml(report.generatedAt)} from ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}${incomplete > 0 ? `, <strong class="incomplete">${incomplete} incomplete</strong>` : ''}.</p>
 ${warnings}
 <h2>Runs</h2>
 ${runsTable(report.runs)}
 <h2>Table 6: runtimes and resource utilisation</h2>
 ${table6Html(report.table6)}
-<h2>Per-epoch breakdown (Figure 9B/C as numbers)</h2>
+<h2>Per-epoch breakdown (Figures 9B and 9C as numbers)</h2>
 <p class="notes">Machine seconds per worker per epoch, mean over n runs ± 95% CI half-width;
 unattributed: time no span covers.</p>
 ${breakdownHtml(report.breakdown)}
 <h2>Figures</h2>
-${figures || '<p>No figures.</p>'}
-</body>
-</html>
-`;
+${figures || '<p>No figures.</p>'}`,
+  );
 }

@@ -1,7 +1,7 @@
 // The index.html of `bench reproduce`: one self-contained page over every study (docs/studies.md):
 // what each reproduces, where its runs came from (reused, ran, failed), its notes, its tables, and
 // its figures inline at the width of one paper column (3.33 in). No scripts, no external resources.
-import { escapeHtml, scopeSvgIds } from './html.js';
+import { escapeHtml, htmlDocument, scopeSvgIds } from './html.js';
 import { COLUMN_INCHES } from './style.js';
 
 export interface StudySection {
@@ -28,16 +28,13 @@ export interface ReproduceIndex {
 }
 
 const STYLE = `
-body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; font-size: 0.85em; } th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+body { max-width: 1100px; }
 pre { font-size: 0.75em; background: #f7f7f7; padding: 0.5em; overflow-x: auto; }
 figure { display: inline-block; vertical-align: top; margin: 0.5em 1em 1em 0; }
-figure svg { width: ${COLUMN_INCHES}in; height: auto; }
+figure svg { width: ${COLUMN_INCHES}in; max-width: 100%; height: auto; }
 figcaption { font-size: 0.8em; color: #555; max-width: ${COLUMN_INCHES}in; }
 .refused, .failed { color: #a33; } .notes { font-size: 0.85em; color: #555; }
 `;
-
 function section(s: StudySection, index: number): string {
   const status = s.refused
     ? `<p class="refused">Not run: ${escapeHtml(s.refused)}</p>`
@@ -70,22 +67,13 @@ export function renderReproduceHtml(index: ReproduceIndex): string {
         `<td>${s.runs.reused + s.runs.ran}/${s.runs.reused + s.runs.ran + s.runs.failed}</td><td>${s.figures.length}</td></tr>`,
     )
     .join('');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(index.title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>${escapeHtml(index.title)}</h1>
+  return htmlDocument(
+    index.title,
+    STYLE,
+    `<h1>${escapeHtml(index.title)}</h1>
 <p>Generated ${escapeHtml(index.generatedAt)}; scale ${escapeHtml(index.scale)}, ${index.repeats} repeat${index.repeats === 1 ? '' : 's'} per grid cell.
 Figures are shown at the width of one paper column (${COLUMN_INCHES} in).</p>
 <table><thead><tr><th>study</th><th>reproduces</th><th>status</th><th>runs stored</th><th>figures</th></tr></thead><tbody>${rows}</tbody></table>
-${index.studies.map(section).join('\n')}
-</body>
-</html>
-`;
+${index.studies.map(section).join('\n')}`,
+  );
 }
