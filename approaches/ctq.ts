@@ -52,6 +52,7 @@ import {
   removeUnfinishedCheckpoints,
   type ModelCopy,
   type ModelRecovery,
+  modelsTable,
 } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { runAsyncSearch } from './shared/search-drive.js';
@@ -81,10 +82,6 @@ function modelStoreDir(ctx: CtqContext): string {
     );
   }
   return sharedModelDir(ctx.runId);
-}
-
-function modelsTable(ctx: CtqContext): string {
-  return indbObjectName(ctx.runId, 'models');
 }
 
 /** With models in files, a search's configs: one row per config on every segment, read by the step views. */

@@ -5,15 +5,8 @@
 // epoch's start). Epochs run epoch-major over the configs (each config's trajectory is independent,
 // so this equals MADlib's config-after-config order and keeps epoch windows comparable with the
 // other approaches). docs/indb.md.
-import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
-import {
-  emitEngineSpans,
-  indbObjectName,
-  modelBytesMoved,
-  parseStepFrame,
-  type StepRow,
-  type Task,
-} from '../src/engine/indb.js';
+import { defineApproach, type Problem } from '../src/core/approach.js';
+import { emitEngineSpans, modelBytesMoved, parseStepFrame, type StepRow, type Task } from '../src/engine/indb.js';
 import {
   cleanupInDbms,
   INDB_OPTIONS,
@@ -26,14 +19,10 @@ import {
 } from './shared/indb-prepare.js';
 import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
-import { applyModelRecovery, createModelsTable, type StoredUnit } from './shared/models-table.js';
+import { applyModelRecovery, createModelsTable, type StoredUnit, modelsTable } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { emitStatementSpans, timed } from './shared/indb-spans.js';
 import { ident } from '../src/db/connect.js';
-
-function modelsTable(ctx: RunContext): string {
-  return indbObjectName(ctx.runId, 'models');
-}
 
 async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
   return startInDbms(

@@ -5,17 +5,10 @@
 // batches, models hop to the segments of their next units (copy, verify, delete). docs/indb.md.
 // A search's configs (docs/search.md) train in rounds rebuilt from the configs in flight: each new
 // config gets its row in the models table as it arrives, and a round's configs are validated after it.
-import { defineApproach, type Problem, type RunContext } from '../src/core/approach.js';
+import { defineApproach, type Problem } from '../src/core/approach.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import type { Unit } from '../src/core/unit.js';
-import {
-  emitEngineSpans,
-  indbObjectName,
-  modelBytesMoved,
-  parseStepFrame,
-  type StepRow,
-  type Task,
-} from '../src/engine/indb.js';
+import { emitEngineSpans, modelBytesMoved, parseStepFrame, type StepRow, type Task } from '../src/engine/indb.js';
 import {
   cleanupInDbms,
   INDB_OPTIONS,
@@ -34,14 +27,11 @@ import {
   hopModels,
   insertConfigRows,
   type Move,
+  modelsTable,
 } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { runRoundSearch } from './shared/search-drive.js';
 import { emitStatementSpans, timed, type SegmentSpans } from './shared/indb-spans.js';
-
-function modelsTable(ctx: RunContext): string {
-  return indbObjectName(ctx.runId, 'models');
-}
 
 async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
   return startInDbms(

@@ -21,7 +21,12 @@ import { modelSeed, type ModelConfig, type ResolvedWorkload } from '../../src/co
 import { withClient, ident, literal } from '../../src/db/connect.js';
 import { createDistributedTable, onEverySegment } from '../../src/db/distributed.js';
 import type { Topology } from '../../src/db/topology.js';
-import { configSpec } from '../../src/engine/indb.js';
+import { configSpec, indbObjectName } from '../../src/engine/indb.js';
+
+/** The run's models table (udaf, ma, ctq with models-in=db), one name on every instance. */
+export function modelsTable(ctx: Pick<RunContext, 'runId'>): string {
+  return indbObjectName(ctx.runId, 'models');
+}
 
 export const MODEL_COLUMNS =
   'config int NOT NULL, seed int NOT NULL, spec json NOT NULL, state bytea, version int NOT NULL DEFAULT 0, units json';
