@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { captureConsole } from '../helpers/console.js';
 import { baselineCommand, type BaselineArgs } from '../../src/cli/commands/baseline.js';
 import { compareCommand, sidesOf, type CompareArgs } from '../../src/cli/commands/compare.js';
 import { repoRoot } from '../../src/core/paths.js';
@@ -47,19 +48,7 @@ const incomplete = writeRunFolder(join(root, 'incomplete'), syntheticRun({ runId
   status: 'incomplete',
 });
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+const { out, err } = captureConsole();
 
 async function compare(args: Partial<CompareArgs>): Promise<number> {
   const full: CompareArgs = {

@@ -2,7 +2,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureConsole } from '../helpers/console.js';
 import { compareCommand } from '../../src/cli/commands/compare.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
 import { syntheticRun, writeRunFolder } from '../metrics/fixtures.js';
@@ -24,19 +25,7 @@ const otherRun = syntheticRun({ runId: 'other-0' });
 otherRun.info.environment.torch = '9.9.9';
 writeRunFolder(other, otherRun);
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+const { out, err } = captureConsole();
 
 async function compare(baseline: string, candidate: string, maxSlowdown = 1.1): Promise<number> {
   const args = {

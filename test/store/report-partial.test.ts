@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureConsole } from '../helpers/console.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
 import { syntheticRun, writeRunFolder } from '../metrics/fixtures.js';
 
@@ -19,19 +20,7 @@ mkdirSync(join(eisdir, 'events.jsonl'));
 const garbled = writeRunFolder(runs, syntheticRun({ runId: 'garbled' }));
 writeFileSync(join(garbled, 'run.json'), '{"formatVersion": 1, "runId": ');
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+const { out, err } = captureConsole();
 
 describe('bench report with unreadable run folders', () => {
   it('reports the readable runs and names each unreadable folder', async () => {
