@@ -190,7 +190,13 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   let held: RunEvent[] | undefined = request.resume && approach.verifyResume ? [] : undefined;
   // The first write that fails stops the run: what follows is kept in memory and reported.
   let writeFailure: RunFolderWriteError | undefined;
+  // Set when the attempt releases the cluster: work it abandoned (a statement still running after
+  // a stop) may finish later in this process, but its events are no longer the attempt's. A resume
+  // may already be reading the folder; a model such work committed is found by the resume's model
+  // check and recorded there (docs/resume.md).
+  let attemptOver = false;
   const record = (raw: RunEvent): void => {
+    if (attemptOver) return;
     // Messages can quote a URL or a server's words: no password reaches the event log (docs/attach.md).
     const event = raw.type === 'log' ? { ...raw, message: redact(raw.message) } : raw;
     if (held) {
@@ -402,6 +408,7 @@ export async function runApproach(request: RunRequest): Promise<RunResult> {
   } catch (error) {
     record({ type: 'log', level: 'warn', message: `cleanup failed: ${errorMessage(error)}`, at: Date.now() });
   } finally {
+    attemptOver = true;
     await lock.release();
     forceStop = undefined;
     request.signal?.removeEventListener('abort', onOuterAbort);
