@@ -7,63 +7,9 @@ import { approachName } from '../reports/style.js';
 import { compareApproaches, mean } from '../reports/common.js';
 import { endToEndRuns, storedRuns } from './table6-fig9.js';
 import type { Study } from './types.js';
+import { PAPER_TABLE2, PAPER_TABLE3 } from './paper/published.js';
 
-/** The paper's Table 2 (IN: in-DBMS, OUT: out-of-DBMS). */
-export const PAPER_TABLE2: Record<
-  string,
-  { interface: string; scheduling: string; execution: string; dataAccess: string; storage: string }
-> = {
-  udaf: { interface: 'SQL', scheduling: 'IN', execution: 'IN', dataAccess: 'IN', storage: 'IN' },
-  ctq: { interface: 'Python', scheduling: 'OUT', execution: 'IN', dataAccess: 'IN', storage: 'IN' },
-  da: { interface: 'Python', scheduling: 'OUT', execution: 'OUT', dataAccess: 'OUT', storage: 'IN/OUT' },
-  export: { interface: 'Python', scheduling: 'OUT', execution: 'OUT', dataAccess: 'OUT', storage: 'OUT' },
-};
-
-/** The paper's Table 3. */
-export const PAPER_TABLE3: Record<
-  string,
-  {
-    efficiency: string;
-    governance: string;
-    blowup: string;
-    difficulty: string;
-    portability: string;
-    antiPatterns: string;
-  }
-> = {
-  udaf: {
-    efficiency: 'Medium',
-    governance: 'Highest',
-    blowup: 'None',
-    difficulty: 'Medium',
-    portability: 'Medium',
-    antiPatterns: 'No',
-  },
-  ctq: {
-    efficiency: 'High',
-    governance: 'High-Highest',
-    blowup: 'None',
-    difficulty: 'Medium',
-    portability: 'Medium',
-    antiPatterns: 'Yes',
-  },
-  da: {
-    efficiency: 'Highest',
-    governance: 'High',
-    blowup: 'None - 2x',
-    difficulty: 'Hard',
-    portability: 'Low',
-    antiPatterns: 'Yes',
-  },
-  export: {
-    efficiency: 'Highest',
-    governance: 'Low',
-    blowup: '2x',
-    difficulty: 'Easy',
-    portability: 'High',
-    antiPatterns: 'N/A',
-  },
-};
+export { PAPER_TABLE2, PAPER_TABLE3 };
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');
 

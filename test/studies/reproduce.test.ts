@@ -66,6 +66,23 @@ describe('bench reproduce --scale tiny', () => {
     for (const id of studies) expect(index).toContain(`id="${id}"`);
     if (searchesRefused) expect(index).toMatch(/Not run: study fig12-table7 cannot run: .*cannot run a search yet/);
 
+    // The headline and the claims page: every claim has a verdict; fig11's is computed from its runs,
+    // the others say their study was not run.
+    expect(index).toContain('id="headline"');
+    expect(index).toContain('id="claims"');
+    const claims = JSON.parse(readFileSync(join(out, 'claims.json'), 'utf8')) as {
+      id: string;
+      verdict: string;
+      why: string;
+    }[];
+    expect(claims.length).toBeGreaterThanOrEqual(8);
+    for (const c of claims) expect(['holds', 'does not hold', 'not measurable'], c.id).toContain(c.verdict);
+    const hetero = claims.find((c) => c.id === 'hetero-proposition1')!;
+    expect(hetero.why).not.toMatch(/was not run/);
+    expect(claims.find((c) => c.id === 'execution-order')!.why).toMatch(/study table6-fig9 was not run/);
+    expect(readFileSync(join(out, 'claims.md'), 'utf8')).toContain('## hetero-proposition1: ');
+    expect(existsSync(join(out, 'headline.md'))).toBe(true);
+
     const dir = join(out, 'fig11');
     for (const f of [
       'figure11.md',

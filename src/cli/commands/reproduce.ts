@@ -2,11 +2,24 @@
 // registry's order (or those --studies names), each into DIR/<id>/, then DIR/index.html over all.
 // A study that is refused (it cannot run here) or has failed runs does not stop the others; the
 // exit code says so (1).
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { renderReproduceHtml, type StudySection } from '../../../reports/reproduce-html.js';
+import { renderReproduceHtml, type StudySection } from '../../../studies/reproduce-html.js';
+import { claimsMarkdown, evaluateClaims } from '../../../studies/claims.js';
+import { headline, headlineMarkdown } from '../../../studies/headline.js';
+import {
+  type EstimateCheck,
+  estimateChecksMarkdown,
+  planMarkdown,
+  planStudies,
+  StoredRunCache,
+} from '../../../studies/estimate.js';
+import { describeRequest } from '../../../studies/execute.js';
 import { getStudy, STUDIES } from '../../../studies/index.js';
+import { defaultRunsDir } from '../../run/harness.js';
+import { storedRuns } from '../../../studies/table6-fig9.js';
+import type { LoadedRun } from '../../../src/core/records.js';
 import { StudyError } from '../../../studies/types.js';
 import { Output } from '../output.js';
 import { Progress } from '../progress.js';
@@ -14,6 +27,7 @@ import { runStudy, studyContext, studySummary, withStudyFlags, type StudyFlags }
 
 interface ReproduceArgs extends StudyFlags {
   out: string;
+  plan: boolean;
   studies?: string;
   title?: string;
 }
@@ -29,14 +43,35 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
         type: 'string',
         describe: `only these studies, comma-separated (default all: ${STUDIES.map((s) => s.id).join(', ')})`,
       })
-      .option('title', { type: 'string', describe: 'title of index.html' }) as unknown as Argv<ReproduceArgs>,
+      .option('title', { type: 'string', describe: 'title of index.html' })
+      .option('plan', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'run nothing: list every run, which are stored, and estimate the missing ones from runs stored on this cluster (plan.md)',
+      }) as unknown as Argv<ReproduceArgs>,
   handler: async (args) => {
     const output = Output.fromFlags(args);
     const ctx = studyContext(args);
     const studies = args.studies ? args.studies.split(',').map((s) => getStudy(s.trim())) : [...STUDIES];
     const out = resolve(args.out);
+    const runsDir = resolve(args['runs-dir'] ?? defaultRunsDir());
+    const cache = new StoredRunCache();
+    if (args.plan) {
+      const plan = await planStudies(studies, ctx, runsDir, cache);
+      const markdown = planMarkdown(plan, ctx);
+      await mkdir(out, { recursive: true });
+      await writeFile(join(out, 'plan.md'), markdown);
+      await writeFile(join(out, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
+      output.result(markdown.trimEnd());
+      output.final(`plan written to ${join(relative(process.cwd(), out) || '.', 'plan.md')}; nothing was run`);
+      output.json({ type: 'result', command: 'reproduce', plan });
+      return;
+    }
+    const checks: EstimateCheck[] = [];
     const sections: StudySection[] = [];
     const lines: string[] = [];
+    const runsByStudy = new Map<string, LoadedRun[]>();
     const progress = new Progress(output);
     try {
       const job = progress.startJob({ label: `reproduce (${ctx.scale})`, total: studies.length, noun: 'studies' });
@@ -49,8 +84,25 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           dir: relative(out, dir),
         };
         try {
+          // The estimate of each run this study is about to make, from what is stored now.
+          const estimates = (await planStudies([study], ctx, runsDir, cache)).runs;
           const { result, written } = await runStudy(study, ctx, args, dir, job, output);
+          for (const a of result.answered) {
+            const estimate = estimates.find((e) => e.key === a.key)?.estimate;
+            if (a.origin !== 'ran' || !a.run || !estimate || estimate.executionSeconds === null) continue;
+            const measured = a.run.summary.executionSeconds;
+            checks.push({
+              study: study.id,
+              runId: a.run.info.runId,
+              request: describeRequest(a.request),
+              method: estimate.method,
+              estimatedSeconds: estimate.executionSeconds,
+              measuredSeconds: measured,
+              error: measured > 0 ? estimate.executionSeconds / measured - 1 : 0,
+            });
+          }
           const count = (o: string): number => result.answered.filter((a) => a.origin === o).length;
+          runsByStudy.set(study.id, storedRuns(result.answered));
           const tables = result.artifacts.files.filter((f) => f.name.endsWith('.md'));
           sections.push({
             ...base,
@@ -77,6 +129,16 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     } finally {
       progress.close();
     }
+    const claims = evaluateClaims({ ctx, runs: runsByStudy });
+    const head = headline(runsByStudy.get('table6-fig9') ?? [], ctx.repeats);
+    const caption = `${ctx.scale} scale, ${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'} per grid cell, generated ${new Date().toISOString()}`;
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, 'claims.md'), claimsMarkdown(claims, caption));
+    await writeFile(join(out, 'claims.json'), `${JSON.stringify(claims, null, 2)}\n`);
+    await writeFile(join(out, 'headline.md'), headlineMarkdown(head));
+    await writeFile(join(out, 'headline.json'), `${JSON.stringify(head, null, 2)}\n`);
+    const estimatesMarkdown = estimateChecksMarkdown(checks);
+    await writeFile(join(out, 'estimates.md'), estimatesMarkdown);
     const index = join(out, 'index.html');
     await writeFile(
       index,
@@ -86,9 +148,16 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
         scale: ctx.scale,
         repeats: ctx.repeats,
         studies: sections,
+        headline: head,
+        claims,
+        estimates: estimatesMarkdown,
       }),
     );
     for (const line of lines) output.result(line);
+    const tally = (v: string): number => claims.filter((c) => c.verdict === v).length;
+    output.result(
+      `claims: ${tally('holds')} hold, ${tally('does not hold')} do not hold, ${tally('not measurable')} not measurable here (claims.md)`,
+    );
     const bad = sections.filter((s) => s.refused || s.runs.failed > 0);
     output.final(
       `${sections.length} studies (${bad.length} refused or partial) in ${relative(process.cwd(), out) || '.'}; open ${index}`,
@@ -97,6 +166,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       type: 'result',
       command: 'reproduce',
       index,
+      claims: claims.map((c) => ({ id: c.id, verdict: c.verdict, why: c.why })),
       studies: sections.map(({ figures, tables, ...s }) => ({
         ...s,
         figures: figures.map((f) => f.name),
