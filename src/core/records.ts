@@ -150,7 +150,7 @@ const byColumnSchema = z.object(
 );
 
 /** The version of the measurement definitions a summary was computed with (docs/measurement.md). */
-export const MEASUREMENT_VERSION = 3;
+export const MEASUREMENT_VERSION = 4;
 
 export const summarySchema = z.object({
   formatVersion: z.literal(FORMAT_VERSION),

@@ -77,13 +77,17 @@ export interface SummarizeInput {
   finishedAt: string | null;
 }
 
-/** Where spans of one segment overlap, the instant belongs to the first kind in this list. */
+/**
+ * Where spans of one segment overlap, the instant belongs to the first kind in this list. A model
+ * read or written inside a statement (ctq's checkpoint, udaf's model row) lies inside the
+ * statement's 'data' envelope, so model-hop must rank above data or Model Transmission reads 0.
+ */
 export const KIND_PRIORITY: readonly SpanKind[] = [
   'train',
   'valid',
   'engine-init',
-  'data',
   'model-hop',
+  'data',
   'average',
   'schedule',
   'idle',

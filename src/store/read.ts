@@ -12,6 +12,7 @@ import {
   MEASUREMENT_VERSION,
   runInfoSchema,
   sampleSchema,
+  storageSchema,
   summarySchema,
   type LoadedRun,
 } from '../core/records.js';
@@ -23,7 +24,15 @@ const olderSummarySchema = z.object({
   runId: z.string(),
   status: z.enum(['complete', 'incomplete']),
   finishedAt: z.string().nullable(),
+  storage: z.unknown().optional(),
 });
+
+/**
+ * The first measurement version whose storage sizes mean what today's do (training data only,
+ * docs/measurement.md "Storage blowup"). Sizes are measured by the ETL, not derived from events,
+ * so a recomputed summary keeps them from a summary of this version or later.
+ */
+const STORAGE_DEFINED_SINCE = 3;
 
 export const RUN_FILE_NAMES = {
   info: 'run.json',
@@ -142,12 +151,15 @@ export async function loadRun(dir: string, options: LoadOptions = {}): Promise<L
     warnings.push(`${summaryPath}: missing; summary derived from the events and marked incomplete`);
   } else if (summary === null) {
     // Written with older measurement definitions: the same events under today's definitions.
-    summary = summarize({ info, events, samples, status: older.status, storage: null, finishedAt: older.finishedAt });
+    const kept =
+      (older.measurementVersion ?? 1) >= STORAGE_DEFINED_SINCE ? storageSchema.safeParse(older.storage) : undefined;
+    const storage = kept?.success ? { data: kept.data.data, copies: kept.data.copies } : null;
+    summary = summarize({ info, events, samples, status: older.status, storage, finishedAt: older.finishedAt });
     summary.runId = older.runId;
     summarySource = 'recomputed';
     warnings.push(
       `${summaryPath}: computed with measurement definitions v${older.measurementVersion ?? 1}; ` +
-        `recomputed from the events with v${MEASUREMENT_VERSION} (storage sizes unknown)`,
+        `recomputed from the events with v${MEASUREMENT_VERSION}${storage ? ' (storage sizes kept)' : ' (storage sizes unknown)'}`,
     );
   }
   if (summary.runId !== info.runId) {

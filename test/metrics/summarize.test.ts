@@ -131,8 +131,8 @@ describe('summarize', () => {
     expect(byKind).toMatchObject({ data: 200, train: 600, 'model-hop': 200, idle: 0, unattributed: 0 });
   });
 
-  it('follows train > valid > engine-init > data > model-hop > average > schedule > idle', () => {
-    const kinds = ['idle', 'schedule', 'average', 'model-hop', 'data', 'engine-init', 'valid', 'train'] as const;
+  it('follows train > valid > engine-init > model-hop > data > average > schedule > idle', () => {
+    const kinds = ['idle', 'schedule', 'average', 'data', 'model-hop', 'engine-init', 'valid', 'train'] as const;
     // Each kind covers 0..(i+1)*100: the higher the priority, the longer the span.
     const spans = kinds.map((k, i) => span(k, 0, (i + 1) * 100, { segment: 0 }));
     const byKind = sweepKinds(spans, { start: 0, end: 800 });
@@ -150,6 +150,18 @@ describe('summarize', () => {
       idle: 100,
       unattributed: 0,
     });
+  });
+
+  it('gives a model read inside a statement (its data envelope) to Model Transmission', () => {
+    const s = run([
+      span('data', 0, 1000, { segment: 0, epoch: 1 }),
+      span('model-hop', 0, 200, { segment: 0, epoch: 1 }),
+      span('train', 200, 900, { segment: 0, epoch: 1 }),
+      span('model-hop', 900, 1000, { segment: 0, epoch: 1 }),
+    ]);
+    // 0.3 s on segment 0, averaged over the run's 2 segments.
+    expect(s.breakdown[0].modelTransmission).toBeCloseTo(0.15);
+    expect(s.breakdown[0].dataTransmission).toBe(0);
   });
 
   it('counts a span without a segment for every segment', () => {

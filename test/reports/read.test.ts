@@ -110,6 +110,25 @@ describe('loadRun', () => {
     expect(run.warnings.join('\n')).toContain(recomputed);
   });
 
+  it('keeps the storage sizes of a summary from version 3 on when it recomputes (the ETL measured them)', async () => {
+    const dir = fresh('older-v3');
+    const data = { storedBytes: 400, logicalBytes: 1000 };
+    const copies = { storedBytes: 1000, logicalBytes: 1000 };
+    const older = {
+      formatVersion: 1,
+      measurementVersion: 3,
+      runId: 'run-older-v3',
+      status: 'complete',
+      finishedAt: '2025-01-01T01:00:00.000Z',
+      storage: { data, copies, blowupStored: 3.5, blowupLogical: 2 },
+    };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(older));
+    const run = await loadRun(dir, { requireSummary: true });
+    expect(run.summarySource).toBe('recomputed');
+    expect(run.summary.storage).toEqual({ data, copies, blowupStored: 3.5, blowupLogical: 2 });
+    expect(run.warnings.join('\n')).toContain('(storage sizes kept)');
+  });
+
   it('accepts a run without samples.jsonl (sampler off)', async () => {
     const dir = fresh('no-samples');
     rmSync(join(dir, 'samples.jsonl'));
