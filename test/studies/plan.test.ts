@@ -9,7 +9,7 @@ import { getApproach } from '../../approaches/index.js';
 import { SEARCH_APPROACHES } from '../../studies/fig12-table7.js';
 import { STUDIES, getStudy } from '../../studies/index.js';
 import { expectedRecord, planRuns, requestKey, scanStoredRuns } from '../../studies/plan.js';
-import { grid, type RunRequest } from '../../studies/types.js';
+import { grid, SEGMENTS_AT_SCALE, type RunRequest } from '../../studies/types.js';
 import type { RunInfo } from '../../src/core/records.js';
 import { runInfo, syntheticRun, writeRunFolder } from '../metrics/fixtures.js';
 
@@ -124,6 +124,7 @@ describe('the study registry', () => {
       'table2-table3',
       'table6-fig9',
       'fig11',
+      'fig15',
       'fig10',
       'fig12-table7',
     ]);
@@ -151,6 +152,16 @@ describe('the study registry', () => {
     const runs = getStudy('fig10').runs({ scale: 'tiny', repeats: 1 });
     expect([...new Set(runs.map((r) => r.segments))]).toEqual([1, 2, 4, 8]);
     for (const n of [1, 2, 4, 8]) expect(runs.some((r) => r.approach === 'udaf' && r.segments === n)).toBe(true);
+  });
+
+  it("plans fig15 as one udaf and one ctq run per model size on modelsize, at the scale's segments", () => {
+    const runs = getStudy('fig15').runs({ scale: 'small', repeats: 2 });
+    expect(runs).toHaveLength(12);
+    expect(new Set(runs.map((r) => `${r.approach}/${r.options.size}`))).toEqual(
+      new Set(['small', 'medium', 'large'].flatMap((size) => [`udaf/${size}`, `ctq/${size}`])),
+    );
+    for (const r of runs) expect([r.workload, r.segments]).toEqual(['modelsize', SEGMENTS_AT_SCALE.small]);
+    expect(new Set(runs.map(requestKey)).size).toBe(12);
   });
 
   it('expands repeats into seeds 1..K', () => {

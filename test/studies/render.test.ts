@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { APPROACHES } from '../../approaches/index.js';
 import { machineSeconds, scalingPoints } from '../../reports/figure10.js';
+import type { ModelSizePoint } from '../../reports/figure15.js';
 import { COLUMN_INCHES, MIN_FONT_PT, minFontPoints, PAGE_INCHES } from '../../reports/style.js';
 import { writeStudy, type StudyResult } from '../../studies/execute.js';
 import { getStudy } from '../../studies/index.js';
@@ -161,6 +162,64 @@ describe('study renders', () => {
     expect(spec.title.text).toMatch(/^Figure 16/);
     expect(spec.facet.sort).toHaveLength(5);
     expect(spec.resolve.scale.y).toBe('independent');
+  });
+
+  it('fig15: per-epoch Train+Valid and Model Transmission of each size run from its breakdown, the recorded model MB', async () => {
+    const megabytes: Record<string, number> = { small: 1, medium: 4, large: 9 };
+    // The model-hop spans carry the serialized model's bytes.
+    const answered = await answer(
+      'fig15',
+      () => 1,
+      (run, request) => {
+        for (const e of run.events) {
+          if (e.type !== 'span' || e.kind !== 'model-hop') continue;
+          e.bytes = megabytes[request.options.size] * 1e6;
+        }
+      },
+    );
+    const { artifacts, written } = await render('fig15', answered);
+    expect(written.figures.map((f) => f.name)).toEqual(['figure15a', 'figure15b']);
+    expectColumnReady(written.figures, written.dir);
+    expect(artifacts.notes).toEqual([]);
+
+    const points = JSON.parse(artifacts.files.find((f) => f.name === 'figure15.json')!.content) as ModelSizePoint[];
+    expect(points.map((p) => `${p.size}/${p.approachId}`)).toEqual(
+      ['small', 'medium', 'large'].flatMap((size) => [`${size}/udaf`, `${size}/ctq`]),
+    );
+    for (const p of points) {
+      const run = answered.find((a) => a.run!.info.runId === p.runId)!.run!;
+      const perEpoch = (read: (b: LoadedRun['summary']['breakdown'][number]) => number): number =>
+        run.summary.breakdown.reduce((sum, b) => sum + read(b), 0) / run.summary.breakdown.length;
+      expect(p.trainValid).toBeCloseTo(
+        perEpoch((b) => b.trainValid),
+        9,
+      );
+      expect(p.modelTransmission).toBeCloseTo(
+        perEpoch((b) => b.modelTransmission),
+        9,
+      );
+      expect(p.modelBytes).toBe(megabytes[p.size] * 1e6);
+    }
+    const md = artifacts.files.find((f) => f.name === 'figure15.md')!.content;
+    expect(md).toMatch(/\| large \| MLP \| 9\.00 \| UDAF \| [0-9.]+ \| [0-9.]+ \| 1 \|/);
+    expect(md).toMatch(/\| small \| MLP \| 1\.00 \| CTQ \|/);
+    const spec = JSON.parse(readFileSync(join(written.dir, 'figure15b.vl.json'), 'utf8'));
+    expect(spec.title.text).toMatch(/^Figure 15B: Model Transmission/);
+    expect(spec.encoding.x.axis.labelExpr).toContain('9.00 MB');
+  });
+
+  it('fig15: says which size runs are missing, and leaves them out', async () => {
+    const answered = (await answer('fig15', () => 1)).map((a) =>
+      a.request.approach === 'ctq' && a.request.options.size === 'large'
+        ? { ...a, run: undefined, failure: 'out of memory' }
+        : a,
+    );
+    const { artifacts } = await render('fig15', answered);
+    expect(artifacts.notes.join('\n')).toMatch(/ctq, size=large, seed 1: no complete run \(out of memory\)/);
+    expect(artifacts.notes.join('\n')).toMatch(/record no model bytes/);
+    const md = artifacts.files.find((f) => f.name === 'figure15.md')!.content;
+    expect(md).toMatch(/\| large \| MLP \| n\/a \| UDAF \|/);
+    expect(md).not.toMatch(/\| large \| [^|]+ \| [^|]+ \| CTQ \|/);
   });
 
   it("table2-table3: Table 2 from every approach's layer declaration, Table 3 with the measured blowup", async () => {
