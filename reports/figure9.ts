@@ -162,7 +162,8 @@ export interface BreakdownRow {
   outsideEpochsSeconds: Spread;
 }
 
-function meanBreakdownOf(run: LoadedRun, part: BreakdownPart): number {
+/** A run's per-epoch machine seconds per worker of one breakdown part: the mean over its epochs. */
+export function meanBreakdownOf(run: LoadedRun, part: BreakdownPart): number {
   return mean(run.summary.breakdown.map((b) => partSeconds(b, part)));
 }
 

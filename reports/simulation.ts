@@ -66,23 +66,33 @@ const SERIES = {
 const SYNC = 'sync (UDAF)';
 const ASYNC = 'async (CTQ)';
 
-export function simulationFigures(sim: SimulationFile): Figure[] {
-  const workers = [...new Set(sim.points.map((p) => p.workers))].sort((a, b) => a - b);
-  const scenarios = [...new Set(sim.points.map(scenarioOf))];
-  const long = sim.points.flatMap((p) =>
+/** A figure's title: one line, or a heading with subtitle lines (as the studies' figures). */
+export type FigureTitle = string | { text: string; subtitle: string | string[] };
+
+export interface SpeedupFigureOptions<P extends SimulationPoint = SimulationPoint> {
+  name: string;
+  title: FigureTitle;
+  /** The panel a point belongs to; panels appear in the order of their first point. */
+  panelOf: (p: P) => string;
+}
+
+/**
+ * Simulated speedup of async over sync MOP against the workers (log2), beside Proposition 1 and its
+ * bound eta (Proposition 2): one panel per `panelOf`, each with its own y scale (Figures 11B and 16).
+ */
+export function speedupFigure<P extends SimulationPoint>(
+  points: readonly P[],
+  options: SpeedupFigureOptions<P>,
+): Figure {
+  const long = points.flatMap((p) =>
     (Object.keys(SERIES) as (keyof typeof SERIES)[]).map((k) => ({
-      scenario: scenarioOf(p),
+      scenario: options.panelOf(p),
       workers: p.workers,
       series: SERIES[k],
       value: p[k],
     })),
   );
-  const makespans = sim.points.flatMap((p) => [
-    { scenario: scenarioOf(p), workers: p.workers, scheduler: SYNC, makespan: p.syncMakespan },
-    { scenario: scenarioOf(p), workers: p.workers, scheduler: ASYNC, makespan: p.asyncMakespan },
-  ]);
-  const speedupTitle = 'Speedup of async over sync MOP (Figures 11/16)';
-  const speedup = linesPerScenario(speedupTitle, long, scenarios, workers, {
+  const spec = linesPerScenario(options.title, long, panelsOf(points, options.panelOf), workersOf(points), {
     y: { field: 'value', type: 'quantitative', aggregate: 'mean', title: 'speedup Tu / Tc' },
     color: {
       field: 'series',
@@ -93,8 +103,18 @@ export function simulationFigures(sim: SimulationFile): Figure[] {
     },
     strokeDash: { field: 'series', type: 'nominal', title: null, sort: Object.values(SERIES) },
   });
+  return { name: options.name, title: titleText(options.title), spec };
+}
+
+export function simulationFigures(sim: SimulationFile): Figure[] {
+  const speedupTitle = 'Speedup of async over sync MOP (Figures 11/16)';
+  const speedup = speedupFigure(sim.points, { name: 'simulation-speedup', title: speedupTitle, panelOf: scenarioOf });
+  const makespans = sim.points.flatMap((p) => [
+    { scenario: scenarioOf(p), workers: p.workers, scheduler: SYNC, makespan: p.syncMakespan },
+    { scenario: scenarioOf(p), workers: p.workers, scheduler: ASYNC, makespan: p.asyncMakespan },
+  ]);
   const makespanTitle = 'Per-run makespan, sync vs async MOP (simulated)';
-  const makespan = linesPerScenario(makespanTitle, makespans, scenarios, workers, {
+  const makespan = linesPerScenario(makespanTitle, makespans, panelsOf(sim.points, scenarioOf), workersOf(sim.points), {
     y: { field: 'makespan', type: 'quantitative', aggregate: 'mean', title: 'makespan (virtual time)' },
     color: {
       field: 'scheduler',
@@ -103,15 +123,57 @@ export function simulationFigures(sim: SimulationFile): Figure[] {
       scale: { domain: [SYNC, ASYNC], range: [approachColour('udaf'), approachColour('ctq')] },
     },
   });
-  return [
-    { name: 'simulation-speedup', title: speedupTitle, spec: speedup },
-    { name: 'simulation-makespan', title: makespanTitle, spec: makespan },
-  ];
+  return [speedup, { name: 'simulation-makespan', title: makespanTitle, spec: makespan }];
+}
+
+/**
+ * The speedup points as Markdown, one table per panel: workers, the simulated speedup, Proposition 1
+ * and the bound eta (Proposition 2), and the two simulated makespans.
+ */
+export function speedupMarkdown<P extends SimulationPoint>(
+  points: readonly P[],
+  panelOf: (p: P) => string,
+  heading: string,
+  notes: readonly string[] = [],
+): string {
+  const f = (x: number): string => x.toFixed(2);
+  const lines = [`# ${heading}`, ''];
+  for (const panel of panelsOf(points, panelOf)) {
+    lines.push(
+      `## ${panel}`,
+      '',
+      '| W | simulated Tu/Tc | Prop. 1 | eta (Prop. 2) | sync makespan | async makespan |',
+      '|---:|---:|---:|---:|---:|---:|',
+      ...points
+        .filter((p) => panelOf(p) === panel)
+        .map(
+          (p) =>
+            `| ${p.workers} | ${f(p.speedup)} | ${f(p.prop1)} | ${f(p.prop2)} | ${f(p.syncMakespan)} | ${f(p.asyncMakespan)} |`,
+        ),
+      '',
+    );
+  }
+  lines.push(...notes);
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function panelsOf<P extends SimulationPoint>(points: readonly P[], panelOf: (p: P) => string): string[] {
+  return [...new Set(points.map(panelOf))];
+}
+
+function workersOf(points: readonly SimulationPoint[]): number[] {
+  return [...new Set(points.map((p) => p.workers))].sort((a, b) => a - b);
+}
+
+function titleText(title: FigureTitle): string {
+  if (typeof title === 'string') return title;
+  const sub = typeof title.subtitle === 'string' ? [title.subtitle] : title.subtitle;
+  return [title.text, ...sub].join(', ');
 }
 
 /** Lines with points against the worker count, one panel per scenario, each with its own y scale. */
 function linesPerScenario(
-  title: string,
+  title: FigureTitle,
   values: object[],
   scenarios: string[],
   workers: number[],
@@ -123,7 +185,9 @@ function linesPerScenario(
     data: { values },
     facet: { field: 'scenario', type: 'nominal', title: null, sort: scenarios },
     columns: Math.min(2, Math.max(1, scenarios.length)),
-    resolve: { scale: { y: 'independent' } },
+    // Each panel its own y scale (the paper: "note the different ranges of the Y axes") and its own
+    // x axis, so that a last row with fewer panels has no axis under an empty cell.
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
     config: { legend: { columns: 1 } },
     spec: {
       width: PANEL_WIDTH,

@@ -51,7 +51,8 @@ export async function executeStudy(study: Study, ctx: StudyContext, options: Exe
   const problems = study.check?.(ctx) ?? [];
   if (problems.length > 0) throw new StudyError(study.id, problems);
   const requests = study.runs(ctx);
-  const plan = planRuns(requests, scanStoredRuns(options.runsDir));
+  // A study without runs (computed, as fig16) neither reads the runs folder nor starts a cluster.
+  const plan = planRuns(requests, requests.length > 0 ? scanStoredRuns(options.runsDir) : []);
   options.observer?.runsReused(plan.reuse.size);
 
   const ran = new Map<string, string>();

@@ -42,11 +42,17 @@ figcaption { font-size: 0.8em; color: #555; max-width: ${COLUMN_INCHES}in; }
 .refused, .failed, .v-no { color: #a33; } .v-holds { color: #2a7a2a; } .v-na { color: #777; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; } .notes { font-size: 0.85em; color: #555; }
 `;
+function runCount(s: StudySection): number {
+  return s.runs.reused + s.runs.ran + s.runs.failed;
+}
+
 function section(s: StudySection, index: number): string {
+  const files = `Files in <code>${escapeHtml(s.dir)}/</code> (with <code>study.json</code>, the run folder behind every request).`;
   const status = s.refused
     ? `<p class="refused">Not run: ${escapeHtml(s.refused)}</p>`
-    : `<p>Runs: ${s.runs.reused} reused, ${s.runs.ran} ran${s.runs.failed > 0 ? `, <span class="failed">${s.runs.failed} failed</span>` : ''}. ` +
-      `Files in <code>${escapeHtml(s.dir)}/</code> (with <code>study.json</code>, the run folder behind every request).</p>`;
+    : runCount(s) === 0
+      ? `<p>No runs: computed, not measured. ${files}</p>`
+      : `<p>Runs: ${s.runs.reused} reused, ${s.runs.ran} ran${s.runs.failed > 0 ? `, <span class="failed">${s.runs.failed} failed</span>` : ''}. ${files}</p>`;
   const notes =
     s.notes.length > 0 ? `<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   const tables = s.tables.map((t) => `<h3>${escapeHtml(t.name)}</h3><pre>${escapeHtml(t.content)}</pre>`).join('\n');
@@ -152,7 +158,7 @@ export function renderReproduceHtml(index: ReproduceIndex): string {
       (s) =>
         `<tr><td><a href="#${escapeHtml(s.id)}">${escapeHtml(s.id)}</a></td><td>${escapeHtml(s.artifact)}</td>` +
         `<td>${s.refused ? '<span class="refused">refused</span>' : s.runs.failed > 0 ? '<span class="failed">partial</span>' : 'done'}</td>` +
-        `<td>${s.runs.reused + s.runs.ran}/${s.runs.reused + s.runs.ran + s.runs.failed}</td><td>${s.figures.length}</td></tr>`,
+        `<td>${runCount(s) === 0 ? 'none (computed)' : `${s.runs.reused + s.runs.ran}/${runCount(s)}`}</td><td>${s.figures.length}</td></tr>`,
     )
     .join('');
   return htmlDocument(

@@ -87,9 +87,11 @@ export async function runStudy(
 
 export function studySummary(result: StudyResult, written: WrittenStudy): string {
   const count = (o: string): number => result.answered.filter((a) => a.origin === o).length;
+  const files = `${written.files.length} files in ${relative(process.cwd(), written.dir) || '.'}`;
+  if (result.answered.length === 0) return `study ${result.study.id}: no runs (computed), ${files}`;
   return (
     `study ${result.study.id}: ${result.answered.length} runs (${count('reused')} reused, ${count('ran')} ran, ${count('failed')} failed), ` +
-    `${written.files.length} files in ${relative(process.cwd(), written.dir) || '.'}`
+    files
   );
 }
 
