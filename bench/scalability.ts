@@ -185,6 +185,10 @@ async function main(args: Args): Promise<void> {
     results = await storedResults(from);
     // Every stored approach, or those of them --approaches names.
     approaches = [...new Set(results.map((r) => r.approach))].filter((a) => !approachesGiven || approaches.includes(a));
+    if (approaches.length === 0)
+      throw new Error(
+        `--approaches: none of ${args.approaches} among the stored runs (${[...new Set(results.map((r) => r.approach))].join(', ')})`,
+      );
     segmentCounts = [...new Set(results.map((r) => r.segments))].sort((a, b) => a - b);
     console.log(`bench/scalability: ${results.length} stored runs from ${relative(process.cwd(), from)}`);
   } else {
