@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   threads?: number;
   sampleIntervalMs?: number;
   signal?: AbortSignal;
+  /** Called before each missing run starts, with what is stored by then (the planner's estimate of it). */
+  beforeRun?: (request: RunRequest, key: string) => Promise<void>;
 }
 
 export type RunOrigin = 'reused' | 'ran' | 'failed';
@@ -71,6 +73,7 @@ export async function executeStudy(study: Study, ctx: StudyContext, options: Exe
         if (rebuilding) options.observer?.note(rebuilding);
         topology = await ensureCluster({ segments: request.segments });
       }
+      await options.beforeRun?.(request, key);
       const display = options.observer?.runStarting(request, resolveForDisplay(request), request.segments);
       try {
         const { runDir, summary } = await runSpec({

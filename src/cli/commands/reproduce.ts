@@ -9,7 +9,9 @@ import { renderReproduceHtml, type StudySection } from '../../../studies/reprodu
 import { claimsMarkdown, evaluateClaims } from '../../../studies/claims.js';
 import { headline, headlineMarkdown } from '../../../studies/headline.js';
 import {
+  type Estimate,
   type EstimateCheck,
+  estimateRun,
   estimateChecksMarkdown,
   planMarkdown,
   planStudies,
@@ -20,7 +22,7 @@ import { getStudy, STUDIES } from '../../../studies/index.js';
 import { defaultRunsDir } from '../../run/harness.js';
 import { storedRuns } from '../../../studies/table6-fig9.js';
 import type { LoadedRun } from '../../../src/core/records.js';
-import { StudyError } from '../../../studies/types.js';
+import { type RunRequest, StudyError } from '../../../studies/types.js';
 import { Output } from '../output.js';
 import { Progress } from '../progress.js';
 import { runStudy, studyContext, studySummary, withStudyFlags, type StudyFlags } from './study.js';
@@ -84,11 +86,14 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           dir: relative(out, dir),
         };
         try {
-          // The estimate of each run this study is about to make, from what is stored now.
-          const estimates = (await planStudies([study], ctx, runsDir, cache)).runs;
-          const { result, written } = await runStudy(study, ctx, args, dir, job, output);
+          // Each run is estimated just before it starts, from what is stored by then (earlier runs of the study included).
+          const estimates = new Map<string, Estimate>();
+          const estimateBefore = async (request: RunRequest, key: string): Promise<void> => {
+            estimates.set(key, estimateRun(request, await cache.complete(runsDir)));
+          };
+          const { result, written } = await runStudy(study, ctx, args, dir, job, output, estimateBefore);
           for (const a of result.answered) {
-            const estimate = estimates.find((e) => e.key === a.key)?.estimate;
+            const estimate = estimates.get(a.key);
             if (a.origin !== 'ran' || !a.run || !estimate || estimate.executionSeconds === null) continue;
             const measured = a.run.summary.executionSeconds;
             checks.push({

@@ -2,7 +2,13 @@
 // declarative studies whose runs are stored once and reused; `bench reproduce` runs them all.
 import { join, relative, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { executeStudy, writeStudy, type StudyResult, type WrittenStudy } from '../../../studies/execute.js';
+import {
+  type ExecuteOptions,
+  executeStudy,
+  writeStudy,
+  type StudyResult,
+  type WrittenStudy,
+} from '../../../studies/execute.js';
 import { getStudy, STUDIES } from '../../../studies/index.js';
 import { planRuns, scanStoredRuns } from '../../../studies/plan.js';
 import { StudyError, type Study, type StudyContext, type StudyObserver } from '../../../studies/types.js';
@@ -65,6 +71,7 @@ export async function runStudy(
   outDir: string,
   progress: Progress | JobProgress,
   output: Output,
+  beforeRun?: ExecuteOptions['beforeRun'],
 ): Promise<{ result: StudyResult; written: WrittenStudy }> {
   const runsDir = resolve(args['runs-dir'] ?? defaultRunsDir());
   const total = planRuns(study.runs(ctx), []).requests.length;
@@ -76,6 +83,7 @@ export async function runStudy(
       observer: progressObserver(job, output),
       threads: args.threads,
       sampleIntervalMs: args['sample-ms'],
+      beforeRun,
     });
   } finally {
     job.finish();
