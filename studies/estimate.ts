@@ -21,7 +21,7 @@ import { simulateSchedule } from '../src/sched/simulator.js';
 import { unitTimes } from '../src/metrics/unit-times.js';
 import type { LoadedRun } from '../src/core/records.js';
 import { resolveRunSpec } from '../approaches/resolve.js';
-import { median } from '../src/metrics/stats.js';
+import { mean, median } from '../src/metrics/stats.js';
 import { loadRun } from '../src/store/read.js';
 import { describeRequest } from './execute.js';
 import { planRuns, requestKey, scanStoredRuns } from './plan.js';
@@ -107,22 +107,14 @@ export function simulatedExecution(
   ).makespan;
 }
 
-const meanOf = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 /** The estimate of one request from the stored complete runs. */
 export function estimateRun(request: RunRequest, stored: readonly LoadedRun[]): Estimate {
-  const resolved = resolveRunSpec({
-    approach: request.approach,
-    workload: request.workload,
-    scale: request.scale,
-    seed: request.seed,
-    options: request.options,
-  });
+  const resolved = resolveRunSpec({ ...request });
   const complete = stored.filter((r) => r.summary.status === 'complete');
   const sameWorkload = complete.filter((r) => sameData(r, request, resolved.workloadOptions));
   const own = sameWorkload.filter((r) => r.info.approach === request.approach);
   const etlSources = own.length > 0 ? own : sameWorkload;
-  const etlSeconds = etlSources.length > 0 ? meanOf(etlSources.map((r) => r.summary.etlSeconds)) : null;
+  const etlSeconds = etlSources.length > 0 ? mean(etlSources.map((r) => r.summary.etlSeconds)) : null;
   const model = scheduleModel(request.approach);
   const { configs, epochs } = resolved.workload;
 
