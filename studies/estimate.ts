@@ -119,7 +119,9 @@ export function estimateRun(request: RunRequest, stored: readonly LoadedRun[]): 
   const { configs, epochs } = resolved.workload;
 
   if (!resolved.workload.search && configs.length > 0) {
-    const work = configWork(sameWorkload);
+    // The approach's own runs where there are some: approaches count a unit's wall time differently.
+    const workSources = own.length > 0 ? own : sameWorkload;
+    const work = configWork(workSources);
     if (work.size > 0) {
       const fallback = median([...work.values()]);
       const unknown = configs.filter((c) => !work.has(c.label)).length;
@@ -140,7 +142,8 @@ export function estimateRun(request: RunRequest, stored: readonly LoadedRun[]): 
       });
       const factor = factors.length > 0 ? median(factors) : 1;
       const notes = [
-        `${model} schedule simulated from the unit times of ${sameWorkload.length} stored ${request.workload}/${request.scale} run(s)`,
+        `${model} schedule simulated from the unit times of ${workSources.length} stored ` +
+          `${request.workload}/${request.scale} run(s)${own.length > 0 ? ' of the approach' : ''}`,
         factors.length > 0
           ? `x ${factor.toFixed(2)}, the approach's measured overhead over its simulated schedule (${factors.length} run(s))`
           : 'no stored run of the approach, so none of its own overhead is counted',
