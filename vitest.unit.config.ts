@@ -12,6 +12,9 @@ export default defineConfig({
       'test/approaches/model-recovery.test.ts',
       'test/studies/plan.test.ts',
       'test/studies/render.test.ts',
+      'test/studies/claims.test.ts',
+      'test/studies/estimate.test.ts',
+      'test/architecture/**/*.test.ts',
     ],
   },
 });

@@ -78,7 +78,8 @@ function modelStoreDir(ctx: CtqContext): string {
   if (ctx.options.modelStore) return ctx.options.modelStore;
   if (!ctx.topology.embedded) {
     throw new Error(
-      'ctq with models in files needs a directory every segment server can read and write: pass --option model-store=<shared path> (or --option models-in=db)',
+      'ctq with models in files needs a directory every segment server can read and write: ' +
+        'pass --option model-store=<shared path> (or --option models-in=db)',
     );
   }
   return sharedModelDir(ctx.runId);
@@ -213,7 +214,8 @@ class CtqRun {
     );
     if (!committed || committed.modelVersion !== version + 1) return false;
     this.ctx.log(
-      `config ${unit.config} on seg${unit.segment}: the sub-epoch committed before its statement failed; recorded, not trained again`,
+      `config ${unit.config} on seg${unit.segment}: the sub-epoch committed before its statement failed; recorded, ` +
+        `not trained again`,
     );
     this.model(unit.config).version = version + 1;
     this.ctx.epochs.unitDone(unit, committed);
@@ -353,7 +355,9 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
         ctx.emit({
           type: 'log',
           level: 'warn',
-          message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`,
+          message:
+            `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed ` +
+            `(attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`,
           at: Date.now(),
         }),
       onEpochComplete: (epoch) => run.validateAll(epoch),

@@ -43,8 +43,12 @@ export function directSources(ctx: RunContext, trainTable: string, validTable: s
 /** The direct reader needs every segment's data directory readable on this machine (beyond the engine workers). */
 export async function checkDirectAccess(topology: Topology): Promise<Problem[]> {
   return (await directReadProblems(topology)).map(({ instance, reason }) => ({
-    message: `direct access reads each segment's data files from this machine, and ${instance}'s cannot be read here: ${reason}`,
-    fix: 'use the embedded cluster (drop --db), or a layout whose segments run on this machine (docs/attach.md, "DA across hosts")',
+    message:
+      `direct access reads each segment's data files from this machine, and ${instance}'s cannot ` +
+      `be read here: ${reason}`,
+    fix:
+      'use the embedded cluster (drop --db), or a layout whose segments run on this machine (docs/attach.md, ' +
+      '"DA across hosts")',
   }));
 }
 

@@ -155,10 +155,12 @@ async function measureWorkload(
   const reference = measured[0];
   const rawSeconds = (m: Measured): number => m.examples / baseline / segments;
   output.result(
-    `\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} segments, ${threads} engine thread(s) per worker`,
+    `\n${workload.id}/${scale}: ${workload.configs.length} configs x ${workload.epochs} epochs on ${segments} ` +
+      `segments, ${threads} engine thread(s) per worker`,
   );
   output.result(
-    `raw engine loop: ${before.examplesPerSecond.toFixed(0)} examples/s before, ${after.examplesPerSecond.toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`,
+    `raw engine loop: ${before.examplesPerSecond.toFixed(0)} examples/s before, ` +
+      `${after.examplesPerSecond.toFixed(0)} after (spread ${(spread * 100).toFixed(1)}%)\n`,
   );
   output.result(
     formatTable(

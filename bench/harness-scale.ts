@@ -145,7 +145,8 @@ async function sampleCost(processes: number): Promise<number> {
 await runBench<Args>({
   name: 'bench/harness-scale.ts',
   describe:
-    'the harness own cost (event log, epoch book, scheduler, summary, sampler) at 64 segments x 256 configs x 10 epochs',
+    'the harness own cost (event log, epoch book, scheduler, summary, sampler) at 64 segments x 256 ' +
+    'configs x 10 epochs',
   options: (argv: Argv<object>) =>
     argv
       .option('segments', { type: 'number', default: 64 })
@@ -166,13 +167,16 @@ await runBench<Args>({
       const runWallMs = (units * args['unit-ms']) / args.segments + args.epochs * 5;
       const logBytes = statSync(join(folder.dir, 'events.jsonl')).size;
       console.log(
-        `${stream.events.length.toLocaleString()} events (${units.toLocaleString()} units), events.jsonl ${(logBytes / 1e6).toFixed(0)} MB`,
+        `${stream.events.length.toLocaleString()} events (${units.toLocaleString()} units), ` +
+          `events.jsonl ${(logBytes / 1e6).toFixed(0)} MB`,
       );
       console.log(
-        `event path (append + memory + epoch book + scheduler + driver): ${(stream.cpu / 1000).toFixed(2)} s CPU, ${(stream.wall / 1000).toFixed(2)} s wall`,
+        `event path (append + memory + epoch book + scheduler + driver): ${(stream.cpu / 1000).toFixed(2)} s ` +
+          `CPU, ${(stream.wall / 1000).toFixed(2)} s wall`,
       );
       console.log(
-        `the simulated run: ${(runWallMs / 1000).toFixed(0)} s of wall time at ${args['unit-ms']} ms per unit on ${args.segments} segments`,
+        `the simulated run: ${(runWallMs / 1000).toFixed(0)} s of wall time at ${args['unit-ms']} ms ` +
+          `per unit on ${args.segments} segments`,
       );
 
       const t0 = performance.now();
@@ -180,13 +184,15 @@ await runBench<Args>({
       const summary = summarize({ ...input, status: 'complete' });
       const summarizeMs = performance.now() - t0;
       console.log(
-        `summarize: ${(summarizeMs / 1000).toFixed(2)} s (${summary.epochSeconds.length} epochs, ${summary.metrics.length} metrics)`,
+        `summarize: ${(summarizeMs / 1000).toFixed(2)} s ` +
+          `(${summary.epochSeconds.length} epochs, ${summary.metrics.length} metrics)`,
       );
       const t1 = performance.now();
       const loaded = await loadRun(folder.dir);
       const loadMs = performance.now() - t1;
       console.log(
-        `loadRun (read back, schema-checked, summary derived): ${(loadMs / 1000).toFixed(2)} s (${loaded.events.length.toLocaleString()} events)`,
+        `loadRun (read back, schema-checked, summary derived): ${(loadMs / 1000).toFixed(2)} s ` +
+          `(${loaded.events.length.toLocaleString()} events)`,
       );
 
       const processes = args.segments * 3;

@@ -131,7 +131,8 @@ async function freshRuns(
     });
     runs[approach] = await loadRun(runDir, { requireSummary: true });
     console.log(
-      `done in ${((Date.now() - started) / 1000).toFixed(1)} s (execution ${runs[approach].summary.executionSeconds.toFixed(1)} s): ${relative(process.cwd(), runDir)}`,
+      `done in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+        `(execution ${runs[approach].summary.executionSeconds.toFixed(1)} s): ${relative(process.cwd(), runDir)}`,
     );
   }
   return runs;
@@ -140,7 +141,10 @@ async function freshRuns(
 const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0);
 const mean = (xs: readonly number[]): number => sum(xs) / xs.length;
 
-/** Wall seconds of the execution phase during which some engine was importing (a one-time cost the model leaves out). */
+/**
+ * Wall seconds of the execution phase during which some engine was importing (a one-time cost the model leaves
+ * out).
+ */
 function engineImportSeconds(run: LoadedRun): number {
   const windows = phaseIntervals(run.events, 'execution', lastEventTime(run.events));
   const clipped = run.events.flatMap((e) =>
@@ -183,7 +187,8 @@ async function main(args: Args): Promise<void> {
       );
   } else {
     console.log(
-      `bench/hetero: scale ${scale}, p ${p}, ${segments} segments, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`,
+      `bench/hetero: scale ${scale}, p ${p}, ${segments} segments, ` +
+        `cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`,
     );
     runs = await freshRuns(outDir, { scale, p, segments, seed });
   }
@@ -252,8 +257,12 @@ async function main(args: Args): Promise<void> {
   const prop2Nominal = proposition2(p, 1, SLOW_REPEAT);
 
   console.log('');
+  const measureMeaning =
+    measure === 'busy'
+      ? "union of the unit's train/data/model-hop spans"
+      : "first start to last end of the unit's train/data/model-hop spans";
   console.log(
-    `Measured per-sub-epoch unit times (${measure}: ${measure === 'busy' ? "union of the unit's train/data/model-hop spans" : "first start to last end of the unit's train/data/model-hop spans"}; engine import and validation excluded)`,
+    `Measured per-sub-epoch unit times (${measure}: ${measureMeaning}; engine import and validation excluded)`,
   );
   console.log(
     formatTable(
@@ -278,18 +287,19 @@ async function main(args: Args): Promise<void> {
   for (const approach of APPROACHES) {
     if (W >= 2 && concurrency[approach] < 1.2) {
       console.log(
-        `WARNING: ${approach}'s units ran one after another (${f2(concurrency[approach])} at once on ${W} segments): its training did not run on the ` +
-          "segments in parallel (for udaf: the batch statement's aggregate was not pushed down; EXPLAIN the batch statement). Its measured time is not that of the approach as designed.",
+        `WARNING: ${approach}'s units ran one after another (${f2(concurrency[approach])} at once on ${W} segments): ` +
+          "its training did not run on the segments in parallel (for udaf: the batch statement's aggregate was not " +
+          'pushed down; EXPLAIN the batch statement). Its measured time is not that of the approach as designed.',
       );
     }
   }
   console.log('');
-  console.log(
-    `Per config (pooled): ${paramsOf.pooled.configs.map((c) => `#${c.config} ${c.kind} ${ms(c.meanMs)} ms`).join(', ')}`,
-  );
+  const perConfig = paramsOf.pooled.configs.map((c) => `#${c.config} ${c.kind} ${ms(c.meanMs)} ms`).join(', ');
+  console.log(`Per config (pooled): ${perConfig}`);
   console.log('');
   console.log(
-    `Speedup of async (ctq) over sync (udaf) MOP, T_udaf / T_ctq: M = ${M} configs (${mix}; f fast, S slow), W = ${W} segments, ${epochs} epochs, p option ${p}`,
+    `Speedup of async (ctq) over sync (udaf) MOP, T_udaf / T_ctq: M = ${M} configs (${mix}; f fast, ` +
+      `S slow), W = ${W} segments, ${epochs} epochs, p option ${p}`,
   );
   const rows: (string | number)[][] = [
     [
@@ -300,7 +310,8 @@ async function main(args: Args): Promise<void> {
     [
       'measured: execution time less engine import',
       f2(lessImport.udaf / lessImport.ctq),
-      `udaf ${lessImport.udaf.toFixed(1)} s / ctq ${lessImport.ctq.toFixed(1)} s (import ${engineImport.udaf.toFixed(1)} s / ${engineImport.ctq.toFixed(1)} s wall)`,
+      `udaf ${lessImport.udaf.toFixed(1)} s / ctq ${lessImport.ctq.toFixed(1)} s ` +
+        `(import ${engineImport.udaf.toFixed(1)} s / ${engineImport.ctq.toFixed(1)} s wall)`,
     ],
     [
       'measured: sum of epoch times',
@@ -332,11 +343,12 @@ async function main(args: Args): Promise<void> {
   console.log(formatTable(['source', 'speedup', 'detail'], rows));
   console.log('');
   console.log(
-    `Notes: Proposition 1 assumes M >> W; with M = ${M} the async epoch has a tail (a segment's last unvisited configs are busy ` +
-      `elsewhere) and the Bernoulli draw of ${M} configs rarely matches p, so the simulator at the run's M (first simulator row) is ` +
-      'the like-for-like comparison. Measured times also include what the simulator does not model: importing the engine in each ' +
-      'backend (once; the second measured row takes it out), per-statement overheads (udaf: a hop and a train statement per batch), ' +
-      `validation. ${availableParallelism()} cores here, shared with other work: the measured times are noisy.`,
+    `Notes: Proposition 1 assumes M >> W; with M = ${M} the async epoch has a tail (a segment's last unvisited ` +
+      `configs are busy elsewhere) and the Bernoulli draw of ${M} configs rarely matches p, so the simulator at ` +
+      "the run's M (first simulator row) is the like-for-like comparison. Measured times also include what the " +
+      'simulator does not model: importing the engine in each backend (once; the second measured row takes it ' +
+      'out), per-statement overheads (udaf: a hop and a train statement per batch), validation. ' +
+      `${availableParallelism()} cores here, shared with other work: the measured times are noisy.`,
   );
 
   // The claim of Figure 11A as studies/claims.ts tests it: the measured speedup follows Proposition 1.
@@ -408,7 +420,8 @@ async function main(args: Args): Promise<void> {
 await runBench<Args>({
   name: 'bench/hetero.ts',
   describe:
-    'udaf (sync MOP) vs ctq (async MOP) on the hetero workload: measured speedup beside the simulator and Propositions 1-2 (Figure 11A)',
+    'udaf (sync MOP) vs ctq (async MOP) on the hetero workload: measured speedup beside the simulator and ' +
+    'Propositions 1-2 (Figure 11A)',
   options: (argv) =>
     argv
       .option('scale', { type: 'string', default: 'tiny', choices: [...SCALES], describe: 'workload scale' })

@@ -136,7 +136,8 @@ async function main({ reps, seconds }: Args): Promise<void> {
       const med = median(times[mode]);
       const ratio = med / base;
       console.log(
-        `  ${mode.padEnd(6)} median ${med.toFixed(1)} ms  ratio ${ratio.toFixed(4)} (${((ratio - 1) * 100).toFixed(2)}%)  runs: ${times[mode].map((t) => t.toFixed(0)).join(' ')}`,
+        `  ${mode.padEnd(6)} median ${med.toFixed(1)} ms  ratio ${ratio.toFixed(4)} ` +
+          `(${((ratio - 1) * 100).toFixed(2)}%)  runs: ${times[mode].map((t) => t.toFixed(0)).join(' ')}`,
       );
     }
     const r1 = median(times['1 Hz']) / base;

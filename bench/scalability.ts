@@ -132,7 +132,8 @@ async function freshResults(
         const loaded = await loadRun(runDir);
         results.push(resultOf(approach, segments, runDir, summary, unitConcurrency(unitTimes(loaded.events))));
         console.log(
-          `execution ${summary.executionSeconds.toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s in all): ${relative(process.cwd(), runDir)}`,
+          `execution ${summary.executionSeconds.toFixed(1)} s ` +
+            `(${((Date.now() - t0) / 1000).toFixed(1)} s in all): ${relative(process.cwd(), runDir)}`,
         );
       } catch (error) {
         const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
@@ -187,14 +188,16 @@ async function main(args: Args): Promise<void> {
     approaches = [...new Set(results.map((r) => r.approach))].filter((a) => !approachesGiven || approaches.includes(a));
     if (approaches.length === 0)
       throw new Error(
-        `--approaches: none of ${args.approaches} among the stored runs (${[...new Set(results.map((r) => r.approach))].join(', ')})`,
+        `--approaches: none of ${args.approaches} among the stored runs ` +
+          `(${[...new Set(results.map((r) => r.approach))].join(', ')})`,
       );
     segmentCounts = [...new Set(results.map((r) => r.segments))].sort((a, b) => a - b);
     console.log(`bench/scalability: ${results.length} stored runs from ${relative(process.cwd(), from)}`);
   } else {
     console.log(
-      `bench/scalability: ${approaches.join(', ')} on ${segmentCounts.join(', ')} segments, scale ${scale}, dataset ${options.dataset}, ` +
-        `${threads ?? 'cores / segments'} engine thread(s) per segment, cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`,
+      `bench/scalability: ${approaches.join(', ')} on ${segmentCounts.join(', ')} segments, scale ${scale}, ` +
+        `dataset ${options.dataset}, ${threads ?? 'cores / segments'} engine thread(s) per segment, ` +
+        `cluster home ${benchHome()}, runs in ${relative(process.cwd(), outDir)}`,
     );
     results = await freshResults(outDir, approaches, segmentCounts, { scale, seed, options, threads });
   }
@@ -272,18 +275,28 @@ async function main(args: Args): Promise<void> {
   console.log(
     `Note: this machine has ${cores} core(s), shared with other work. ` +
       (over.length > 0
-        ? `With ${over.join(', ')} segments the segments ask for more cores than there are, so they take turns: expect sublinear speedup ` +
-          `and machine time that grows with the cluster size beyond ${Math.floor(cores / (threads ?? 1))} segment(s). That is the machine, not the approach; `
+        ? `With ${over.join(', ')} segments the segments ask for more cores than there are, so they take turns: ` +
+          `expect sublinear speedup and machine time that grows with the cluster ` +
+          `size beyond ${Math.floor(cores / (threads ?? 1))} segment(s). That is the machine, not the approach; `
         : '') +
-      `the paper's Figure 10 had one GPU per worker. At scale ${scale} fixed costs (engine import, statements, validation) weigh more than at paper scale.`,
+      `the paper's Figure 10 had one GPU per worker. At scale ${scale} fixed costs (engine import, statements, ` +
+      `validation) weigh more than at paper scale.`,
   );
 
   const jsonPath = join(outDir, 'scalability.json');
-  if (!from)
-    writeFileSync(
-      jsonPath,
-      `${JSON.stringify({ scale, dataset: options.dataset, seed, threads: threads ?? 'auto', cores, approaches, segments: segmentCounts, results }, null, 2)}\n`,
-    );
+  if (!from) {
+    const numbers = {
+      scale,
+      dataset: options.dataset,
+      seed,
+      threads: threads ?? 'auto',
+      cores,
+      approaches,
+      segments: segmentCounts,
+      results,
+    };
+    writeFileSync(jsonPath, `${JSON.stringify(numbers, null, 2)}\n`);
+  }
   console.log(`\nAll numbers: ${relative(process.cwd(), jsonPath)}`);
 }
 
@@ -294,7 +307,9 @@ await runBench<Args>({
     argv
       .option('approaches', {
         type: 'string',
-        describe: `comma-separated approaches (default ${DEFAULT_APPROACHES.join(',')}); with --from, which of the stored ones to show (default all)`,
+        describe:
+          `comma-separated approaches (default ${DEFAULT_APPROACHES.join(',')}); with --from, ` +
+          `which of the stored ones to show (default all)`,
       })
       .option('segments', {
         type: 'string',
@@ -317,7 +332,8 @@ await runBench<Args>({
       .option('from', {
         type: 'string',
         describe:
-          'a folder of stored scalability runs (runs/scalability-<time>): the tables from them, no new runs (scale and threads from its scalability.json)',
+          'a folder of stored scalability runs (runs/scalability-<time>): the tables from them, no new runs ' +
+          '(scale and threads from its scalability.json)',
       }) as Argv<Args>,
   main,
 });

@@ -2,8 +2,8 @@
 // run on one segment; (B-D) per-component machine time (summed over the segments) relative to one
 // segment, 1 = perfectly scalable. Machine time of a run = its breakdown (seconds per segment,
 // averaged over segments) x segments, summed over epochs; D is model transmission + approach
-// specific, as the paper groups them (its "other components"). Runs of one cell (repeats) are points of their own, drawn as
-// mean and standard deviation. Pure: loaded runs in, figures and Markdown out.
+// specific, as the paper groups them (its "other components"). Runs of one cell (repeats) are points of
+// their own, drawn as mean and standard deviation. Pure: loaded runs in, figures and Markdown out.
 import type { TopLevelSpec } from 'vega-lite';
 import type { LoadedRun } from '../src/core/records.js';
 import { byApproach, mean } from './common.js';

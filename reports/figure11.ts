@@ -143,16 +143,19 @@ export function figure11Markdown(points: readonly HeteroPoint[], caption: string
   const lines = [
     `# Figure 11A: async (CTQ) over sync (UDAF) MOP on heterogeneous configs (${caption})`,
     '',
-    '| p | seed | measured T_UDAF/T_CTQ | simulator (measured times) | Proposition 1 | l_s (ms) | l_m (ms) | p observed | segments | configs |',
+    '| p | seed | measured T_UDAF/T_CTQ | simulator (measured times) | Proposition 1 | l_s (ms) | l_m (ms) ' +
+      '| p observed | segments | configs |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...points.map(
       (pt) =>
-        `| ${pt.p} | ${pt.seed} | ${f(pt.measured)} | ${f(pt.simulated)} | ${f(pt.proposition1)} | ${pt.ls.toFixed(0)} | ${pt.lm.toFixed(0)} | ` +
+        `| ${pt.p} | ${pt.seed} | ${f(pt.measured)} | ${f(pt.simulated)} | ${f(pt.proposition1)} ` +
+        `| ${pt.ls.toFixed(0)} | ${pt.lm.toFixed(0)} | ` +
         `${f(pt.pObserved)} | ${pt.segments} | ${pt.configs} |`,
     ),
     '',
-    "Proposition 1 assumes M >> W; with few configs the simulator on the runs' configs is the like-for-like comparison. " +
-      'Measured times also hold what the simulator does not model (engine import, per-statement overheads, validation).',
+    "Proposition 1 assumes M >> W; with few configs the simulator on the runs' configs is the like-for-like " +
+      'comparison. Measured times also hold what the simulator does not model (engine import, ' +
+      'per-statement overheads, validation).',
   ];
   return `${lines.join('\n')}\n`;
 }

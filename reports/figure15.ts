@@ -34,7 +34,10 @@ export interface ModelSizePoint {
   approach: string;
   runId: string;
   seed: number;
-  /** Checkpoint bytes (weights and optimizer state) as the run recorded them (model-hop spans); null when no span says. */
+  /**
+   * Checkpoint bytes (weights and optimizer state) as the run recorded them (model-hop spans); null when no span
+   * says.
+   */
   modelBytes: number | null;
   /** Per-epoch machine seconds per worker (the run's breakdown, mean over epochs). */
   trainValid: number;
@@ -116,7 +119,8 @@ export function figure15(points: readonly ModelSizePoint[], caption: string): Fi
   const cells = points.map((p) => `${p.approachId}/${p.size}`);
   const repeated = new Set(cells).size < cells.length;
   // Axis labels in lines (one line would overlap its neighbours at a column's width).
-  const labelExpr = `split(${JSON.stringify(Object.fromEntries([...labels].map(([k, v]) => [k, v.join('\n')])))}[datum.value] || datum.value, '\\n')`;
+  const labelLines = JSON.stringify(Object.fromEntries([...labels].map(([k, v]) => [k, v.join('\n')])));
+  const labelExpr = `split(${labelLines}[datum.value] || datum.value, '\\n')`;
   return (Object.keys(PANELS) as (keyof typeof PANELS)[]).map((field) => {
     const { letter, what } = PANELS[field];
     const heading = `Figure ${letter}: ${what}`;
@@ -163,8 +167,8 @@ export function figure15Markdown(points: readonly ModelSizePoint[], caption: str
     `# Figure 15: per-epoch machine time against model size, UDAF vs CTQ (${caption})`,
     '',
     'Seconds per epoch per worker: each run the mean over its epochs of its breakdown (as Figure 9B/C), then the ' +
-      "mean over the n runs. Model MB: each model's checkpoint (weights and optimizer state, as the engine serializes " +
-      'it) as the runs recorded it (the bytes of their model-hop spans).',
+      "mean over the n runs. Model MB: each model's checkpoint (weights and optimizer state, " +
+      'as the engine serializes it) as the runs recorded it (the bytes of their model-hop spans).',
     '',
     '| size | model | model MB | approach | train+valid s/epoch | model transmission s/epoch | n |',
     '|---|---|---:|---|---:|---:|---:|',

@@ -134,7 +134,8 @@ export function ganttFigure(run: LoadedRun): Figure {
       text: title,
       subtitle: [
         run.info.runId,
-        `${run.info.scale} scale, ${run.info.segments} segment${run.info.segments === 1 ? '' : 's'}; dashed: epoch ends`,
+        `${run.info.scale} scale, ${run.info.segments} segment${run.info.segments === 1 ? '' : 's'}; ` +
+          `dashed: epoch ends`,
       ],
     },
     width: PLOT_WIDTH,

@@ -57,9 +57,18 @@ function runsTable(runs: readonly LoadedRun[]): string {
         ? 'complete'
         : `<strong class="incomplete">incomplete</strong>${r.summarySource === 'derived' ? ' (no summary.json)' : ''}`;
     const env = r.info.environment;
-    return `<tr><td>${escapeHtml(r.info.runId)}</td><td>${escapeHtml(r.info.approach)}</td><td>${escapeHtml(r.info.workload)}</td><td>${escapeHtml(r.info.scale)}</td><td>${r.info.segments}</td><td>${status}</td><td>${escapeHtml(r.info.startedAt)}</td><td>${escapeHtml(s.finishedAt ?? '-')}</td><td>${escapeHtml(formatDuration(s.executionSeconds))}</td><td>${escapeHtml(env.gitSha.slice(0, 10))}${env.gitDirty ? ' (dirty)' : ''}</td></tr>`;
+    return (
+      `<tr><td>${escapeHtml(r.info.runId)}</td><td>${escapeHtml(r.info.approach)}</td>` +
+      `<td>${escapeHtml(r.info.workload)}</td><td>${escapeHtml(r.info.scale)}</td><td>${r.info.segments}</td>` +
+      `<td>${status}</td><td>${escapeHtml(r.info.startedAt)}</td><td>${escapeHtml(s.finishedAt ?? '-')}</td>` +
+      `<td>${escapeHtml(formatDuration(s.executionSeconds))}</td>` +
+      `<td>${escapeHtml(env.gitSha.slice(0, 10))}${env.gitDirty ? ' (dirty)' : ''}</td></tr>`
+    );
   });
-  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return (
+    `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table>`
+  );
 }
 
 interface HtmlRow {
@@ -111,11 +120,14 @@ function breakdownHtml(sections: readonly BreakdownSection[]): string {
 }
 
 /** What every page bench writes shares: fonts, headings, tables that scroll when wide, narrow screens. */
-export const BASE_STYLE = `
+export const BASE_STYLE =
+  `
 body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { font-size: 1.05em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; } ` +
+  `h3 { font-size: 1.05em; }
 /* Wide tables (Table 6 has 17 columns) scroll inside the page instead of running off it. */
-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; display: block; overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; display: block; ` +
+  `overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; white-space: nowrap; }
 @media (max-width: 480px) { body { margin: 0.5em; } }
 `;
@@ -150,10 +162,14 @@ export function renderHtml(report: HtmlReport): string {
   const figures = report.figures
     .map(
       (f, i) =>
-        `<figure id="${escapeHtml(f.name)}"><figcaption>${escapeHtml(f.title)} — <code>${escapeHtml(f.name)}.svg</code>, <code>.png</code>, <code>.vl.json</code></figcaption>\n${scopeSvgIds(f.svg, `f${i}`)}\n</figure>`,
+        `<figure id="${escapeHtml(f.name)}"><figcaption>${escapeHtml(f.title)} — ` +
+        `<code>${escapeHtml(f.name)}.svg</code>, <code>.png</code>, ` +
+        `<code>.vl.json</code></figcaption>\n${scopeSvgIds(f.svg, `f${i}`)}\n</figure>`,
     )
     .join('\n');
   const incomplete = report.runs.filter((r) => r.summary.status !== 'complete').length;
+  const runCount = `${report.runs.length} run${report.runs.length === 1 ? '' : 's'}`;
+  const incompleteNote = incomplete > 0 ? `, <strong class="incomplete">${incomplete} incomplete</strong>` : '';
   const warnings =
     report.warnings.length > 0
       ? `<ul class="warnings">${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
@@ -162,7 +178,7 @@ export function renderHtml(report: HtmlReport): string {
     report.title,
     STYLE,
     `<h1>${escapeHtml(report.title)}</h1>
-<p>Generated ${escapeHtml(report.generatedAt)} from ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}${incomplete > 0 ? `, <strong class="incomplete">${incomplete} incomplete</strong>` : ''}.</p>
+<p>Generated ${escapeHtml(report.generatedAt)} from ${runCount}${incompleteNote}.</p>
 ${warnings}
 <h2>Runs</h2>
 ${runsTable(report.runs)}

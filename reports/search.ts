@@ -271,8 +271,10 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
           ? 'n/a'
           : `${formatBytes(row.diskReadPerWorkerBytes)} / ${formatBytes(row.diskWritePerWorkerBytes)}`;
       lines.push(
-        `| ${row.approach} | ${cell(row.gpuUtilPct, formatPercent, 'N/A (no GPU)')} | ${cell(row.gpuMemPct, formatPercent, 'N/A (no GPU)')} | ` +
-          `${cell(row.cpuPct, formatPercent)} | ${cell(row.dramPct, formatPercent)} | ${formatBytes(row.networkBytes)} | ${disk} |`,
+        `| ${row.approach} | ${cell(row.gpuUtilPct, formatPercent, 'N/A (no GPU)')} ` +
+          `| ${cell(row.gpuMemPct, formatPercent, 'N/A (no GPU)')} | ` +
+          `${cell(row.cpuPct, formatPercent)} | ${cell(row.dramPct, formatPercent)} ` +
+          `| ${formatBytes(row.networkBytes)} | ${disk} |`,
       );
     }
     for (const [approach, all] of rowsByLabel(group)) {
@@ -287,7 +289,8 @@ export function searchMarkdown(runs: readonly LoadedRun[]): string {
       );
       for (const r of rungs) {
         lines.push(
-          `| ${r.rung} | ${r.epochs} | ${r.configs} | ${r.promoted.join(', ') || '-'} | ${r.stopped.join(', ') || '-'} | ` +
+          `| ${r.rung} | ${r.epochs} | ${r.configs} | ${r.promoted.join(', ') || '-'} ` +
+            `| ${r.stopped.join(', ') || '-'} | ` +
             `${cell(r.bestLoss, (v) => v.toFixed(4))} |`,
         );
       }

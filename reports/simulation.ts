@@ -148,7 +148,8 @@ export function speedupMarkdown<P extends SimulationPoint>(
         .filter((p) => panelOf(p) === panel)
         .map(
           (p) =>
-            `| ${p.workers} | ${f(p.speedup)} | ${f(p.prop1)} | ${f(p.prop2)} | ${f(p.syncMakespan)} | ${f(p.asyncMakespan)} |`,
+            `| ${p.workers} | ${f(p.speedup)} | ${f(p.prop1)} | ${f(p.prop2)} | ${f(p.syncMakespan)} ` +
+            `| ${f(p.asyncMakespan)} |`,
         ),
       '',
     );

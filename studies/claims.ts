@@ -96,7 +96,9 @@ const maConverges: Claim = {
   id: 'ma-converges-slower',
   claim: 'MA converges slower than the MOP approaches, which all reach the same optima (ImageNet)',
   source: { artifact: 'Figure 9A', section: '5.1' },
-  test: "MADlib MA's mean validation loss at the last epoch is above every MOP approach's (UDAF, CTQ, DA-Cerebro, Cerebro-Spark)",
+  test:
+    "MADlib MA's mean validation loss at the last epoch is above every MOP approach's (UDAF, CTQ, DA-Cerebro, " +
+    'Cerebro-Spark)',
   studies: ['table6-fig9'],
   evaluate(runs) {
     const all = complete(runs('table6-fig9'));
@@ -127,7 +129,9 @@ const executionOrder: Claim = {
   id: 'execution-order',
   claim: 'DA-Cerebro and Cerebro-Spark are close and fastest; CTQ is no slower than UDAF (DA ~ Export < CTQ <= UDAF)',
   source: TABLE6_SOURCE,
-  test: `on each workload: DA and Export within ${CLOSE}x of each other, both faster than CTQ and UDAF, CTQ <= UDAF x 1.05`,
+  test:
+    `on each workload: DA and Export within ${CLOSE}x of each other, both faster than CTQ and UDAF, ` +
+    `CTQ <= UDAF x 1.05`,
   studies: ['table6-fig9'],
   evaluate(runs) {
     const all = complete(runs('table6-fig9'));
@@ -169,7 +173,8 @@ const executionOrder: Claim = {
         failures.push(`${workload}: DA and Export differ by ${round(Math.max(da, ex) / Math.min(da, ex))}x`);
       if (Math.max(da, ex) >= Math.min(ctq, udaf))
         failures.push(
-          `${workload}: the slower of DA/Export (${round(Math.max(da, ex))} s) is not faster than the faster of CTQ/UDAF (${round(Math.min(ctq, udaf))} s)`,
+          `${workload}: the slower of DA/Export (${round(Math.max(da, ex))} s) is not faster than the faster ` +
+            `of CTQ/UDAF (${round(Math.min(ctq, udaf))} s)`,
         );
       if (ctq > udaf * 1.05) failures.push(`${workload}: CTQ is ${round(ctq / udaf)}x UDAF`);
     }
@@ -188,7 +193,9 @@ const ddpBytes: Claim = {
   id: 'ddp-network',
   claim: 'PytorchDDP and DA-PytorchDDP move orders of magnitude more bytes over the network than the MOP approaches',
   source: TABLE6_SOURCE,
-  test: `the lower of the two DDP approaches' execution-phase network bytes is >= ${ORDERS}x the highest MOP approach's (per workload)`,
+  test:
+    `the lower of the two DDP approaches' execution-phase network bytes is >= ${ORDERS}x the highest MOP ` +
+    `approach's (per workload)`,
   studies: ['table6-fig9'],
   evaluate(runs) {
     const all = complete(runs('table6-fig9'));
@@ -228,7 +235,9 @@ const heteroProposition: Claim = {
   id: 'hetero-proposition1',
   claim: "CTQ's speedup over UDAF on heterogeneous configs follows Proposition 1 (and the simulator)",
   source: { artifact: 'Figure 11A', section: '5.2.2' },
-  test: `for every p, the mean measured T_UDAF / T_CTQ is within ${PROPOSITION1_TOLERANCE * 100}% of Proposition 1 computed from the runs' own l_s, l_m, p`,
+  test:
+    `for every p, the mean measured T_UDAF / T_CTQ is within ${PROPOSITION1_TOLERANCE * 100}% of Proposition 1 ` +
+    `computed from the runs' own l_s, l_m, p`,
   studies: ['fig11'],
   evaluate(runs, ctx) {
     const { points } = fig11Points(runs('fig11'), ctx);
@@ -267,7 +276,9 @@ const hopCost: Claim = {
   id: 'hop-cost-model-size',
   claim: "UDAF's model transmission grows with the model size; CTQ's is far less sensitive to it",
   source: { artifact: 'Figure 15', section: '5.2.3, appendix C' },
-  test: "from the smallest to the largest model, UDAF's per-epoch model transmission grows, and by more seconds than CTQ's",
+  test:
+    "from the smallest to the largest model, UDAF's per-epoch model transmission grows, " +
+    "and by more seconds than CTQ's",
   studies: ['fig15'],
   evaluate(runs) {
     const all = complete(runs('fig15'));
@@ -320,7 +331,9 @@ const strongScaling: Claim = {
   id: 'strong-scaling',
   claim: 'every MOP approach scales close to linearly from 1 to 8 workers',
   source: { artifact: 'Figure 10A', section: '5.2.1' },
-  test: `each approach's speedup from 1 segment to the most is >= ${NEAR_LINEAR} x the segment ratio; measurable only where the machine has a core per segment`,
+  test:
+    `each approach's speedup from 1 segment to the most is >= ${NEAR_LINEAR} x the segment ratio; ` +
+    `measurable only where the machine has a core per segment`,
   studies: ['fig10'],
   evaluate(runs) {
     const all = complete(runs('fig10'));
@@ -353,7 +366,8 @@ const strongScaling: Claim = {
     const cores = Math.min(...all.map((r) => coresOf(r)));
     if (cores < most) {
       return notMeasurable(
-        `the machine has ${cores} core${cores === 1 ? '' : 's'} for ${most} segments: beyond ${cores} segments the workers share cores, so strong scaling cannot show here (numbers shown for the record)`,
+        `the machine has ${cores} core${cores === 1 ? '' : 's'} for ${most} segments: beyond ${cores} segments the ` +
+          `workers share cores, so strong scaling cannot show here (numbers shown for the record)`,
         numbers,
       );
     }
@@ -382,9 +396,12 @@ const BLOWUP_TOLERANCE = 0.15;
 const storageBlowup: Claim = {
   id: 'storage-blowup',
   claim:
-    'storage blowup: Cerebro-Spark and PytorchDDP 2x, UDAF, CTQ and DA none (1x), Hyperopt-Spark one replica per worker',
+    'storage blowup: Cerebro-Spark and PytorchDDP 2x, UDAF, CTQ and DA none (1x), ' +
+    'Hyperopt-Spark one replica per worker',
   source: TABLE3_SOURCE,
-  test: `each approach's logical blowup ((data + copies) / data) within ${BLOWUP_TOLERANCE * 100}% of the paper's; task-parallel expects 1 + segments (the paper: 9x on 8 workers)`,
+  test:
+    `each approach's logical blowup ((data + copies) / data) within ${BLOWUP_TOLERANCE * 100}% of the paper's; ` +
+    `task-parallel expects 1 + segments (the paper: 9x on 8 workers)`,
   studies: ['table6-fig9', 'table2-table3', 'fig12-table7'],
   evaluate(runs) {
     const all = complete([...runs('table6-fig9'), ...runs('table2-table3'), ...runs('fig12-table7')]);
@@ -417,7 +434,9 @@ const searchQuality: Claim = {
   id: 'search-quality',
   claim: 'with a TPE search, every approach reaches about the same best validation error',
   source: FIG12_SOURCE,
-  test: `the best validation errors of the approaches that ran the search are within ${SEARCH_MARGIN} of each other (the paper: 0.31-0.33)`,
+  test:
+    `the best validation errors of the approaches that ran the search are within ${SEARCH_MARGIN} of each other ` +
+    `(the paper: 0.31-0.33)`,
   studies: ['fig12-table7'],
   evaluate(runs) {
     const searches = complete(runs('fig12-table7')).filter(isSearchRun);
@@ -493,7 +512,8 @@ export function claimsMarkdown(results: readonly ClaimResult[], caption: string)
     '|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${cell(r.claim)} | ${cell(`${r.source.artifact} (section ${r.source.section})`)} | **${r.verdict}** | ${cell(r.why)} |`,
+        `| ${cell(r.claim)} | ${cell(`${r.source.artifact} (section ${r.source.section})`)} | **${r.verdict}** ` +
+        `| ${cell(r.why)} |`,
     ),
     '',
   ];

@@ -145,7 +145,8 @@ export function estimateRun(request: RunRequest, stored: readonly LoadedRun[]): 
         `${model} schedule simulated from the unit times of ${workSources.length} stored ` +
           `${request.workload}/${request.scale} run(s)${own.length > 0 ? ' of the approach' : ''}`,
         factors.length > 0
-          ? `x ${factor.toFixed(2)}, the approach's measured overhead over its simulated schedule (${factors.length} run(s))`
+          ? `x ${factor.toFixed(2)}, the approach's measured overhead over its simulated schedule ` +
+            `(${factors.length} run(s))`
           : 'no stored run of the approach, so none of its own overhead is counted',
         ...(unknown > 0
           ? [`${unknown} of ${configs.length} configs never ran here: the median config's work is used`]
@@ -164,14 +165,18 @@ export function estimateRun(request: RunRequest, stored: readonly LoadedRun[]): 
       method: 'scaled',
       etlSeconds,
       executionSeconds: (machine / request.segments) * (epochs / nearest.info.epochs),
-      basis: `machine time of stored run ${nearest.info.runId} (${nearest.info.segments} segments) spread over ${request.segments}`,
+      basis:
+        `machine time of stored run ${nearest.info.runId} (${nearest.info.segments} segments) ` +
+        `spread over ${request.segments}`,
     };
   }
   return {
     method: 'none',
     etlSeconds,
     executionSeconds: null,
-    basis: `nothing comparable stored: run ${request.workload} at ${request.scale} scale once (any approach${resolved.workload.search ? `; a search needs ${request.approach} itself` : ''}) to calibrate`,
+    basis:
+      `nothing comparable stored: run ${request.workload} at ${request.scale} scale once ` +
+      `(any approach${resolved.workload.search ? `; a search needs ${request.approach} itself` : ''}) to calibrate`,
   };
 }
 
@@ -248,9 +253,11 @@ const seconds = (s: number | null): string =>
 
 /** What paper scale takes beyond this machine (the plan prints it for --scale paper). */
 export const PAPER_SCALE_NOTE =
-  'Paper scale needs the real datasets (ImageNet 250 GB, Criteo 400 GB: `bench data load --workload <w> --scale paper --source <files>`) ' +
-  'and the models of Table 5 at full size: the paper ran it on 8 nodes with a P100 each and 10 Gbps (Table 6: 42-78 hours of execution per ' +
-  'approach on ImageNet). On one machine the estimates below are lower bounds at best: they extrapolate from runs with smaller models.';
+  'Paper scale needs the real datasets (ImageNet 250 GB, Criteo 400 GB: ' +
+  '`bench data load --workload <w> --scale paper --source <files>`) and the models of Table 5 at full size: ' +
+  'the paper ran it on 8 nodes with a P100 each and 10 Gbps (Table 6: 42-78 hours of execution per approach ' +
+  'on ImageNet). On one machine the estimates below are lower bounds at best: they extrapolate from runs with ' +
+  'smaller models.';
 
 export function planMarkdown(
   plan: { runs: PlannedRun[]; refused: { study: string; reason: string }[] },
@@ -266,7 +273,8 @@ export function planMarkdown(
     '',
     `${plan.runs.length} requests: ${plan.runs.length - missing.length} stored, ${missing.length} to run` +
       (missing.length > 0
-        ? `; estimated ${seconds(total((e) => e.executionSeconds))} of execution and ${seconds(total((e) => e.etlSeconds))} of ETL` +
+        ? `; estimated ${seconds(total((e) => e.executionSeconds))} of execution ` +
+          `and ${seconds(total((e) => e.etlSeconds))} of ETL` +
           (unestimated > 0 ? ` for the runs with an estimate, plus ${unestimated} without one` : '')
         : '') +
       '.',
@@ -279,7 +287,9 @@ export function planMarkdown(
   for (const r of plan.runs) {
     const e = r.estimate;
     lines.push(
-      `| ${r.study} | ${describeRequest(r.request)} | ${r.stored ? 'stored' : 'to run'} | ${e ? seconds(e.etlSeconds) : ''} | ${e ? seconds(e.executionSeconds) : ''} | ${e ? `${e.method}: ${e.basis}` : ''} |`,
+      `| ${r.study} | ${describeRequest(r.request)} | ${r.stored ? 'stored' : 'to run'} ` +
+        `| ${e ? seconds(e.etlSeconds) : ''} | ${e ? seconds(e.executionSeconds) : ''} ` +
+        `| ${e ? `${e.method}: ${e.basis}` : ''} |`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -303,13 +313,16 @@ export function estimateChecksMarkdown(checks: readonly EstimateCheck[]): string
   const lines = [
     '# Estimates beside measured',
     '',
-    `Execution time estimated before each run (from the runs stored at that moment) against what it measured: median |error| ${(median(errors) * 100).toFixed(0)}%, worst ${(Math.max(...errors) * 100).toFixed(0)}%, over ${checks.length} runs.`,
+    `Execution time estimated before each run (from the runs stored at that moment) against what it measured: ` +
+      `median |error| ${(median(errors) * 100).toFixed(0)}%, worst ${(Math.max(...errors) * 100).toFixed(0)}%, ` +
+      `over ${checks.length} runs.`,
     '',
     '| study | run | method | estimated s | measured s | error |',
     '|---|---|---|---|---|---|',
     ...checks.map(
       (c) =>
-        `| ${c.study} | ${c.request} (${c.runId}) | ${c.method} | ${c.estimatedSeconds.toFixed(1)} | ${c.measuredSeconds.toFixed(1)} | ${c.error >= 0 ? '+' : ''}${(c.error * 100).toFixed(0)}% |`,
+        `| ${c.study} | ${c.request} (${c.runId}) | ${c.method} | ${c.estimatedSeconds.toFixed(1)} ` +
+        `| ${c.measuredSeconds.toFixed(1)} | ${c.error >= 0 ? '+' : ''}${(c.error * 100).toFixed(0)}% |`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -128,7 +128,10 @@ function resolveForDisplay(request: RunRequest): ResolvedWorkload {
 
 export function describeRequest(r: RunRequest): string {
   const opts = Object.entries(r.options).map(([k, v]) => `${k}=${v}`);
-  return `${r.approach} ${r.workload}/${r.scale} on ${r.segments} segment${r.segments === 1 ? '' : 's'}, seed ${r.seed}${opts.length > 0 ? ` (${opts.join(', ')})` : ''}`;
+  return (
+    `${r.approach} ${r.workload}/${r.scale} on ${r.segments} segment${r.segments === 1 ? '' : 's'}, ` +
+    `seed ${r.seed}${opts.length > 0 ? ` (${opts.join(', ')})` : ''}`
+  );
 }
 
 export interface WrittenStudy {

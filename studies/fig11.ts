@@ -57,7 +57,8 @@ export const fig11: Study = {
   render(answered, ctx) {
     const { points, notes } = fig11Points(storedRuns(answered), ctx);
     const segments = SEGMENTS_AT_SCALE[ctx.scale];
-    const caption = `hetero, ${ctx.scale} scale, ${segments} segments, ${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'}`;
+    const repeats = `${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'}`;
+    const caption = `hetero, ${ctx.scale} scale, ${segments} segments, ${repeats}`;
     return {
       files: [
         { name: 'figure11.md', content: figure11Markdown(points, caption) },

@@ -26,7 +26,8 @@ export const fig12Table7: Study = {
     return [
       {
         message:
-          `approach${unable.length === 1 ? '' : 'es'} ${unable.join(', ')} cannot run a search yet (no \`searches: true\` in ` +
+          `approach${unable.length === 1 ? '' : 'es'} ${unable.join(', ')} cannot run a search yet ` +
+          `(no \`searches: true\` in ` +
           'approaches/<id>.ts), so the hyperopt workload would train no configs',
         fix: 'wire the searcher into the approach (approaches/shared/search.ts, docs/search.md), then rerun this study',
       },

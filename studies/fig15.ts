@@ -13,7 +13,8 @@ export const fig15: Study = {
   id: 'fig15',
   artifact: 'Figure 15 (appendix C)',
   description:
-    'model size: per-epoch Train+Valid and Model Transmission machine time of UDAF and CTQ on modelsize, one run per size',
+    'model size: per-epoch Train+Valid and Model Transmission machine time of UDAF and CTQ on modelsize, ' +
+    'one run per size',
   runs: (ctx) =>
     grid(
       ctx,
@@ -52,7 +53,8 @@ export const fig15: Study = {
       notes.push('some runs record no model bytes (no model-hop span carries them): their model MB is n/a');
     }
     const segments = SEGMENTS_AT_SCALE[ctx.scale];
-    const caption = `modelsize, ${ctx.scale} scale, ${segments} segments, ${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'}`;
+    const repeats = `${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'}`;
+    const caption = `modelsize, ${ctx.scale} scale, ${segments} segments, ${repeats}`;
     return {
       files: [
         { name: 'figure15.md', content: figure15Markdown(points, caption, notes) },

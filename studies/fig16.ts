@@ -72,7 +72,8 @@ export const fig16: Study = {
   id: 'fig16',
   artifact: 'Figure 16 (appendix D)',
   description:
-    'simulated async (CTQ) over sync (UDAF) MOP speedup against W = 1..32 with Proposition 1 and eta, lm/ls = 20, five workloads (no runs)',
+    'simulated async (CTQ) over sync (UDAF) MOP speedup against W = 1..32 with Proposition 1 and eta, lm/ls = 20, ' +
+    'five workloads (no runs)',
   runs: () => [],
   render(_answered, ctx) {
     const points = fig16Points(ctx);
@@ -80,7 +81,8 @@ export const fig16: Study = {
     const caption = `simulated, lm/ls = 20, mean of ${seeds} seeds per point`;
     const notes = [
       'The panel values (p, M) are ours: the paper gives only lm/ls = 20, W up to 32 and the contrasts between ' +
-        'panels (A vs B: M; B vs C: p; E: a higher eta); its values are in the figure, not the text (studies/fig16.ts).',
+        'panels (A vs B: M; B vs C: p; E: a higher eta); its values are in the figure, not the text ' +
+        '(studies/fig16.ts).',
     ];
     const heading = 'Figure 16: Speedup of async (CTQ) over sync (UDAF) MOP';
     return {

@@ -99,7 +99,8 @@ function rankWorkload(runs: readonly LoadedRun[]): WorkloadHeadline {
         const ta = stats.find((s) => s.id === a)!.execution;
         const tb = stats.find((s) => s.id === b)!.execution;
         departures.push(
-          `${approachName(a)} is faster than ${approachName(b)} in the paper; here it takes ${(ta / tb).toFixed(2)}x as long`,
+          `${approachName(a)} is faster than ${approachName(b)} in the paper; ` +
+            `here it takes ${(ta / tb).toFixed(2)}x as long`,
         );
       }
     }
@@ -137,7 +138,9 @@ function environmentOf(runs: readonly LoadedRun[], repeats: number): Environment
     cores: coresOf(runs[0]),
     memoryGiB: Math.round(env.memoryBytes / 2 ** 30),
     gpu: env.gpu ?? 'none',
-    versions: `node ${env.node}, python ${env.python}, torch ${env.torch}, PostgreSQL ${env.postgres}, bench ${distinct(runs.map((r) => r.info.environment.gitSha.slice(0, 8)))}`,
+    versions:
+      `node ${env.node}, python ${env.python}, torch ${env.torch}, PostgreSQL ${env.postgres}, ` +
+      `bench ${distinct(runs.map((r) => r.info.environment.gitSha.slice(0, 8)))}`,
     datasets: [...datasets.values()],
     configs: distinct(runs.map((r) => `${r.info.workload} ${r.info.configs.length}`)),
     epochs: distinct(runs.map((r) => `${r.info.workload} ${r.info.epochs}`)),
@@ -169,11 +172,14 @@ export function headlineMarkdown(h: Headline): string {
     lines.push(
       `## ${w.workload}, ${w.scale} scale, ${w.segments} segments`,
       '',
-      `| rank | approach | execution s | ETL + execution s | x ${approachName(REFERENCE_APPROACH)} | paper: x ${approachName(REFERENCE_APPROACH)} | paper rank | runs |`,
+      `| rank | approach | execution s | ETL + execution s | x ${approachName(REFERENCE_APPROACH)} | paper: ` +
+        `x ${approachName(REFERENCE_APPROACH)} | paper rank | runs |`,
       '|---|---|---|---|---|---|---|---|',
       ...w.byExecution.map(
         (r, i) =>
-          `| ${i + 1} | ${approachName(r.approach)} | ${r.executionSeconds.toFixed(1)} | ${r.etlPlusExecutionSeconds.toFixed(1)} | ${x(r.xReference)} | ${x(r.publishedXReference)} | ${r.publishedRank ?? 'not in Table 6'} | ${r.runs} |`,
+          `| ${i + 1} | ${approachName(r.approach)} | ${r.executionSeconds.toFixed(1)} ` +
+          `| ${r.etlPlusExecutionSeconds.toFixed(1)} | ${x(r.xReference)} | ${x(r.publishedXReference)} ` +
+          `| ${r.publishedRank ?? 'not in Table 6'} | ${r.runs} |`,
       ),
       '',
       `By ETL + execution: ${w.byEtlPlusExecution.map(approachName).join(' < ')}.`,
@@ -186,6 +192,11 @@ export function headlineMarkdown(h: Headline): string {
   }
   const e = h.environment;
   if (e) {
+    const load =
+      e.otherLoadPct === null
+        ? 'not sampled'
+        : `other processes used up to ${e.otherLoadPct.toFixed(0)}% of the machine during a run's execution ` +
+          `(${e.loaded ? 'loaded: timings are upper bounds' : 'quiet'}; threshold ${LOADED_THRESHOLD_PCT}%)`;
     lines.push(
       '## Environment',
       '',
@@ -193,11 +204,7 @@ export function headlineMarkdown(h: Headline): string {
       `- versions: ${e.versions}`,
       `- data: ${e.datasets.join('; ')}`,
       `- configs per run: ${e.configs}; epochs: ${e.epochs}; repeats: ${e.repeats}`,
-      `- load: ${
-        e.otherLoadPct === null
-          ? 'not sampled'
-          : `other processes used up to ${e.otherLoadPct.toFixed(0)}% of the machine during a run's execution (${e.loaded ? 'loaded: timings are upper bounds' : 'quiet'}; threshold ${LOADED_THRESHOLD_PCT}%)`
-      }`,
+      `- load: ${load}`,
       '',
     );
   }

@@ -53,7 +53,10 @@ export function requestKey(request: RunRequest): string {
       .sort()
       .map((k) => `${k}=${String(o[k])}`)
       .join(',');
-  return `${e.approach}|${e.workload}|${e.scale}|${e.segments}seg|seed${e.seed}|${opts(e.options)}|${opts(e.workloadOptions)}`;
+  return (
+    `${e.approach}|${e.workload}|${e.scale}|${e.segments}seg|` +
+    `seed${e.seed}|${opts(e.options)}|${opts(e.workloadOptions)}`
+  );
 }
 
 export function answers(info: RunInfo, expected: ExpectedRecord): boolean {

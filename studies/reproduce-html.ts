@@ -2,7 +2,7 @@
 // what each reproduces, where its runs came from (reused, ran, failed), its notes, its tables, and
 // its figures inline at the width of one paper column (3.33 in). No scripts, no external resources.
 import type { ClaimResult } from './claims.js';
-import { type Headline, LOADED_THRESHOLD_PCT, REFERENCE_APPROACH } from './headline.js';
+import { type Environment, type Headline, LOADED_THRESHOLD_PCT, REFERENCE_APPROACH } from './headline.js';
 import { escapeHtml, htmlDocument, scopeSvgIds } from '../reports/html.js';
 import { approachName, COLUMN_INCHES } from '../reports/style.js';
 
@@ -47,20 +47,24 @@ function runCount(s: StudySection): number {
 }
 
 function section(s: StudySection, index: number): string {
-  const files = `Files in <code>${escapeHtml(s.dir)}/</code> (with <code>study.json</code>, the run folder behind every request).`;
+  const files =
+    `Files in <code>${escapeHtml(s.dir)}/</code> (with <code>study.json</code>, ` +
+    'the run folder behind every request).';
+  const failed = s.runs.failed > 0 ? `, <span class="failed">${s.runs.failed} failed</span>` : '';
   const status = s.refused
     ? `<p class="refused">Not run: ${escapeHtml(s.refused)}</p>`
     : runCount(s) === 0
       ? `<p>No runs: computed, not measured. ${files}</p>`
-      : `<p>Runs: ${s.runs.reused} reused, ${s.runs.ran} ran${s.runs.failed > 0 ? `, <span class="failed">${s.runs.failed} failed</span>` : ''}. ${files}</p>`;
+      : `<p>Runs: ${s.runs.reused} reused, ${s.runs.ran} ran${failed}. ${files}</p>`;
   const notes =
     s.notes.length > 0 ? `<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   const tables = s.tables.map((t) => `<h3>${escapeHtml(t.name)}</h3><pre>${escapeHtml(t.content)}</pre>`).join('\n');
   const figures = s.figures
     .map(
       (f, i) =>
-        `<figure id="${escapeHtml(`${s.id}-${f.name}`)}"><figcaption>${escapeHtml(f.title)} — <code>${escapeHtml(`${s.dir}/${f.name}`)}.svg</code>, ` +
-        `<code>.png</code>, <code>.vl.json</code></figcaption>\n${scopeSvgIds(f.svg, `s${index}f${i}`)}\n</figure>`,
+        `<figure id="${escapeHtml(`${s.id}-${f.name}`)}"><figcaption>${escapeHtml(f.title)} — ` +
+        `<code>${escapeHtml(`${s.dir}/${f.name}`)}.svg</code>, <code>.png</code>, <code>.vl.json</code>` +
+        `</figcaption>\n${scopeSvgIds(f.svg, `s${index}f${i}`)}\n</figure>`,
     )
     .join('\n');
   return `<h2 id="${escapeHtml(s.id)}">${escapeHtml(s.artifact)} <small>(${escapeHtml(s.id)})</small></h2>
@@ -74,25 +78,40 @@ ${figures}`;
 const fixed = (v: number | null, digits = 2, suffix = ''): string =>
   v === null ? 'n/a' : `${v.toFixed(digits)}${suffix}`;
 
+function loadNote(e: Environment): string {
+  return e.otherLoadPct === null
+    ? 'not sampled'
+    : escapeHtml(
+        `other processes used up to ${e.otherLoadPct.toFixed(0)}% of the machine during a run ` +
+          `(${e.loaded ? 'loaded: timings are upper bounds' : 'quiet'}; threshold ${LOADED_THRESHOLD_PCT}%)`,
+      );
+}
+
 function headlineSection(h: Headline): string {
   const ref = escapeHtml(approachName(REFERENCE_APPROACH));
+  const head =
+    '<tr><th>rank</th><th>approach</th><th>execution s</th><th>ETL + execution s</th>' +
+    `<th>x ${ref}</th><th>paper: x ${ref}</th><th>paper rank</th></tr>`;
   const workloads = h.workloads
     .map((w) => {
       const rows = w.byExecution
         .map(
           (r, i) =>
             `<tr><td class="num">${i + 1}</td><td>${escapeHtml(approachName(r.approach))}</td>` +
-            `<td class="num">${r.executionSeconds.toFixed(1)}</td><td class="num">${r.etlPlusExecutionSeconds.toFixed(1)}</td>` +
-            `<td class="num">${fixed(r.xReference, 2, 'x')}</td><td class="num">${fixed(r.publishedXReference, 2, 'x')}</td>` +
+            `<td class="num">${r.executionSeconds.toFixed(1)}</td>` +
+            `<td class="num">${r.etlPlusExecutionSeconds.toFixed(1)}</td>` +
+            `<td class="num">${fixed(r.xReference, 2, 'x')}</td>` +
+            `<td class="num">${fixed(r.publishedXReference, 2, 'x')}</td>` +
             `<td class="num">${r.publishedRank ?? '—'}</td></tr>`,
         )
         .join('');
       const departures =
         w.departures.length === 0
           ? "<p>The execution ranking agrees with the paper's Table 6.</p>"
-          : `<p>Departs from the paper's Table 6:</p><ul>${w.departures.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>`;
+          : "<p>Departs from the paper's Table 6:</p>" +
+            `<ul>${w.departures.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>`;
       return `<h3>${escapeHtml(`${w.workload}, ${w.scale} scale, ${w.segments} segments`)}</h3>
-<table><thead><tr><th>rank</th><th>approach</th><th>execution s</th><th>ETL + execution s</th><th>x ${ref}</th><th>paper: x ${ref}</th><th>paper rank</th></tr></thead><tbody>${rows}</tbody></table>
+<table><thead>${head}</thead><tbody>${rows}</tbody></table>
 <p>By ETL + execution: ${escapeHtml(w.byEtlPlusExecution.map(approachName).join(' < '))}.</p>
 ${departures}`;
     })
@@ -104,21 +123,24 @@ ${departures}`;
 <li>${escapeHtml(e.versions)}</li>
 <li>data: ${escapeHtml(e.datasets.join('; '))}</li>
 <li>configs per run: ${escapeHtml(e.configs)}; epochs: ${escapeHtml(e.epochs)}; repeats: ${e.repeats}</li>
-<li>load: ${
-        e.otherLoadPct === null
-          ? 'not sampled'
-          : escapeHtml(
-              `other processes used up to ${e.otherLoadPct.toFixed(0)}% of the machine during a run (${e.loaded ? 'loaded: timings are upper bounds' : 'quiet'}; threshold ${LOADED_THRESHOLD_PCT}%)`,
-            )
-      }</li></ul>`
+<li>load: ${loadNote(e)}</li></ul>`
     : '';
   const body =
     h.workloads.length === 0 ? '<p>No complete end-to-end run (table6-fig9): nothing to rank.</p>' : workloads;
-  return `<h2 id="headline">Headline</h2>
-<p>Execution time ranks the approaches fastest first; absolute times are this machine's, so the paper is compared through ratios to ${ref}.</p>
+  return (
+    `<h2 id="headline">Headline</h2>
+<p>Execution time ranks the approaches fastest first; absolute times are this machine's, ` +
+    `so the paper is compared through ratios to ${ref}.</p>
 ${body}
-${environment}`;
+${environment}`
+  );
 }
+
+const CLAIMS_HEAD =
+  '<tr><th>claim (and the test)</th><th>source</th><th>verdict</th><th>why, and the numbers</th></tr>';
+
+const claimNumber = (n: ClaimResult['numbers'][number]): string =>
+  `${n.label}: ${n.measured ?? 'n/a'}${n.published !== undefined ? ` (paper ${n.published ?? 'n/a'})` : ''}`;
 
 const VERDICT_CLASS: Record<ClaimResult['verdict'], string> = {
   holds: 'v-holds',
@@ -134,45 +156,50 @@ function claimsSection(claims: readonly ClaimResult[]): string {
         `<td>${escapeHtml(`${c.source.artifact} (${c.source.section})`)}</td>` +
         `<td class="${VERDICT_CLASS[c.verdict]}"><strong>${escapeHtml(c.verdict)}</strong></td>` +
         `<td>${escapeHtml(c.why)}${
-          c.numbers.length > 0
-            ? `<br><small>${escapeHtml(
-                c.numbers
-                  .map(
-                    (n) =>
-                      `${n.label}: ${n.measured ?? 'n/a'}${n.published !== undefined ? ` (paper ${n.published ?? 'n/a'})` : ''}`,
-                  )
-                  .join('; '),
-              )}</small>`
-            : ''
+          c.numbers.length > 0 ? `<br><small>${escapeHtml(c.numbers.map(claimNumber).join('; '))}</small>` : ''
         }</td></tr>`,
     )
     .join('');
-  return `<h2 id="claims">Claims</h2>
-<p>Each qualitative claim of the paper, with the verdict computed from the runs below (claims.md has the numbers as tables).</p>
-<table><thead><tr><th>claim (and the test)</th><th>source</th><th>verdict</th><th>why, and the numbers</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return (
+    `<h2 id="claims">Claims</h2>
+<p>Each qualitative claim of the paper, with the verdict computed from the runs below ` +
+    `(claims.md has the numbers as tables).</p>
+<table><thead>${CLAIMS_HEAD}</thead><tbody>${rows}</tbody></table>`
+  );
 }
 
+const STUDIES_HEAD = '<tr><th>study</th><th>reproduces</th><th>status</th><th>runs stored</th><th>figures</th></tr>';
+
+const studyStatus = (s: StudySection): string =>
+  s.refused
+    ? '<span class="refused">refused</span>'
+    : s.runs.failed > 0
+      ? '<span class="failed">partial</span>'
+      : 'done';
+
 export function renderReproduceHtml(index: ReproduceIndex): string {
+  const repeats = `${index.repeats} repeat${index.repeats === 1 ? '' : 's'}`;
   const rows = index.studies
     .map(
       (s) =>
         `<tr><td><a href="#${escapeHtml(s.id)}">${escapeHtml(s.id)}</a></td><td>${escapeHtml(s.artifact)}</td>` +
-        `<td>${s.refused ? '<span class="refused">refused</span>' : s.runs.failed > 0 ? '<span class="failed">partial</span>' : 'done'}</td>` +
-        `<td>${runCount(s) === 0 ? 'none (computed)' : `${s.runs.reused + s.runs.ran}/${runCount(s)}`}</td><td>${s.figures.length}</td></tr>`,
+        `<td>${studyStatus(s)}</td>` +
+        `<td>${runCount(s) === 0 ? 'none (computed)' : `${s.runs.reused + s.runs.ran}/${runCount(s)}`}</td>` +
+        `<td>${s.figures.length}</td></tr>`,
     )
     .join('');
   return htmlDocument(
     index.title,
     STYLE,
     `<h1>${escapeHtml(index.title)}</h1>
-<p>Generated ${escapeHtml(index.generatedAt)}; scale ${escapeHtml(index.scale)}, ${index.repeats} repeat${index.repeats === 1 ? '' : 's'} per grid cell.
+<p>Generated ${escapeHtml(index.generatedAt)}; scale ${escapeHtml(index.scale)}, ${repeats} per grid cell.
 Figures are shown at the width of one paper column (${COLUMN_INCHES} in).</p>
 ${headlineSection(index.headline)}
 ${claimsSection(index.claims)}
 <h2 id="estimates">Estimates beside measured</h2>
 <pre>${escapeHtml(index.estimates)}</pre>
 <h2 id="studies">Studies</h2>
-<table><thead><tr><th>study</th><th>reproduces</th><th>status</th><th>runs stored</th><th>figures</th></tr></thead><tbody>${rows}</tbody></table>
+<table><thead>${STUDIES_HEAD}</thead><tbody>${rows}</tbody></table>
 ${index.studies.map(section).join('\n')}`,
   );
 }

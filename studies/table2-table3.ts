@@ -17,10 +17,12 @@ export function table2Markdown(): string {
   const lines = [
     '# Table 2: design of each approach per layer',
     '',
-    "The paper's Table 2 (IN: in-DBMS, OUT: out-of-DBMS) where it has the approach, then each approach's own declaration " +
+    "The paper's Table 2 (IN: in-DBMS, OUT: out-of-DBMS) where it has the approach, " +
+      "then each approach's own declaration " +
       '(approaches/<id>.ts, `layers`).',
     '',
-    '| approach | paper: interface | scheduling | execution | data access | storage | declared scheduling | declared execution | declared data access | declared: where models live |',
+    '| approach | paper: interface | scheduling | execution | data access | storage | declared scheduling ' +
+      '| declared execution | declared data access | declared: where models live |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const approach of Object.values(APPROACHES).sort((a, b) => compareApproaches(a.id, b.id))) {
@@ -29,9 +31,8 @@ export function table2Markdown(): string {
       ? [p.interface, p.scheduling, p.execution, p.dataAccess, p.storage]
       : ['not in Table 2', '', '', '', ''];
     const l = approach.layers;
-    lines.push(
-      `| ${[approachName(approach.id), ...paper, l.scheduling, l.execution, l.dataAccess, l.modelsLive].map(cell).join(' | ')} |`,
-    );
+    const row = [approachName(approach.id), ...paper, l.scheduling, l.execution, l.dataAccess, l.modelsLive];
+    lines.push(`| ${row.map(cell).join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -40,7 +41,8 @@ export const table2Table3: Study = {
   id: 'table2-table3',
   artifact: 'Tables 2 and 3 (sections 3, 4)',
   description:
-    "design per layer from the approach registry; Table 3's storage blowup and efficiency measured (Criteo, one run each)",
+    "design per layer from the approach registry; Table 3's storage blowup and efficiency measured (Criteo, " +
+    'one run each)',
   runs: (ctx) => endToEndRuns({ ...ctx, repeats: 1 }, ['criteo']),
   render(answered) {
     const runs = storedRuns(answered).filter((r) => r.summary.status === 'complete');
@@ -49,10 +51,11 @@ export const table2Table3: Study = {
     const lines = [
       '# Table 3: conceptual comparison, with what is measured here',
       '',
-      "The paper's columns, then the measured storage blowup ((training data + copies the approach made) / training data, logical bytes) " +
-        'and execution time relative to the fastest approach (Criteo, one run each).',
+      "The paper's columns, then the measured storage blowup ((training data + copies the approach made) / training " +
+        'data, logical bytes) and execution time relative to the fastest approach (Criteo, one run each).',
       '',
-      '| approach | paper: efficiency | governance | storage blowup | implementation difficulty | portability | design anti-patterns | measured blowup | measured execution (x fastest) |',
+      '| approach | paper: efficiency | governance | storage blowup | implementation difficulty | portability ' +
+        '| design anti-patterns | measured blowup | measured execution (x fastest) |',
       '|---|---|---|---|---|---|---|---|---|',
     ];
     const notes: string[] = [];

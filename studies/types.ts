@@ -66,15 +66,15 @@ export interface StudyObserver {
   note(message: string): void;
 }
 
+const describeProblem = (p: Problem): string => (p.fix ? `${p.message} (fix: ${p.fix})` : p.message);
+
 /** A study that cannot run here: the message says what is missing and what would fix it. */
 export class StudyError extends Error {
   constructor(
     readonly study: string,
     readonly problems: Problem[],
   ) {
-    super(
-      `study ${study} cannot run: ${problems.map((p) => (p.fix ? `${p.message} (fix: ${p.fix})` : p.message)).join('; ')}`,
-    );
+    super(`study ${study} cannot run: ${problems.map(describeProblem).join('; ')}`);
     this.name = 'StudyError';
   }
 }

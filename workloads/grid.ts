@@ -118,9 +118,8 @@ export function readOptions(
     if (!(key in specs)) {
       if (!strict) continue;
       const valid = Object.keys(specs);
-      throw new Error(
-        `Workload '${workloadId}' has no option '${key}'. ${valid.length ? `Valid options: ${valid.join(', ')}` : 'It takes no options.'}`,
-      );
+      const hint = valid.length ? `Valid options: ${valid.join(', ')}` : 'It takes no options.';
+      throw new Error(`Workload '${workloadId}' has no option '${key}'. ${hint}`);
     }
     out[key] = value;
   }

@@ -73,7 +73,8 @@ export async function createModelsTable(
   const rows = workload.configs.flatMap((config) =>
     placement(config.id).map(
       (segment) =>
-        `(${Math.trunc(segment)}, ${config.id}, ${modelSeed(workload, config.id)}, ${literal(configSpec(config))}::json)`,
+        `(${Math.trunc(segment)}, ${config.id}, ${modelSeed(workload, config.id)}, ` +
+        `${literal(configSpec(config))}::json)`,
     ),
   );
   await withClient(topology.coordinator, (client) =>
@@ -96,7 +97,8 @@ export async function insertConfigRows(
   for (const s of segments) {
     const client = await segment(s);
     await client.query(
-      `INSERT INTO ${ident(table)} (seg, config, seed, spec) VALUES ($1, $2, $3, $4::json) ON CONFLICT (config) DO NOTHING`,
+      `INSERT INTO ${ident(table)} (seg, config, seed, spec) VALUES ($1, $2, $3, $4::json) ` +
+        'ON CONFLICT (config) DO NOTHING',
       [s, config.id, modelSeed(workload, config.id), configSpec(config)],
     );
   }
@@ -231,13 +233,17 @@ export function planModelRecovery(
     const where = (c: ModelCopy): string => (c.segment === undefined ? 'the model store' : `seg${c.segment}`);
     if (new Set(atTop.map((c) => c.checksum)).size > 1) {
       recovery.problems.push({
-        message: `config ${config}: its copies at version ${top} differ (${atTop.map(where).join(', ')}); none can be trusted`,
+        message:
+          `config ${config}: its copies at version ${top} differ (${atTop.map(where).join(', ')}); ` +
+          `none can be trusted`,
       });
       continue;
     }
     if (top < done) {
       recovery.problems.push({
-        message: `config ${config}: its model is at version ${top} but the run recorded ${done} sub-epochs of it: trained work was lost`,
+        message:
+          `config ${config}: its model is at version ${top} but the run recorded ${done} sub-epochs of it: ` +
+          `trained work was lost`,
       });
       continue;
     }
@@ -246,7 +252,9 @@ export function planModelRecovery(
       const missing = atTop[0].units.filter((u) => !recordedKeys.has(unitKey({ config, segment: u.segment, epoch })));
       if (missing.length !== top - done) {
         recovery.problems.push({
-          message: `config ${config}: its model is at version ${top}, the run recorded ${done} sub-epochs of it, and the model does not name the ${top - done} missing ones`,
+          message:
+            `config ${config}: its model is at version ${top}, the run recorded ${done} sub-epochs of it, ` +
+            `and the model does not name the ${top - done} missing ones`,
         });
         continue;
       }
@@ -301,7 +309,8 @@ async function copyRow(
   });
   const out = source.query(
     copyTo(
-      `COPY (SELECT ${Math.trunc(targetSegment)}, config, seed, spec, state, version, units FROM ${ident(table)} WHERE ${where}) TO STDOUT (FORMAT binary)`,
+      `COPY (SELECT ${Math.trunc(targetSegment)}, config, seed, spec, state, version, units FROM ${ident(table)} ` +
+        `WHERE ${where}) TO STDOUT (FORMAT binary)`,
     ),
   );
   const into = target.query(
@@ -380,7 +389,8 @@ async function hopOne(
   );
   if (check.rows.length !== 1 || check.rows[0].bytes !== rows[0].bytes) {
     throw new Error(
-      `hop of config ${move.config} to seg${move.to}: the copy does not match the source (${JSON.stringify(check.rows)} vs ${JSON.stringify(rows)})`,
+      `hop of config ${move.config} to seg${move.to}: the copy does not match the source ` +
+        `(${JSON.stringify(check.rows)} vs ${JSON.stringify(rows)})`,
     );
   }
   await inject('hop:verified', move);
@@ -407,7 +417,8 @@ export async function applyModelRecovery(
   if (recovery.problems.length > 0) throw new ResumeRefusedError(ctx.runId, recovery.problems);
   for (const unit of recovery.unrecorded) {
     ctx.log(
-      `config ${unit.config}: sub-epoch on seg${unit.segment} of epoch ${unit.epoch} committed before the interruption; recorded now (model version ${unit.modelVersion})`,
+      `config ${unit.config}: sub-epoch on seg${unit.segment} of epoch ${unit.epoch} committed before the ` +
+        `interruption; recorded now (model version ${unit.modelVersion})`,
     );
     ctx.epochs.unitDone(unit, unit);
   }

@@ -33,7 +33,9 @@ export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void>
       ctx.emit({
         type: 'log',
         level: 'warn',
-        message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`,
+        message:
+          `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed ` +
+          `(attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`,
         at: Date.now(),
       }),
     onEpochComplete: (epoch) => fleet.validateAll(epoch),

@@ -52,7 +52,9 @@ function failedUnitLog(ctx: RunContext, unit: Unit, error: unknown, attempt: num
   ctx.emit({
     type: 'log',
     level: 'warn',
-    message: `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed (attempt ${attempt}): ${why}; it goes back to the queue`,
+    message:
+      `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed ` +
+      `(attempt ${attempt}): ${why}; it goes back to the queue`,
     at: Date.now(),
   });
 }

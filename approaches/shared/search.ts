@@ -85,7 +85,8 @@ export class SearchRun {
       ) {
         throw new Error(
           `cannot resume the search: job ${k} was ${was ? describe(was) : 'missing'} in the earlier attempt and is ` +
-            `${now ? describe(now) : 'not proposed'} now; the searcher did not reproduce its proposals (changed code or spec?)`,
+            `${now ? describe(now) : 'not proposed'} now; the searcher did not reproduce its proposals ` +
+            `(changed code or spec?)`,
         );
       }
       this.recordedJobs.add(k);
@@ -96,8 +97,9 @@ export class SearchRun {
       const was = recordedConfigs.get(job.config);
       if (was && !samePoint(was.params, job.params)) {
         throw new Error(
-          `cannot resume the search: config ${job.config} was ${JSON.stringify(was.params)} in the earlier attempt and is ` +
-            `${JSON.stringify(job.params)} now; the searcher did not reproduce its proposals (changed code or spec?)`,
+          `cannot resume the search: config ${job.config} was ${JSON.stringify(was.params)} in the earlier attempt ` +
+            `and is ${JSON.stringify(job.params)} now; the searcher did not reproduce its proposals ` +
+            `(changed code or spec?)`,
         );
       }
       await this.register(job, was === undefined);
@@ -150,7 +152,8 @@ export class SearchRun {
         ? `config ${job.config} (${this.ctx.workload.configs[job.config]?.label ?? '?'})`
         : `config ${job.config} goes on`;
     this.ctx.log(
-      `search: job ${job.job}: ${what}, epochs ${job.from + 1}..${job.to}${job.rung === undefined ? '' : ` (rung ${job.rung})`}`,
+      `search: job ${job.job}: ${what}, ` +
+        `epochs ${job.from + 1}..${job.to}${job.rung === undefined ? '' : ` (rung ${job.rung})`}`,
     );
   }
 

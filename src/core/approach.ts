@@ -106,7 +106,8 @@ export function searchRefusal(
 ): string | undefined {
   if (!workload.search || approach.searches) return undefined;
   return (
-    `approach ${approach.id} cannot run workload ${workload.id}: its configs come from a ${workload.search.spec.searcher} search ` +
+    `approach ${approach.id} cannot run workload ${workload.id}: ` +
+    `its configs come from a ${workload.search.spec.searcher} search ` +
     `and arrive during the run, while ${approach.id} trains a fixed set of configs in lock step over every segment. ` +
     (capable.length > 0
       ? `Approaches that run searches: ${capable.join(', ')}`

@@ -142,7 +142,10 @@ export class EpochBook {
     return (this.unitsDoneOf.get(`${config}/${epoch}`) ?? 0) >= this.shape.segments;
   }
 
-  /** (config, epoch) pairs an earlier attempt finished training but did not validate (configs with their own epochs). */
+  /**
+   * (config, epoch) pairs an earlier attempt finished training but did not validate (configs with their own
+   * epochs).
+   */
   unvalidatedConfigEpochs(): { config: number; epoch: number }[] {
     const out: { config: number; epoch: number }[] = [];
     for (const [key, done] of this.unitsDoneOf) {

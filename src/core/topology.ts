@@ -15,7 +15,10 @@ export interface Instance {
   port: number;
   user: string;
   database: string;
-  /** Given explicitly (a URL's password, a user mapping's); otherwise looked up when connecting (src/db/credentials.ts). */
+  /**
+   * Given explicitly (a URL's password, a user mapping's); otherwise looked up when connecting
+   * (src/db/credentials.ts).
+   */
   password?: string;
   /** A password file bench owns for this instance (the embedded cluster's), read before anything else. */
   passfile?: string;

@@ -330,7 +330,8 @@ async function fdwRows(client: pg.Client, segments: Instance[]): Promise<CheckRo
       else
         add(
           'FAIL',
-          `reaches ${instanceUrl(segment)}, but the bench_step aggregate would run on the coordinator (not pushed down)`,
+          `reaches ${instanceUrl(segment)}, but the bench_step aggregate would run on the coordinator ` +
+            `(not pushed down)`,
           REPAIR,
         );
     } catch (error) {

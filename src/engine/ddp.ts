@@ -300,7 +300,8 @@ export class DdpGroup {
     const steps = replies[0].steps;
     if (replies.some((r) => r.steps !== steps)) {
       throw new Error(
-        `ddp: the ranks took different numbers of steps for config ${config.id} in epoch ${epoch} (${replies.map((r) => r.steps).join(', ')}): their replicas differ now`,
+        `ddp: the ranks took different numbers of steps for config ${config.id} in epoch ${epoch} ` +
+          `(${replies.map((r) => r.steps).join(', ')}): their replicas differ now`,
       );
     }
     replies.forEach((reply, rank) => {
@@ -424,9 +425,11 @@ async function everyRank<T>(
   const own = failures.filter((f) => f.ownFault);
   const cause = own.find((f) => f.error instanceof WorkerCrashedError) ?? own[0] ?? failures[0];
   const others = own.filter((f) => f !== cause).map((f) => `rank ${f.rank}: ${firstLine(f.error)}`);
+  const why = cause.error instanceof Error ? cause.error.message : String(cause.error);
   const message =
-    `ddp: rank ${cause.rank} (seg${cause.rank}) failed while ${step}: ${cause.error instanceof Error ? cause.error.message : String(cause.error)}\n` +
-    `Data-parallel training cannot go on without every rank: the step failed on all ${workers.length} ranks and the group was stopped.` +
+    `ddp: rank ${cause.rank} (seg${cause.rank}) failed while ${step}: ${why}\n` +
+    'Data-parallel training cannot go on without every rank: ' +
+    `the step failed on all ${workers.length} ranks and the group was stopped.` +
     (others.length > 0 ? `\nThe other ranks said: ${others.join('; ')}` : '');
   throw new DdpError(
     message,

@@ -109,14 +109,16 @@ export function stepViewSql(view: StepView): string {
       ? `${qualified(source.table)} m`
       : `${fileConfigs(source.configs)} CROSS JOIN generate_series(0, ${Math.trunc(source.maxVersion)}) v(version)`;
   return (
-    `SELECT d.seg, m.config, ${version} AS version, bench_step(${task}, d.buffer_id, ${buffers}, d.n ORDER BY d.buffer_id) AS result ` +
-    `FROM ${qualified(view.data)} d CROSS JOIN ${tasks} GROUP BY d.seg, m.config, ${version}`
+    `SELECT d.seg, m.config, ${version} AS version, bench_step(${task}, d.buffer_id, ${buffers}, d.n ` +
+    `ORDER BY d.buffer_id) AS result FROM ${qualified(view.data)} d CROSS JOIN ${tasks} ` +
+    `GROUP BY d.seg, m.config, ${version}`
   );
 }
 
 function fileConfigs(configs: FileConfigs): string {
   if (!Array.isArray(configs)) return `${qualified(configs.table)} m`;
-  return `(VALUES ${configs.map((c) => `(${Math.trunc(c.id)}, ${Math.trunc(c.seed)}, ${literal(c.spec)}::json)`).join(', ')}) m(config, seed, spec)`;
+  const values = configs.map((c) => `(${Math.trunc(c.id)}, ${Math.trunc(c.seed)}, ${literal(c.spec)}::json)`);
+  return `(VALUES ${values.join(', ')}) m(config, seed, spec)`;
 }
 
 export async function createStepView(topology: Topology, name: string, view: StepView): Promise<void> {
@@ -181,10 +183,11 @@ export async function assertPushedDown(
     const why = local
       ? `the coordinator would run "${local[0].trim()}" itself`
       : `${scans} foreign scans, ${async} of them async`;
+    const where = segments === 1 ? 'its segment' : `all ${segments} segments concurrently`;
     throw new Error(
-      `the planner would not run this statement on ${segments === 1 ? 'its segment' : `all ${segments} segments concurrently`} (${why}); ` +
-        `running it would train on the coordinator or one segment after another. Were the run's views created by this bench ` +
-        `and the servers set up by \`bench db up\` (async_capable)? Plan:\n${plan}`,
+      `the planner would not run this statement on ${where} (${why}); ` +
+        `running it would train on the coordinator or one segment after another. Were the run's views created by ` +
+        `this bench and the servers set up by \`bench db up\` (async_capable)? Plan:\n${plan}`,
     );
   }
 }

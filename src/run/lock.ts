@@ -15,7 +15,8 @@ export async function lockCluster(topology: Topology): Promise<ClusterLock> {
   const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RUN_LOCK_KEY]);
   if (!rows[0].ok) {
     const holder = await client.query<{ pid: number; application_name: string }>(
-      "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.objid = $1",
+      'SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) ' +
+        "WHERE l.locktype = 'advisory' AND l.objid = $1",
       [RUN_LOCK_KEY],
     );
     await client.end();

@@ -31,7 +31,8 @@ export function createDynamicAsyncScheduler(options: DynamicSchedulerOptions): D
     if (runningConfig[s] !== unit.config || !state || state.busyOn !== s || state.epoch !== unit.epoch) {
       const r = runningConfig[s];
       throw new Error(
-        `async-dynamic: ${what} unit ${formatUnit(unit)} is not running (segment ${s} runs ${r < 0 ? 'nothing' : `config ${r}`}); ` +
+        `async-dynamic: ${what} unit ${formatUnit(unit)} is not running ` +
+          `(segment ${s} runs ${r < 0 ? 'nothing' : `config ${r}`}); ` +
           'a unit completed twice or never handed out',
       );
     }
@@ -46,7 +47,8 @@ export function createDynamicAsyncScheduler(options: DynamicSchedulerOptions): D
       started = true;
       if (runningConfig[idleSegment] >= 0) {
         throw new Error(
-          `async-dynamic: segment ${idleSegment} was given a second unit while running config ${runningConfig[idleSegment]}`,
+          `async-dynamic: segment ${idleSegment} was given a second unit while ` +
+            `running config ${runningConfig[idleSegment]}`,
         );
       }
       const free: number[] = [];

@@ -160,7 +160,8 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSched
       if (decision === 'wait') {
         if (sleeping + finished === segments - 1) {
           throw new Error(
-            `runSchedule: the scheduler told segment ${segment} to wait while no unit runs and every other segment waits or is done`,
+            `runSchedule: the scheduler told segment ${segment} to wait while no unit runs and every other segment ` +
+              `waits or is done`,
           );
         }
         sleeping++;

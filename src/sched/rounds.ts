@@ -96,7 +96,8 @@ export function createRoundScheduler(options: DynamicSchedulerOptions): RoundSch
     const state = ledger.configs.get(unit.config);
     if (!open || batchConfig[s] !== unit.config || status[s] !== RUNNING || !state || state.epoch !== unit.epoch) {
       throw new Error(
-        `rounds: ${what} unit ${formatUnit(unit)} is not running (round batch ${batch}); a unit completed twice or never handed out`,
+        `rounds: ${what} unit ${formatUnit(unit)} is not running (round batch ${batch}); a unit completed twice or ` +
+          `never handed out`,
       );
     }
   }

@@ -1,4 +1,5 @@
-// The environment fingerprint of a run (docs/architecture.md, "Run folder"): what must match for two runs to be compared.
+// The environment fingerprint of a run (docs/architecture.md, "Run folder"): what must match for two runs to be
+// compared.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';

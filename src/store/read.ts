@@ -157,9 +157,10 @@ export async function loadRun(dir: string, options: LoadOptions = {}): Promise<L
     summary = summarize({ info, events, samples, status: older.status, storage, finishedAt: older.finishedAt });
     summary.runId = older.runId;
     summarySource = 'recomputed';
+    const sizes = storage ? ' (storage sizes kept)' : ' (storage sizes unknown)';
     warnings.push(
       `${summaryPath}: computed with measurement definitions v${older.measurementVersion ?? 1}; ` +
-        `recomputed from the events with v${MEASUREMENT_VERSION}${storage ? ' (storage sizes kept)' : ' (storage sizes unknown)'}`,
+        `recomputed from the events with v${MEASUREMENT_VERSION}${sizes}`,
     );
   }
   if (summary.runId !== info.runId) {

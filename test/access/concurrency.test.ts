@@ -76,7 +76,8 @@ describe('a concurrent writer', () => {
           for (let i = 0; i < 100; i++) {
             const { rows } = await sql(
               inst,
-              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO conc%'",
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' " +
+                "AND query LIKE 'INSERT INTO conc%'",
             );
             if (rows[0].n > 0) return;
             await sleep(20);

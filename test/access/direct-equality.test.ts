@@ -39,7 +39,8 @@ async function pageItems(
 ): Promise<{ lp_flags: number; t_infomask: number | null; t_infomask2: number | null }[]> {
   const { rows } = await sql(
     inst,
-    `SELECT lp_flags, t_infomask, t_infomask2 FROM generate_series(0, (pg_relation_size($1::regclass) / 8192)::int - 1) b,
+    'SELECT lp_flags, t_infomask, t_infomask2 ' +
+      `FROM generate_series(0, (pg_relation_size($1::regclass) / 8192)::int - 1) b,
             heap_page_items(get_raw_page($1::text, b))`,
     [table],
   );
@@ -91,8 +92,10 @@ describe('types and NULLs', () => {
     // Floats: many random values, both widths, through both paths.
     await sql(
       inst,
-      `INSERT INTO types (f4, f8, num, i8) SELECT (random() - 0.5) * 10 ^ (random() * 60 - 30), (random() - 0.5) * 10 ^ (random() * 600 - 300),
-              round(((random() - 0.5) * 10 ^ (random() * 40 - 20))::numeric, (random() * 30)::int), (random() * 9e18)::int8
+      `INSERT INTO types (f4, f8, num, i8) SELECT (random() - 0.5) * 10 ^ (random() * 60 - 30), ` +
+        `(random() - 0.5) * 10 ^ (random() * 600 - 300),
+              round(((random() - 0.5) * 10 ^ (random() * 40 - 20))::numeric, (random() * 30)::int), ` +
+        `(random() * 9e18)::int8
          FROM generate_series(1, 3000)`,
     );
     const r = await expectSame('types');
@@ -110,13 +113,20 @@ describe('types and NULLs', () => {
 
   it('a table wider than 8 columns with NULLs in every bitmap byte', async () => {
     const n = 40;
-    await sql(
-      inst,
-      `CREATE TABLE wide (${Array.from({ length: n }, (_, i) => `c${i} ${i % 3 === 0 ? 'text' : i % 3 === 1 ? 'int8' : 'int2'}`).join(', ')})`,
+    const wideColumns = Array.from(
+      { length: n },
+      (_, i) => `c${i} ${i % 3 === 0 ? 'text' : i % 3 === 1 ? 'int8' : 'int2'}`,
+    );
+    await sql(inst, `CREATE TABLE wide (${wideColumns.join(', ')})`);
+    const valueSql = (i: number): string =>
+      i % 3 === 0 ? `repeat('x', g % 200)` : i % 3 === 1 ? 'g::int8 * 1000000007' : '(g % 30000)::int2';
+    const values = Array.from(
+      { length: n },
+      (_, i) => `CASE WHEN (g >> ${i % 20}) & 1 = 1 THEN NULL ELSE ${valueSql(i)} END`,
     );
     await sql(
       inst,
-      `INSERT INTO wide SELECT ${Array.from({ length: n }, (_, i) => `CASE WHEN (g >> ${i % 20}) & 1 = 1 THEN NULL ELSE ${i % 3 === 0 ? `repeat('x', g % 200)` : i % 3 === 1 ? 'g::int8 * 1000000007' : '(g % 30000)::int2'} END`).join(', ')}
+      `INSERT INTO wide SELECT ${values.join(', ')}
          FROM generate_series(1, 2000) g`,
     );
     await expectSame('wide');
@@ -141,7 +151,8 @@ describe('schema changes', () => {
     await sql(inst, 'CREATE TABLE dropped (a int, b text, c int8, d bytea, e int2, f text)');
     await sql(
       inst,
-      "INSERT INTO dropped SELECT g, repeat('b', g % 50), g * 7, '\\xabcd', g % 100, 'f' || g FROM generate_series(1, 500) g",
+      "INSERT INTO dropped SELECT g, repeat('b', g % 50), g * 7, '\\xabcd', g % 100, 'f' || g " +
+        'FROM generate_series(1, 500) g',
     );
     await sql(inst, 'ALTER TABLE dropped DROP COLUMN b, DROP COLUMN c, DROP COLUMN f');
     await sql(inst, "INSERT INTO dropped VALUES (1000, '\\x00', 5)");
@@ -154,7 +165,8 @@ describe('schema changes', () => {
     await sql(inst, 'INSERT INTO added SELECT g FROM generate_series(1, 300) g');
     await sql(
       inst,
-      `ALTER TABLE added ADD COLUMN b int DEFAULT 42, ADD COLUMN c text DEFAULT 'hello "world"', ADD COLUMN d numeric DEFAULT 1.50,
+      `ALTER TABLE added ADD COLUMN b int DEFAULT 42, ADD COLUMN c text DEFAULT 'hello "world"', ` +
+        `ADD COLUMN d numeric DEFAULT 1.50,
          ADD COLUMN e int4[] DEFAULT '{1,2}', ADD COLUMN f float4 DEFAULT 0.1, ADD COLUMN g bytea DEFAULT '\\x0102',
          ADD COLUMN h timestamptz DEFAULT '2020-01-01 00:00:00+00', ADD COLUMN i int, ADD COLUMN j text DEFAULT NULL`,
     );
@@ -194,7 +206,8 @@ describe('visibility', () => {
       await c.query('BEGIN; DELETE FROM mv WHERE id % 10 = 3; ROLLBACK'); // xmax aborted
       await c.query("BEGIN; UPDATE mv SET v = 'never' WHERE id % 10 = 4; ROLLBACK");
       await c.query(
-        "BEGIN; SAVEPOINT s; INSERT INTO mv VALUES (300001, 'sub-aborted', 0); ROLLBACK TO s; INSERT INTO mv VALUES (300002, 'kept', 0); COMMIT",
+        "BEGIN; SAVEPOINT s; INSERT INTO mv VALUES (300001, 'sub-aborted', 0); ROLLBACK TO s; INSERT INTO mv VALUES " +
+          "(300002, 'kept', 0); COMMIT",
       );
     } finally {
       await c.end();
@@ -270,7 +283,8 @@ describe('varlena forms and TOAST', () => {
   it('pglz and lz4, out of line and inline, compressed and not', async () => {
     await sql(
       inst,
-      `CREATE TABLE toasty (id int, p text COMPRESSION pglz, l text COMPRESSION lz4, e bytea, pb bytea COMPRESSION pglz, lb bytea COMPRESSION lz4, s text)`,
+      `CREATE TABLE toasty (id int, p text COMPRESSION pglz, l text COMPRESSION lz4, e bytea, ` +
+        `pb bytea COMPRESSION pglz, lb bytea COMPRESSION lz4, s text)`,
     );
     await sql(inst, 'ALTER TABLE toasty ALTER COLUMN e SET STORAGE EXTERNAL');
     // Half-compressible text: each random 32-char block twice -> about 50%, still > 2 kB: external and compressed.
@@ -289,12 +303,15 @@ describe('varlena forms and TOAST', () => {
     // Random (incompressible) text over 2 kB: external, not compressed.
     await sql(
       inst,
-      `INSERT INTO toasty (id, p) SELECT 100 + g, (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 200)) FROM generate_series(1, 3) g`,
+      `INSERT INTO toasty (id, p) SELECT 100 + g, (SELECT string_agg(md5(random()::text), '') ` +
+        `FROM generate_series(1, 200)) FROM generate_series(1, 3) g`,
     );
     const { rows } = await sql(
       inst,
-      `SELECT id, pg_column_compression(p) AS pc, pg_column_size(p) AS ps, pg_column_compression(l) AS lc, pg_column_size(l) AS ls,
-              pg_column_size(e) AS es, pg_column_compression(pb) AS pbc, pg_column_size(pb) AS pbs, pg_column_compression(lb) AS lbc, pg_column_size(lb) AS lbs
+      `SELECT id, pg_column_compression(p) AS pc, pg_column_size(p) AS ps, pg_column_compression(l) AS lc, ` +
+        `pg_column_size(l) AS ls,
+              pg_column_size(e) AS es, pg_column_compression(pb) AS pbc, pg_column_size(pb) AS pbs, ` +
+        `pg_column_compression(lb) AS lbc, pg_column_size(lb) AS lbs
          FROM toasty WHERE id IN (1, 101)`,
     );
     const [one, random] = rows;
@@ -327,7 +344,8 @@ describe('varlena forms and TOAST', () => {
     expect(r.stats.heapPages).toBe(0);
     await sql(
       inst,
-      "CREATE TABLE truncated (a int, b text); INSERT INTO truncated SELECT g, repeat('x', 3000) FROM generate_series(1, 100) g; TRUNCATE truncated",
+      "CREATE TABLE truncated (a int, b text); INSERT INTO truncated SELECT g, repeat('x', 3000) " +
+        'FROM generate_series(1, 100) g; TRUNCATE truncated',
     );
     r = await expectSame('truncated');
     expect(r.direct).toBe('');
@@ -348,7 +366,8 @@ describe('partitioned tables and the packed layout', () => {
     await sql(inst, 'ALTER TABLE packed ALTER COLUMN x SET STORAGE EXTERNAL, ALTER COLUMN y SET STORAGE EXTERNAL');
     await sql(
       inst,
-      `INSERT INTO packed SELECT 0, g, 10 * g, decode((SELECT string_agg(md5(g::text || x::text), '') FROM generate_series(1, 40 * g) x), 'hex'),
+      `INSERT INTO packed SELECT 0, g, 10 * g, decode((SELECT string_agg(md5(g::text || x::text), '') ` +
+        `FROM generate_series(1, 40 * g) x), 'hex'),
               decode(repeat('01000000', 10 * g), 'hex') FROM generate_series(1, 60) g`,
     );
     await sql(inst, "INSERT INTO packed VALUES (0, 1000, 1, '\\x0000803f', '\\x01000000')"); // inline, tiny
@@ -372,7 +391,8 @@ describe('partitioned tables and the packed layout', () => {
     await sql(inst, 'VACUUM packed');
     await sql(
       inst,
-      `INSERT INTO packed SELECT 0, 2000 + g, g, decode((SELECT string_agg(md5(g::text || x::text || 'h'), '') FROM generate_series(1, 500) x), 'hex'),
+      `INSERT INTO packed SELECT 0, 2000 + g, g, decode((SELECT string_agg(md5(g::text || x::text || 'h'), '') ` +
+        `FROM generate_series(1, 500) x), 'hex'),
               decode(repeat('02000000', g), 'hex') FROM generate_series(1, 12) g`,
     );
     const { rows: expected2 } = await sql(inst, 'SELECT buffer_id, x, y FROM packed');
@@ -387,11 +407,13 @@ describe('partitioned tables and the packed layout', () => {
     // Compressed variants.
     await sql(
       inst,
-      'CREATE TABLE packed_lz4 (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea COMPRESSION lz4, y bytea COMPRESSION pglz)',
+      'CREATE TABLE packed_lz4 (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea COMPRESSION lz4, ' +
+        'y bytea COMPRESSION pglz)',
     );
     await sql(
       inst,
-      "INSERT INTO packed_lz4 SELECT 0, g, 1000, decode(repeat('0000803f00000000', 4000 + g), 'hex'), decode(repeat('01000000', 1000), 'hex') FROM generate_series(1, 20) g",
+      "INSERT INTO packed_lz4 SELECT 0, g, 1000, decode(repeat('0000803f00000000', 4000 + g), 'hex'), " +
+        "decode(repeat('01000000', 1000), 'hex') FROM generate_series(1, 20) g",
     );
     const { rows: exp2 } = await sql(inst, 'SELECT x, y FROM packed_lz4');
     const got2 = await readPackedBuffers(inst, 'packed_lz4');

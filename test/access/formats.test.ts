@@ -211,7 +211,8 @@ describe('data checksums', () => {
   it('computes the checksum PostgreSQL stored on every page, and reads a checksummed cluster', async () => {
     await sql(
       db.instance,
-      "CREATE TABLE ck (a int, b text); INSERT INTO ck SELECT g, repeat('c', g % 500) FROM generate_series(1, 20000) g; CHECKPOINT",
+      'CREATE TABLE ck (a int, b text); ' +
+        "INSERT INTO ck SELECT g, repeat('c', g % 500) FROM generate_series(1, 20000) g; CHECKPOINT",
     );
     const { rows } = await sql(
       db.instance,
@@ -232,7 +233,8 @@ describe('data checksums', () => {
       db.instance,
       `CREATE TABLE ckp (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea, y bytea);
        ALTER TABLE ckp ALTER COLUMN x SET STORAGE EXTERNAL, ALTER COLUMN y SET STORAGE EXTERNAL;
-       INSERT INTO ckp SELECT 0, g, 1, decode(repeat(md5(g::text), 300), 'hex'), decode(repeat('00', 3000), 'hex') FROM generate_series(1, 50) g`,
+       INSERT INTO ckp SELECT 0, g, 1, decode(repeat(md5(g::text), 300), 'hex'), decode(repeat('00', 3000), 'hex') ` +
+        `FROM generate_series(1, 50) g`,
     );
     await sql(db.instance, 'VACUUM FREEZE ckp');
     const { rows } = await sql(db.instance, 'SELECT x FROM ckp');
@@ -243,7 +245,8 @@ describe('data checksums', () => {
   it('a corrupt page is an error, never data', async () => {
     await sql(
       db.instance,
-      "CREATE TABLE bad (a int, b text); INSERT INTO bad SELECT g, 'row ' || g FROM generate_series(1, 2000) g; CHECKPOINT",
+      'CREATE TABLE bad (a int, b text); ' +
+        "INSERT INTO bad SELECT g, 'row ' || g FROM generate_series(1, 2000) g; CHECKPOINT",
     );
     const { rows } = await sql(
       db.instance,

@@ -31,7 +31,8 @@ describe('relations over 1 GB', () => {
     );
     const { rows } = await sql(
       db.instance,
-      "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('big') AS path, pg_relation_size('big') AS size",
+      "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('big') AS path, " +
+        "pg_relation_size('big') AS size",
     );
     expect(Number(rows[0].size)).toBeGreaterThan(1024 ** 3);
     expect((await stat(`${rows[0].path}.1`)).size).toBeGreaterThan(0);
@@ -47,7 +48,8 @@ describe('relations over 1 GB', () => {
       `BEGIN;
        CREATE TABLE big_packed (seg int NOT NULL, buffer_id int NOT NULL, n int NOT NULL, x bytea, y bytea);
        ALTER TABLE big_packed ALTER COLUMN x SET STORAGE EXTERNAL, ALTER COLUMN y SET STORAGE EXTERNAL;
-       INSERT INTO big_packed SELECT 0, g, 1000, convert_to(repeat(md5(g::text), 35000), 'UTF8'), convert_to(repeat(md5((-g)::text), 125), 'UTF8')
+       INSERT INTO big_packed SELECT 0, g, 1000, convert_to(repeat(md5(g::text), 35000), 'UTF8'), ` +
+        `convert_to(repeat(md5((-g)::text), 125), 'UTF8')
          FROM generate_series(1, 1000) g;
        COMMIT`,
     );

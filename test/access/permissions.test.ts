@@ -63,7 +63,8 @@ describe.skipIf(!isRoot)('file permissions (needs root to create and switch user
     db = await scratch();
     await sql(
       db.instance,
-      "CREATE TABLE perm (a int, b text, c bytea); INSERT INTO perm SELECT g, repeat('p', g * 10), decode(repeat('ab', g * 20), 'hex') FROM generate_series(1, 400) g",
+      "CREATE TABLE perm (a int, b text, c bytea); INSERT INTO perm SELECT g, repeat('p', g * 10), " +
+        "decode(repeat('ab', g * 20), 'hex') FROM generate_series(1, 400) g",
     );
   });
 

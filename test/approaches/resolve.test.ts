@@ -20,7 +20,10 @@ describe('resolveRunSpec', () => {
     expect(() =>
       resolveRunSpec({ approach: 'ctq', workload: 'criteo', scale: 'tiny', options: { epochs: '0' } }),
     ).toThrow(
-      /neither approach ctq nor workload criteo has option "epochs" \(approach options: compression, cache, models-in, model-store; workload options: regularizer\)/,
+      new RegExp(
+        /neither approach ctq nor workload criteo has option "epochs" /.source +
+          /\(approach options: compression, cache, models-in, model-store; workload options: regularizer\)/.source,
+      ),
     );
     expect(() =>
       resolveRunSpec({ approach: 'udaf', workload: 'criteo', scale: 'tiny', options: { compresion: 'none' } }),

@@ -218,7 +218,8 @@ describe('approaches that cannot search', () => {
   it.each(['ma', 'ddp', 'da-ddp'])('%s refuses a search workload up front, naming those that can', (approach) => {
     expect(() => resolveRunSpec({ approach, workload: 'hyperopt', scale: 'tiny' })).toThrow(
       new RegExp(
-        `approach ${approach} cannot run workload hyperopt: .*Approaches that run searches: udaf, export, ctq, task-parallel, da`,
+        `approach ${approach} cannot run workload hyperopt: .*Approaches that run searches: udaf, export, ctq, ` +
+          `task-parallel, da`,
       ),
     );
   });

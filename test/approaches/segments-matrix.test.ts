@@ -74,7 +74,8 @@ describe.each(SIZES)('every approach on %i segment(s)', (segments) => {
     }
     const seconds = lines.reduce((sum, l) => sum + l.seconds, 0);
     console.log(
-      `${segments} segments: ${lines.length} runs in ${seconds.toFixed(0)} s (${lines.map((l) => `${l.workload}/${l.approach} ${l.seconds.toFixed(0)} s`).join(', ')})`,
+      `${segments} segments: ${lines.length} runs in ${seconds.toFixed(0)} s ` +
+        `(${lines.map((l) => `${l.workload}/${l.approach} ${l.seconds.toFixed(0)} s`).join(', ')})`,
     );
   });
 });

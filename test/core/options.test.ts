@@ -45,7 +45,8 @@ describe('declared options', () => {
 
   it('refuses an unknown key, naming it, suggesting the close one, and listing the valid ones', () => {
     expect(() => parseOptionValues('approach ctq', SPECS, { 'modles-in': 'db' })).toThrow(
-      'approach ctq has no option "modles-in"; did you mean "models-in"? (valid options: models-in, cache, workers, store)',
+      'approach ctq has no option "modles-in"; did you mean "models-in"? (valid options: models-in, cache, ' +
+        'workers, store)',
     );
     expect(() => parseOptionValues('approach udaf', {}, { nosuch: '1' })).toThrow(
       'approach udaf has no option "nosuch" (it takes no options)',

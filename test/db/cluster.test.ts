@@ -31,7 +31,8 @@ async function planFixture(prefix: string): Promise<{ data: string; models: stri
       `INSERT INTO ${data} SELECT g % ${TEST_SEGMENTS}, g, 1, '\\x00', '\\x00' FROM generate_series(1, 200) g`,
     );
     await c.query(
-      `INSERT INTO ${models} (seg, config, seed, spec) SELECT g % ${TEST_SEGMENTS}, g, g, '{}' FROM generate_series(0, 7) g`,
+      `INSERT INTO ${models} (seg, config, seed, spec) SELECT g % ${TEST_SEGMENTS}, g, g, '{}' ` +
+        `FROM generate_series(0, 7) g`,
     );
   });
   return { data, models };
@@ -51,53 +52,57 @@ describe('embedded cluster', () => {
     }
   });
 
-  it("plans a step statement as Async Foreign Scans of the segments' views, every qual shipped, whatever the statistics", async () => {
-    const topology = await testTopology();
-    const { data, models } = await planFixture('plan');
-    // No ANALYZE anywhere: the plan does not depend on statistics or costs.
-    await createStepView(topology, 'plan_train', {
-      data,
-      kind: 'train',
-      source: { kind: 'table', table: models },
-      meta: '{}',
-      cache: false,
-      writeBack: true,
-      returnModel: false,
-    });
-    const everySegment = stepStatement(
-      'plan_train',
-      Array.from({ length: TEST_SEGMENTS }, (_, s) => ({ segment: s, config: s, version: 0 })),
-    );
-    const targeted = stepStatement('plan_train', [{ segment: 1, config: 3, version: 0 }]);
-    const plans = await withClient(topology.coordinator, async (c) => {
-      await assertPushedDown(c, everySegment, TEST_SEGMENTS);
-      await assertPushedDown(c, targeted, 1);
-      return { all: await explain(c, everySegment), one: await explain(c, targeted) };
-    });
-    expect(plans.all.match(/Async Foreign Scan on public\.plan_train_s\d/g)).toHaveLength(TEST_SEGMENTS);
-    expect(plans.all).not.toMatch(/Aggregate|Filter:/);
-    expect(
-      plans.all.match(/Remote SQL: SELECT seg, config, version, result FROM public\.plan_train WHERE/g),
-    ).toHaveLength(TEST_SEGMENTS);
-    // A targeted statement (ctq) is pruned to its segment's partition, its quals shipped there.
-    expect(plans.one).toMatch(/Foreign Scan on public\.plan_train_s1 /);
-    expect(plans.one).not.toMatch(/plan_train_s0|Append|Filter:/);
-    expect(plans.one).toMatch(/Remote SQL: .*\(seg = 1\).*\(config = 3\).*\(version = 0\)/);
-    // On the segment, the quals reach the aggregate's input: only the selected group is formed.
-    const remote = await withClient(topology.segments[1], async (c) =>
-      explain(
-        c,
-        'SELECT seg, config, version, result FROM public.plan_train WHERE seg = 1 AND config = 3 AND version = 0',
-      ),
-    );
-    expect(remote).toMatch(
-      /Filter: \(\(m\.version = 0\) AND \(m\.config = 3\)\)|Filter: \(\(m\.config = 3\) AND \(m\.version = 0\)\)/,
-    );
-    expect(await distributedTableBytes(topology, data)).toBeGreaterThan(0);
-    await dropDistributedView(topology, 'plan_train');
-    await dropDistributedTable(topology, data);
-    await dropDistributedTable(topology, models);
-  });
+  it(
+    "plans a step statement as Async Foreign Scans of the segments' views, every qual shipped, " +
+      'whatever the statistics',
+    async () => {
+      const topology = await testTopology();
+      const { data, models } = await planFixture('plan');
+      // No ANALYZE anywhere: the plan does not depend on statistics or costs.
+      await createStepView(topology, 'plan_train', {
+        data,
+        kind: 'train',
+        source: { kind: 'table', table: models },
+        meta: '{}',
+        cache: false,
+        writeBack: true,
+        returnModel: false,
+      });
+      const everySegment = stepStatement(
+        'plan_train',
+        Array.from({ length: TEST_SEGMENTS }, (_, s) => ({ segment: s, config: s, version: 0 })),
+      );
+      const targeted = stepStatement('plan_train', [{ segment: 1, config: 3, version: 0 }]);
+      const plans = await withClient(topology.coordinator, async (c) => {
+        await assertPushedDown(c, everySegment, TEST_SEGMENTS);
+        await assertPushedDown(c, targeted, 1);
+        return { all: await explain(c, everySegment), one: await explain(c, targeted) };
+      });
+      expect(plans.all.match(/Async Foreign Scan on public\.plan_train_s\d/g)).toHaveLength(TEST_SEGMENTS);
+      expect(plans.all).not.toMatch(/Aggregate|Filter:/);
+      expect(
+        plans.all.match(/Remote SQL: SELECT seg, config, version, result FROM public\.plan_train WHERE/g),
+      ).toHaveLength(TEST_SEGMENTS);
+      // A targeted statement (ctq) is pruned to its segment's partition, its quals shipped there.
+      expect(plans.one).toMatch(/Foreign Scan on public\.plan_train_s1 /);
+      expect(plans.one).not.toMatch(/plan_train_s0|Append|Filter:/);
+      expect(plans.one).toMatch(/Remote SQL: .*\(seg = 1\).*\(config = 3\).*\(version = 0\)/);
+      // On the segment, the quals reach the aggregate's input: only the selected group is formed.
+      const remote = await withClient(topology.segments[1], async (c) =>
+        explain(
+          c,
+          'SELECT seg, config, version, result FROM public.plan_train WHERE seg = 1 AND config = 3 AND version = 0',
+        ),
+      );
+      expect(remote).toMatch(
+        /Filter: \(\(m\.version = 0\) AND \(m\.config = 3\)\)|Filter: \(\(m\.config = 3\) AND \(m\.version = 0\)\)/,
+      );
+      expect(await distributedTableBytes(topology, data)).toBeGreaterThan(0);
+      await dropDistributedView(topology, 'plan_train');
+      await dropDistributedTable(topology, data);
+      await dropDistributedTable(topology, models);
+    },
+  );
 
   it('refuses a statement the coordinator would aggregate or filter itself', async () => {
     const topology = await testTopology();
@@ -146,7 +151,8 @@ describe('embedded cluster', () => {
     );
     await withClient(topology.coordinator, (c) =>
       c.query(
-        `INSERT INTO ${table} (seg, config, seed, spec, state, version) VALUES (0, 0, 1, '{}', '\\x01', 3), (1, 1, 1, '{}', '\\x0203', 5), (0, 2, 1, '{}', '\\x04', 0)`,
+        `INSERT INTO ${table} (seg, config, seed, spec, state, version) VALUES (0, 0, 1, '{}', '\\x01', 3), ` +
+          `(1, 1, 1, '{}', '\\x0203', 5), (0, 2, 1, '{}', '\\x04', 0)`,
       ),
     );
     const points: string[] = [];
@@ -208,19 +214,27 @@ describe('embedded cluster', () => {
       new Error('server closed the connection unexpectedly'),
     );
     expect(named.message).toMatch(
-      /^seg1 \(127\.0\.0\.1:1\) is down: ECONNREFUSED\. The statement failed with: server closed the connection unexpectedly\. Start it again with `npx bench db up`\.$/,
+      new RegExp(
+        /^seg1 \(127\.0\.0\.1:1\) is down: ECONNREFUSED\. /.source +
+          /The statement failed with: server closed the connection unexpectedly\. /.source +
+          /Start it again with `npx bench db up`\.$/.source,
+      ),
     );
     const untouched = new Error('syntax error');
     expect(await nameDeadInstances(topology, untouched)).toBe(untouched);
   });
 
-  it('uses an existing coordinator given by URL, discovering its segments, and says where it looked when unreachable', async () => {
-    const topology = await testTopology();
-    const external = await resolveTopology({ db: instanceUrl(topology.coordinator) });
-    expect(external.embedded).toBe(false);
-    expect(external.segments.map((s) => s.port)).toEqual(topology.segments.map((s) => s.port));
-    await expect(resolveTopology({ db: 'postgresql://postgres@127.0.0.1:1/bench' })).rejects.toThrow(
-      /127\.0\.0\.1:1.*bench db up/s,
-    );
-  });
+  it(
+    'uses an existing coordinator given by URL, discovering its segments, ' +
+      'and says where it looked when unreachable',
+    async () => {
+      const topology = await testTopology();
+      const external = await resolveTopology({ db: instanceUrl(topology.coordinator) });
+      expect(external.embedded).toBe(false);
+      expect(external.segments.map((s) => s.port)).toEqual(topology.segments.map((s) => s.port));
+      await expect(resolveTopology({ db: 'postgresql://postgres@127.0.0.1:1/bench' })).rejects.toThrow(
+        /127\.0\.0\.1:1.*bench db up/s,
+      );
+    },
+  );
 });

@@ -72,7 +72,8 @@ describe('engine throughput (printed)', () => {
     }
     console.log(
       [
-        `engine throughput, ${CONFIG.label}, 1 thread, epochs of ${BUFFERS}x${ROWS} examples (best of ${ROUNDS} rounds):`,
+        `engine throughput, ${CONFIG.label}, 1 thread, epochs of ${BUFFERS}x${ROWS} examples ` +
+          `(best of ${ROUNDS} rounds):`,
         `  raw loop                     ${raw.toFixed(0)} examples/s`,
         `  worker, training loop        ${loop.toFixed(0)} examples/s (${(loop / raw).toFixed(3)}x raw)`,
         `  worker, request incl. hops   ${request.toFixed(0)} examples/s (${(request / raw).toFixed(3)}x raw)`,

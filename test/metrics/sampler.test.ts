@@ -86,7 +86,8 @@ describe('startSampler', () => {
       process.execPath,
       [
         '-e',
-        `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(target)},'w');fs.writeSync(fd,Buffer.alloc(4<<20,120));fs.fsyncSync(fd);setTimeout(()=>{},1500)`,
+        `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(target)},'w');` +
+          'fs.writeSync(fd,Buffer.alloc(4<<20,120));fs.fsyncSync(fd);setTimeout(()=>{},1500)',
       ],
       { stdio: 'ignore' },
     );
@@ -148,7 +149,8 @@ describe('startSampler', () => {
     const log = join(dir, 'nvidia-smi.args');
     writeFileSync(
       fake,
-      `#!/bin/sh\necho "$@" >> ${log}\nwhile true; do echo "0, 40, 1024, 4096"; echo "1, 60, 3072, 4096"; sleep 0.05; done\n`,
+      `#!/bin/sh\necho "$@" >> ${log}\n` +
+        'while true; do echo "0, 40, 1024, 4096"; echo "1, 60, 3072, 4096"; sleep 0.05; done\n',
     );
     chmodSync(fake, 0o755);
     const harness = (): ProcessGroupRoots[] => [{ name: 'harness', pids: [process.pid] }];

@@ -53,13 +53,16 @@ describe('loadRun', () => {
     const path = join(dir, 'events.jsonl');
     writeFileSync(
       path,
-      '{"type":"phase","phase":"etl","edge":"start","at":1}\n{"type":"span","kind":"sleep","start":0,"end":1}\n{"type":"phase","phase":"etl","edge":"end","at":2}\n',
+      '{"type":"phase","phase":"etl","edge":"start","at":1}\n' +
+        '{"type":"span","kind":"sleep","start":0,"end":1}\n' +
+        '{"type":"phase","phase":"etl","edge":"end","at":2}\n',
     );
     const e = await expectFolderError(loadRun(dir), /events\.jsonl:2: does not match the run-folder schema: kind/);
     expect(e.line).toBe(2);
     writeFileSync(
       path,
-      '{"type":"phase","phase":"etl","edge":"start","at":1}\n{not json\n{"type":"phase","phase":"etl","edge":"end","at":2}\n',
+      '{"type":"phase","phase":"etl","edge":"start","at":1}\n{not json\n' +
+        '{"type":"phase","phase":"etl","edge":"end","at":2}\n',
     );
     await expectFolderError(loadRun(dir), /events\.jsonl:2: is not valid JSON/);
   });

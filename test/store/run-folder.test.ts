@@ -153,7 +153,8 @@ describe('prepareWritableFolder', () => {
   it('refuses /proc/forbidden at once (a recursive mkdir spins there) and a file in the way', () => {
     expect(() => prepareWritableFolder('/proc/forbidden/runs', 'the runs directory')).toThrow(UnusableFolderError);
     expect(() => prepareWritableFolder('/proc/forbidden/runs', 'the runs directory')).toThrow(
-      'the runs directory /proc/forbidden/runs is unusable: cannot create /proc/forbidden (ENOENT: no such file or directory)',
+      'the runs directory /proc/forbidden/runs is unusable: cannot create /proc/forbidden ' +
+        '(ENOENT: no such file or directory)',
     );
     const root = mkdtempSync(join(tmpdir(), 'bench-store-'));
     writeFileSync(join(root, 'file'), '');

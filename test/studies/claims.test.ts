@@ -87,26 +87,29 @@ describe('claims', () => {
     expect(claimsMarkdown(results, 'caption')).toContain('| claim | source | verdict | why |');
   });
 
-  it('execution order: holds for DA ~ Export < CTQ <= UDAF, fails when CTQ beats DA, with the paper ratios beside', async () => {
-    const good = await endToEnd({ da: 10, export: 11, ctq: 15, udaf: 16 });
-    const holds = claim(evaluateClaims({ ctx, runs: new Map([['table6-fig9', good]]) }), 'execution-order');
-    expect(holds.verdict).toBe('holds');
-    const udafOverDa = holds.numbers.find((n) => n.label === 'imagenet: UDAF / DA-Cerebro execution')!;
-    expect(udafOverDa.measured).toBeCloseTo(1.6, 6);
-    expect(udafOverDa.published).toBeCloseTo(48.5 / 23.0, 2);
+  it(
+    'execution order: holds for DA ~ Export < CTQ <= UDAF, fails when CTQ beats DA, ' + 'with the paper ratios beside',
+    async () => {
+      const good = await endToEnd({ da: 10, export: 11, ctq: 15, udaf: 16 });
+      const holds = claim(evaluateClaims({ ctx, runs: new Map([['table6-fig9', good]]) }), 'execution-order');
+      expect(holds.verdict).toBe('holds');
+      const udafOverDa = holds.numbers.find((n) => n.label === 'imagenet: UDAF / DA-Cerebro execution')!;
+      expect(udafOverDa.measured).toBeCloseTo(1.6, 6);
+      expect(udafOverDa.published).toBeCloseTo(48.5 / 23.0, 2);
 
-    const bad = await endToEnd({ da: 10, export: 11, ctq: 9, udaf: 16 });
-    const fails = claim(evaluateClaims({ ctx, runs: new Map([['table6-fig9', bad]]) }), 'execution-order');
-    expect(fails.verdict).toBe('does not hold');
-    expect(fails.why).toMatch(/is not faster than the faster of CTQ\/UDAF/);
+      const bad = await endToEnd({ da: 10, export: 11, ctq: 9, udaf: 16 });
+      const fails = claim(evaluateClaims({ ctx, runs: new Map([['table6-fig9', bad]]) }), 'execution-order');
+      expect(fails.verdict).toBe('does not hold');
+      expect(fails.why).toMatch(/is not faster than the faster of CTQ\/UDAF/);
 
-    const partial = claim(
-      evaluateClaims({ ctx, runs: new Map([['table6-fig9', good.filter((r) => r.info.approach !== 'ctq')]]) }),
-      'execution-order',
-    );
-    expect(partial.verdict).toBe('not measurable');
-    expect(partial.why).toMatch(/no complete imagenet run of CTQ/);
-  });
+      const partial = claim(
+        evaluateClaims({ ctx, runs: new Map([['table6-fig9', good.filter((r) => r.info.approach !== 'ctq')]]) }),
+        'execution-order',
+      );
+      expect(partial.verdict).toBe('not measurable');
+      expect(partial.why).toMatch(/no complete imagenet run of CTQ/);
+    },
+  );
 
   it('MA convergence, DDP bytes and storage blowup follow their stated tests', async () => {
     const runs = [

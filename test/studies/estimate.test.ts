@@ -49,7 +49,9 @@ describe('estimateRun', () => {
     const own = estimateRun(request('ctq', 4), stored);
     expect(own.method).toBe('simulated');
     expect(own.executionSeconds).toBeGreaterThan(0);
-    expect(own.basis).toMatch(/async schedule simulated from the unit times of 1 stored criteo\/tiny run\(s\) of the approach/);
+    expect(own.basis).toMatch(
+      /async schedule simulated from the unit times of 1 stored criteo\/tiny run\(s\) of the approach/,
+    );
     expect(own.basis).toMatch(/the approach's measured overhead over its simulated schedule \(1 run/);
     expect(own.etlSeconds).toBeCloseTo(stored[0].summary.etlSeconds, 9);
     // The fixture's two configs are not the workload's: the others are given the median config's work.

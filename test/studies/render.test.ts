@@ -76,28 +76,31 @@ function expectColumnReady(figures: { name: string; svg: string }[], dir: string
 }
 
 describe('study renders', () => {
-  it('fig10: speedup over one segment and machine time from the runs, a table with times relative to UDAF', async () => {
-    // Faster with more segments, ctq more so than udaf.
-    const answered = await answer('fig10', (a, n) => (a === 'ctq' ? 1 / n : 1.5 / Math.sqrt(n)));
-    const { artifacts, written } = await render('fig10', answered);
-    expect(written.figures.map((f) => f.name)).toEqual(['figure10a', 'figure10b', 'figure10c', 'figure10d']);
-    expectColumnReady(written.figures, written.dir);
-    const runs = answered.map((a) => a.run!) as LoadedRun[];
-    const points = scalingPoints(runs);
-    const exec = (a: string, n: number): number =>
-      runs.find((r) => r.info.approach === a && r.info.segments === n)!.summary.executionSeconds;
-    for (const p of points) expect(p.speedup).toBeCloseTo(exec(p.approachId, 1) / exec(p.approachId, p.segments), 9);
-    const ctq8 = runs.find((r) => r.info.approach === 'ctq' && r.info.segments === 8)!;
-    expect(machineSeconds(ctq8).trainValid).toBeCloseTo(
-      ctq8.summary.breakdown.reduce((s, b) => s + b.trainValid, 0) * 8,
-      9,
-    );
-    const md = artifacts.files.find((f) => f.name === 'figure10.md')!.content;
-    expect(md).toMatch(/\| CTQ \| .* of UDAF/);
-    expect(md).toContain(`${(exec('ctq', 8) / exec('udaf', 8)).toFixed(2)} of UDAF`);
-    const spec = JSON.parse(readFileSync(join(written.dir, 'figure10a.vl.json'), 'utf8'));
-    expect(spec.title.text).toMatch(/^Figure 10A/);
-  });
+  it(
+    'fig10: speedup over one segment and machine time from the runs, ' + 'a table with times relative to UDAF',
+    async () => {
+      // Faster with more segments, ctq more so than udaf.
+      const answered = await answer('fig10', (a, n) => (a === 'ctq' ? 1 / n : 1.5 / Math.sqrt(n)));
+      const { artifacts, written } = await render('fig10', answered);
+      expect(written.figures.map((f) => f.name)).toEqual(['figure10a', 'figure10b', 'figure10c', 'figure10d']);
+      expectColumnReady(written.figures, written.dir);
+      const runs = answered.map((a) => a.run!) as LoadedRun[];
+      const points = scalingPoints(runs);
+      const exec = (a: string, n: number): number =>
+        runs.find((r) => r.info.approach === a && r.info.segments === n)!.summary.executionSeconds;
+      for (const p of points) expect(p.speedup).toBeCloseTo(exec(p.approachId, 1) / exec(p.approachId, p.segments), 9);
+      const ctq8 = runs.find((r) => r.info.approach === 'ctq' && r.info.segments === 8)!;
+      expect(machineSeconds(ctq8).trainValid).toBeCloseTo(
+        ctq8.summary.breakdown.reduce((s, b) => s + b.trainValid, 0) * 8,
+        9,
+      );
+      const md = artifacts.files.find((f) => f.name === 'figure10.md')!.content;
+      expect(md).toMatch(/\| CTQ \| .* of UDAF/);
+      expect(md).toContain(`${(exec('ctq', 8) / exec('udaf', 8)).toFixed(2)} of UDAF`);
+      const spec = JSON.parse(readFileSync(join(written.dir, 'figure10a.vl.json'), 'utf8'));
+      expect(spec.title.text).toMatch(/^Figure 10A/);
+    },
+  );
 
   it('fig10: says which approaches have no 1-segment run', async () => {
     const answered = (await answer('fig10', () => 1)).map((a) =>
@@ -164,49 +167,53 @@ describe('study renders', () => {
     expect(spec.resolve.scale.y).toBe('independent');
   });
 
-  it('fig15: per-epoch Train+Valid and Model Transmission of each size run from its breakdown, the recorded model MB', async () => {
-    const megabytes: Record<string, number> = { small: 1, medium: 4, large: 9 };
-    // The model-hop spans carry the serialized model's bytes.
-    const answered = await answer(
-      'fig15',
-      () => 1,
-      (run, request) => {
-        for (const e of run.events) {
-          if (e.type !== 'span' || e.kind !== 'model-hop') continue;
-          e.bytes = megabytes[request.options.size] * 1e6;
-        }
-      },
-    );
-    const { artifacts, written } = await render('fig15', answered);
-    expect(written.figures.map((f) => f.name)).toEqual(['figure15a', 'figure15b']);
-    expectColumnReady(written.figures, written.dir);
-    expect(artifacts.notes).toEqual([]);
+  it(
+    'fig15: per-epoch Train+Valid and Model Transmission of each size run from its breakdown, ' +
+      'the recorded model MB',
+    async () => {
+      const megabytes: Record<string, number> = { small: 1, medium: 4, large: 9 };
+      // The model-hop spans carry the serialized model's bytes.
+      const answered = await answer(
+        'fig15',
+        () => 1,
+        (run, request) => {
+          for (const e of run.events) {
+            if (e.type !== 'span' || e.kind !== 'model-hop') continue;
+            e.bytes = megabytes[request.options.size] * 1e6;
+          }
+        },
+      );
+      const { artifacts, written } = await render('fig15', answered);
+      expect(written.figures.map((f) => f.name)).toEqual(['figure15a', 'figure15b']);
+      expectColumnReady(written.figures, written.dir);
+      expect(artifacts.notes).toEqual([]);
 
-    const points = JSON.parse(artifacts.files.find((f) => f.name === 'figure15.json')!.content) as ModelSizePoint[];
-    expect(points.map((p) => `${p.size}/${p.approachId}`)).toEqual(
-      ['small', 'medium', 'large'].flatMap((size) => [`${size}/udaf`, `${size}/ctq`]),
-    );
-    for (const p of points) {
-      const run = answered.find((a) => a.run!.info.runId === p.runId)!.run!;
-      const perEpoch = (read: (b: LoadedRun['summary']['breakdown'][number]) => number): number =>
-        run.summary.breakdown.reduce((sum, b) => sum + read(b), 0) / run.summary.breakdown.length;
-      expect(p.trainValid).toBeCloseTo(
-        perEpoch((b) => b.trainValid),
-        9,
+      const points = JSON.parse(artifacts.files.find((f) => f.name === 'figure15.json')!.content) as ModelSizePoint[];
+      expect(points.map((p) => `${p.size}/${p.approachId}`)).toEqual(
+        ['small', 'medium', 'large'].flatMap((size) => [`${size}/udaf`, `${size}/ctq`]),
       );
-      expect(p.modelTransmission).toBeCloseTo(
-        perEpoch((b) => b.modelTransmission),
-        9,
-      );
-      expect(p.modelBytes).toBe(megabytes[p.size] * 1e6);
-    }
-    const md = artifacts.files.find((f) => f.name === 'figure15.md')!.content;
-    expect(md).toMatch(/\| large \| MLP \| 9\.00 \| UDAF \| [0-9.]+ \| [0-9.]+ \| 1 \|/);
-    expect(md).toMatch(/\| small \| MLP \| 1\.00 \| CTQ \|/);
-    const spec = JSON.parse(readFileSync(join(written.dir, 'figure15b.vl.json'), 'utf8'));
-    expect(spec.title.text).toMatch(/^Figure 15B: Model Transmission/);
-    expect(spec.encoding.x.axis.labelExpr).toContain('9.00 MB');
-  });
+      for (const p of points) {
+        const run = answered.find((a) => a.run!.info.runId === p.runId)!.run!;
+        const perEpoch = (read: (b: LoadedRun['summary']['breakdown'][number]) => number): number =>
+          run.summary.breakdown.reduce((sum, b) => sum + read(b), 0) / run.summary.breakdown.length;
+        expect(p.trainValid).toBeCloseTo(
+          perEpoch((b) => b.trainValid),
+          9,
+        );
+        expect(p.modelTransmission).toBeCloseTo(
+          perEpoch((b) => b.modelTransmission),
+          9,
+        );
+        expect(p.modelBytes).toBe(megabytes[p.size] * 1e6);
+      }
+      const md = artifacts.files.find((f) => f.name === 'figure15.md')!.content;
+      expect(md).toMatch(/\| large \| MLP \| 9\.00 \| UDAF \| [0-9.]+ \| [0-9.]+ \| 1 \|/);
+      expect(md).toMatch(/\| small \| MLP \| 1\.00 \| CTQ \|/);
+      const spec = JSON.parse(readFileSync(join(written.dir, 'figure15b.vl.json'), 'utf8'));
+      expect(spec.title.text).toMatch(/^Figure 15B: Model Transmission/);
+      expect(spec.encoding.x.axis.labelExpr).toContain('9.00 MB');
+    },
+  );
 
   it('fig15: says which size runs are missing, and leaves them out', async () => {
     const answered = (await answer('fig15', () => 1)).map((a) =>

@@ -32,12 +32,14 @@ function python(script: string, input: unknown): unknown {
   return JSON.parse(result.stdout);
 }
 
-const PACK_CRITEO = `
+const PACK_CRITEO =
+  `
 import sys, json, base64
 from bench_engine import featurize
 d = json.load(sys.stdin)
 rows = d['rows']
-n, x, y = featurize.pack_criteo_rows([r['label'] for r in rows], [r['ints'] for r in rows], [r['cats'] for r in rows], d['ib'], d['hb'])
+n, x, y = featurize.pack_criteo_rows([r['label'] for r in rows], [r['ints'] for r in rows], ` +
+  `[r['cats'] for r in rows], d['ib'], d['hb'])
 print(json.dumps({'n': n, 'x': base64.b64encode(x).decode(), 'y': base64.b64encode(y).decode()}))
 `;
 

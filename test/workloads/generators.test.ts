@@ -52,36 +52,39 @@ describe('Criteo generator', () => {
     expect(a.row('valid', 3)).not.toEqual(a.row('train', 3));
   });
 
-  it('makes rows in the public schema: label, 13 count-like ints with some missing, 26 hex strings with some empty', () => {
-    const rows = [...new CriteoGenerator(spec, 3).rows('train', 0, 2000)];
-    let missingInts = 0;
-    let emptyCats = 0;
-    let negative = 0;
-    for (const r of rows) {
-      expect([0, 1]).toContain(r.label);
-      expect(r.ints).toHaveLength(13);
-      expect(r.cats).toHaveLength(26);
-      for (const v of r.ints) {
-        if (v === null) missingInts++;
-        else {
-          expect(Number.isInteger(v)).toBe(true);
-          if (v < 0) negative++;
+  it(
+    'makes rows in the public schema: label, 13 count-like ints with some missing, ' + '26 hex strings with some empty',
+    () => {
+      const rows = [...new CriteoGenerator(spec, 3).rows('train', 0, 2000)];
+      let missingInts = 0;
+      let emptyCats = 0;
+      let negative = 0;
+      for (const r of rows) {
+        expect([0, 1]).toContain(r.label);
+        expect(r.ints).toHaveLength(13);
+        expect(r.cats).toHaveLength(26);
+        for (const v of r.ints) {
+          if (v === null) missingInts++;
+          else {
+            expect(Number.isInteger(v)).toBe(true);
+            if (v < 0) negative++;
+          }
+        }
+        for (const s of r.cats) {
+          if (s === '') emptyCats++;
+          else expect(s).toMatch(/^[0-9a-f]{8}$/);
         }
       }
-      for (const s of r.cats) {
-        if (s === '') emptyCats++;
-        else expect(s).toMatch(/^[0-9a-f]{8}$/);
-      }
-    }
-    expect(missingInts).toBeGreaterThan(0);
-    expect(emptyCats).toBeGreaterThan(0);
-    expect(negative).toBeGreaterThan(0);
-    const positives = rows.filter((r) => r.label === 1).length / rows.length;
-    expect(positives).toBeGreaterThan(0.15);
-    expect(positives).toBeLessThan(0.4);
-    // Categories repeat (Zipf over a vocabulary), as real click logs do.
-    expect(new Set(rows.map((r) => r.cats[0])).size).toBeLessThan(rows.length / 2);
-  });
+      expect(missingInts).toBeGreaterThan(0);
+      expect(emptyCats).toBeGreaterThan(0);
+      expect(negative).toBeGreaterThan(0);
+      const positives = rows.filter((r) => r.label === 1).length / rows.length;
+      expect(positives).toBeGreaterThan(0.15);
+      expect(positives).toBeLessThan(0.4);
+      // Categories repeat (Zipf over a vocabulary), as real click logs do.
+      expect(new Set(rows.map((r) => r.cats[0])).size).toBeLessThan(rows.length / 2);
+    },
+  );
 
   it('is learnable: logistic regression on the featurised rows clearly beats the majority class', () => {
     const learn: CriteoSpec = { ...spec, trainRows: 6000, validRows: 2000 };

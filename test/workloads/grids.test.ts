@@ -29,21 +29,25 @@ describe('Table 5 at paper scale', () => {
     expect(w.configs.map((c) => c.id)).toEqual([...Array(16).keys()]);
   });
 
-  it('imagenet: {vgg16,resnet50} x batch {32,256} x lr {1e-4,1e-6} x l2 {1e-4,1e-6}, 10 epochs, 112x112x3, 1000 classes', () => {
-    const w = resolveWorkload('imagenet', 'paper', 1);
-    expect(w.configs).toHaveLength(16);
-    expect(w.configs.map(key).sort()).toEqual(
-      gridOf({ arch: ['vgg16', 'resnet50'], batch: [32, 256], lr: [1e-4, 1e-6], l2: [1e-4, 1e-6] }),
-    );
-    // The published models: VGG16 and ResNet50 at their own width and depth.
-    for (const c of w.configs) {
-      const published = PUBLISHED[c.arch as 'vgg16' | 'resnet50'];
-      expect({ width: c.width, blocks: c.blocks }).toEqual(published);
-    }
-    expect(w.epochs).toBe(10);
-    expect(featureShape(w.dataset)).toEqual([3, 112, 112]);
-    expect(w.dataset.kind === 'imagenet' && w.dataset.classes).toBe(1000);
-  });
+  it(
+    'imagenet: {vgg16,resnet50} x batch {32,256} x lr {1e-4,1e-6} x l2 {1e-4,1e-6}, 10 epochs, 112x112x3, ' +
+      '1000 classes',
+    () => {
+      const w = resolveWorkload('imagenet', 'paper', 1);
+      expect(w.configs).toHaveLength(16);
+      expect(w.configs.map(key).sort()).toEqual(
+        gridOf({ arch: ['vgg16', 'resnet50'], batch: [32, 256], lr: [1e-4, 1e-6], l2: [1e-4, 1e-6] }),
+      );
+      // The published models: VGG16 and ResNet50 at their own width and depth.
+      for (const c of w.configs) {
+        const published = PUBLISHED[c.arch as 'vgg16' | 'resnet50'];
+        expect({ width: c.width, blocks: c.blocks }).toEqual(published);
+      }
+      expect(w.epochs).toBe(10);
+      expect(featureShape(w.dataset)).toEqual([3, 112, 112]);
+      expect(w.dataset.kind === 'imagenet' && w.dataset.classes).toBe(1000);
+    },
+  );
 
   it('small scales keep the full 16-config grids', () => {
     expect(resolveWorkload('criteo', 'small', 1).configs).toHaveLength(16);
@@ -172,31 +176,35 @@ describe('drill-down workloads', () => {
     expect(allFast.configs.every((c) => c.repeat === 1)).toBe(true);
   });
 
-  it('modelsize trains the same grid with MobileNetV2, ResNet50 and ResNet152 (or three MLPs); option size picks one', () => {
-    const all = resolveWorkload('modelsize', 'paper', 1);
-    expect(all.configs).toHaveLength(24);
-    expect(all.epochs).toBe(3);
-    expect(all.dataset.kind).toBe('imagenet');
-    expect(all.configs.every((c) => c.batchSize === 32)).toBe(true);
-    const archOf = { small: 'mobilenetv2', medium: 'resnet50', large: 'resnet152' } as const;
-    for (const c of all.configs) {
-      const size = modelSizeOf(c)!;
-      expect(c.arch).toBe(archOf[size]);
-      expect({ width: c.width, blocks: c.blocks }).toEqual(PUBLISHED[archOf[size]]);
-    }
-    const sizes = ['small', 'medium', 'large'] as const;
-    const mlp = resolveWorkload('modelsize', 'paper', 1, { models: 'mlp' });
-    const params = sizes.map((s) => {
-      const c = mlp.configs.find((x) => modelSizeOf(x) === s)!;
-      const dims = [featureShape(mlp.dataset)[0], ...c.hidden!, 2];
-      return dims.slice(1).reduce((acc, d, i) => acc + dims[i] * d + d, 0);
-    });
-    expect(params[0]).toBeLessThan(params[1]);
-    expect(params[1]).toBeLessThan(params[2]);
-    const large = resolveWorkload('modelsize', 'small', 1, { size: 'large' });
-    expect(large.configs.every((c) => modelSizeOf(c) === 'large' && c.arch === 'resnet152')).toBe(true);
-    expect(() => resolveWorkload('modelsize', 'tiny', 1, { models: 'bert' })).toThrow(/models must be zoo or mlp/);
-  });
+  it(
+    'modelsize trains the same grid with MobileNetV2, ResNet50 and ResNet152 (or three MLPs); ' +
+      'option size picks one',
+    () => {
+      const all = resolveWorkload('modelsize', 'paper', 1);
+      expect(all.configs).toHaveLength(24);
+      expect(all.epochs).toBe(3);
+      expect(all.dataset.kind).toBe('imagenet');
+      expect(all.configs.every((c) => c.batchSize === 32)).toBe(true);
+      const archOf = { small: 'mobilenetv2', medium: 'resnet50', large: 'resnet152' } as const;
+      for (const c of all.configs) {
+        const size = modelSizeOf(c)!;
+        expect(c.arch).toBe(archOf[size]);
+        expect({ width: c.width, blocks: c.blocks }).toEqual(PUBLISHED[archOf[size]]);
+      }
+      const sizes = ['small', 'medium', 'large'] as const;
+      const mlp = resolveWorkload('modelsize', 'paper', 1, { models: 'mlp' });
+      const params = sizes.map((s) => {
+        const c = mlp.configs.find((x) => modelSizeOf(x) === s)!;
+        const dims = [featureShape(mlp.dataset)[0], ...c.hidden!, 2];
+        return dims.slice(1).reduce((acc, d, i) => acc + dims[i] * d + d, 0);
+      });
+      expect(params[0]).toBeLessThan(params[1]);
+      expect(params[1]).toBeLessThan(params[2]);
+      const large = resolveWorkload('modelsize', 'small', 1, { size: 'large' });
+      expect(large.configs.every((c) => modelSizeOf(c) === 'large' && c.arch === 'resnet152')).toBe(true);
+      expect(() => resolveWorkload('modelsize', 'tiny', 1, { models: 'bert' })).toThrow(/models must be zoo or mlp/);
+    },
+  );
 
   it('hetero with models=zoo: MobileNetV2 batch 128 fast, ResNet50 batch 4 slow, on ImageNet', () => {
     const w = resolveWorkload('hetero', 'small', 1, { models: 'zoo' });

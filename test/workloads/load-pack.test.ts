@@ -98,7 +98,8 @@ describe('criteo tiny on 2 segments', () => {
       async (c) =>
         (
           await c.query(
-            `SELECT row_id, label, ints, cats FROM ${ident(rawTableNames(workload).train)} WHERE row_id < 40 ORDER BY row_id`,
+            `SELECT row_id, label, ints, cats FROM ${ident(rawTableNames(workload).train)} WHERE row_id < 40 ` +
+              `ORDER BY row_id`,
           )
         ).rows,
     );
@@ -111,7 +112,8 @@ describe('criteo tiny on 2 segments', () => {
 
   it('packs into the expected buffers, each decoding to the featurised rows in shuffle order', async () => {
     const packed = await packDataset(topology, workload);
-    // 1024 train rows per segment / 512 per buffer = 2 buffers per segment; 256 validation rows per segment = 1 buffer each, replicated.
+    // 1024 train rows per segment / 512 per buffer = 2 buffers per segment; 256 validation rows per segment = 1
+    // buffer each, replicated.
     expect(packed).toMatchObject({
       trainTable: 'criteo_tiny_train_packed',
       validTable: 'criteo_tiny_valid_packed',
@@ -182,7 +184,8 @@ describe('imagenet tiny on 2 segments', () => {
   it('loads and packs images into float32 CHW buffers', async () => {
     await ensureRawData(topology, workload);
     const packed = await packDataset(topology, workload);
-    // 512 images per segment / 256 per buffer = 2 buffers per segment; 128 validation images per segment = 1 buffer each.
+    // 512 images per segment / 256 per buffer = 2 buffers per segment; 128 validation images per segment = 1
+    // buffer each.
     expect(packed).toMatchObject({ trainBuffers: 4, validBuffers: 2 });
     const gen = new ImagenetGenerator(workload.dataset as never, workload.seed);
     const shape = featureShape(workload.dataset);

@@ -264,14 +264,16 @@ export async function ensureRawData(
     (await tablesHold(topology, tables, record))
   ) {
     log(
-      `${workload.datasetName}: reusing ${record.trainRows} train and ${record.validRows} validation rows (${record.description})`,
+      `${workload.datasetName}: reusing ${record.trainRows} train and ${record.validRows} validation rows ` +
+        `(${record.description})`,
     );
     return { trainRows: record.trainRows, validRows: record.validRows, reused: true };
   }
   const started = performance.now();
   const counts = await source.count();
   log(
-    `${workload.datasetName}: loading ${counts.train} train and ${counts.valid} validation rows over ${topology.segments.length} segments (${source.description})`,
+    `${workload.datasetName}: loading ${counts.train} train and ${counts.valid} ` +
+      `validation rows over ${topology.segments.length} segments (${source.description})`,
   );
   const staging: Record<Split, string> = { train: `${tables.train}_new`, valid: `${tables.valid}_new` };
   try {

@@ -78,14 +78,16 @@ export function packStatement(
   const seed = int(workload.seed, 'seed');
   const aggregate =
     spec.kind === 'criteo'
-      ? `bench_pack_criteo(r.label, r.ints, r.cats, ${int(spec.intBuckets, 'intBuckets')}, ${int(spec.hashBuckets, 'hashBuckets')} ORDER BY r.k)`
+      ? `bench_pack_criteo(r.label, r.ints, r.cats, ${int(spec.intBuckets, 'intBuckets')}, ` +
+        `${int(spec.hashBuckets, 'hashBuckets')} ORDER BY r.k)`
       : `bench_pack_image(r.label, r.image, ${int(spec.imageSize, 'imageSize')} ORDER BY r.k)`;
   const columns = spec.kind === 'criteo' ? 'label, ints, cats' : 'label, image';
   return (
     `INSERT INTO ${ident(packedTable)} (seg, buffer_id, n, x, y) ` +
     `SELECT ${segment}, b.buffer_id, (b.p).n, (b.p).x, (b.p).y FROM (` +
     `SELECT (r.k / ${rows}) * ${segments} + ${segment} AS buffer_id, ${aggregate} AS p FROM (` +
-    `SELECT row_number() OVER (ORDER BY hashint8extended(row_id, ${seed}), row_id) - 1 AS k, ${columns} FROM ${ident(rawTable)}` +
+    `SELECT row_number() OVER (ORDER BY hashint8extended(row_id, ${seed}), row_id) - 1 AS k, ` +
+    `${columns} FROM ${ident(rawTable)}` +
     `) r GROUP BY 1) b`
   );
 }
@@ -116,7 +118,8 @@ async function copyValidBuffers(topology: Topology, table: string, from: number,
   try {
     const out = source.query(
       copyTo(
-        `COPY (SELECT ${to}, buffer_id, n, x, y FROM ${ident(table)} WHERE buffer_id % ${segments} = ${from} ORDER BY buffer_id) TO STDOUT (FORMAT binary)`,
+        `COPY (SELECT ${to}, buffer_id, n, x, y FROM ${ident(table)} WHERE buffer_id % ${segments} = ${from} ` +
+          `ORDER BY buffer_id) TO STDOUT (FORMAT binary)`,
       ),
     );
     const into = target.query(copyFrom(`COPY ${ident(table)} (seg, buffer_id, n, x, y) FROM STDIN (FORMAT binary)`));
@@ -216,7 +219,8 @@ export async function packDataset(
   if (!record || record.segments !== segmentsKey(topology)) {
     throw new Error(
       `the raw rows of ${workload.datasetName} are not loaded on these ${segments} segments: ` +
-        `run \`bench data load --workload ${workload.id} --scale ${workload.scale} --segments ${segments}\` (or ensureRawData) first`,
+        `run \`bench data load --workload ${workload.id} --scale ${workload.scale} --segments ${segments}\` ` +
+        '(or ensureRawData) first',
     );
   }
   // What the packed tables are made from: this raw load, packed with this spec and storage.
@@ -230,7 +234,8 @@ export async function packDataset(
   ) {
     if (await tablesReusable(topology, packed, record.trainBuffers, record.validBuffers)) {
       log(
-        `${workload.datasetName}: reusing ${record.trainBuffers} packed train and ${record.validBuffers} validation buffers`,
+        `${workload.datasetName}: reusing ${record.trainBuffers} packed train and ${record.validBuffers} ` +
+          `validation buffers`,
       );
       const sourceBytes = await distributedTableBytes(topology, packed.train);
       const logicalBytes = await payloadBytes(topology, packed.train);
@@ -257,7 +262,8 @@ export async function packDataset(
   const trainBuffers = perSegment.reduce((a, s) => a + s.train, 0);
   const validBuffers = perSegment.reduce((a, s) => a + s.valid, 0);
   log(
-    `${workload.datasetName}: packed ${trainBuffers} train and ${validBuffers} validation buffers (${compression}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `${workload.datasetName}: packed ${trainBuffers} train and ${validBuffers} validation buffers ` +
+      `(${compression}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 
   // Replicate the validation buffers: in round r every segment i sends its own to (i + r) mod N,
@@ -268,7 +274,8 @@ export async function packDataset(
   const validCounts = await bufferCounts(topology, packed.valid);
   if (!validCounts.every((c) => c === validBuffers))
     throw new Error(
-      `replicating ${packed.valid} went wrong: segments hold ${validCounts.join(', ')} buffers, expected ${validBuffers} each`,
+      `replicating ${packed.valid} went wrong: segments hold ${validCounts.join(', ')} buffers, ` +
+        `expected ${validBuffers} each`,
     );
 
   await analyzeDistributed(topology, packed.train);

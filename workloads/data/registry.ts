@@ -158,11 +158,14 @@ export async function writeLoadRecord(
   await withClient(topology.coordinator, async (client) => {
     await ensureRegistry(client);
     await client.query(
-      `INSERT INTO ${REGISTRY_TABLE} (name, spec_hash, shape_hash, seed, source, description, segments, train_rows, valid_rows, load_seconds)
+      `INSERT INTO ${REGISTRY_TABLE} (name, spec_hash, shape_hash, seed, source, description, segments, train_rows, ` +
+        `valid_rows, load_seconds)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (name) DO UPDATE SET spec_hash = EXCLUDED.spec_hash, shape_hash = EXCLUDED.shape_hash, seed = EXCLUDED.seed,
+       ON CONFLICT (name) DO UPDATE SET spec_hash = EXCLUDED.spec_hash, shape_hash = EXCLUDED.shape_hash, ` +
+        `seed = EXCLUDED.seed,
          source = EXCLUDED.source, description = EXCLUDED.description, segments = EXCLUDED.segments,
-         train_rows = EXCLUDED.train_rows, valid_rows = EXCLUDED.valid_rows, loaded_at = now(), load_seconds = EXCLUDED.load_seconds,
+         train_rows = EXCLUDED.train_rows, valid_rows = EXCLUDED.valid_rows, loaded_at = now(), ` +
+        `load_seconds = EXCLUDED.load_seconds,
          packed_hash = NULL, train_buffers = NULL, valid_buffers = NULL, packed_at = NULL`,
       [
         record.name,
@@ -190,7 +193,8 @@ export async function writePackRecord(
   await withClient(topology.coordinator, async (client) => {
     await ensureRegistry(client);
     await client.query(
-      `UPDATE ${REGISTRY_TABLE} SET packed_hash = $2, train_buffers = $3, valid_buffers = $4, packed_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END WHERE name = $1`,
+      `UPDATE ${REGISTRY_TABLE} SET packed_hash = $2, train_buffers = $3, valid_buffers = $4, ` +
+        `packed_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END WHERE name = $1`,
       [name, packedHash, trainBuffers, validBuffers],
     );
   });

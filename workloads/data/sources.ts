@@ -53,10 +53,11 @@ export function generatedSource(workload: ResolvedWorkload): RawSource {
     };
   }
   const gen = new ImagenetGenerator(spec, workload.seed);
+  const size = `${spec.imageSize}x${spec.imageSize}`;
   return {
     kind: 'imagenet',
     identity: GENERATED,
-    description: `generated ${spec.imageSize}x${spec.imageSize} images of ${spec.classes} classes (seed ${workload.seed})`,
+    description: `generated ${size} images of ${spec.classes} classes (seed ${workload.seed})`,
     count: async () => ({ train: spec.trainRows, valid: spec.validRows }),
     rows: (split) => gen.rows(split),
   };
@@ -99,7 +100,8 @@ async function criteoFileSource(path: string, spec: CriteoSpec, seed: number): P
     const valid = pick(['valid', 'validation', 'val']);
     if (!train || !valid)
       throw new Error(
-        `${path}: a Criteo source directory must hold train.{txt,tsv}[.gz] and valid.{txt,tsv}[.gz]; or give one TSV file`,
+        `${path}: a Criteo source directory must hold train.{txt,tsv}[.gz] and valid.{txt,tsv}[.gz]; ` +
+          `or give one TSV file`,
       );
     const files = { train: join(path, train), valid: join(path, valid) };
     const limits = { train: spec.trainRows, valid: spec.validRows };
@@ -110,7 +112,9 @@ async function criteoFileSource(path: string, spec: CriteoSpec, seed: number): P
     return {
       kind: 'criteo',
       identity: await fingerprint([files.train, files.valid], { limits }),
-      description: `Criteo TSV ${files.train} (at most ${limits.train} rows) and ${files.valid} (at most ${limits.valid} rows)`,
+      description:
+        `Criteo TSV ${files.train} (at most ${limits.train} rows) and ${files.valid} ` +
+        `(at most ${limits.valid} rows)`,
       count,
       async *rows(split) {
         const counts = await count();
@@ -127,7 +131,9 @@ async function criteoFileSource(path: string, spec: CriteoSpec, seed: number): P
   return {
     kind: 'criteo',
     identity: await fingerprint([path], { limit, ratio: [spec.trainRows, spec.validRows], seed }),
-    description: `Criteo TSV ${path}: its first ${limit} rows at most, ${(100 * spec.validRows) / limit}% drawn for validation`,
+    description:
+      `Criteo TSV ${path}: its first ${limit} rows at most, ${(100 * spec.validRows) / limit}% drawn ` +
+      `for validation`,
     count: async () => (await plan()).counts,
     async *rows(split) {
       const { n, splitOf } = await plan();
@@ -197,7 +203,9 @@ async function imageFolderSource(root: string, spec: ImagenetSpec, seed: number)
       [...chosen.train, ...chosen.valid].map((f) => f.path),
       { classes, size: spec.imageSize, seed },
     ),
-    description: `image folder ${root}: ${classes.length} classes, ${counts.train} train and ${counts.valid} validation images resized to ${spec.imageSize}x${spec.imageSize}`,
+    description:
+      `image folder ${root}: ${classes.length} classes, ${counts.train} train and ${counts.valid} ` +
+      `validation images resized to ${spec.imageSize}x${spec.imageSize}`,
     classes,
     count: async () => counts,
     rows: (split) => decodeAll(chosen[split], spec.imageSize),

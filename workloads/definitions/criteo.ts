@@ -33,13 +33,17 @@ const EPOCHS: Record<ScaleName, number> = { tiny: 2, small: 3, medium: 5, paper:
 export const criteoWorkload: BenchWorkloadDefinition = {
   id: 'criteo',
   description:
-    'Criteo click prediction, Table 5: MLP, batch {32,64,256,512} x lr {1e-3,1e-4} x l2 {1e-4,1e-5} = 16 configs, 5 epochs at paper scale',
+    'Criteo click prediction, Table 5: MLP, batch {32,64,256,512} x lr {1e-3,1e-4} x l2 {1e-4,1e-5} = 16 configs, ' +
+    '5 epochs at paper scale',
   scales: {
-    tiny: `4 configs (batch {32,64} x lr 1e-3 x l2 {1e-4,1e-5}), MLP [32,16], 2 epochs, ${CRITEO_SPECS.tiny.trainRows} rows, 4 int / 8 hash buckets`,
+    tiny:
+      `4 configs (batch {32,64} x lr 1e-3 x l2 {1e-4,1e-5}), ` +
+      `MLP [32,16], 2 epochs, ${CRITEO_SPECS.tiny.trainRows} rows, 4 int / 8 hash buckets`,
     small: `16 configs, MLP [128,64], 3 epochs, ${CRITEO_SPECS.small.trainRows} rows, 10 int / 32 hash buckets`,
     medium: `16 configs, MLP [512,256], 5 epochs, ${CRITEO_SPECS.medium.trainRows} rows, 20 int / 64 hash buckets`,
     paper:
-      '16 configs, MLP [1000,500], 5 epochs, 100M rows, 50 int / 256 hash buckets (7306 features): needs the real Criteo TSV (--source) and a cluster',
+      '16 configs, MLP [1000,500], 5 epochs, 100M rows, 50 int / 256 hash buckets (7306 features): ' +
+      'needs the real Criteo TSV (--source) and a cluster',
   },
   options: { ...REGULARIZER_OPTION },
   notes: [],

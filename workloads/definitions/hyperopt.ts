@@ -90,7 +90,8 @@ export const hyperoptWorkload: BenchWorkloadDefinition = {
     ...REGULARIZER_OPTION,
   },
   notes: [
-    'Run it with udaf, ctq, da, export and task-parallel (the Hyperopt-Spark analogue) for Figure 12; ma and ddp refuse searches.',
+    'Run it with udaf, ctq, da, export and task-parallel (the Hyperopt-Spark analogue) for Figure 12; ' +
+      'ma and ddp refuse searches.',
   ],
   resolve(scale, seed, options) {
     checkScale(scale, 'hyperopt');

@@ -39,7 +39,8 @@ export const scalabilityWorkload: BenchWorkloadDefinition = {
     ...REGULARIZER_OPTION,
   },
   notes: [
-    `Run once per cluster size: bench run --workload scalability --segments N for N in ${SCALABILITY_SEGMENTS.join(', ')}; runtimes exclude ETL.`,
+    'Run once per cluster size: bench run --workload scalability --segments N ' +
+      `for N in ${SCALABILITY_SEGMENTS.join(', ')}; runtimes exclude ETL.`,
   ],
   resolve(scale, seed, options) {
     checkScale(scale, 'scalability');

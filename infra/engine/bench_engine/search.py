@@ -41,7 +41,9 @@ class Session:
         op = request.get('op')
         if op == 'init':
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            sampler = optuna.samplers.TPESampler(seed=int(request['seed']), n_startup_trials=int(request['startupTrials']))
+            sampler = optuna.samplers.TPESampler(
+                seed=int(request['seed']), n_startup_trials=int(request['startupTrials'])
+            )
             self.study = optuna.create_study(direction='minimize', sampler=sampler)
             self.distributions = {name: _distribution(optuna, name, p) for name, p in request['space'].items()}
             return {'ok': True, 'optuna': optuna.__version__}

@@ -31,7 +31,10 @@ export interface ColumnInfo {
   typeName: string;
   /** Undefined for dropped columns. */
   type?: TypeInfo;
-  /** attmissingval's element as PostgreSQL prints it (extra_float_digits = 3); null = SQL NULL; undefined = no missing value. */
+  /**
+   * attmissingval's element as PostgreSQL prints it (extra_float_digits = 3); null = SQL NULL; undefined = no
+   * missing value.
+   */
   missingText?: string | null;
 }
 
@@ -88,7 +91,8 @@ export async function instanceFacts(client: pg.Client, instance: Instance): Prom
   const dataDir = instance.dataDir ?? row.data_directory ?? undefined;
   if (!dataDir) {
     throw new DirectReadError(
-      `${instance.name}: the data directory is unknown (not in the topology, and SHOW data_directory needs superuser or pg_read_all_settings)`,
+      `${instance.name}: the data directory is unknown (not in the topology, and SHOW data_directory needs superuser ` +
+        `or pg_read_all_settings)`,
     );
   }
   const blockSize = Number(row.block_size);
@@ -119,7 +123,8 @@ async function loadTypes(client: pg.Client, oids: number[]): Promise<Map<number,
   let want = [...new Set(oids)];
   while (want.length) {
     const { rows } = await client.query<TypeRow>(
-      `SELECT oid::int AS oid, typname, typlen, typbyval, typalign, typtype, typelem::int AS typelem, typbasetype::int AS typbasetype,
+      `SELECT oid::int AS oid, typname, typlen, typbyval, typalign, typtype, typelem::int AS typelem, ` +
+        `typbasetype::int AS typbasetype,
               typsubscript::text AS typsubscript
          FROM pg_type WHERE oid = ANY($1::oid[])`,
       [want],
@@ -182,7 +187,8 @@ export async function relationInfo(client: pg.Client, table: string, facts: Inst
     toast_oid: number;
     toast_path: string | null;
   }>(
-    `SELECT c.oid::int AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qualified, c.relkind::text AS relkind,
+    `SELECT c.oid::int AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qualified, ` +
+      `c.relkind::text AS relkind,
             c.relpersistence::text AS relpersistence, c.relnatts::int AS relnatts, pg_relation_filepath(c.oid) AS path,
             c.reltoastrelid::int AS toast_oid,
             CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_filepath(c.reltoastrelid) END AS toast_path
@@ -204,7 +210,8 @@ export async function relationInfo(client: pg.Client, table: string, facts: Inst
     atthasmissing: boolean;
     missing: string | null;
   }>(
-    `SELECT attnum::int AS attnum, attname::text AS attname, attisdropped, attlen::int AS attlen, attalign::text AS attalign, attbyval,
+    `SELECT attnum::int AS attnum, attname::text AS attname, attisdropped, attlen::int AS attlen, ` +
+      `attalign::text AS attalign, attbyval,
             atttypid::int AS atttypid, format_type(atttypid, atttypmod) AS type_name, atthasmissing,
             CASE WHEN atthasmissing THEN attmissingval::text END AS missing
        FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 ORDER BY attnum`,
@@ -265,7 +272,8 @@ export async function resolveLeaves(
   const client = await clientFor(instance);
   {
     const { rows } = await client.query<{ oid: number; relkind: string; qualified: string }>(
-      `SELECT c.oid::int AS oid, c.relkind::text AS relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qualified
+      `SELECT c.oid::int AS oid, c.relkind::text AS relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname) ` +
+        `AS qualified
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
       [table],
     );

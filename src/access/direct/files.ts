@@ -28,8 +28,9 @@ export class RelationFork {
         if (i > 0 && code === 'ENOENT') break;
         if (code === 'EACCES') {
           throw new DirectReadError(
-            `cannot read ${file}: permission denied. The data directory must be group-readable (initdb --allow-group-access) ` +
-              `and this process (uid ${process.getuid?.()}) a member of the server's group (e.g. postgres).`,
+            `cannot read ${file}: permission denied. The data directory must be group-readable ` +
+              `(initdb --allow-group-access) and this process (uid ${process.getuid?.()}) a member of the server's ` +
+              `group (e.g. postgres).`,
           );
         }
         throw new DirectReadError(`cannot stat ${file}: ${(error as Error).message}`);

@@ -99,7 +99,8 @@ export class InstanceSession {
     const missing = rows.filter((r) => !r.q).map((r) => r.name);
     if (missing.length) throw new DirectReadError(`${this.instance.name}: no relation ${missing.join(', ')}`);
     await c.query(
-      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL lock_timeout = ${Math.max(0, Math.floor(options.lockTimeoutMs ?? 0))}; ` +
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ` +
+        `SET LOCAL lock_timeout = ${Math.max(0, Math.floor(options.lockTimeoutMs ?? 0))}; ` +
         "SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'",
     );
     const t0 = performance.now();
@@ -109,8 +110,9 @@ export class InstanceSession {
       const e = error as { code?: string; message: string };
       if (e.code === '55P03') {
         throw new LockTimeoutError(
-          `${this.instance.name}: could not lock ${tables.join(', ')} IN ${mode} MODE within ${options.lockTimeoutMs} ms: ` +
-            'a writer (or, for ACCESS EXCLUSIVE, a reader) holds it; the direct reader refuses rather than read a changing table',
+          `${this.instance.name}: could not lock ${tables.join(', ')} IN ${mode} MODE ` +
+            `within ${options.lockTimeoutMs} ms: a writer (or, for ACCESS EXCLUSIVE, a reader) holds it; ` +
+            'the direct reader refuses rather than read a changing table',
         );
       }
       throw error;
@@ -143,8 +145,8 @@ export class InstanceSession {
         const e = error as { code?: string; message: string };
         if (e.code === '42501') {
           throw new DirectReadError(
-            `${this.instance.name}: CHECKPOINT refused (${e.message}); the direct reader's role needs superuser or pg_checkpoint ` +
-              '(GRANT pg_checkpoint TO <role>) so that the files hold every committed change',
+            `${this.instance.name}: CHECKPOINT refused (${e.message}); the direct reader's role needs superuser or ` +
+              'pg_checkpoint (GRANT pg_checkpoint TO <role>) so that the files hold every committed change',
           );
         }
         throw error;

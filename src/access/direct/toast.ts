@@ -95,7 +95,10 @@ export interface ToastContext extends PageContext {
   oid: number;
 }
 
-/** A visible chunk: its value, seq, where its data is in `buf`, its position in the fork, and its line pointer number. */
+/**
+ * A visible chunk: its value, seq, where its data is in `buf`, its position in the fork, and its line pointer
+ * number.
+ */
 export type ChunkVisitor = (
   valueId: number,
   seq: number,

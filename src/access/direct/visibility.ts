@@ -164,8 +164,9 @@ export class VisibilityJudge {
     // snapshot's xmin this is a transaction cut off by a crash: PostgreSQL treats it as aborted.
     if (this.widen(xid) < this.xmin64) return false;
     throw new VisibilityError(
-      `${role} transaction ${xid} is ${status === XACT_SUB_COMMITTED ? 'sub-committed' : 'in progress'} in pg_xact but not in the snapshot ` +
-        `(${this.snapshot.xmin}:${this.snapshot.xmax}); it is a subtransaction of a running transaction, which this reader cannot resolve`,
+      `${role} transaction ${xid} is ${status === XACT_SUB_COMMITTED ? 'sub-committed' : 'in progress'} in pg_xact ` +
+        `but not in the snapshot (${this.snapshot.xmin}:${this.snapshot.xmax}); it is a subtransaction of a running ` +
+        `transaction, which this reader cannot resolve`,
     );
   }
 

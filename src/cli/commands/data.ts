@@ -72,8 +72,9 @@ async function load(args: DataArgs, progress: Progress, last: boolean) {
   const result = await loading.finally(() => task.finish());
   const took = (performance.now() - started) / 1000;
   const line =
-    `${workload.datasetName}: ${result.reused ? 'already loaded' : 'loaded'} ${result.trainRows} train and ${result.validRows} validation rows ` +
-    `into ${workload.datasetName}_raw_train / _raw_valid over ${topology.segments.length} segments (${seconds(took)})`;
+    `${workload.datasetName}: ${result.reused ? 'already loaded' : 'loaded'} ${result.trainRows} train and ` +
+    `${result.validRows} validation rows into ${workload.datasetName}_raw_train / _raw_valid ` +
+    `over ${topology.segments.length} segments (${seconds(took)})`;
   if (last) output.final(line);
   else output.info(line);
   output.json({

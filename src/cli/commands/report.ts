@@ -39,9 +39,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       const incomplete = result.runs.filter((r) => r.summary.status !== 'complete');
       for (const w of result.warnings) output.warn(w);
       const index = result.files.find((f) => f.endsWith('index.html'));
+      const marked = incomplete.length > 0 ? ` (${incomplete.length} incomplete, marked as such)` : '';
       output.final(
-        `report of ${result.runs.length} run(s)${incomplete.length > 0 ? ` (${incomplete.length} incomplete, marked as such)` : ''}: ` +
-          `${result.files.length} files in ${args.out}; open ${index}`,
+        `report of ${result.runs.length} run(s)${marked}: ${result.files.length} files in ${args.out}; open ${index}`,
       );
       if (result.unreadable.length > 0) {
         output.warn(

@@ -50,7 +50,8 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
         type: 'boolean',
         default: false,
         describe:
-          'run nothing: list every run, which are stored, and estimate the missing ones from runs stored on this cluster (plan.md)',
+          'run nothing: list every run, which are stored, and estimate the missing ones from runs stored on this ' +
+          'cluster (plan.md)',
       }) as unknown as Argv<ReproduceArgs>,
   handler: async (args) => {
     const output = Output.fromFlags(args);
@@ -86,7 +87,8 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           dir: relative(out, dir),
         };
         try {
-          // Each run is estimated just before it starts, from what is stored by then (earlier runs of the study included).
+          // Each run is estimated just before it starts, from what is stored by then (earlier runs of the study
+          // included).
           const estimates = new Map<string, Estimate>();
           const estimateBefore = async (request: RunRequest, key: string): Promise<void> => {
             estimates.set(key, estimateRun(request, await cache.complete(runsDir)));
@@ -136,7 +138,9 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     }
     const claims = evaluateClaims({ ctx, runs: runsByStudy });
     const head = headline(runsByStudy.get('table6-fig9') ?? [], ctx.repeats);
-    const caption = `${ctx.scale} scale, ${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'} per grid cell, generated ${new Date().toISOString()}`;
+    const caption =
+      `${ctx.scale} scale, ${ctx.repeats} repeat${ctx.repeats === 1 ? '' : 's'} per grid cell, ` +
+      `generated ${new Date().toISOString()}`;
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'claims.md'), claimsMarkdown(claims, caption));
     await writeFile(join(out, 'claims.json'), `${JSON.stringify(claims, null, 2)}\n`);
@@ -161,11 +165,13 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     for (const line of lines) output.result(line);
     const tally = (v: string): number => claims.filter((c) => c.verdict === v).length;
     output.result(
-      `claims: ${tally('holds')} hold, ${tally('does not hold')} do not hold, ${tally('not measurable')} not measurable here (claims.md)`,
+      `claims: ${tally('holds')} hold, ${tally('does not hold')} do not hold, ${tally('not measurable')} not ` +
+        `measurable here (claims.md)`,
     );
     const bad = sections.filter((s) => s.refused || s.runs.failed > 0);
     output.final(
-      `${sections.length} studies (${bad.length} refused or partial) in ${relative(process.cwd(), out) || '.'}; open ${index}`,
+      `${sections.length} studies (${bad.length} refused or partial) in ${relative(process.cwd(), out) || '.'}; ` +
+        `open ${index}`,
     );
     output.json({
       type: 'result',

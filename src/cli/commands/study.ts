@@ -98,7 +98,8 @@ export function studySummary(result: StudyResult, written: WrittenStudy): string
   const files = `${written.files.length} files in ${relative(process.cwd(), written.dir) || '.'}`;
   if (result.answered.length === 0) return `study ${result.study.id}: no runs (computed), ${files}`;
   return (
-    `study ${result.study.id}: ${result.answered.length} runs (${count('reused')} reused, ${count('ran')} ran, ${count('failed')} failed), ` +
+    `study ${result.study.id}: ${result.answered.length} runs ` +
+    `(${count('reused')} reused, ${count('ran')} ran, ${count('failed')} failed), ` +
     files
   );
 }
@@ -136,7 +137,8 @@ const listCommand: CommandModule<object, StudyFlags> = {
       ),
     );
     output.final(
-      `${rows.length} studies at scale ${ctx.scale}, ${ctx.repeats} repeat(s); runs are looked up in ${args['runs-dir'] ?? defaultRunsDir()}`,
+      `${rows.length} studies at scale ${ctx.scale}, ${ctx.repeats} repeat(s); ` +
+        `runs are looked up in ${args['runs-dir'] ?? defaultRunsDir()}`,
     );
     output.json({ type: 'result', command: 'study list', scale: ctx.scale, repeats: ctx.repeats, studies: rows });
   },
