@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // folders): no cluster, no engine. `npm run test:unit`.
 export default defineConfig({
   test: {
+    // The TPE tests start Python (optuna); on a loaded 2-core machine that can take over vitest's default 5 s.
+    testTimeout: 60_000,
     include: [
       'test/sched/**/*.test.ts',
       'test/search/**/*.test.ts',
