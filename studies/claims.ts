@@ -106,8 +106,8 @@ const maConverges: Claim = {
     const ma = loss('ma');
     const mop = MOP.map((a) => ({ a, loss: loss(a) }));
     const numbers = [
-      { label: `${approachName('ma')} final validation loss`, measured: ma },
-      ...mop.map((m) => ({ label: `${approachName(m.a)} final validation loss`, measured: m.loss })),
+      { label: `${approachName('ma')} final validation loss`, measured: nullableRound(ma) },
+      ...mop.map((m) => ({ label: `${approachName(m.a)} final validation loss`, measured: nullableRound(m.loss) })),
     ];
     const absent = [...(ma === null ? ['ma'] : []), ...mop.filter((m) => m.loss === null).map((m) => m.a)];
     if (absent.length > 0) return notMeasurable(missing(absent, 'imagenet'), numbers);

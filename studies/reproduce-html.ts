@@ -41,6 +41,9 @@ figure svg { width: ${COLUMN_INCHES}in; max-width: 100%; height: auto; }
 figcaption { font-size: 0.8em; color: #555; max-width: ${COLUMN_INCHES}in; }
 .refused, .failed, .v-no { color: #a33; } .v-holds { color: #2a7a2a; } .v-na { color: #777; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; } .notes { font-size: 0.85em; color: #555; }
+/* Tables of sentences wrap inside the page instead of scrolling. */
+table.prose { display: table; width: 100%; } table.prose td { white-space: normal; vertical-align: top; }
+ul.numbers { margin: 0.3em 0 0; padding-left: 1.2em; font-size: 0.85em; color: #444; }
 `;
 function runCount(s: StudySection): number {
   return s.runs.reused + s.runs.ran + s.runs.failed;
@@ -137,7 +140,7 @@ ${environment}`
 }
 
 const CLAIMS_HEAD =
-  '<tr><th>claim (and the test)</th><th>source</th><th>verdict</th><th>why, and the numbers</th></tr>';
+  '<tr><th>verdict</th><th>claim (and the test)</th><th>source</th><th>why, and the numbers</th></tr>';
 
 const claimNumber = (n: ClaimResult['numbers'][number]): string =>
   `${n.label}: ${n.measured ?? 'n/a'}${n.published !== undefined ? ` (paper ${n.published ?? 'n/a'})` : ''}`;
@@ -152,11 +155,13 @@ function claimsSection(claims: readonly ClaimResult[]): string {
   const rows = claims
     .map(
       (c) =>
-        `<tr><td>${escapeHtml(c.claim)}<br><small>${escapeHtml(c.test)}</small></td>` +
+        `<tr><td class="${VERDICT_CLASS[c.verdict]}"><strong>${escapeHtml(c.verdict)}</strong></td>` +
+        `<td>${escapeHtml(c.claim)}<br><small>${escapeHtml(c.test)}</small></td>` +
         `<td>${escapeHtml(`${c.source.artifact} (${c.source.section})`)}</td>` +
-        `<td class="${VERDICT_CLASS[c.verdict]}"><strong>${escapeHtml(c.verdict)}</strong></td>` +
         `<td>${escapeHtml(c.why)}${
-          c.numbers.length > 0 ? `<br><small>${escapeHtml(c.numbers.map(claimNumber).join('; '))}</small>` : ''
+          c.numbers.length > 0
+            ? `<ul class="numbers">${c.numbers.map((n) => `<li>${escapeHtml(claimNumber(n))}</li>`).join('')}</ul>`
+            : ''
         }</td></tr>`,
     )
     .join('');
@@ -164,7 +169,7 @@ function claimsSection(claims: readonly ClaimResult[]): string {
     `<h2 id="claims">Claims</h2>
 <p>Each qualitative claim of the paper, with the verdict computed from the runs below ` +
     `(claims.md has the numbers as tables).</p>
-<table><thead>${CLAIMS_HEAD}</thead><tbody>${rows}</tbody></table>`
+<table class="prose"><thead>${CLAIMS_HEAD}</thead><tbody>${rows}</tbody></table>`
   );
 }
 
