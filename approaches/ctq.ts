@@ -58,6 +58,7 @@ import { injectionPoint } from './shared/injection-points.js';
 import { runAsyncSearch } from './shared/search-drive.js';
 import { emitStatementSpans, timed, type SegmentSpans } from './shared/indb-spans.js';
 import { everySegment } from '../src/core/spans.js';
+import { errorMessage } from '../src/core/errors.js';
 
 const CTQ_OPTIONS = {
   ...INDB_OPTIONS,
@@ -357,7 +358,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
           level: 'warn',
           message:
             `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed ` +
-            `(attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`,
+            `(attempt ${attempt}): ${errorMessage(error)}`,
           at: Date.now(),
         }),
       onEpochComplete: (epoch) => run.validateAll(epoch),

@@ -3,8 +3,7 @@
 // SELECT would return, under a lock that blocks writers), cache it in memory, and train with MOP
 // under the async random scheduler; models hop through the model store. No copy is written anywhere.
 import { NO_COPIES, defineApproach, type Prepared, type Problem, type RunContext } from '../src/core/approach.js';
-import { readPackedBuffers, type PackedRow } from '../src/access/direct/packed.js';
-import { emptyStats } from '../src/access/direct/pages.js';
+import { emptyStats, readPackedBuffers, type PackedRow } from '../src/access/direct/index.js';
 import type { Instance, Topology } from '../src/db/topology.js';
 import { directReadProblems } from '../src/db/host-access.js';
 import { WorkerFleet, verifyModelStore, shardSource, type ShardSource } from '../src/engine/fleet.js';

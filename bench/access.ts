@@ -37,6 +37,7 @@ import { formatTable } from '../src/cli/format.js';
 import type { Instance } from '../src/db/topology.js';
 import { connect } from '../src/db/connect.js';
 import { printTargets, runBench, targetMet, type Target } from './lib/entry.js';
+import { mulberry32 } from '../src/sched/random.js';
 
 const PATH_IDS = ['cat', 'select', 'copy', 'external', 'external-copy', 'pglz', 'lz4', 'memory'] as const;
 type PathId = (typeof PATH_IDS)[number];
@@ -89,19 +90,6 @@ function checkArgs(options: Options): Args {
   return { ...options, paths: PATH_IDS.filter((p) => wanted.has(p)) };
 }
 
-/** Deterministic xorshift32. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
 /**
  * One packed buffer as the ETL writes it: x = n * features float32 LE in the Criteo shape (one-hot
  * blocks: ~10% ones, the rest zeros - compressible, as real packed features are), y = n int32 LE.
@@ -120,7 +108,7 @@ function makeBuffer(n: number, features: number, random: () => number): { x: Buf
 function* copyRows(buffers: number, args: Args): Generator<Buffer> {
   const header = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
   yield Buffer.concat([header, Buffer.alloc(8)]);
-  const random = rng(42);
+  const random = mulberry32(42);
   for (let b = 0; b < buffers; b++) {
     const { x, y } = makeBuffer(args.examples, args.features, random);
     const head = Buffer.alloc(2 + 3 * 8 + 4);

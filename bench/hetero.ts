@@ -51,6 +51,7 @@ import { SLOW_REPEAT } from '../workloads/definitions/hetero.js';
 import { PROPOSITION1_TOLERANCE } from '../studies/claims.js';
 import { printTargets, runBench, type Target } from './lib/entry.js';
 import type { Argv } from 'yargs';
+import { mean } from '../src/metrics/stats.js';
 
 interface Args {
   scale: string;
@@ -139,7 +140,6 @@ async function freshRuns(
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0);
-const mean = (xs: readonly number[]): number => sum(xs) / xs.length;
 
 /**
  * Wall seconds of the execution phase during which some engine was importing (a one-time cost the model leaves

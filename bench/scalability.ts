@@ -36,6 +36,7 @@ import type { Breakdown, Summary } from '../src/core/records.js';
 
 import type { Argv } from 'yargs';
 import { runBench } from './lib/entry.js';
+import { firstLine } from '../src/core/errors.js';
 
 interface Args {
   /** Undefined when not given: all approaches (a new run) or every stored one (--from). */
@@ -136,7 +137,7 @@ async function freshResults(
             `(${((Date.now() - t0) / 1000).toFixed(1)} s in all): ${relative(process.cwd(), runDir)}`,
         );
       } catch (error) {
-        const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+        const message = firstLine(error);
         results.push({ approach, segments, error: message });
         console.log(`FAILED: ${message}`);
       }

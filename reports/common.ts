@@ -10,6 +10,7 @@ import {
 } from '../src/metrics/grouping.js';
 import type { Spread } from '../src/metrics/stats.js';
 import { approachName, COMPONENT_COLOURS } from './style.js';
+import { mean as statsMean } from '../src/metrics/stats.js';
 
 /** The paper's order of approaches (Table 6, Figure 9); others follow alphabetically. */
 export const APPROACH_ORDER = ['ma', 'udaf', 'ctq', 'da', 'export', 'ddp', 'da-ddp', 'task-parallel'];
@@ -183,8 +184,9 @@ export function workloadName(workload: string): string {
   return ({ imagenet: 'ImageNet', criteo: 'Criteo' } as Record<string, string>)[workload] ?? workload;
 }
 
+/** The mean, 0 for no values (an empty cell of a table reads 0, not NaN). */
 export function mean(values: readonly number[]): number {
-  return values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length;
+  return values.length === 0 ? 0 : statsMean(values);
 }
 
 /** Mean of the values that are not null; null when all are. */

@@ -22,6 +22,7 @@ import {
   type StudyContext,
   type StudyObserver,
 } from './types.js';
+import { firstLine } from '../src/core/errors.js';
 
 export const STUDY_MANIFEST = 'study.json';
 
@@ -43,10 +44,6 @@ export interface StudyResult {
   ctx: StudyContext;
   answered: (Answered & { key: string; origin: RunOrigin })[];
   artifacts: StudyArtifacts;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
 }
 
 export async function executeStudy(study: Study, ctx: StudyContext, options: ExecuteOptions): Promise<StudyResult> {

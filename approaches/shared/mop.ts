@@ -6,6 +6,7 @@ import { createAsyncRandomScheduler } from '../../src/sched/async-random.js';
 import { runSchedule } from '../../src/sched/driver.js';
 import type { WorkerFleet } from '../../src/engine/fleet.js';
 import { runAsyncSearch } from './search-drive.js';
+import { errorMessage } from '../../src/core/errors.js';
 
 export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void> {
   const { workload } = ctx;
@@ -35,7 +36,7 @@ export async function runMop(ctx: RunContext, fleet: WorkerFleet): Promise<void>
         level: 'warn',
         message:
           `unit config ${unit.config} on seg${unit.segment} epoch ${unit.epoch} failed ` +
-          `(attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; it goes back to the queue`,
+          `(attempt ${attempt}): ${errorMessage(error)}; it goes back to the queue`,
         at: Date.now(),
       }),
     onEpochComplete: (epoch) => fleet.validateAll(epoch),

@@ -12,6 +12,7 @@ import { createRoundScheduler } from '../../src/sched/rounds.js';
 import type { Scheduler } from '../../src/sched/types.js';
 import type { SearchJob } from '../../src/search/session.js';
 import { SearchRun, type Arrivals } from './search.js';
+import { errorMessage } from '../../src/core/errors.js';
 
 export interface SearchExecution {
   /** Train one sub-epoch (config on a segment's data). */
@@ -48,7 +49,7 @@ class Inbox {
 }
 
 function failedUnitLog(ctx: RunContext, unit: Unit, error: unknown, attempt: number): void {
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorMessage(error);
   ctx.emit({
     type: 'log',
     level: 'warn',

@@ -4,6 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { formatTable } from '../../src/cli/format.js';
+import { errorMessage } from '../../src/core/errors.js';
 
 export interface Target {
   /** What is compared, e.g. "udaf / da machine time, criteo/small". */
@@ -52,7 +53,7 @@ export async function runBench<A>(script: BenchScript<A>): Promise<void> {
   try {
     await script.main(args as A);
   } catch (error) {
-    console.error(`${script.name}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`${script.name}: ${errorMessage(error)}`);
     process.exitCode = 1;
   }
 }

@@ -6,13 +6,14 @@ import pg from 'pg';
 import { redact } from '../core/secrets.js';
 import { resolvePassword } from './credentials.js';
 import { instanceUrl, type Instance } from './topology.js';
+import { errorMessage } from '../core/errors.js';
 
 export class DatabaseUnreachableError extends Error {
   /** Why, as the client library said it (masked). */
   readonly reason: string;
 
   constructor(instance: Instance, cause: unknown) {
-    const why = redact(cause instanceof Error ? cause.message : String(cause));
+    const why = redact(errorMessage(cause));
     const hint = instance.dataDir
       ? 'Start the embedded cluster with `npx bench db up`.'
       : 'Start the embedded cluster with `npx bench db up`, or point --db / PGHOST, PGPORT, PGUSER, PGDATABASE at a ' +

@@ -17,6 +17,7 @@ import { classCount, featureShape, type ModelConfig, modelSeed } from '../core/w
 import type { ShardSource } from './fleet.js';
 import { packedBytes, toSpans, type EngineSpan, type ValidateReply } from './messages.js';
 import { EngineWorker, WorkerCrashedError } from './worker.js';
+import { firstLine } from '../core/errors.js';
 
 /** What the group needs of a run: RunContext without the database (tests build one by hand). */
 export type DdpContext = Pick<RunContext, 'workload' | 'threads' | 'emit' | 'log' | 'trackPid' | 'epochs'> & {
@@ -133,11 +134,6 @@ export class DdpError extends Error {
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0];
-}
 
 export class DdpGroup {
   /** The process group's backend and the ranks' device, from ddp_init. */

@@ -66,6 +66,7 @@ import {
   type Storage,
   type Summary,
 } from '../core/records.js';
+import { mean } from './stats.js';
 
 export interface SummarizeInput {
   info: RunInfo;
@@ -461,10 +462,6 @@ function units(events: readonly RunEvent[]): { unitsCompleted: number; unitsRetr
     distinct.add(`${e.config}/${e.segment}/${e.epoch}`);
   }
   return { unitsCompleted: distinct.size, unitsRetried: total - distinct.size };
-}
-
-function mean(values: readonly number[]): number {
-  return values.reduce((s, v) => s + v, 0) / values.length;
 }
 
 /** Samples taken inside any of the intervals; all samples when there are no intervals. */

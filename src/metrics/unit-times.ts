@@ -30,6 +30,7 @@
 //   per-config means (each config weighs the same, as l_x is one value per config). p: fast
 //   configs over all configs that have at least one measured unit.
 import type { RunEvent, Span, SpanKind } from '../core/events.js';
+import { mean } from './stats.js';
 
 /** Span kinds counted as a unit's own time by default. */
 export const UNIT_KINDS: readonly SpanKind[] = ['train', 'data', 'model-hop'];
@@ -152,10 +153,6 @@ export interface HeteroParameters {
   fast: number;
   slow: number;
   configs: ConfigTime[];
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((s, v) => s + v, 0) / values.length;
 }
 
 /**

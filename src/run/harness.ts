@@ -26,6 +26,7 @@ import { calibrateRawLoop, calibrationSeconds } from './calibrate.js';
 import { lockCluster } from './lock.js';
 import { checkResumeRequest } from './resume.js';
 import { restoreSearchConfigs } from './search-resume.js';
+import { errorMessage } from '../core/errors.js';
 
 export interface RunRequest {
   approach: Approach;
@@ -76,10 +77,6 @@ export function engineLocation(approach: Approach): EngineLocation {
 
 function listProblems(problems: Problem[]): string {
   return problems.map((p) => `  - ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`).join('\n');
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export async function runApproach(request: RunRequest): Promise<RunResult> {

@@ -6,6 +6,7 @@
 import type { EmitSpan } from '../core/spans.js';
 import type { Scheduler, Unit } from './types.js';
 import { formatUnit } from './validate.js';
+import { errorMessage } from '../core/errors.js';
 
 export interface RunScheduleOptions {
   scheduler: Scheduler;
@@ -58,18 +59,14 @@ export class UnitFailedError extends Error {
     readonly attempts: number,
     cause: unknown,
   ) {
-    super(`unit ${formatUnit(unit)} failed ${attempts} time(s); last error: ${describe(cause)}`, { cause });
+    super(`unit ${formatUnit(unit)} failed ${attempts} time(s); last error: ${errorMessage(cause)}`, { cause });
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function abortErrorOf(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  return new AbortError(reason === undefined ? 'the run was aborted' : `the run was aborted: ${describe(reason)}`, {
+  return new AbortError(reason === undefined ? 'the run was aborted' : `the run was aborted: ${errorMessage(reason)}`, {
     cause: reason,
   });
 }

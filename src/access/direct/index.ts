@@ -1,4 +1,7 @@
-// Direct Access: read PostgreSQL's own files exactly as SQL would - what it returns is what a
+// Direct Access, the module's public entry (the approaches and the CLI import this file; the
+// tests and bench:access reach into the parts).
+//
+// Read PostgreSQL's own files exactly as SQL would - what it returns is what a
 // SELECT under one snapshot returns, never a dead, uncommitted or torn row.
 //
 // Entry points:

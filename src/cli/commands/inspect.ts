@@ -30,10 +30,13 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { canonicalJson, canonicalLine, type CanonicalColumn } from '../../access/canonical.js';
-import { topologyResolver, type InstanceResolver } from '../../access/direct/catalog.js';
-import type { Value } from '../../access/direct/decode.js';
-import { openDirectRead } from '../../access/direct/reader.js';
-import type { LockMode } from '../../access/direct/session.js';
+import {
+  type InstanceResolver,
+  type LockMode,
+  openDirectRead,
+  topologyResolver,
+  type Value,
+} from '../../access/direct/index.js';
 import { openSqlDump } from '../../access/sql-dump.js';
 import type { Instance, Topology } from '../../db/topology.js';
 
