@@ -110,11 +110,11 @@ export function groupRuns(runs: readonly LoadedRun[]): RunGroup[] {
 }
 
 /**
- * A section's rows as (label, runs), in the paper's approach order: the approach, with what sets the
- * row apart from the others in parentheses when anything does.
+ * A section's rows as (label, runs), in the paper's approach order: the paper's name of the approach,
+ * with what sets the row apart from the others in parentheses when anything does.
  */
 export function rowsByLabel(group: RunGroup): [string, LoadedRun[]][] {
-  return group.rows.map((row) => [row.label, row.runs]);
+  return group.rows.map((row) => [rowLabel(row, 'complete'), row.runs]);
 }
 
 /** Notes on rows split because their runs differ in code version or machine (never averaged). */
