@@ -15,6 +15,8 @@
 //     the nearest stored run of the same approach, workload and scale, its machine time
 //     (execution x segments) spread over the requested segments.
 //  3. none: nothing comparable is stored; the estimate says what to run first.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createAsyncRandomScheduler } from '../src/sched/async-random.js';
 import { createRoundRobinScheduler } from '../src/sched/round-robin.js';
 import { simulateSchedule } from '../src/sched/simulator.js';
@@ -178,6 +180,31 @@ export function estimateRun(request: RunRequest, stored: readonly LoadedRun[]): 
       `nothing comparable stored: run ${request.workload} at ${request.scale} scale once ` +
       `(any approach${resolved.workload.search ? `; a search needs ${request.approach} itself` : ''}) to calibrate`,
   };
+}
+
+/** The file in a run folder that keeps the estimate `bench reproduce` made just before the run. */
+export const ESTIMATE_FILE = 'estimate.json';
+
+export async function writeRunEstimate(runDir: string, estimate: Estimate): Promise<void> {
+  await writeFile(join(runDir, ESTIMATE_FILE), `${JSON.stringify(estimate, null, 2)}\n`);
+}
+
+/** The estimate made before the run; undefined when `bench reproduce` did not make it, or it cannot be read. */
+export async function readRunEstimate(runDir: string): Promise<Estimate | undefined> {
+  try {
+    const value = JSON.parse(await readFile(join(runDir, ESTIMATE_FILE), 'utf8')) as Partial<Estimate>;
+    const methods: readonly string[] = ['simulated', 'scaled', 'none'];
+    if (typeof value.method !== 'string' || !methods.includes(value.method)) return undefined;
+    if (value.executionSeconds !== null && typeof value.executionSeconds !== 'number') return undefined;
+    return {
+      method: value.method as Estimate['method'],
+      etlSeconds: typeof value.etlSeconds === 'number' ? value.etlSeconds : null,
+      executionSeconds: value.executionSeconds ?? null,
+      basis: typeof value.basis === 'string' ? value.basis : '',
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One request of a plan: stored already, or missing with its estimate. */

@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { estimateRun, planMarkdown, planStudies, simulatedExecution } from '../../studies/estimate.js';
+import {
+  estimateRun,
+  planMarkdown,
+  planStudies,
+  readRunEstimate,
+  simulatedExecution,
+  writeRunEstimate,
+} from '../../studies/estimate.js';
 import { getStudy } from '../../studies/index.js';
 import type { RunRequest } from '../../studies/types.js';
 import { loadRun } from '../../src/store/read.js';
@@ -78,5 +85,13 @@ describe('estimateRun', () => {
     const md = planMarkdown(plan, { scale: 'paper', repeats: 1 });
     expect(md).toMatch(/4 requests: 0 stored, 4 to run/);
     expect(md).toMatch(/Paper scale needs the real datasets/);
+  });
+
+  it('keeps an estimate with its run folder, and reads back nothing from a folder without one', async () => {
+    const dir = writeRunFolder(root, syntheticRun({ runId: 'kept-estimate' }));
+    expect(await readRunEstimate(dir)).toBeUndefined();
+    const estimate = estimateRun(request('da', 2), []);
+    await writeRunEstimate(dir, estimate);
+    expect(await readRunEstimate(dir)).toEqual(estimate);
   });
 });

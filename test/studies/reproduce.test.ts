@@ -70,6 +70,7 @@ describe('bench reproduce --scale tiny', () => {
     // the others say their study was not run.
     expect(index).toContain('id="headline"');
     expect(index).toContain('id="claims"');
+    expect(index).toContain('id="estimates"');
     const claims = JSON.parse(readFileSync(join(out, 'claims.json'), 'utf8')) as {
       id: string;
       verdict: string;
@@ -103,6 +104,8 @@ describe('bench reproduce --scale tiny', () => {
     expect(m.runs).toHaveLength(4);
     for (const run of m.runs) {
       expect(run.origin).toBe('ran');
+      // The estimate made just before the run is kept with it (the first has nothing to go on).
+      expect(existsSync(join(run.dir!, 'estimate.json')), run.dir!).toBe(true);
       expect(run.dir!.startsWith(runsDir)).toBe(true);
       const info = JSON.parse(readFileSync(join(run.dir!, 'run.json'), 'utf8'));
       expect([info.approach, info.workload, String(info.workloadOptions.p), info.seed]).toEqual([

@@ -15,7 +15,9 @@ import {
   estimateChecksMarkdown,
   planMarkdown,
   planStudies,
+  readRunEstimate,
   StoredRunCache,
+  writeRunEstimate,
 } from '../../../studies/estimate.js';
 import { describeRequest } from '../../../studies/execute.js';
 import { getStudy, STUDIES } from '../../../studies/index.js';
@@ -95,9 +97,14 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
           };
           const { result, written } = await runStudy(study, ctx, args, dir, job, output, estimateBefore);
           for (const a of result.answered) {
-            const estimate = estimates.get(a.key);
-            if (a.origin !== 'ran' || !a.run || !estimate || estimate.executionSeconds === null) continue;
+            if (!a.run) continue;
+            // Kept with the run (estimate.json), so every later report sets it beside what the run measured.
+            const made = estimates.get(a.key);
+            if (a.origin === 'ran' && made) await writeRunEstimate(a.run.dir, made);
+            const estimate = a.origin === 'ran' ? made : await readRunEstimate(a.run.dir);
+            if (!estimate || estimate.executionSeconds === null) continue;
             const measured = a.run.summary.executionSeconds;
+            if (checks.some((c) => c.runId === a.run?.info.runId)) continue;
             checks.push({
               study: study.id,
               runId: a.run.info.runId,
