@@ -335,7 +335,12 @@ export interface EstimateCheck {
 }
 
 export function estimateChecksMarkdown(checks: readonly EstimateCheck[]): string {
-  if (checks.length === 0) return '# Estimates beside measured\n\nNo run of this invocation had an estimate.\n';
+  if (checks.length === 0) {
+    return (
+      '# Estimates beside measured\n\nNo run of this reproduction keeps an estimate (estimate.json): they were made ' +
+      'by `bench run`, or by a `bench reproduce` older than kept estimates.\n'
+    );
+  }
   const errors = checks.map((c) => Math.abs(c.error));
   const lines = [
     '# Estimates beside measured',
