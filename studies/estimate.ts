@@ -213,6 +213,8 @@ export interface PlannedRun {
   request: RunRequest;
   key: string;
   stored: boolean;
+  /** An earlier study of this plan asks for the same run: it runs (or is stored) once, there. */
+  sharedWith?: string;
   estimate: Estimate | null;
 }
 
@@ -250,7 +252,7 @@ export async function planStudies(
   const scanned = scanStoredRuns(runsDir);
   const runs: PlannedRun[] = [];
   const refused: { study: string; reason: string }[] = [];
-  const seen = new Set<string>();
+  const firstAsked = new Map<string, string>();
   for (const study of studies) {
     const problems = study.check?.(ctx) ?? [];
     if (problems.length > 0) {
@@ -260,15 +262,16 @@ export async function planStudies(
     const plan = planRuns(study.runs(ctx), scanned);
     for (const request of plan.requests) {
       const key = requestKey(request);
-      const shared = seen.has(key);
-      seen.add(key);
-      const isStored = plan.reuse.has(key) || shared;
+      const sharedWith = firstAsked.get(key);
+      if (sharedWith === undefined) firstAsked.set(key, study.id);
+      const isStored = plan.reuse.has(key);
       runs.push({
         study: study.id,
         request,
         key,
         stored: isStored,
-        estimate: isStored ? null : estimateRun(request, stored),
+        ...(sharedWith === undefined ? {} : { sharedWith }),
+        estimate: isStored || sharedWith !== undefined ? null : estimateRun(request, stored),
       });
     }
   }
@@ -276,7 +279,13 @@ export async function planStudies(
 }
 
 const seconds = (s: number | null): string =>
-  s === null ? '?' : s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
+  s === null
+    ? '?'
+    : s < 120
+      ? `${s.toFixed(0)} s`
+      : s < 7200
+        ? `${(s / 60).toFixed(1)} min`
+        : `${(s / 3600).toFixed(1)} h`;
 
 /** What paper scale takes beyond this machine (the plan prints it for --scale paper). */
 export const PAPER_SCALE_NOTE =
@@ -290,7 +299,9 @@ export function planMarkdown(
   plan: { runs: PlannedRun[]; refused: { study: string; reason: string }[] },
   ctx: StudyContext,
 ): string {
-  const missing = plan.runs.filter((r) => !r.stored);
+  const missing = plan.runs.filter((r) => !r.stored && r.sharedWith === undefined);
+  const stored = plan.runs.filter((r) => r.stored && r.sharedWith === undefined).length;
+  const shared = plan.runs.length - missing.length - stored;
   /** The sum over the missing runs that have an estimate of the quantity. */
   const total = (pick: (e: Estimate) => number | null): number =>
     missing.reduce((sum, r) => sum + ((r.estimate ? pick(r.estimate) : null) ?? 0), 0);
@@ -298,7 +309,8 @@ export function planMarkdown(
   const lines = [
     `# Plan: reproduce at ${ctx.scale} scale, ${ctx.repeats} repeat(s)`,
     '',
-    `${plan.runs.length} requests: ${plan.runs.length - missing.length} stored, ${missing.length} to run` +
+    `${plan.runs.length} requests: ${stored} stored, ${missing.length} to run` +
+      (shared > 0 ? `, ${shared} asked again by a later study (run once)` : '') +
       (missing.length > 0
         ? `; estimated ${seconds(total((e) => e.executionSeconds))} of execution ` +
           `and ${seconds(total((e) => e.etlSeconds))} of ETL` +
@@ -313,8 +325,9 @@ export function planMarkdown(
   lines.push('| study | run | status | ETL | execution | how estimated |', '|---|---|---|---|---|---|');
   for (const r of plan.runs) {
     const e = r.estimate;
+    const status = r.sharedWith ? `as in ${r.sharedWith}` : r.stored ? 'stored' : 'to run';
     lines.push(
-      `| ${r.study} | ${describeRequest(r.request)} | ${r.stored ? 'stored' : 'to run'} ` +
+      `| ${r.study} | ${describeRequest(r.request)} | ${status} ` +
         `| ${e ? seconds(e.etlSeconds) : ''} | ${e ? seconds(e.executionSeconds) : ''} ` +
         `| ${e ? `${e.method}: ${e.basis}` : ''} |`,
     );

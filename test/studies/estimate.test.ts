@@ -94,4 +94,19 @@ describe('estimateRun', () => {
     await writeRunEstimate(dir, estimate);
     expect(await readRunEstimate(dir)).toEqual(estimate);
   });
+
+  it('counts a run two studies ask for once, under the first that asks', async () => {
+    const plan = await planStudies(
+      [getStudy('table2-table3'), getStudy('table6-fig9')],
+      { scale: 'tiny', repeats: 1 },
+      join(root, 'empty'),
+    );
+    const again = plan.runs.filter((r) => r.sharedWith !== undefined);
+    expect(again.length).toBeGreaterThan(0);
+    expect(again.every((r) => r.study === 'table6-fig9' && r.sharedWith === 'table2-table3')).toBe(true);
+    expect(again.every((r) => r.request.workload === 'criteo' && r.estimate === null)).toBe(true);
+    expect(planMarkdown(plan, { scale: 'tiny', repeats: 1 })).toMatch(
+      new RegExp(`, ${again.length} asked again by a later study \\(run once\\)`),
+    );
+  });
 });
