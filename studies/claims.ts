@@ -17,6 +17,7 @@ import {
   TABLE6_SOURCE,
 } from './paper/published.js';
 import type { StudyContext } from './types.js';
+import { meanBreakdownOf } from '../reports/figure9.js';
 
 export type Verdict = 'holds' | 'does not hold' | 'not measurable';
 
@@ -277,7 +278,7 @@ function fewConfigs(points: readonly { configs: number; segments: number }[]): s
 
 /** Per-epoch model transmission machine seconds of a run (mean over epochs). */
 function modelTransmission(r: LoadedRun): number | null {
-  return r.summary.breakdown.length > 0 ? mean(r.summary.breakdown.map((b) => b.modelTransmission)) : null;
+  return r.summary.breakdown.length > 0 ? meanBreakdownOf(r, 'modelTransmission') : null;
 }
 
 const sizeOf = (r: LoadedRun): string => String(r.info.workloadOptions?.size ?? r.info.options.size ?? 'all');

@@ -23,7 +23,7 @@ import { describeRequest } from '../../../studies/execute.js';
 import { getStudy, STUDIES } from '../../../studies/index.js';
 import { defaultRunsDir } from '../../run/harness.js';
 import { storedRuns } from '../../../studies/table6-fig9.js';
-import type { LoadedRun } from '../../../src/core/records.js';
+import type { LoadedRun } from '../../core/records.js';
 import { type RunRequest, StudyError } from '../../../studies/types.js';
 import { Output } from '../output.js';
 import { Progress } from '../progress.js';
