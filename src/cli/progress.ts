@@ -312,8 +312,18 @@ export class RunProgress {
       output.json(event);
       return;
     }
+    const idleBefore = this.tracker.activeCount === 0;
     const notices = this.tracker.apply(event);
     if (!output.forHumans) return;
+    // The timer redraws every REDRAW_MS; a change of what the frame says is drawn at once, before
+    // any line printed above it: a new phase, workers starting after none ran, a line to print.
+    if (
+      output.mode === 'live' &&
+      (notices.length > 0 ||
+        (event.type === 'phase' && event.edge === 'start') ||
+        (event.type === 'unit-start' && idleBefore))
+    )
+      this.progress.redraw();
     for (const notice of notices) this.print(notice);
     if (output.mode === 'lines' && (event.type === 'unit' || (event.type === 'phase' && event.edge === 'start')))
       this.maybeStatusLine(event.type === 'phase');

@@ -154,6 +154,11 @@ export class RunTracker {
     for (const [epoch, configs] of this.validated) if (configs.size >= this.shape.configs) this.complete.add(epoch);
   }
 
+  /** Units running now. */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
   apply(event: RunEvent): Notice[] {
     switch (event.type) {
       case 'phase':

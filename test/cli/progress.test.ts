@@ -203,4 +203,29 @@ describe('the live region', () => {
     expect(screen.lines.filter((l) => l.startsWith('epoch '))).toHaveLength(2);
     expect(screen.lines.join('\n')).not.toMatch(/[█░]| units \d+%|workers s\d/);
   });
+
+  it('draws a new phase and the first unit of an epoch at once, not on the next tick of its timer', async () => {
+    let bytes = '';
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        bytes += chunk.toString();
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    Object.assign(stream, { isTTY: true, columns: 100, rows: 30 });
+    const err = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void stream.write(`${a.join(' ')}\n`));
+    const clock = new FakeClock();
+    const progress = new Progress(new Output({ mode: 'live', stderr: stream, color: false }), clock.now);
+    const run = progress.startRun({ label: 'ctq criteo/tiny', shape });
+    const events = runEvents();
+    const firstUnit = events.findIndex((e) => e.type === 'unit-start');
+    for (const event of events.slice(0, firstUnit + 1)) run.onEvent({ ...event, at: clock.t } as RunEvent);
+    const viewport = (await renderScreen(bytes, 100, 30, true)).viewport.join('\n');
+    progress.close();
+    err.mockRestore();
+    expect(viewport).toContain('ctq criteo/tiny · execution · epoch 1/2');
+    expect(viewport).toMatch(/workers s0 c0 e1 0\.0s/);
+  });
 });
