@@ -42,6 +42,7 @@ export interface ConvergencePoint {
   approach: string;
   approachId: string;
   series: typeof SERIES_MEAN | typeof SERIES_BEST;
+  /** Counted from 1, as the paper's figures (and Figure 12's) count them; run events count from 0. */
   epoch: number;
   validLoss: number;
 }
@@ -83,7 +84,7 @@ export function convergencePoints(rows: readonly RunRow[]): ConvergencePoint[] {
       const epochs = new Set(curves.flatMap((c) => [...pick(c).keys()]));
       for (const epoch of [...epochs].sort((a, b) => a - b)) {
         const values = curves.map((c) => pick(c).get(epoch)).filter((v): v is number => v !== undefined);
-        out.push({ approach: label, approachId: row.approach, series, epoch, validLoss: mean(values) });
+        out.push({ approach: label, approachId: row.approach, series, epoch: epoch + 1, validLoss: mean(values) });
       }
     }
   }

@@ -86,6 +86,10 @@ describe('bench reproduce --scale tiny', () => {
       }
     }
 
+    // Epochs count from 1 on Figure 9A's x axis (run events count them from 0), as in Figure 12.
+    const fig9a = JSON.parse(readFileSync(join(out, 'table6-fig9', 'figure9a-imagenet-tiny-2seg.vl.json'), 'utf8'));
+    expect(Math.min(...(fig9a.data.values as { epoch: number }[]).map((v) => v.epoch))).toBe(1);
+
     // The claims page: every claim has a verdict, computed from runs (every study ran).
     const claims = JSON.parse(readFileSync(join(out, 'claims.json'), 'utf8')) as {
       id: string;
