@@ -459,10 +459,12 @@ const searchQuality: Claim = {
     }));
     const errors = rows.map((r) => r.bestError).filter((e): e is number => e !== null);
     if (errors.length < 2) return notMeasurable('fewer than two approaches completed the search', numbers);
-    const spread = Math.max(...errors) - Math.min(...errors);
-    return spread <= SEARCH_MARGIN
-      ? { verdict: 'holds', why: `the best errors span ${round(spread)}`, numbers }
-      : { verdict: 'does not hold', why: `the best errors span ${round(spread)}`, numbers };
+    const [low, high] = [Math.min(...errors), Math.max(...errors)];
+    const why =
+      low === high
+        ? `every approach's best error is ${round(low)}`
+        : `the best errors range from ${round(low)} to ${round(high)} (${round(high - low)} apart)`;
+    return { verdict: high - low <= SEARCH_MARGIN ? 'holds' : 'does not hold', why, numbers };
   },
 };
 
