@@ -4,15 +4,9 @@
 // hashing, so a row can be made on its own (no state carried from the rows before it), the same
 // seed always gives the same rows, and millions of rows stream without being held in memory.
 
-/** murmur3's 32-bit finaliser: a good avalanche over one word. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { fmix32 } from '../src/sched/random.js';
+
+export { fmix32 };
 
 /** Hash any number of integers (each taken modulo 2^32; larger safe integers contribute their high word too). */
 export function hash32(...words: number[]): number {

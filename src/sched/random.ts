@@ -42,8 +42,15 @@ export function mulberry32(seed: number): Random {
  * e.g. the simulated runtimes and the scheduler's choices do not share one random stream.
  */
 export function deriveSeed(seed: number, stream: number): number {
-  let z = ((seed >>> 0) ^ Math.imul(stream >>> 0, 0x9e3779b9)) >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-  return (z ^ (z >>> 16)) >>> 0;
+  return fmix32((seed >>> 0) ^ Math.imul(stream >>> 0, 0x9e3779b9));
+}
+
+/** murmur3's 32-bit finaliser: a good avalanche over one word (also the data generators' hash). */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
