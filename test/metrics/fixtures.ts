@@ -134,8 +134,9 @@ export function syntheticRun(options: {
   }
   events.push(phase('execution', 'start', t0 + 1000 * slow));
   let t = t0 + 1000 * slow;
-  const lastEpoch = options.complete === false ? Math.max(1, epochs - 1) : epochs;
-  for (let epoch = 1; epoch <= lastEpoch; epoch++) {
+  // Epochs count from 0, as the harness's events do (a killed run stops an epoch short).
+  const epochsRun = options.complete === false ? Math.max(1, epochs - 1) : epochs;
+  for (let epoch = 0; epoch < epochsRun; epoch++) {
     for (let round = 0; round < 2; round++) {
       const config = round;
       for (let segment = 0; segment < segments; segment++) {
@@ -152,7 +153,7 @@ export function syntheticRun(options: {
       t += 1000 * slow;
     }
     for (let config = 0; config < 2; config++) {
-      const loss = 1 / (epoch + config) + (options.approach === 'ma' ? 0.3 : 0);
+      const loss = 1 / (epoch + 1 + config) + (options.approach === 'ma' ? 0.3 : 0);
       events.push({
         type: 'epoch',
         config,

@@ -202,6 +202,10 @@ describe('buildReport', () => {
     expect(titleOf('figure9b-imagenet-tiny-2seg')).toMatch(/^Figure 9B:/);
     expect(titleOf('figure9c-criteo-tiny-2seg')).toMatch(/^Figure 9C:/);
     expect(titleOf('convergence-criteo-tiny-2seg')).not.toMatch(/Figure 9/);
+    // Run events count epochs from 0; the x axis counts them from 1, as the paper and Figure 12 do.
+    const spec = JSON.parse(readFileSync(join(outDir, 'figure9a-imagenet-tiny-2seg.vl.json'), 'utf8'));
+    const epochs = (spec.data.values as { epoch: number }[]).map((v) => v.epoch);
+    expect([Math.min(...epochs), Math.max(...epochs)]).toEqual([1, 2]);
   });
 
   it('keeps Gantt legends no taller than their charts, and their SVGs under 1 MB', async () => {
