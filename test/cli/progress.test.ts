@@ -139,6 +139,20 @@ describe('progress without a terminal', () => {
   });
 });
 
+/** A 100 x 30 terminal that keeps every byte written to it; console.error writes there too. */
+function fakeTerminal(): { stream: NodeJS.WriteStream; bytes: () => string; restore: () => void } {
+  let bytes = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      bytes += chunk.toString();
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  Object.assign(stream, { isTTY: true, columns: 100, rows: 30 });
+  const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void stream.write(`${a.join(' ')}\n`));
+  return { stream, bytes: () => bytes, restore: () => err.mockRestore() };
+}
+
 describe('the live region', () => {
   const snapshot: RunSnapshot = {
     phase: 'execution',
@@ -170,19 +184,9 @@ describe('the live region', () => {
   });
 
   it('is rewritten in place and cleared at the end, leaving the lines above it', async () => {
-    let bytes = '';
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        bytes += chunk.toString();
-        done();
-      },
-    }) as unknown as NodeJS.WriteStream;
-    Object.assign(stream, { isTTY: true, columns: 100, rows: 30 });
-    const err = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void stream.write(`${a.join(' ')}\n`));
+    const terminal = fakeTerminal();
     const clock = new FakeClock();
-    const output = new Output({ mode: 'live', stderr: stream, color: true });
+    const output = new Output({ mode: 'live', stderr: terminal.stream, color: true });
     const progress = new Progress(output, clock.now);
     const run = progress.startRun({ label: 'ctq criteo/tiny', shape });
     const frames = new Set<string>();
@@ -190,41 +194,31 @@ describe('the live region', () => {
       clock.t += 500;
       run.onEvent({ ...event, at: clock.t } as RunEvent);
       progress.redraw();
-      const screen = await renderScreen(bytes, 100, 30, true);
+      const screen = await renderScreen(terminal.bytes(), 100, 30, true);
       const barLine = screen.viewport.find((l) => l.includes(' units '));
       if (barLine) frames.add(barLine);
     }
     progress.close();
-    err.mockRestore();
+    terminal.restore();
     expect(frames.size).toBeGreaterThan(5);
-    expect(bytes).toMatch(/\x1b\[1A/); // the cursor went back up: rewritten, not appended
-    const screen = await renderScreen(bytes, 100, 30, true);
+    expect(terminal.bytes()).toMatch(/\x1b\[1A/); // the cursor went back up: rewritten, not appended
+    const screen = await renderScreen(terminal.bytes(), 100, 30, true);
     expect(screen.lines[0]).toBe('▶ ctq criteo/tiny · 2 segments · 2 configs × 2 epochs = 8 units');
     expect(screen.lines.filter((l) => l.startsWith('epoch '))).toHaveLength(2);
     expect(screen.lines.join('\n')).not.toMatch(/[█░]| units \d+%|workers s\d/);
   });
 
   it('draws a new phase and the first unit of an epoch at once, not on the next tick of its timer', async () => {
-    let bytes = '';
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        bytes += chunk.toString();
-        done();
-      },
-    }) as unknown as NodeJS.WriteStream;
-    Object.assign(stream, { isTTY: true, columns: 100, rows: 30 });
-    const err = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void stream.write(`${a.join(' ')}\n`));
+    const terminal = fakeTerminal();
     const clock = new FakeClock();
-    const progress = new Progress(new Output({ mode: 'live', stderr: stream, color: false }), clock.now);
+    const progress = new Progress(new Output({ mode: 'live', stderr: terminal.stream, color: false }), clock.now);
     const run = progress.startRun({ label: 'ctq criteo/tiny', shape });
     const events = runEvents();
     const firstUnit = events.findIndex((e) => e.type === 'unit-start');
     for (const event of events.slice(0, firstUnit + 1)) run.onEvent({ ...event, at: clock.t } as RunEvent);
-    const viewport = (await renderScreen(bytes, 100, 30, true)).viewport.join('\n');
+    const viewport = (await renderScreen(terminal.bytes(), 100, 30, true)).viewport.join('\n');
     progress.close();
-    err.mockRestore();
+    terminal.restore();
     expect(viewport).toContain('ctq criteo/tiny · execution · epoch 1/2');
     expect(viewport).toMatch(/workers s0 c0 e1 0\.0s/);
   });
