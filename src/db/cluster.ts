@@ -22,6 +22,7 @@ import {
 } from './embedded-auth.js';
 import { extensionBuild, installExtensionLocally } from './extension.js';
 import { portHolder, portIsFree } from './ports.js';
+import { runLockHolder } from './run-lock.js';
 import { segmentServerName, wireSegment } from './wiring.js';
 
 export { postgresOwner };
@@ -295,6 +296,7 @@ export async function ensureCluster(options: { segments?: number; newPorts?: boo
     throw new Error(`--segments must be an integer from 1 to 64, got ${wanted}`);
   let stored = await readStored();
   if (stored && stored.segments !== wanted) {
+    await refuseWhileRunHolds(`be rebuilt from ${stored.segments} to ${wanted} segments`);
     await stopCluster();
     await rm(clusterDir(), { recursive: true, force: true });
     stored = undefined;
@@ -340,6 +342,25 @@ export async function ensureCluster(options: { segments?: number; newPorts?: boo
   await secureInstances(all);
   await ensureExtensionCurrent(topology);
   return topology;
+}
+
+/**
+ * Throws, changing nothing, when a run holds the embedded cluster (its lock on the coordinator):
+ * `what` the cluster would otherwise undergo, e.g. "be rebuilt from 2 to 4 segments".
+ */
+export async function refuseWhileRunHolds(what: string): Promise<void> {
+  const stored = await readStored();
+  if (!stored) return;
+  const { coordinator } = toTopology(stored);
+  if (!(await isRunning(coordinator))) return;
+  const holder = await withClient(coordinator, runLockHolder);
+  if (!holder) return;
+  const by = holder.applicationName ? `, ${holder.applicationName}` : '';
+  throw new Error(
+    `a bench run is using the embedded cluster (coordinator backend pid ${holder.pid}${by}), so it cannot ${what} ` +
+      `now; nothing was changed. Wait for that run to end, or give this command a cluster of its own with ` +
+      `BENCH_HOME=<dir>`,
+  );
 }
 
 export async function stopCluster(): Promise<void> {

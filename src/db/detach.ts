@@ -13,11 +13,9 @@ import { runScript, sharedWritableDir } from './host-access.js';
 import { manifestPath, shellQuote, uninstallScript } from './host-install.js';
 import { serverFacts, serverFile } from './probe.js';
 import { discoverTopology } from './resolve.js';
+import { runLockHolder } from './run-lock.js';
 import { instanceUrl, type Instance, type Topology } from './topology.js';
 import { restoreMappingOptions, restoreServerOptions } from './wiring.js';
-
-/** The advisory lock key of a run (src/run/lock.ts): detach waits for no run, it refuses. */
-const RUN_LOCK_KEY = 0x62656e63;
 
 export interface DetachOutcome {
   actions: string[];
@@ -27,13 +25,11 @@ export interface DetachOutcome {
   commands: string[];
 }
 
+/** Detach waits for no run, it refuses. */
 async function assertNoRun(client: pg.Client): Promise<void> {
-  const { rows } = await client.query<{ pid: number }>(
-    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
-    [RUN_LOCK_KEY],
-  );
-  if (rows.length)
-    throw new Error(`a bench run is using this layout (coordinator backend pid ${rows[0].pid}); detach after it ends`);
+  const holder = await runLockHolder(client);
+  if (holder)
+    throw new Error(`a bench run is using this layout (coordinator backend pid ${holder.pid}); detach after it ends`);
 }
 
 /** bench's distributed tables whose partitions live on `server`, and any other foreign table there. */

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInfoSchema, summarySchema, type RunInfo } from '../core/records.js';
-import { clusterStatus } from '../db/cluster.js';
+import { clusterStatus, refuseWhileRunHolds } from '../db/cluster.js';
 import { RUN_FILES } from '../store/run-folder.js';
 
 export interface ClusterChoice {
@@ -84,6 +84,7 @@ export async function checkClusterRebuild(choice: ClusterChoice): Promise<string
         `To rebuild it on purpose: bench db up --segments ${wanted}, then resume again`,
     );
   }
+  await refuseWhileRunHolds(`be rebuilt from ${current} to ${wanted} segments for this run`);
   const dependents = resumableRuns(choice.runsDir, current);
   if (dependents.length > 0 && !choice.rebuild) {
     throw new Error(

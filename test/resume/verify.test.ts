@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSpec } from '../../approaches/resolve.js';
 import type { RunEvent } from '../../src/core/events.js';
-import { clusterStatus } from '../../src/db/cluster.js';
+import { clusterStatus, ensureCluster } from '../../src/db/cluster.js';
+import { lockCluster } from '../../src/run/lock.js';
 import { resolveWorkload } from '../../workloads/index.js';
 import { TEST_SEGMENTS, testTopology } from '../helpers/cluster.js';
 import { freshRunsDir, onlyRunFolder, readEvents, readSummary, runCli, unitEvents } from './helpers.js';
@@ -116,6 +117,43 @@ describe('resume refuses before changing anything', () => {
     expect(done.stderr).toContain('--rebuild-cluster');
     expect(await clusterStatus()).toHaveLength(TEST_SEGMENTS + 1);
     expect(readdirSync(runsDir)).toHaveLength(1);
+  });
+
+  it('nothing rebuilds the cluster while a run holds it, not even --rebuild-cluster or bench db up', async () => {
+    // The lock exactly as a run in progress holds it (src/run/lock.ts), on the suite's cluster.
+    const lock = await lockCluster(await testTopology());
+    try {
+      const done = await runCli([
+        'run',
+        '-a',
+        'export',
+        '-w',
+        'criteo',
+        '-s',
+        'tiny',
+        '--segments',
+        '3',
+        '--rebuild-cluster',
+        '--runs-dir',
+        runsDir,
+        '--sample-ms',
+        '0',
+      ]);
+      expect(done.code).toBe(2);
+      expect(done.stderr).toMatch(
+        /a bench run is using the embedded cluster \(coordinator backend pid \d+, bench-run-lock\)/,
+      );
+      expect(done.stderr).toContain(
+        'so it cannot be rebuilt from 2 to 3 segments for this run now; nothing was changed',
+      );
+      expect(done.stderr).not.toContain('rebuilding the embedded cluster');
+      await expect(ensureCluster({ segments: 3 })).rejects.toThrow(/cannot be rebuilt from 2 to 3 segments now/);
+      expect(await clusterStatus()).toHaveLength(TEST_SEGMENTS + 1);
+      expect((await clusterStatus())?.every((s) => s.running)).toBe(true);
+      expect(readdirSync(runsDir)).toHaveLength(1);
+    } finally {
+      await lock.release();
+    }
   });
 
   it('a missing, torn or wrong checkpoint refuses the resume, naming the config, before the ETL', async () => {
