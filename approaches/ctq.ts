@@ -132,6 +132,8 @@ async function startup(ctx: CtqContext, prepared: InDbmsPrepared): Promise<IndbS
     connections: 'perSegment',
     returnModel: false,
     warmCoordinator: false,
+    // Models in the table hop between segments; a search adds its configs' rows as they arrive.
+    direct: ctx.options.modelsIn === 'db' ? ['out', 'in'] : ctx.workload.search ? ['out'] : [],
   });
 }
 

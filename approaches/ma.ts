@@ -29,7 +29,7 @@ async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<In
     ctx,
     prepared,
     { kind: 'table', table: modelsTable(ctx) },
-    { connections: 'one', returnModel: true, warmCoordinator: true },
+    { connections: 'one', returnModel: true, warmCoordinator: true, direct: ['out'] },
   );
 }
 
@@ -103,10 +103,13 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
           emitStatementSpans(ctx, statement.interval, reported, shape);
 
           const averageStart = Date.now();
+          // Each model its own parameter: node-postgres binds a Buffer as binary, but serialises an
+          // array of them as hex text, twice the bytes and a parse on the coordinator.
+          const modelParams = trained.map((_, i) => `$${i + 1}::bytea`).join(', ');
           const averaged = await session.query<{ m: Buffer }>(
             client,
-            'SELECT bench_average($1::bytea[], $2::float8[]) AS m',
-            [trained.map((t) => t.model), trained.map((t) => t.result.examples)],
+            `SELECT bench_average(ARRAY[${modelParams}], $${trained.length + 1}::float8[]) AS m`,
+            [...trained.map((t) => t.model), trained.map((t) => t.result.examples)],
           );
           const model = averaged[0].m;
           ctx.emit({ type: 'span', kind: 'average', start: averageStart, end: Date.now(), config: config.id, epoch });

@@ -5,7 +5,7 @@ import { NO_COPIES, type Prepared, type Problem, type RunContext } from '../../s
 import { booleanOption, type OptionValues } from '../../src/core/options.js';
 import { dropDistributedTable, dropDistributedView } from '../../src/db/distributed.js';
 import { createStepView, createWarmView, engineMeta, indbObjectName, type TaskSource } from '../../src/engine/indb.js';
-import { IndbSession } from './indb-session.js';
+import { IndbSession, type DirectRole } from './indb-session.js';
 import {
   modelsTableExists,
   planModelRecovery,
@@ -60,7 +60,12 @@ export async function startInDbms(
   ctx: InDbmsContext,
   prepared: InDbmsPrepared,
   source: TaskSource,
-  options: { connections: 'one' | 'perSegment'; returnModel: boolean; warmCoordinator: boolean },
+  options: {
+    connections: 'one' | 'perSegment';
+    returnModel: boolean;
+    warmCoordinator: boolean;
+    direct: readonly DirectRole[];
+  },
 ): Promise<IndbSession> {
   if (prepared.session) return prepared.session;
   const { topology } = ctx;
@@ -88,6 +93,7 @@ export async function startInDbms(
     warmView: views.warm,
     meta,
     warmCoordinator: options.warmCoordinator,
+    direct: { roles: options.direct, table: source.kind === 'table' ? source.table : undefined },
   });
   return prepared.session;
 }
