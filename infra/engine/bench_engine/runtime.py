@@ -1,7 +1,14 @@
-"""Process-wide torch settings: threads and the device models and batches live on.
+"""Process-wide torch settings: threads, denormals and the device models and batches live on.
 
 torch may default to 1 thread whatever the core count, so every entry point (worker, raw loop,
 PL/Python) sets threads explicitly (docs/architecture.md, "Vocabulary").
+
+Denormal floats are flushed to zero on the CPU (as TensorFlow does by default), from the moment
+this module is imported, in the importing thread and in the threads it starts afterwards (torch's
+intra-op pool inherits the mode). An arithmetic operation on a denormal costs tens to hundreds of
+cycles on x86 cores; small learning rates with L2 drift Adam's moments into that range, so a
+config's third criteo/small epoch ran 3x slower than its first, and how often a run met denormals
+depended on its trajectory (the shard order), not on the approach (docs/engine.md, "Denormals").
 """
 
 import os
@@ -10,6 +17,9 @@ import torch
 
 _interop_set = False
 _device = None
+
+#: Whether this CPU flushes denormals to zero (torch reports False where it cannot, e.g. no DAZ).
+FLUSH_DENORMAL = bool(torch.set_flush_denormal(True))
 
 
 def set_threads(n: int) -> int:

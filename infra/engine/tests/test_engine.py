@@ -19,7 +19,7 @@ if ENGINE_DIR not in sys.path:
 
 from bench_engine import frames  # noqa: E402
 from bench_engine.models import build_model, parameter_count  # noqa: E402
-from bench_engine.runtime import set_threads  # noqa: E402
+from bench_engine.runtime import FLUSH_DENORMAL, set_threads  # noqa: E402
 from bench_engine.trainer import (  # noqa: E402
     Trainer,
     average_bytes,
@@ -63,6 +63,22 @@ def states_equal(a, b):
             if not torch.equal(torch.as_tensor(ea[k]), torch.as_tensor(eb[k])):
                 return False
     return True
+
+
+class DenormalTest(unittest.TestCase):
+    @unittest.skipUnless(FLUSH_DENORMAL, 'this CPU cannot flush denormals')
+    def test_importing_the_engine_flushes_denormals_to_zero(self):
+        # 1e-38 is a normal float32; a hundredth of it is denormal, flushed to 0 here.
+        x = torch.full((1024,), 1e-38, dtype=torch.float32)
+        self.assertTrue(bool(((x * 0.01) == 0).all()))
+
+    @unittest.skipUnless(FLUSH_DENORMAL, 'this CPU cannot flush denormals')
+    def test_a_fresh_process_importing_the_trainer_flushes_them(self):
+        code = ('import torch; import bench_engine.trainer; '
+                'print(int(((torch.full((8,), 1e-38) * 0.01) == 0).sum()))')
+        out = subprocess.run([sys.executable, '-c', code], cwd=ENGINE_DIR, capture_output=True,
+                             text=True, check=True)
+        self.assertEqual(out.stdout.strip(), '8')
 
 
 class DecodeTest(unittest.TestCase):
