@@ -6,7 +6,7 @@
 // catalog entries, the durable-commit trigger's compilation), so that execution does not pay it.
 import type pg from 'pg';
 import type { RunContext } from '../../src/core/approach.js';
-import { connect } from '../../src/db/connect.js';
+import { connect, ident } from '../../src/db/connect.js';
 import { nameDeadInstances } from '../../src/db/distributed.js';
 import {
   assertPushedDown,
@@ -17,7 +17,6 @@ import {
   type Task,
 } from '../../src/engine/indb.js';
 import { parseHeader } from '../../src/engine/protocol.js';
-import { ident } from '../../src/db/connect.js';
 import type { SegmentClients } from './models-table.js';
 
 /** A direct connection's job: `out` reads and writes a segment's rows, `in` receives hopped copies. */

@@ -2,14 +2,14 @@
 // start-up phase (docs/indb.md, "Start-up"): a hop's or a broadcast's first use must not pay for a
 // connection inside execution. Watched from outside: the segment's pg_stat_activity, polled while
 // the run goes on, against the run's own execution phase.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSpec } from '../../approaches/resolve.js';
-import { runEventSchema } from '../../src/core/events.js';
 import { connect } from '../../src/db/connect.js';
 import { testTopology } from '../helpers/cluster.js';
+import { readEvents } from '../resume/helpers.js';
 
 const runsDir = mkdtempSync(join(tmpdir(), 'bench-indb-startup-'));
 
@@ -52,11 +52,9 @@ describe('in-DBMS start-up', () => {
     const { runDir, summary } = await run;
     expect(summary.status).toBe('complete');
 
-    const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => runEventSchema.parse(JSON.parse(line)));
-    const execution = events.find((e) => e.type === 'phase' && e.phase === 'execution' && e.edge === 'start');
+    const execution = readEvents(runDir).find(
+      (e) => e.type === 'phase' && e.phase === 'execution' && e.edge === 'start',
+    );
     if (execution?.type !== 'phase') throw new Error('the run recorded no execution phase');
     expect([...firstSeen.keys()].sort()).toEqual(c.names);
     for (const name of c.names) expect(firstSeen.get(name)).toBeLessThan(execution.at);
