@@ -6,8 +6,9 @@
 // trigger), so a model that bench has seen written survives an immediate stop of the instance.
 //
 // A hop is copy, verify, delete: the row is copied to the destination segment (committed there),
-// the copy is checked, and only then is the source row deleted. A crash at any point leaves the
-// model on one segment or on two at the same version, never on none; a resume keeps one copy.
+// the copy is checked (COPY's row count at each end), and only then is the source row deleted. A
+// crash at any point leaves the model on one segment or on two at the same version, never on none;
+// a resume keeps one copy.
 // docs/indb.md has the whole argument.
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -299,7 +300,7 @@ async function copyRow(
   table: string,
   where: string,
   targetSegment: number,
-): Promise<number> {
+): Promise<{ bytes: number; sent: number; received: number }> {
   let bytes = 0;
   const count = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -317,7 +318,8 @@ async function copyRow(
     copyFrom(`COPY ${ident(table)} (seg, config, seed, spec, state, version, units) FROM STDIN (FORMAT binary)`),
   );
   await pipeline(out, count, into);
-  return bytes;
+  // The two COPY command tags: rows the source sent, rows the destination committed.
+  return { bytes, sent: out.rowCount, received: into.rowCount };
 }
 
 /**
@@ -349,7 +351,8 @@ export function moveWaves(moves: readonly Move[]): Move[][] {
 
 /**
  * Hop models between segments over direct connections: for each, copy the row to the destination
- * (its commit is synchronous: the table's trigger), check the copy, then delete the source row.
+ * (its commit is synchronous: the table's trigger), check the copy (one row sent, one committed),
+ * then delete the source row.
  * Moves between distinct segments run at once. Returns the bytes copied.
  */
 export async function hopModels(
@@ -375,24 +378,19 @@ async function hopOne(
   const here = `config = ${Math.trunc(move.config)} AND version = ${Math.trunc(move.version)}`;
   const source = await segment(move.from, 'out');
   const target = await segment(move.to, 'in');
-  const { rows } = await source.query<{ bytes: number | null }>(
-    `SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`,
-  );
-  if (rows.length !== 1)
-    throw new Error(
-      `hop of config ${move.config}: seg${move.from} has ${rows.length} copies of it at version ${move.version}`,
-    );
-  const copied = await copyRow(source, target, table, here, move.to);
+  const { bytes, sent, received } = await copyRow(source, target, table, here, move.to);
   await inject('hop:copied', move);
-  const check = await target.query<{ bytes: number | null }>(
-    `SELECT octet_length(state) AS bytes FROM ${ident(table)} WHERE ${here}`,
-  );
-  if (check.rows.length !== 1 || check.rows[0].bytes !== rows[0].bytes) {
+  // The check is COPY's own count at each end: the primary key allows one row per config and
+  // segment, so the source sent its one copy at this version (none: nothing was committed), and the
+  // destination committed what arrived, in binary, byte for byte.
+  if (sent !== 1)
     throw new Error(
-      `hop of config ${move.config} to seg${move.to}: the copy does not match the source ` +
-        `(${JSON.stringify(check.rows)} vs ${JSON.stringify(rows)})`,
+      `hop of config ${move.config}: seg${move.from} has ${sent} copies of it at version ${move.version}`,
     );
-  }
+  if (received !== 1)
+    throw new Error(
+      `hop of config ${move.config} to seg${move.to}: the source sent 1 row, the destination committed ${received}`,
+    );
   await inject('hop:verified', move);
   // Need not be durable: a delete lost in a crash leaves a duplicate at the same version, which a
   // resume removes.
@@ -400,7 +398,7 @@ async function hopOne(
   if (deleted.rowCount !== 1)
     throw new Error(`hop of config ${move.config}: deleting it on seg${move.from} removed ${deleted.rowCount} rows`);
   await inject('hop:deleted', move);
-  return copied;
+  return bytes;
 }
 
 /**
