@@ -2,7 +2,8 @@
 // segment trains its copy of the current model on its partition (a scan of the run's training
 // view: pushed to all segments, run concurrently), then the coordinator averages the returned
 // models weighted by example count and the average goes back to every segment's copy (the next
-// epoch's start). Epochs run epoch-major over the configs (each config's trajectory is independent,
+// epoch's start). After an epoch's configs, one statement validates them all, each on its home
+// segment. Epochs run epoch-major over the configs (each config's trajectory is independent,
 // so this equals MADlib's config-after-config order and keeps epoch windows comparable with the
 // other approaches). docs/indb.md.
 import { defineApproach, type Problem } from '../src/core/approach.js';
@@ -21,7 +22,7 @@ import type { IndbSession } from './shared/indb-session.js';
 import { checkInDbms } from './shared/checks.js';
 import { applyModelRecovery, createModelsTable, type StoredUnit, modelsTable } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
-import { emitStatementSpans, timed } from './shared/indb-spans.js';
+import { emitStatementSpans, timed, validateInOneStatement } from './shared/indb-spans.js';
 import { ident } from '../src/db/connect.js';
 
 async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
@@ -77,6 +78,9 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
       new Set(ctx.epochs.completedUnits.filter((u) => u.config === config && u.epoch === epoch).map((u) => u.segment));
 
     for (let epoch = 0; epoch < workload.epochs; epoch++) {
+      // After the epoch's configs, one statement validates them all, each on its home segment
+      // (config mod segments), the segments at once.
+      const toValidate: { task: Task; epoch: number }[] = [];
       for (const config of workload.configs) {
         ctx.signal.throwIfAborted();
         if (ctx.epochs.isValidated(config.id, epoch)) continue;
@@ -161,15 +165,11 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
           }
         }
 
-        const segment = config.id % segments;
-        const task = { segment, config: config.id, version: versions.get(config.id) ?? 0 };
-        const valid = await timed(() => runTasks(views.valid, [task]));
-        const { result } = parseStepFrame(valid.result[0].result);
-        emitEngineSpans(ctx, result.spans, { segment, config: config.id, epoch });
-        // One segment validates; the others wait for it.
-        emitStatementSpans(ctx, valid.interval, [{ segment, spans: result.spans }], { segments: everySegment, epoch });
-        ctx.epochs.validated(epoch, result);
+        const task = { segment: config.id % segments, config: config.id, version: versions.get(config.id) ?? 0 };
+        toValidate.push({ task, epoch });
       }
+      if (toValidate.length > 0)
+        await validateInOneStatement(ctx, (tasks) => runTasks(views.valid, tasks), toValidate, everySegment);
     }
   },
 

@@ -31,7 +31,7 @@ import {
 } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { runRoundSearch } from './shared/search-drive.js';
-import { emitStatementSpans, timed, type SegmentSpans } from './shared/indb-spans.js';
+import { emitStatementSpans, timed, type SegmentSpans, validateInOneStatement } from './shared/indb-spans.js';
 
 async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<IndbSession> {
   return startInDbms(
@@ -92,23 +92,13 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
     const runTasks = (view: string, tasks: Task[]): Promise<StepRow[]> => session.step(client, view, tasks);
     const everySegment = topology.segments.map((_, segment) => segment);
     /** Validate configs, each after its own epoch, in one statement. */
-    const validateConfigs = async (which: readonly { config: number; epoch: number }[]): Promise<void> => {
-      const epochOf = new Map(which.map(({ config, epoch }) => [config, epoch]));
-      const tasks = which.map(({ config }) => ({ config, ...placementOf(placement, config) }));
-      const statement = await timed(() => runTasks(views.valid, tasks));
-      const reported: SegmentSpans[] = [];
-      for (const row of statement.result) {
-        const { result } = parseStepFrame(row.result);
-        const epoch = epochOf.get(row.config)!;
-        emitEngineSpans(ctx, result.spans, { segment: row.seg, config: row.config, epoch });
-        reported.push({ segment: row.seg, spans: result.spans });
-        ctx.epochs.validated(epoch, result);
-      }
-      // The statement ends when the slowest segment does: its dispatch, the barrier, the return. A
-      // search validates configs after different epochs together: the statement counts in the latest.
-      const statementEpoch = Math.max(...which.map((w) => w.epoch));
-      emitStatementSpans(ctx, statement.interval, reported, { segments: everySegment, epoch: statementEpoch });
-    };
+    const validateConfigs = (which: readonly { config: number; epoch: number }[]): Promise<void> =>
+      validateInOneStatement(
+        ctx,
+        (tasks) => runTasks(views.valid, tasks),
+        which.map(({ config, epoch }) => ({ task: { config, ...placementOf(placement, config) }, epoch })),
+        everySegment,
+      );
     const validate = (epoch: number): Promise<void> =>
       validateConfigs(workload.configs.map((c) => ({ config: c.id, epoch })));
 

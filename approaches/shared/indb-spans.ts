@@ -3,7 +3,7 @@
 // return, as src/metrics/attribution.ts defines them, emitted for udaf, ctq and ma.
 import type { RunContext } from '../../src/core/approach.js';
 import type { SpanKind } from '../../src/core/events.js';
-import type { EngineSpan } from '../../src/engine/indb.js';
+import { emitEngineSpans, parseStepFrame, type EngineSpan, type StepRow, type Task } from '../../src/engine/indb.js';
 import { statementSpans } from '../../src/metrics/attribution.js';
 import type { Interval } from '../../src/metrics/summarize.js';
 
@@ -40,4 +40,31 @@ export function emitStatementSpans(
   const engineSpans = results.flatMap((r) => r.spans.map(({ start, end }) => ({ segment: r.segment, start, end })));
   const { segments, epoch, dispatch, collect } = shape;
   for (const span of statementSpans({ statement, engineSpans, segments, epoch, dispatch, collect })) ctx.emit(span);
+}
+
+/**
+ * Validate configs in one statement (udaf, ma): the segments at once, each row's engine spans and
+ * result recorded under its config's epoch. A search validates configs after different epochs
+ * together: the statement's own spans count in the latest.
+ */
+export async function validateInOneStatement(
+  ctx: RunContext,
+  run: (tasks: Task[]) => Promise<StepRow[]>,
+  which: readonly { task: Task; epoch: number }[],
+  segments: readonly number[],
+): Promise<void> {
+  const epochOf = new Map(which.map(({ task, epoch }) => [task.config, epoch]));
+  const statement = await timed(() => run(which.map((w) => w.task)));
+  const reported: SegmentSpans[] = [];
+  for (const row of statement.result) {
+    const { result } = parseStepFrame(row.result);
+    const epoch = epochOf.get(row.config);
+    if (epoch === undefined) throw new Error(`a validation returned config ${row.config}, which it was not asked for`);
+    emitEngineSpans(ctx, result.spans, { segment: row.seg, config: row.config, epoch });
+    reported.push({ segment: row.seg, spans: result.spans });
+    ctx.epochs.validated(epoch, result);
+  }
+  // The statement ends when the slowest segment does: its dispatch, the barrier, the return.
+  const statementEpoch = Math.max(...which.map((w) => w.epoch));
+  emitStatementSpans(ctx, statement.interval, reported, { segments, epoch: statementEpoch });
 }
