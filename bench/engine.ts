@@ -328,11 +328,9 @@ void runBench<Args>({
       progress.close();
     }
     const targets = measurements.flatMap((m) => m.targets);
+    const runs = args.rounds === 1 ? 'one run' : `${args.rounds} interleaved rounds`;
     if (targets.length > 0 && output.forHumans)
-      printTargets(
-        `targets (${args.rounds === 1 ? 'one run' : `${args.rounds} interleaved rounds`} on this machine; ratios measured side by side)`,
-        targets,
-      );
+      printTargets(`targets (${runs} on this machine; ratios measured side by side)`, targets);
     if (targets.some((t) => !targetMet(t))) process.exitCode = 1;
     output.final(`run folders and shard files: ${outDir}`);
     output.json({ type: 'result', command: 'bench:engine', scale, segments: args.segments, measurements, outDir });
