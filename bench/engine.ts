@@ -1,5 +1,5 @@
 // npm run bench:engine -- [--workloads criteo,imagenet] [--scale small] [--segments 2] [--rounds 1]
-//                         [--approaches da,udaf,ctq,udaf/cache=false] [--quiet | --json]
+//                         [--approaches da,export,udaf,ctq (default); udaf/cache=false] [--quiet | --json]
 //
 // Training throughput of the raw engine loop (one process per shard, the shard in memory, the same
 // Trainer code, no scheduler, no hops) against the approaches on the same configs and data,
@@ -306,7 +306,7 @@ void runBench<Args>({
       })
       .option('approaches', {
         type: 'string',
-        default: 'da,udaf,ctq',
+        default: 'da,export,udaf,ctq',
         describe: 'comma-separated; options after slashes, e.g. udaf/cache=false; the first is the reference',
       }),
   async main(args) {
