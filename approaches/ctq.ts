@@ -53,6 +53,7 @@ import {
   type ModelCopy,
   type ModelRecovery,
   modelsTable,
+  type TableAccess,
 } from './shared/models-table.js';
 import { injectionPoint } from './shared/injection-points.js';
 import { runAsyncSearch } from './shared/search-drive.js';
@@ -115,8 +116,8 @@ function taskSource(ctx: CtqContext): TaskSource {
   };
 }
 
-async function recover(ctx: CtqContext): Promise<ModelRecovery> {
-  if (ctx.options.modelsIn === 'db') return recoverTableModels(ctx, modelsTable(ctx), 'one');
+async function recover(ctx: CtqContext, via?: TableAccess): Promise<ModelRecovery> {
+  if (ctx.options.modelsIn === 'db') return recoverTableModels(ctx, modelsTable(ctx), 'one', via);
   const configs = ctx.workload.configs.map((c) => c.id);
   const copies: ModelCopy[] = readFileCopies(modelStoreDir(ctx), configs);
   return planModelRecovery(copies, ctx.epochs.completedUnits, {
@@ -326,7 +327,7 @@ export const ctq = defineApproach<InDbmsPrepared, typeof CTQ_OPTIONS>({
 
   async train(ctx, prepared) {
     const session = await startup(ctx, prepared);
-    const recovery = await recover(ctx);
+    const recovery = await recover(ctx, session);
     await applyModelRecovery(ctx, recovery, ctx.options.modelsIn === 'db' ? modelsTable(ctx) : undefined, (work) =>
       session.directly(work),
     );

@@ -64,7 +64,7 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
   async train(ctx, prepared) {
     const session = await startup(ctx, prepared);
     const table = modelsTable(ctx);
-    const recovery = await recoverTableModels(ctx, table, 'everySegment');
+    const recovery = await recoverTableModels(ctx, table, 'everySegment', session);
     await applyModelRecovery(ctx, recovery, table, (work) => session.directly(work));
     const versions = new Map([...recovery.current].map(([config, at]) => [config, at.version]));
 

@@ -79,7 +79,7 @@ export const udaf = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
   async train(ctx, prepared) {
     const session = await startup(ctx, prepared);
     const table = modelsTable(ctx);
-    const recovery = await recoverTableModels(ctx, table, 'one');
+    const recovery = await recoverTableModels(ctx, table, 'one', session);
     await applyModelRecovery(ctx, recovery, table, (work) => session.directly(work));
     const placement: Placement = new Map(
       [...recovery.current].map(([config, at]) => [config, { segment: at.segment ?? 0, version: at.version }]),

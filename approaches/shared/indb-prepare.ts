@@ -12,6 +12,7 @@ import {
   readTableCopies,
   type ModelRecovery,
   type RecoveryOptions,
+  type TableAccess,
 } from './models-table.js';
 import { PACKING_OPTIONS, packForRun, packedData } from './pack.js';
 
@@ -94,20 +95,25 @@ export async function startInDbms(
     meta,
     warmCoordinator: options.warmCoordinator,
     direct: { roles: options.direct, table: source.kind === 'table' ? source.table : undefined },
+    stepViews: [views.train, views.valid],
   });
   return prepared.session;
 }
 
-/** The models table's recovery plan for a resume (udaf, ctq --models-in db, ma). */
+/**
+ * The models table's recovery plan for a resume (udaf, ctq --models-in db, ma): over new
+ * connections, or over a session's open ones (`via`, in execution).
+ */
 export async function recoverTableModels(
   ctx: RunContext,
   table: string,
   layout: RecoveryOptions['layout'],
+  via?: TableAccess,
 ): Promise<ModelRecovery> {
   const configs = ctx.workload.configs.map((c) => c.id);
   const options = { configs, segments: ctx.topology.segments.length, layout, absentMeansFresh: false };
   const fresh = ctx.epochs.completedUnits.length === 0;
-  if (!(await modelsTableExists(ctx.topology, table))) {
+  if (!(await modelsTableExists(ctx.topology, table, via))) {
     // Nothing trained was recorded: prepare makes the table anew.
     if (fresh) return { problems: [], current: new Map(), unrecorded: [], drop: [], refresh: [] };
     const problems: Problem[] = [
@@ -118,7 +124,7 @@ export async function recoverTableModels(
     ];
     return { problems, current: new Map(), unrecorded: [], drop: [], refresh: [] };
   }
-  return planModelRecovery(await readTableCopies(ctx.topology, table), ctx.epochs.completedUnits, options);
+  return planModelRecovery(await readTableCopies(ctx.topology, table, via), ctx.epochs.completedUnits, options);
 }
 
 /** Close the session; when the run is complete, drop its views and models table. */

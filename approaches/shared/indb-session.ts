@@ -32,6 +32,8 @@ export interface SessionOptions {
   warmCoordinator: boolean;
   /** Direct connections to open on every segment before execution, and the models table they write. */
   direct: { roles: readonly DirectRole[]; table?: string };
+  /** The run's step views: their statements' plans are checked (assertPushedDown) here, before execution. */
+  stepViews: readonly string[];
 }
 
 export class IndbSession {
@@ -58,6 +60,7 @@ export class IndbSession {
         clients.push(await connect(ctx.topology.coordinator, count === 1 ? 'bench-indb' : `bench-indb-seg${i}`));
       session = new IndbSession(ctx, clients, options);
       await session.warm();
+      await session.checkPlans();
       return session;
     } catch (error) {
       await (session ? session.close() : Promise.all(clients.map((c) => c.end().catch(() => undefined))));
@@ -100,6 +103,19 @@ export class IndbSession {
   }
 
   /**
+   * Check each step view's plan once, on a statement shaped like execution's: every segment's task
+   * in one statement (one coordinator connection), or one segment's (one connection per segment).
+   */
+  private async checkPlans(): Promise<void> {
+    const segments = this.coordinators.length === 1 ? this.ctx.topology.segments.map((_, segment) => segment) : [0];
+    const tasks = segments.map((segment) => ({ segment, config: 0, version: 0 }));
+    for (const view of this.options.stepViews) {
+      await assertPushedDown(this.coordinators[0], stepStatement(view, tasks), segments.length);
+      this.checked.add(view);
+    }
+  }
+
+  /**
    * The coordinator connection for a segment's work (ctq: its own; udaf, ma: the one). A
    * connection that ended (its backend died) is replaced; the new one imports the engine on use.
    */
@@ -121,8 +137,8 @@ export class IndbSession {
 
   /**
    * Run tasks through one of the run's step views on a coordinator connection: the statement's plan
-   * is checked (assertPushedDown) the first time a view is read, a failure names the instances
-   * that are down.
+   * is checked (assertPushedDown) the first time a view is read unless start-up checked it; a failure
+   * names the instances that are down.
    */
   async step(client: pg.Client, view: string, tasks: readonly Task[]): Promise<StepRow[]> {
     const sql = stepStatement(view, tasks);
@@ -156,6 +172,13 @@ export class IndbSession {
       this.direct.clear();
       throw await nameDeadInstances(this.ctx.topology, error);
     }
+  }
+
+  /** Work on every segment at once over the direct 'out' connections (a TableAccess for recovery reads). */
+  everySegment<T>(work: (client: pg.Client, segment: number) => Promise<T>): Promise<T[]> {
+    return this.directly((segment) =>
+      Promise.all(this.ctx.topology.segments.map(async (_, i) => work(await segment(i), i))),
+    );
   }
 
   private async segmentClient(segment: number, role: DirectRole): Promise<pg.Client> {

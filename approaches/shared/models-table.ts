@@ -113,8 +113,9 @@ interface CopyRow {
 }
 
 /** Every copy of every model in the table, read on each segment (checksums computed there). */
-export async function readTableCopies(topology: Topology, table: string): Promise<ModelCopy[]> {
-  const perSegment = await onEverySegment(topology, async (client, segment) => {
+export async function readTableCopies(topology: Topology, table: string, via?: TableAccess): Promise<ModelCopy[]> {
+  const everySegment = <T>(work: SegmentWork<T>) => (via ? via.everySegment(work) : onEverySegment(topology, work));
+  const perSegment = await everySegment(async (client, segment) => {
     const { rows } = await client.query<CopyRow>(
       `SELECT config, version, units, md5(state) AS checksum FROM ${ident(table)}`,
     );
@@ -132,11 +133,23 @@ export async function readTableCopies(topology: Topology, table: string): Promis
 }
 
 /** Whether the run's models table exists on the coordinator and on every segment. */
-export async function modelsTableExists(topology: Topology, table: string): Promise<boolean> {
+export async function modelsTableExists(topology: Topology, table: string, via?: TableAccess): Promise<boolean> {
   const check = (client: pg.Client) =>
     client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]).then((r) => r.rows[0].ok);
-  const coordinator = await withClient(topology.coordinator, check);
-  return coordinator && (await onEverySegment(topology, check)).every(Boolean);
+  const coordinator = via ? await check(await via.coordinator()) : await withClient(topology.coordinator, check);
+  const everySegment = <T>(work: SegmentWork<T>) => (via ? via.everySegment(work) : onEverySegment(topology, work));
+  return coordinator && (await everySegment(check)).every(Boolean);
+}
+
+type SegmentWork<T> = (client: pg.Client, segment: number) => Promise<T>;
+
+/**
+ * Connections already open to the coordinator and every segment (an IndbSession's), for reads of the
+ * models table during execution: a fresh connection costs 5-10 ms, and a recovery opens three rounds.
+ */
+export interface TableAccess {
+  coordinator(): Promise<pg.Client>;
+  everySegment<T>(work: SegmentWork<T>): Promise<T[]>;
 }
 
 /** The checkpoint file of a config in a model store. */
