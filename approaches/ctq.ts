@@ -116,8 +116,8 @@ function taskSource(ctx: CtqContext): TaskSource {
   };
 }
 
-async function recover(ctx: CtqContext, via?: TableAccess): Promise<ModelRecovery> {
-  if (ctx.options.modelsIn === 'db') return recoverTableModels(ctx, modelsTable(ctx), 'one', via);
+async function recover(ctx: CtqContext, access?: TableAccess): Promise<ModelRecovery> {
+  if (ctx.options.modelsIn === 'db') return recoverTableModels(ctx, modelsTable(ctx), 'one', access);
   const configs = ctx.workload.configs.map((c) => c.id);
   const copies: ModelCopy[] = readFileCopies(modelStoreDir(ctx), configs);
   return planModelRecovery(copies, ctx.epochs.completedUnits, {

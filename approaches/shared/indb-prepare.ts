@@ -8,6 +8,7 @@ import { createStepView, createWarmView, engineMeta, indbObjectName, type TaskSo
 import { IndbSession, type DirectRole } from './indb-session.js';
 import {
   modelsTableExists,
+  newConnections,
   planModelRecovery,
   readTableCopies,
   type ModelRecovery,
@@ -102,18 +103,18 @@ export async function startInDbms(
 
 /**
  * The models table's recovery plan for a resume (udaf, ctq --models-in db, ma): over new
- * connections, or over a session's open ones (`via`, in execution).
+ * connections by default, or over a session's open ones (`access`, in execution).
  */
 export async function recoverTableModels(
   ctx: RunContext,
   table: string,
   layout: RecoveryOptions['layout'],
-  via?: TableAccess,
+  access: TableAccess = newConnections(ctx.topology),
 ): Promise<ModelRecovery> {
   const configs = ctx.workload.configs.map((c) => c.id);
   const options = { configs, segments: ctx.topology.segments.length, layout, absentMeansFresh: false };
   const fresh = ctx.epochs.completedUnits.length === 0;
-  if (!(await modelsTableExists(ctx.topology, table, via))) {
+  if (!(await modelsTableExists(access, table))) {
     // Nothing trained was recorded: prepare makes the table anew.
     if (fresh) return { problems: [], current: new Map(), unrecorded: [], drop: [], refresh: [] };
     const problems: Problem[] = [
@@ -124,7 +125,7 @@ export async function recoverTableModels(
     ];
     return { problems, current: new Map(), unrecorded: [], drop: [], refresh: [] };
   }
-  return planModelRecovery(await readTableCopies(ctx.topology, table, via), ctx.epochs.completedUnits, options);
+  return planModelRecovery(await readTableCopies(access, table), ctx.epochs.completedUnits, options);
 }
 
 /** Close the session; when the run is complete, drop its views and models table. */

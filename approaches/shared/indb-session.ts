@@ -39,7 +39,6 @@ export interface SessionOptions {
 export class IndbSession {
   private readonly direct = new Map<string, pg.Client>();
   private readonly ended = new WeakSet<pg.Client>();
-  private readonly checked = new Set<string>();
   private directQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -111,7 +110,6 @@ export class IndbSession {
     const tasks = segments.map((segment) => ({ segment, config: 0, version: 0 }));
     for (const view of this.options.stepViews) {
       await assertPushedDown(this.coordinators[0], stepStatement(view, tasks), segments.length);
-      this.checked.add(view);
     }
   }
 
@@ -136,17 +134,12 @@ export class IndbSession {
   }
 
   /**
-   * Run tasks through one of the run's step views on a coordinator connection: the statement's plan
-   * is checked (assertPushedDown) the first time a view is read unless start-up checked it; a failure
-   * names the instances that are down.
+   * Run tasks through one of the run's step views on a coordinator connection (their plans were
+   * checked in start-up); a failure names the instances that are down.
    */
   async step(client: pg.Client, view: string, tasks: readonly Task[]): Promise<StepRow[]> {
-    const sql = stepStatement(view, tasks);
-    if (!this.checked.has(view)) {
-      await assertPushedDown(client, sql, new Set(tasks.map((t) => t.segment)).size);
-      this.checked.add(view);
-    }
-    return this.query<StepRow>(client, sql);
+    if (!this.options.stepViews.includes(view)) throw new Error(`${view} is not one of this run's step views`);
+    return this.query<StepRow>(client, stepStatement(view, tasks));
   }
 
   /** Run a statement on a coordinator connection; a failure names the instances that are down. */
@@ -174,7 +167,12 @@ export class IndbSession {
     }
   }
 
-  /** Work on every segment at once over the direct 'out' connections (a TableAccess for recovery reads). */
+  /** Work on the coordinator connection (with everySegment, a TableAccess for execution's recovery read). */
+  async onCoordinator<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    return work(await this.coordinator());
+  }
+
+  /** Work on every segment at once over the direct 'out' connections. */
   everySegment<T>(work: (client: pg.Client, segment: number) => Promise<T>): Promise<T[]> {
     return this.directly((segment) =>
       Promise.all(this.ctx.topology.segments.map(async (_, i) => work(await segment(i), i))),

@@ -113,9 +113,8 @@ interface CopyRow {
 }
 
 /** Every copy of every model in the table, read on each segment (checksums computed there). */
-export async function readTableCopies(topology: Topology, table: string, via?: TableAccess): Promise<ModelCopy[]> {
-  const everySegment = <T>(work: SegmentWork<T>) => (via ? via.everySegment(work) : onEverySegment(topology, work));
-  const perSegment = await everySegment(async (client, segment) => {
+export async function readTableCopies(access: TableAccess, table: string): Promise<ModelCopy[]> {
+  const perSegment = await access.everySegment(async (client, segment) => {
     const { rows } = await client.query<CopyRow>(
       `SELECT config, version, units, md5(state) AS checksum FROM ${ident(table)}`,
     );
@@ -133,23 +132,27 @@ export async function readTableCopies(topology: Topology, table: string, via?: T
 }
 
 /** Whether the run's models table exists on the coordinator and on every segment. */
-export async function modelsTableExists(topology: Topology, table: string, via?: TableAccess): Promise<boolean> {
+export async function modelsTableExists(access: TableAccess, table: string): Promise<boolean> {
   const check = (client: pg.Client) =>
     client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [table]).then((r) => r.rows[0].ok);
-  const coordinator = via ? await check(await via.coordinator()) : await withClient(topology.coordinator, check);
-  const everySegment = <T>(work: SegmentWork<T>) => (via ? via.everySegment(work) : onEverySegment(topology, work));
-  return coordinator && (await everySegment(check)).every(Boolean);
+  return (await access.onCoordinator(check)) && (await access.everySegment(check)).every(Boolean);
 }
 
-type SegmentWork<T> = (client: pg.Client, segment: number) => Promise<T>;
-
 /**
- * Connections already open to the coordinator and every segment (an IndbSession's), for reads of the
- * models table during execution: a fresh connection costs 5-10 ms, and a recovery opens three rounds.
+ * Where reads of a models table run: over new connections (`newConnections`), or over an
+ * IndbSession's open ones during execution, where a fresh connection would cost 5-10 ms.
  */
 export interface TableAccess {
-  coordinator(): Promise<pg.Client>;
-  everySegment<T>(work: SegmentWork<T>): Promise<T[]>;
+  onCoordinator<T>(work: (client: pg.Client) => Promise<T>): Promise<T>;
+  everySegment<T>(work: (client: pg.Client, segment: number) => Promise<T>): Promise<T[]>;
+}
+
+/** A TableAccess that opens a connection for each piece of work and closes it after. */
+export function newConnections(topology: Topology): TableAccess {
+  return {
+    onCoordinator: (work) => withClient(topology.coordinator, work),
+    everySegment: (work) => onEverySegment(topology, work),
+  };
 }
 
 /** The checkpoint file of a config in a model store. */
