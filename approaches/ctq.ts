@@ -132,7 +132,7 @@ async function startup(ctx: CtqContext, prepared: InDbmsPrepared): Promise<IndbS
   return startInDbms(ctx, prepared, taskSource(ctx), {
     connections: 'perSegment',
     returnModel: false,
-    warmCoordinator: false,
+    averager: false,
     // Models in the table hop between segments; a search adds its configs' rows as they arrive.
     direct: ctx.options.modelsIn === 'db' ? ['out', 'in'] : ctx.workload.search ? ['out'] : [],
   });

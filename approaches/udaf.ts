@@ -38,7 +38,7 @@ async function startup(ctx: InDbmsContext, prepared: InDbmsPrepared): Promise<In
     ctx,
     prepared,
     { kind: 'table', table: modelsTable(ctx) },
-    { connections: 'one', returnModel: false, warmCoordinator: false, direct: ['out', 'in'] },
+    { connections: 'one', returnModel: false, averager: false, direct: ['out', 'in'] },
   );
 }
 

@@ -65,7 +65,7 @@ export async function startInDbms(
   options: {
     connections: 'one' | 'perSegment';
     returnModel: boolean;
-    warmCoordinator: boolean;
+    averager: boolean;
     direct: readonly DirectRole[];
   },
 ): Promise<IndbSession> {
@@ -94,7 +94,7 @@ export async function startInDbms(
     connections: options.connections,
     warmView: views.warm,
     meta,
-    warmCoordinator: options.warmCoordinator,
+    averager: options.averager,
     direct: { roles: options.direct, table: source.kind === 'table' ? source.table : undefined },
     stepViews: [views.train, views.valid],
   });

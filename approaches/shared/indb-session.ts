@@ -28,8 +28,11 @@ export interface SessionOptions {
   /** The run's warm-up view (createWarmView). */
   warmView: string;
   meta: string;
-  /** Also import the engine in the coordinator's own backend (ma averages there). */
-  warmCoordinator: boolean;
+  /**
+   * Also open a second coordinator connection whose own backend imports the engine: ma averages
+   * one config's models there while the next config's statement runs on the first.
+   */
+  averager: boolean;
   /** Direct connections to open on every segment before execution, and the models table they write. */
   direct: { roles: readonly DirectRole[]; table?: string };
   /** The run's step views: their statements' plans are checked (assertPushedDown) here, before execution. */
@@ -39,6 +42,7 @@ export interface SessionOptions {
 export class IndbSession {
   private readonly direct = new Map<string, pg.Client>();
   private readonly ended = new WeakSet<pg.Client>();
+  private averagerClient: pg.Client | undefined;
   private directQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -49,7 +53,7 @@ export class IndbSession {
     for (const client of coordinators) this.watch(client);
   }
 
-  /** Open the connections and warm every segment backend (and the coordinator's when asked). */
+  /** Open the connections and warm every segment backend (and the averager's when asked). */
   static async open(ctx: RunContext, options: SessionOptions): Promise<IndbSession> {
     const count = options.connections === 'one' ? 1 : ctx.topology.segments.length;
     const clients: pg.Client[] = [];
@@ -80,13 +84,7 @@ export class IndbSession {
     );
     for (const row of warmed.flat())
       emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(row.result).spans, { segment: row.seg });
-    if (this.options.warmCoordinator) {
-      const { rows } = await this.coordinators[0].query<{ result: string }>(
-        'SELECT bench_engine_warm($1::json) AS result',
-        [this.options.meta],
-      );
-      emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(rows[0].result).spans, {});
-    }
+    if (this.options.averager) await this.averager();
     const { roles, table } = this.options.direct;
     const opened = this.ctx.topology.segments.flatMap((_, segment) =>
       roles.map((role) => this.segmentClient(segment, role)),
@@ -125,6 +123,26 @@ export class IndbSession {
       this.coordinators[index] = this.watch(await connect(this.ctx.topology.coordinator, `bench-indb-seg${index}`));
     }
     return this.coordinators[index];
+  }
+
+  /**
+   * The averager's coordinator connection (SessionOptions.averager), its backend warmed: opened in
+   * start-up, and again only if its backend died.
+   */
+  async averager(): Promise<pg.Client> {
+    if (!this.options.averager) throw new Error('this session has no averager connection');
+    if (this.averagerClient && !this.ended.has(this.averagerClient)) return this.averagerClient;
+    if (this.averagerClient) {
+      await this.averagerClient.end().catch(() => undefined);
+      this.ctx.log('averager connection broke; reconnecting');
+    }
+    const client = this.watch(await connect(this.ctx.topology.coordinator, 'bench-indb-average'));
+    this.averagerClient = client;
+    const { rows } = await client.query<{ result: string }>('SELECT bench_engine_warm($1::json) AS result', [
+      this.options.meta,
+    ]);
+    emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(rows[0].result).spans, {});
+    return client;
   }
 
   private watch(client: pg.Client): pg.Client {
@@ -190,7 +208,13 @@ export class IndbSession {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.coordinators, ...this.direct.values()].map((c) => c.end().catch(() => undefined)));
+    const clients = [
+      ...this.coordinators,
+      ...this.direct.values(),
+      ...(this.averagerClient ? [this.averagerClient] : []),
+    ];
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     this.direct.clear();
+    this.averagerClient = undefined;
   }
 }

@@ -30,6 +30,17 @@ export async function timed<T>(statement: () => Promise<T>): Promise<{ result: T
   return { result, interval: { start, end: Date.now() } };
 }
 
+/**
+ * Waits for `work` and for `earlier` (work started before it and still running, such as a model
+ * move overlapping a statement); the earlier work's failure is the one reported when both fail.
+ */
+export async function alongside<T>(work: Promise<T>, earlier: Promise<void>): Promise<T> {
+  const [result, before] = await Promise.allSettled([work, earlier]);
+  if (before.status === 'rejected') throw before.reason;
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
 /** Emits the spans that account for a statement's time outside its engine spans. */
 export function emitStatementSpans(
   ctx: Pick<RunContext, 'emit'>,
