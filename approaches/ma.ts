@@ -110,8 +110,8 @@ export const ma = defineApproach<InDbmsPrepared, typeof INDB_OPTIONS>({
       await session.directly((segment) =>
         Promise.all(
           topology.segments.map(async (_, s) => {
-            const sql =
-              `UPDATE ${ident(table)} SET state = $1, version = $2, units = $3 WHERE config = $4 ` + `AND version = $5`;
+            const set = 'SET state = $1, version = $2, units = $3';
+            const sql = `UPDATE ${ident(table)} ${set} WHERE config = $4 AND version = $5`;
             await (await segment(s)).query(sql, [model, next, JSON.stringify(units), config, version]);
             await injectionPoint(topology, 'ma:broadcast', { segment: `seg${s}` });
           }),

@@ -31,8 +31,9 @@ export async function timed<T>(statement: () => Promise<T>): Promise<{ result: T
 }
 
 /**
- * Waits for `work` and for `earlier` (work started before it and still running, such as a model
- * move overlapping a statement); the earlier work's failure is the one reported when both fail.
+ * Waits for `work` and for `earlier`, work started before it and still running (ma's average and
+ * broadcast of one config while the next config's statement trains); when both fail, the earlier
+ * work's failure is the one reported.
  */
 export async function alongside<T>(work: Promise<T>, earlier: Promise<void>): Promise<T> {
   const [result, before] = await Promise.allSettled([work, earlier]);
