@@ -60,7 +60,7 @@ export class IndbSession {
     let session: IndbSession | undefined;
     try {
       for (let i = 0; i < count; i++)
-        clients.push(await connect(ctx.topology.coordinator, count === 1 ? 'bench-indb' : `bench-indb-seg${i}`));
+        clients.push(await connect(ctx.topology.coordinator, coordinatorConnectionName(i, count)));
       session = new IndbSession(ctx, clients, options);
       await session.warm();
       await session.checkPlans();
@@ -117,10 +117,10 @@ export class IndbSession {
    */
   async coordinator(segment = 0): Promise<pg.Client> {
     const index = this.coordinators.length === 1 ? 0 : segment;
-    if (this.ended.has(this.coordinators[index])) {
-      await this.coordinators[index].end().catch(() => undefined);
-      this.ctx.log(`coordinator connection ${index} broke; reconnecting`);
-      this.coordinators[index] = this.watch(await connect(this.ctx.topology.coordinator, `bench-indb-seg${index}`));
+    const client = this.coordinators[index];
+    if (this.ended.has(client)) {
+      const name = coordinatorConnectionName(index, this.coordinators.length);
+      this.coordinators[index] = await this.reconnect(client, name);
     }
     return this.coordinators[index];
   }
@@ -131,18 +131,24 @@ export class IndbSession {
    */
   async averager(): Promise<pg.Client> {
     if (!this.options.averager) throw new Error('this session has no averager connection');
+    const name = 'bench-indb-average';
     if (this.averagerClient && !this.ended.has(this.averagerClient)) return this.averagerClient;
-    if (this.averagerClient) {
-      await this.averagerClient.end().catch(() => undefined);
-      this.ctx.log('averager connection broke; reconnecting');
-    }
-    const client = this.watch(await connect(this.ctx.topology.coordinator, 'bench-indb-average'));
+    const client = this.averagerClient
+      ? await this.reconnect(this.averagerClient, name)
+      : this.watch(await connect(this.ctx.topology.coordinator, name));
     this.averagerClient = client;
     const { rows } = await client.query<{ result: string }>('SELECT bench_engine_warm($1::json) AS result', [
       this.options.meta,
     ]);
     emitEngineSpans(this.ctx, parseHeader<{ spans: EngineSpan[] }>(rows[0].result).spans, {});
     return client;
+  }
+
+  /** A new coordinator connection named `name` in place of `broken`, whose backend died. */
+  private async reconnect(broken: pg.Client, name: string): Promise<pg.Client> {
+    await broken.end().catch(() => undefined);
+    this.ctx.log(`coordinator connection ${name} broke; reconnecting`);
+    return this.watch(await connect(this.ctx.topology.coordinator, name));
   }
 
   private watch(client: pg.Client): pg.Client {
@@ -217,4 +223,9 @@ export class IndbSession {
     this.direct.clear();
     this.averagerClient = undefined;
   }
+}
+
+/** The application name of coordinator connection `index` of `count` (pg_stat_activity shows it). */
+function coordinatorConnectionName(index: number, count: number): string {
+  return count === 1 ? 'bench-indb' : `bench-indb-seg${index}`;
 }
